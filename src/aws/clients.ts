@@ -1,0 +1,109 @@
+import type {CloudWatchClient} from '@aws-sdk/client-cloudwatch'
+import type {EC2Client} from '@aws-sdk/client-ec2'
+import type {ElastiCacheClient} from '@aws-sdk/client-elasticache'
+import type {IAMClient} from '@aws-sdk/client-iam'
+import type {LambdaClient} from '@aws-sdk/client-lambda'
+import type {STSClient} from '@aws-sdk/client-sts'
+
+import {CctError, ExitCode, usageError} from '../errors.js'
+import {CallLog} from './call-log.js'
+import {REGION_PATTERN, type AwsSettings} from './settings.js'
+
+interface SdkClient {
+  config: {region: () => Promise<string>}
+  middlewareStack: {add: (mw: any, options: {step: 'initialize'; name: string}) => void}
+}
+
+/**
+ * One lazily created SDK client per service, all sharing region, profile, endpoint and
+ * the call log. The SDK packages are imported on first use, so commands that never talk
+ * to AWS (--help, --version) never load them.
+ */
+export class AwsClients {
+  readonly log: CallLog
+  private readonly cache = new Map<string, Promise<unknown>>()
+
+  constructor(
+    readonly settings: AwsSettings,
+    log?: CallLog,
+  ) {
+    this.log = log ?? new CallLog()
+  }
+
+  ec2(): Promise<EC2Client> {
+    return this.client('ec2', async () => new (await import('@aws-sdk/client-ec2')).EC2Client(this.options()))
+  }
+
+  elasticache(): Promise<ElastiCacheClient> {
+    return this.client('elasticache', async () => new (await import('@aws-sdk/client-elasticache')).ElastiCacheClient(this.options()))
+  }
+
+  lambda(): Promise<LambdaClient> {
+    return this.client('lambda', async () => new (await import('@aws-sdk/client-lambda')).LambdaClient(this.options()))
+  }
+
+  iam(): Promise<IAMClient> {
+    return this.client('iam', async () => new (await import('@aws-sdk/client-iam')).IAMClient(this.options()))
+  }
+
+  sts(): Promise<STSClient> {
+    return this.client('sts', async () => new (await import('@aws-sdk/client-sts')).STSClient(this.options()))
+  }
+
+  cloudwatch(): Promise<CloudWatchClient> {
+    return this.client('cloudwatch', async () => new (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient(this.options()))
+  }
+
+  /** The region every client uses; a clear error when none can be found. */
+  async region(): Promise<string> {
+    const {region} = this.settings
+    if (region !== undefined) {
+      if (!REGION_PATTERN.test(region)) throw usageError(`"${region}" is not an AWS region name`, 'Pass a region such as us-east-1 or eu-west-2')
+      return region
+    }
+    const sts = (await this.sts()) as unknown as SdkClient
+    try {
+      return await sts.config.region()
+    } catch {
+      throw new CctError('No AWS region is set', {
+        exitCode: ExitCode.Credentials,
+        hint: 'Pass --region, set AWS_REGION, or set a region in your AWS profile',
+      })
+    }
+  }
+
+  private options() {
+    const {region, profile, endpoint, maxAttempts} = this.settings
+    return {
+      ...(region ? {region} : {}),
+      ...(profile ? {profile} : {}),
+      ...(endpoint ? {endpoint} : {}),
+      maxAttempts: maxAttempts ?? 4,
+    }
+  }
+
+  private client<T>(service: string, create: () => Promise<T>): Promise<T> {
+    let pending = this.cache.get(service) as Promise<T> | undefined
+    if (!pending) {
+      pending = create().then((client) => {
+        ;(client as unknown as SdkClient).middlewareStack.add(
+          (next: (args: unknown) => Promise<unknown>, context: {commandName?: string}) => async (args: unknown) => {
+            const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '')
+            this.log.record(service, operation)
+            try {
+              return await next(args)
+            } catch (error) {
+              // The IAM action, so an AccessDenied can name what to grant.
+              if (error && typeof error === 'object') (error as {cctAction?: string}).cctAction ??= `${service}:${operation}`
+              throw error
+            }
+          },
+          {step: 'initialize', name: 'cctCallLog'},
+        )
+        return client
+      })
+      this.cache.set(service, pending)
+    }
+    return pending
+  }
+}

@@ -1,0 +1,71 @@
+import {Command, Flags, type Interfaces} from '@oclif/core'
+
+import type {AwsSettings} from './aws/settings.js'
+import {CctError, ExitCode, explainAwsError} from './errors.js'
+import {validateStackName} from './stack-name.js'
+import {chooseRenderer, type RendererChoice} from './ui/renderer.js'
+
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+
+/**
+ * What every cct command shares: AWS location flags resolved as the AWS CLI does, the
+ * stack, --yes, --dry-run and --json; and one way of reporting errors (one line with
+ * the fix, a documented exit code, no stack trace unless DEBUG asks).
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+
+  static override baseFlags = {
+    region: Flags.string({env: 'AWS_REGION', helpGroup: 'AWS', summary: 'AWS region (default: AWS_REGION, then your profile).'}),
+    profile: Flags.string({env: 'AWS_PROFILE', helpGroup: 'AWS', summary: 'Named profile from ~/.aws/config (SSO included).'}),
+    'endpoint-url': Flags.string({env: 'AWS_ENDPOINT_URL', helpGroup: 'AWS', summary: 'Send AWS calls here (the local sandbox, LocalStack).'}),
+    stack: Flags.string({default: 'cct', helpGroup: 'GLOBAL', summary: 'Prefix of every name cct creates, and the tag that finds them again.'}),
+    yes: Flags.boolean({char: 'y', default: false, helpGroup: 'GLOBAL', summary: 'Answer yes to confirmations; never ask.'}),
+    'dry-run': Flags.boolean({default: false, helpGroup: 'GLOBAL', summary: 'Show the plan; make no change.'}),
+  }
+
+  protected flags!: BaseFlags<T>
+  protected abortController = new AbortController()
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {flags} = await this.parse({
+      flags: this.ctor.flags,
+      baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      args: this.ctor.args,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as BaseFlags<T>
+    validateStackName(this.flags.stack)
+    process.once('SIGINT', () => this.abortController.abort(new CctError('Interrupted', {exitCode: ExitCode.Interrupted, hint: 'What was created is tagged; run the same command again to resume'})))
+  }
+
+  protected get awsSettings(): AwsSettings {
+    return {region: this.flags.region, profile: this.flags.profile, endpoint: this.flags['endpoint-url']}
+  }
+
+  protected get renderer(): RendererChoice {
+    return chooseRenderer({json: this.jsonEnabled(), isTTY: process.stdout.isTTY})
+  }
+
+  protected override async catch(err: Error & {oclif?: {exit?: number}; code?: string}): Promise<unknown> {
+    if (err.code === 'EEXIT') throw err
+    // oclif's parser errors carry exit 2; everything else is ours or AWS's.
+    const error =
+      err.oclif?.exit === 2
+        ? new CctError(firstLine(err.message), {exitCode: ExitCode.Usage, hint: `See \`cct ${this.id} --help\``})
+        : explainAwsError(this.abortController.signal.aborted ? this.abortController.signal.reason : err)
+    if (this.jsonEnabled()) {
+      this.logJson({error: {message: error.message, hint: error.hint, exitCode: error.exitCode}})
+    } else {
+      process.stderr.write(`✖ ${error.line}\n`)
+      if (process.env.DEBUG) process.stderr.write(`${(error.cause as Error | undefined)?.stack ?? error.stack}\n`)
+    }
+    return this.exit(error.exitCode)
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.replace(/^Error:\s*/, '').trim()
+}

@@ -1,0 +1,75 @@
+import type {AwsClients} from '../aws/clients.js'
+import type {StackOptions} from '../options.js'
+
+/**
+ * What each step hands to the steps after it (vpc id, subnet ids, group ids, ...).
+ * Step modules add their entry by declaration merging, so the engine knows none of them.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface StepOutputs {}
+
+export type StepId = keyof StepOutputs & string
+
+/** One change a plan would make, as shown in the plan table and in --json. */
+export interface Change {
+  action: 'create' | 'update' | 'delete' | 'attach' | 'detach' | 'restore' | 'wait'
+  resource: string
+  name: string
+  detail?: string
+}
+
+export interface StepContext {
+  readonly aws: AwsClients
+  readonly region: string
+  readonly stack: string
+  readonly options: StackOptions
+  /** Output of a step this one needs (declared in `needs`). */
+  need<K extends StepId>(id: K): StepOutputs[K]
+  /** Progress for the person watching (what is being waited for, and how long). */
+  progress(message: string): void
+  /** Warnings worth reading after the run (e.g. "no internet route"). */
+  note(message: string): void
+  readonly signal: AbortSignal
+}
+
+/**
+ * The step contract (design.md): inspect is read-only and finds resources by tags;
+ * plan lists the changes to converge (empty when converged); apply does exactly the plan;
+ * destroy undoes only what cct created or changed.
+ */
+export interface Step<Id extends StepId = StepId, State = any> {
+  readonly id: Id
+  readonly title: string
+  readonly needs: readonly StepId[]
+  /** The command that converges this step alone, for hints. */
+  readonly command: string
+  inspect(ctx: StepContext): Promise<State>
+  plan(state: State, ctx: StepContext): Change[]
+  /**
+   * What dependents get: real ids where resources exist, `pending(...)` ids where the
+   * plan would create them (so a dry run of several steps can plan them all).
+   */
+  output(state: State, ctx: StepContext): StepOutputs[Id]
+  apply(state: State, plan: Change[], ctx: StepContext): Promise<StepOutputs[Id]>
+  destroyPlan(state: State, ctx: StepContext): Change[]
+  destroy(state: State, plan: Change[], ctx: StepContext): Promise<void>
+}
+
+const PENDING = 'pending:'
+
+/** An id that does not exist yet: what a plan would create. */
+export function pending(what: string): string {
+  return `${PENDING}${what}`
+}
+
+export function isPending(id: string | undefined): boolean {
+  return id === undefined || id.startsWith(PENDING)
+}
+
+/** True when any string inside `value` is a pending id. */
+export function hasPending(value: unknown): boolean {
+  if (typeof value === 'string') return isPending(value)
+  if (Array.isArray(value)) return value.some(hasPending)
+  if (value && typeof value === 'object') return Object.values(value).some(hasPending)
+  return false
+}

@@ -1,0 +1,109 @@
+/**
+ * Errors a user can act on. Each carries the exit code documented in `cct --help`
+ * and a hint: the next thing to run or change. Everything else is a bug (exit 1).
+ */
+export const ExitCode = {
+  /** An unexpected failure: a bug or an AWS error cct does not know. */
+  Failure: 1,
+  /** Bad input: a flag, a config file, a name, a CIDR, a function that does not exist. */
+  Usage: 2,
+  /** No usable AWS credentials or region. */
+  Credentials: 3,
+  /** AWS refused an action (AccessDenied): the message names the IAM action. */
+  Permission: 4,
+  /** The account is not in a state cct can converge from (a conflict, a resource in use). */
+  Conflict: 5,
+  /** A wait ran out of time; running the same command again resumes. */
+  Timeout: 6,
+  /** Interrupted (Ctrl-C). */
+  Interrupted: 130,
+} as const
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
+
+export const EXIT_CODE_HELP: ReadonlyArray<[number, string]> = [
+  [0, 'success (or nothing to do)'],
+  [ExitCode.Failure, 'unexpected failure (set DEBUG=cct for details)'],
+  [ExitCode.Usage, 'bad input: a flag, name, CIDR, id or function that cannot be used; nothing was changed'],
+  [ExitCode.Credentials, 'no usable AWS credentials or region'],
+  [ExitCode.Permission, 'AWS denied an action; the message names the IAM action to grant'],
+  [ExitCode.Conflict, 'the account is in a state cct will not change on its own (read the hint)'],
+  [ExitCode.Timeout, 'a wait timed out; run the same command again to resume'],
+  [ExitCode.Interrupted, 'interrupted; what was created is tagged and the same command resumes'],
+]
+
+export class CctError extends Error {
+  readonly exitCode: ExitCodeValue
+  readonly hint?: string
+
+  constructor(message: string, options: {exitCode?: ExitCodeValue; hint?: string; cause?: unknown} = {}) {
+    super(message, {cause: options.cause})
+    this.name = 'CctError'
+    this.exitCode = options.exitCode ?? ExitCode.Failure
+    this.hint = options.hint
+  }
+
+  /** The one line a user sees. */
+  get line(): string {
+    return this.hint ? `${this.message}. ${this.hint}` : this.message
+  }
+}
+
+export function usageError(message: string, hint?: string): CctError {
+  return new CctError(message, {exitCode: ExitCode.Usage, hint})
+}
+
+export function conflictError(message: string, hint?: string): CctError {
+  return new CctError(message, {exitCode: ExitCode.Conflict, hint})
+}
+
+interface AwsLikeError {
+  name?: string
+  Code?: string
+  code?: string
+  message?: string
+  $metadata?: {httpStatusCode?: number}
+}
+
+const DENIED = /^(AccessDenied|AccessDeniedException|UnauthorizedOperation|AuthorizationError|Forbidden)$/
+const BAD_CREDENTIALS = /^(UnrecognizedClientException|InvalidClientTokenId|ExpiredToken|ExpiredTokenException|AuthFailure|SignatureDoesNotMatch|InvalidSignatureException|CredentialsProviderError|TokenProviderError)$/
+
+/**
+ * Turns an SDK or network error into a CctError a user can act on.
+ * `action` is the IAM action of the call that failed (e.g. `ec2:CreateVpc`), used when
+ * AWS's message does not name it.
+ */
+export function explainAwsError(error: unknown, action?: string): CctError {
+  if (error instanceof CctError) return error
+  const err = (error ?? {}) as AwsLikeError & {cctAction?: string}
+  action ??= err.cctAction
+  const name = err.name ?? err.Code ?? err.code ?? 'Error'
+  const message = firstLine(err.message ?? String(error))
+  if (DENIED.test(name)) {
+    const refused = /perform: ([\w-]+:\w+)/.exec(message)?.[1] ?? action ?? 'the requested action'
+    return new CctError(`AWS denied ${refused}`, {
+      exitCode: ExitCode.Permission,
+      hint: `Grant ${refused} to the identity cct runs as, then run the same command again`,
+      cause: error,
+    })
+  }
+  if (BAD_CREDENTIALS.test(name) || /Could not load credentials|credential/i.test(name)) {
+    return new CctError(`AWS credentials were not accepted (${name}: ${message})`, {
+      exitCode: ExitCode.Credentials,
+      hint: 'Run `aws sso login` or `aws configure`, or pass --profile',
+      cause: error,
+    })
+  }
+  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up/.test(message) || /ECONNREFUSED|ENOTFOUND/.test(String(err.code))) {
+    return new CctError(`Cannot reach the AWS endpoint (${message})`, {
+      exitCode: ExitCode.Failure,
+      hint: 'Check --endpoint-url / AWS_ENDPOINT_URL and your network',
+      cause: error,
+    })
+  }
+  return new CctError(`${action ? `${action} failed: ` : ''}${name}: ${message}`, {exitCode: ExitCode.Failure, cause: error})
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.trim()
+}

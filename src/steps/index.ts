@@ -1,0 +1,9 @@
+import type {Step} from '../engine/step.js'
+import {securityGroupsStep} from './security-groups.js'
+import {subnetGroupStep} from './subnet-group.js'
+import {vpcStep} from './vpc.js'
+
+/** Every step of a stack, in no particular order: the runner orders them by `needs`. */
+export function allSteps(): Step[] {
+  return [vpcStep, securityGroupsStep, subnetGroupStep]
+}

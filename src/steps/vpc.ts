@@ -1,0 +1,357 @@
+import {
+  AssociateRouteTableCommand,
+  CreateRouteTableCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  CreateVpcEndpointCommand,
+  DeleteRouteTableCommand,
+  DeleteSubnetCommand,
+  DeleteVpcCommand,
+  DeleteVpcEndpointsCommand,
+  DescribeAvailabilityZonesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeRouteTablesCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcEndpointsCommand,
+  DescribeVpcsCommand,
+  DisassociateRouteTableCommand,
+  ModifyVpcEndpointCommand,
+  type EC2Client,
+  type RouteTable,
+  type Subnet,
+} from '@aws-sdk/client-ec2'
+
+import {deleteWhenFree, ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
+import {pending, type Change, type Step, type StepContext} from '../engine/step.js'
+import {conflictError, usageError} from '../errors.js'
+import {formatCidr, freeBlocks, parseCidr, validateVpcCidr} from '../net/cidr.js'
+import {hasStackTags, stackFilters, stackTags} from '../tags.js'
+
+export interface VpcOutput {
+  vpcId: string
+  /** The two subnets the cache and the functions use, in two AZs. */
+  subnetIds: string[]
+  /** Route tables of those subnets (where the gateway endpoints are). */
+  routeTableIds: string[]
+}
+
+declare module '../engine/step.js' {
+  interface StepOutputs {
+    vpc: VpcOutput
+  }
+}
+
+/** Gateway endpoints keep functions in the VPC reaching DynamoDB (and S3) with no NAT. */
+const ENDPOINT_SERVICES = ['dynamodb', 's3'] as const
+type EndpointService = (typeof ENDPOINT_SERVICES)[number]
+
+interface SubnetInfo {
+  id: string
+  az: string
+  cidr: string
+  managed: boolean
+}
+
+interface EndpointInfo {
+  id: string
+  routeTableIds: string[]
+  managed: boolean
+}
+
+export interface VpcState {
+  azs: string[]
+  vpc?: {id: string; cidr: string; managed: boolean}
+  /** The subnets the stack uses now (the user's with --subnet-ids, else cct's). */
+  subnets: SubnetInfo[]
+  /** Subnets to create: AZ and CIDR. */
+  missingSubnets: {az: string; cidr: string}[]
+  /** Whether the subnets are the user's (their route tables are theirs too). */
+  userSubnets: boolean
+  /** cct's route table, when cct's subnets are used. */
+  routeTable?: {id: string; associations: Map<string, string>}
+  /** Route tables of the user's subnets. */
+  userRouteTableIds: string[]
+  endpoints: Record<EndpointService, EndpointInfo[]>
+}
+
+const name = (ctx: StepContext, thing: string) => `${ctx.stack}-${thing}`
+
+export const vpcStep: Step<'vpc', VpcState> = {
+  id: 'vpc',
+  title: 'Network (VPC, subnets, DynamoDB/S3 endpoints)',
+  needs: [],
+  command: 'cct vpc',
+
+  async inspect(ctx) {
+    const ec2 = await ctx.aws.ec2()
+    const {options} = ctx
+    const azs = await availabilityZones(ec2, ctx.region)
+    const newCidr = options.vpcId || options.subnetIds ? undefined : validateVpcCidr(options.cidr, options.subnetPrefix)
+
+    const userSubnets = options.subnetIds?.length ? await describeUserSubnets(ec2, options.subnetIds, options.vpcId) : undefined
+    const vpcId = options.vpcId ?? userSubnets?.[0]?.VpcId
+    const vpc = vpcId ? await describeVpc(ec2, vpcId, ctx.region) : await findStackVpc(ec2, ctx.stack)
+    const state: VpcState = {
+      azs,
+      vpc: vpc && {id: vpc.VpcId!, cidr: vpc.CidrBlock!, managed: hasStackTags(vpc.Tags, ctx.stack)},
+      subnets: [],
+      missingSubnets: [],
+      userSubnets: userSubnets !== undefined,
+      userRouteTableIds: [],
+      endpoints: {dynamodb: [], s3: []},
+    }
+
+    if (userSubnets) {
+      state.subnets = userSubnets.map((s) => toSubnetInfo(s, ctx.stack))
+      const zones = new Set(state.subnets.map((s) => s.az))
+      if (zones.size < 2) {
+        throw usageError(`Subnets ${options.subnetIds!.join(', ')} are all in ${[...zones].join(', ')}`, 'Pass subnets in at least two availability zones')
+      }
+    } else {
+      const existing = state.vpc ? await describeSubnets(ec2, [{Name: 'vpc-id', Values: [state.vpc.id]}]) : []
+      const ours = existing.filter((s) => hasStackTags(s.Tags, ctx.stack)).map((s) => toSubnetInfo(s, ctx.stack))
+      const chosen: SubnetInfo[] = []
+      for (const s of ours.sort((a, b) => a.az.localeCompare(b.az))) if (!chosen.some((c) => c.az === s.az)) chosen.push(s)
+      state.subnets = chosen.slice(0, 2)
+      const freeAzs = azs.filter((az) => !state.subnets.some((s) => s.az === az))
+      const needed = 2 - state.subnets.length
+      if (needed > 0) {
+        const within = state.vpc ? parseCidr(state.vpc.cidr) : newCidr!
+        const taken = existing.map((s) => parseCidr(s.CidrBlock!))
+        const blocks = freeBlocks(within, options.subnetPrefix, taken, needed)
+        if (blocks.length < needed) {
+          throw conflictError(`VPC ${state.vpc?.id} has no free /${options.subnetPrefix} block for ${needed} more subnet(s)`, 'Pass --subnet-ids of existing subnets, or a longer --subnet-prefix')
+        }
+        state.missingSubnets = blocks.map((b, i) => ({az: freeAzs[i]!, cidr: formatCidr(b)}))
+      }
+    }
+
+    if (state.vpc) {
+      const tables = await describeRouteTables(ec2, [{Name: 'vpc-id', Values: [state.vpc.id]}])
+      if (state.userSubnets) {
+        state.userRouteTableIds = [...new Set(state.subnets.map((s) => routeTableOf(tables, s.id)).filter((id): id is string => id !== undefined))]
+      } else {
+        const ours = tables.find((t) => hasStackTags(t.Tags, ctx.stack))
+        if (ours) {
+          const associations = new Map<string, string>()
+          for (const a of ours.Associations ?? []) if (a.SubnetId && a.RouteTableAssociationId) associations.set(a.SubnetId, a.RouteTableAssociationId)
+          state.routeTable = {id: ours.RouteTableId!, associations}
+        }
+      }
+      const {VpcEndpoints = []} = await ec2.send(new DescribeVpcEndpointsCommand({Filters: [{Name: 'vpc-id', Values: [state.vpc.id]}]}))
+      for (const service of ENDPOINT_SERVICES) {
+        state.endpoints[service] = VpcEndpoints.filter(
+          (e) => e.ServiceName === serviceName(ctx.region, service) && e.VpcEndpointType === 'Gateway' && !['deleted', 'deleting', 'failed', 'rejected'].includes(String(e.State).toLowerCase()),
+        ).map((e) => ({id: e.VpcEndpointId!, routeTableIds: e.RouteTableIds ?? [], managed: hasStackTags(e.Tags, ctx.stack)}))
+      }
+    }
+    return state
+  },
+
+  plan(state, ctx) {
+    const changes: Change[] = []
+    if (!state.vpc) changes.push({action: 'create', resource: 'vpc', name: name(ctx, 'vpc'), detail: ctx.options.cidr})
+    for (const s of state.missingSubnets) changes.push({action: 'create', resource: 'subnet', name: name(ctx, `subnet-${s.az}`), detail: `${s.cidr} in ${s.az}`})
+    if (!state.userSubnets) {
+      if (!state.routeTable) changes.push({action: 'create', resource: 'route-table', name: name(ctx, 'rt'), detail: 'private: no internet route'})
+      const subnetNames = [...state.subnets.map((s) => s.id), ...state.missingSubnets.map((s) => name(ctx, `subnet-${s.az}`))]
+      for (const subnet of subnetNames) {
+        if (!state.routeTable?.associations.has(subnet)) changes.push({action: 'attach', resource: 'route-table-association', name: name(ctx, 'rt'), detail: subnet})
+      }
+    }
+    const tables = neededRouteTables(state, ctx)
+    for (const service of ENDPOINT_SERVICES) {
+      const covered = new Set(state.endpoints[service].flatMap((e) => e.routeTableIds))
+      const missing = tables.filter((t) => !covered.has(t))
+      if (missing.length === 0) continue
+      const own = state.endpoints[service].find((e) => e.managed)
+      changes.push({
+        action: own ? 'update' : 'create',
+        resource: 'vpc-endpoint',
+        name: own?.id ?? name(ctx, `${service}-endpoint`),
+        detail: `${service} gateway on ${missing.join(', ')}`,
+      })
+    }
+    return changes
+  },
+
+  output(state, ctx) {
+    return {
+      vpcId: state.vpc?.id ?? pending(name(ctx, 'vpc')),
+      subnetIds: [...state.subnets.map((s) => s.id), ...state.missingSubnets.map((s) => pending(name(ctx, `subnet-${s.az}`)))],
+      routeTableIds: neededRouteTables(state, ctx),
+    }
+  },
+
+  async apply(state, _plan, ctx) {
+    const ec2 = await ctx.aws.ec2()
+    let vpc = state.vpc
+    if (!vpc) {
+      const created = await ec2.send(
+        new CreateVpcCommand({CidrBlock: ctx.options.cidr, TagSpecifications: [{ResourceType: 'vpc', Tags: stackTags(ctx.stack, name(ctx, 'vpc'))}]}),
+      )
+      vpc = {id: created.Vpc!.VpcId!, cidr: ctx.options.cidr, managed: true}
+      ctx.progress(`created ${vpc.id}`)
+    }
+    const subnets = [...state.subnets]
+    for (const s of state.missingSubnets) {
+      const created = await ec2.send(
+        new CreateSubnetCommand({
+          VpcId: vpc.id,
+          CidrBlock: s.cidr,
+          AvailabilityZone: s.az,
+          TagSpecifications: [{ResourceType: 'subnet', Tags: stackTags(ctx.stack, name(ctx, `subnet-${s.az}`))}],
+        }),
+      )
+      subnets.push({id: created.Subnet!.SubnetId!, az: s.az, cidr: s.cidr, managed: true})
+    }
+    let routeTableIds = state.userRouteTableIds
+    if (!state.userSubnets) {
+      let table = state.routeTable
+      if (!table) {
+        const created = await ec2.send(
+          new CreateRouteTableCommand({VpcId: vpc.id, TagSpecifications: [{ResourceType: 'route-table', Tags: stackTags(ctx.stack, name(ctx, 'rt'))}]}),
+        )
+        table = {id: created.RouteTable!.RouteTableId!, associations: new Map()}
+      }
+      for (const s of subnets) {
+        if (table.associations.has(s.id)) continue
+        const {AssociationId} = await ec2.send(new AssociateRouteTableCommand({RouteTableId: table.id, SubnetId: s.id}))
+        table.associations.set(s.id, AssociationId!)
+      }
+      routeTableIds = [table.id]
+    }
+    for (const service of ENDPOINT_SERVICES) {
+      const covered = new Set(state.endpoints[service].flatMap((e) => e.routeTableIds))
+      const missing = routeTableIds.filter((t) => !covered.has(t))
+      if (missing.length === 0) continue
+      const own = state.endpoints[service].find((e) => e.managed)
+      if (own) {
+        await ec2.send(new ModifyVpcEndpointCommand({VpcEndpointId: own.id, AddRouteTableIds: missing}))
+      } else {
+        await ec2.send(
+          new CreateVpcEndpointCommand({
+            VpcId: vpc.id,
+            VpcEndpointType: 'Gateway',
+            ServiceName: serviceName(ctx.region, service),
+            RouteTableIds: missing,
+            TagSpecifications: [{ResourceType: 'vpc-endpoint', Tags: stackTags(ctx.stack, name(ctx, `${service}-endpoint`))}],
+          }),
+        )
+      }
+    }
+    if (!state.userSubnets) {
+      ctx.note('The subnets have no internet route: functions in the VPC reach DynamoDB and S3 through gateway endpoints; other internet calls need a NAT gateway (about $32/month per AZ).')
+    }
+    return {vpcId: vpc.id, subnetIds: subnets.map((s) => s.id), routeTableIds}
+  },
+
+  destroyPlan(state, ctx) {
+    const changes: Change[] = []
+    for (const service of ENDPOINT_SERVICES) {
+      for (const e of state.endpoints[service]) if (e.managed) changes.push({action: 'delete', resource: 'vpc-endpoint', name: e.id, detail: service})
+    }
+    if (state.routeTable) changes.push({action: 'delete', resource: 'route-table', name: state.routeTable.id})
+    for (const s of state.subnets) if (s.managed) changes.push({action: 'delete', resource: 'subnet', name: s.id, detail: `${s.cidr} in ${s.az}`})
+    if (state.vpc?.managed) changes.push({action: 'delete', resource: 'vpc', name: state.vpc.id, detail: state.vpc.cidr})
+    void ctx
+    return changes
+  },
+
+  async destroy(state, plan, ctx) {
+    const ec2 = await ctx.aws.ec2()
+    const endpointIds = plan.filter((c) => c.resource === 'vpc-endpoint').map((c) => c.name)
+    if (endpointIds.length) await ec2.send(new DeleteVpcEndpointsCommand({VpcEndpointIds: endpointIds}))
+    if (state.routeTable) {
+      for (const associationId of state.routeTable.associations.values()) await ec2.send(new DisassociateRouteTableCommand({AssociationId: associationId}))
+      await ec2.send(new DeleteRouteTableCommand({RouteTableId: state.routeTable.id}))
+    }
+    for (const s of state.subnets.filter((x) => x.managed)) {
+      await deleteWhenFree(ctx, {
+        what: `subnet ${s.id}`,
+        remove: () => ec2.send(new DeleteSubnetCommand({SubnetId: s.id})),
+        busyError: 'DependencyViolation',
+        status: async () => interfacesStatus((await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'subnet-id', Values: [s.id]}]}))).NetworkInterfaces?.length ?? 0),
+        resume: 'cct rollback',
+        estimate: ENI_ESTIMATE,
+      })
+    }
+    if (state.vpc?.managed) await ec2.send(new DeleteVpcCommand({VpcId: state.vpc.id}))
+  },
+}
+
+function neededRouteTables(state: VpcState, ctx: StepContext): string[] {
+  if (state.userSubnets) return state.userRouteTableIds
+  return [state.routeTable?.id ?? pending(name(ctx, 'rt'))]
+}
+
+function serviceName(region: string, service: EndpointService): string {
+  return `com.amazonaws.${region}.${service}`
+}
+
+function toSubnetInfo(s: Subnet, stack: string): SubnetInfo {
+  return {id: s.SubnetId!, az: s.AvailabilityZone!, cidr: s.CidrBlock!, managed: hasStackTags(s.Tags, stack)}
+}
+
+/** The route table a subnet uses: its explicit association, else the VPC's main table. */
+function routeTableOf(tables: RouteTable[], subnetId: string): string | undefined {
+  const explicit = tables.find((t) => t.Associations?.some((a) => a.SubnetId === subnetId))
+  return (explicit ?? tables.find((t) => t.Associations?.some((a) => a.Main)))?.RouteTableId
+}
+
+async function availabilityZones(ec2: EC2Client, region: string): Promise<string[]> {
+  const {AvailabilityZones = []} = await ec2.send(new DescribeAvailabilityZonesCommand({}))
+  const zones = AvailabilityZones.filter((z) => z.State === 'available' && (z.ZoneType ?? 'availability-zone') === 'availability-zone')
+    .map((z) => z.ZoneName!)
+    .sort()
+  if (zones.length < 2) {
+    throw usageError(`Region ${region} has ${zones.length} available availability zone${zones.length === 1 ? '' : 's'}; a cache subnet group needs two`, 'Pick another region with --region')
+  }
+  return zones
+}
+
+async function describeVpc(ec2: EC2Client, vpcId: string, region: string) {
+  try {
+    const {Vpcs = []} = await ec2.send(new DescribeVpcsCommand({VpcIds: [vpcId]}))
+    if (Vpcs[0]) return Vpcs[0]
+  } catch (error) {
+    if ((error as {name?: string}).name !== 'InvalidVpcID.NotFound') throw error
+  }
+  throw usageError(`VPC ${vpcId} does not exist in ${region}`, `List VPCs with \`aws ec2 describe-vpcs --region ${region}\`, or leave out --vpc-id to create one`)
+}
+
+async function findStackVpc(ec2: EC2Client, stack: string) {
+  const {Vpcs = []} = await ec2.send(new DescribeVpcsCommand({Filters: stackFilters(stack)}))
+  if (Vpcs.length > 1) {
+    throw conflictError(`Stack "${stack}" has ${Vpcs.length} VPCs tagged as its own (${Vpcs.map((v) => v.VpcId).join(', ')})`, 'Delete the extra one, or pass --vpc-id')
+  }
+  return Vpcs[0]
+}
+
+async function describeUserSubnets(ec2: EC2Client, ids: string[], vpcId?: string): Promise<Subnet[]> {
+  let subnets: Subnet[]
+  try {
+    subnets = await describeSubnets(ec2, undefined, ids)
+  } catch (error) {
+    if ((error as {name?: string}).name !== 'InvalidSubnetID.NotFound') throw error
+    subnets = []
+  }
+  const missing = ids.filter((id) => !subnets.some((s) => s.SubnetId === id))
+  if (missing.length) throw usageError(`Subnet ${missing.join(', ')} does not exist`, 'Check --subnet-ids against `aws ec2 describe-subnets`')
+  const vpcs = new Set(subnets.map((s) => s.VpcId))
+  if (vpcs.size > 1 || (vpcId && !vpcs.has(vpcId))) {
+    throw usageError(`Subnets ${ids.join(', ')} are not all in ${vpcId ?? 'one VPC'}`, 'Pass subnets of the VPC given with --vpc-id')
+  }
+  return subnets
+}
+
+async function describeSubnets(ec2: EC2Client, filters?: {Name: string; Values: string[]}[], ids?: string[]): Promise<Subnet[]> {
+  const {Subnets = []} = await ec2.send(new DescribeSubnetsCommand({...(filters ? {Filters: filters} : {}), ...(ids ? {SubnetIds: ids} : {})}))
+  return Subnets
+}
+
+async function describeRouteTables(ec2: EC2Client, filters: {Name: string; Values: string[]}[]): Promise<RouteTable[]> {
+  const {RouteTables = []} = await ec2.send(new DescribeRouteTablesCommand({Filters: filters}))
+  return RouteTables
+}
+
