@@ -1,0 +1,69 @@
+import {spawn} from 'node:child_process'
+import {mkdtempSync, readFileSync, existsSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {CallLog, type ApiCall} from '../../src/aws/call-log.js'
+import type {StepId} from '../../src/engine/step.js'
+import {defaultOptions, type StackOptions} from '../../src/options.js'
+import {converge, type ConvergeReport} from '../../src/services/converge.js'
+
+export interface Located {
+  endpoint: string
+  region: string
+}
+
+/** Runs steps in process against the sandbox, counting every API call. */
+export async function runSteps(
+  sandbox: Located,
+  targets: StepId[],
+  options: Partial<StackOptions> = {},
+  mode: 'apply' | 'plan' | 'destroy' = 'apply',
+): Promise<{report: ConvergeReport; calls: ApiCall[]; mutating: ApiCall[]}> {
+  const log = new CallLog('')
+  const report = await converge({
+    targets,
+    mode,
+    settings: {endpoint: sandbox.endpoint, region: sandbox.region, maxAttempts: 1},
+    options: defaultOptions({pollIntervalMs: 200, ...options}),
+    renderer: 'silent',
+    log,
+  })
+  return {report, calls: log.calls, mutating: log.mutating}
+}
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+  calls: ApiCall[]
+  mutating: ApiCall[]
+}
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'run.js')
+
+/**
+ * Runs the real `cct` process (compiled dist/, as a user would) with the sandbox's
+ * environment; CCT_CALL_LOG counts its API calls.
+ */
+export async function cli(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+  if (!existsSync(join(import.meta.dirname, '..', '..', 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` first')
+  const logFile = join(mkdtempSync(join(tmpdir(), 'cct-calls-')), 'calls.jsonl')
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: {...process.env, ...env, CCT_CALL_LOG: logFile, CCT_POLL_INTERVAL_MS: '200', NO_COLOR: '1', FORCE_COLOR: '0'},
+    stdio: ['pipe', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  child.stdin.end(input ?? '')
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  const calls: ApiCall[] = existsSync(logFile)
+    ? readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as ApiCall)
+    : []
+  return {code, stdout, stderr, calls, mutating: calls.filter((c) => c.mutating)}
+}
