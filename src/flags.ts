@@ -11,3 +11,15 @@ export const networkFlags = {
 export const waitFlags = {
   'wait-timeout': Flags.integer({helpGroup: 'GLOBAL', default: 1800, summary: 'Seconds a wait may take before cct stops (run again to resume).'}),
 }
+
+export const cacheFlags = {
+  engine: Flags.string({helpGroup: 'CACHE', options: ['redis', 'valkey'], default: 'redis', summary: 'Cache engine; valkey is about 20% cheaper and works with the same clients.'}),
+  'engine-version': Flags.string({helpGroup: 'CACHE', summary: 'Engine version (default: redis 7.1, valkey 8.0).'}),
+  'node-type': Flags.string({helpGroup: 'CACHE', default: 'cache.t3.micro', summary: 'Node type (cache.t4g.micro is cheaper than cache.t3.micro).'}),
+  replicas: Flags.integer({helpGroup: 'CACHE', default: 0, summary: 'Read replicas; 1 or more turns on Multi-AZ automatic failover.'}),
+  tls: Flags.boolean({helpGroup: 'CACHE', default: true, allowNo: true, summary: 'In-transit encryption (--no-tls turns it off; at rest is always on).'}),
+}
+
+export const functionFlags = {
+  functions: Flags.string({helpGroup: 'FUNCTIONS', delimiter: ',', multiple: true, summary: "Functions to work on (comma-separated); default: the runbook's five that exist."}),
+}

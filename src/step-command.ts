@@ -39,6 +39,13 @@ export function stackOptions(flags: AnyFlags): StackOptions {
     ...(typeof flags['subnet-prefix'] === 'number' ? {subnetPrefix: flags['subnet-prefix']} : {}),
     ...(typeof flags['vpc-id'] === 'string' ? {vpcId: flags['vpc-id']} : {}),
     ...(subnetIds?.length ? {subnetIds: subnetIds.map((s) => s.trim()).filter(Boolean)} : {}),
+    ...(typeof flags.engine === 'string' ? {engine: flags.engine as StackOptions['engine']} : {}),
+    ...(typeof flags['engine-version'] === 'string' ? {engineVersion: flags['engine-version']} : {}),
+    ...(typeof flags['node-type'] === 'string' ? {nodeType: flags['node-type']} : {}),
+    ...(typeof flags.replicas === 'number' ? {replicas: flags.replicas} : {}),
+    ...(typeof flags.tls === 'boolean' ? {tls: flags.tls} : {}),
+    ...(Array.isArray(flags.functions) && flags.functions.length ? {functions: (flags.functions as string[]).map((f) => f.trim()).filter(Boolean)} : {}),
+    ...(typeof flags.force === 'boolean' ? {force: flags.force} : {}),
     ...(typeof flags['wait-timeout'] === 'number' ? {waitTimeoutSeconds: flags['wait-timeout']} : {}),
     ...(process.env.CCT_POLL_INTERVAL_MS ? {pollIntervalMs: Number(process.env.CCT_POLL_INTERVAL_MS)} : {}),
   })

@@ -80,6 +80,7 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
       region: request.region,
       stack: request.options.stack,
       options: request.options,
+      mode,
       signal: controller.signal,
       need: ((id: StepId) => {
         if (!resolved.has(id)) throw new CctError(`Step ${step.id} asked for ${id}, which it does not declare in needs`)

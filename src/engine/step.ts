@@ -23,6 +23,8 @@ export interface StepContext {
   readonly region: string
   readonly stack: string
   readonly options: StackOptions
+  /** Destroy inspects differently: it looks for everything cct recorded, not what is asked. */
+  readonly mode: 'apply' | 'plan' | 'destroy'
   /** Output of a step this one needs (declared in `needs`). */
   need<K extends StepId>(id: K): StepOutputs[K]
   /** Progress for the person watching (what is being waited for, and how long). */

@@ -1,0 +1,178 @@
+import {
+  GetFunctionConfigurationCommand,
+  ListFunctionsCommand,
+  ListTagsCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  UpdateFunctionConfigurationCommand,
+  type FunctionConfiguration,
+  type LambdaClient,
+  type UpdateFunctionConfigurationCommandInput,
+} from '@aws-sdk/client-lambda'
+
+import type {StepContext} from '../engine/step.js'
+import {CctError, ExitCode, usageError} from '../errors.js'
+import {RUNBOOK_FUNCTIONS, type StackOptions} from '../options.js'
+import {waitUntil} from './wait.js'
+
+export interface FunctionInfo {
+  name: string
+  arn: string
+  role: string
+  revisionId?: string
+  vpcId?: string
+  subnetIds: string[]
+  securityGroupIds: string[]
+  env: Record<string, string>
+  layers: string[]
+  tags: Record<string, string>
+  lastUpdateStatus?: string
+}
+
+/** How many functions are updated at once: AWS throttles control-plane calls per account. */
+export const FUNCTION_CONCURRENCY = 4
+
+export function toFunctionInfo(config: FunctionConfiguration, tags: Record<string, string>): FunctionInfo {
+  return {
+    name: config.FunctionName!,
+    arn: config.FunctionArn!,
+    role: config.Role!,
+    revisionId: config.RevisionId,
+    vpcId: config.VpcConfig?.VpcId || undefined,
+    subnetIds: config.VpcConfig?.SubnetIds ?? [],
+    securityGroupIds: config.VpcConfig?.SecurityGroupIds ?? [],
+    env: config.Environment?.Variables ?? {},
+    layers: (config.Layers ?? []).map((l) => l.Arn!),
+    tags,
+    lastUpdateStatus: config.LastUpdateStatus,
+  }
+}
+
+export async function describeFunction(lambda: LambdaClient, name: string): Promise<FunctionInfo | undefined> {
+  let config: FunctionConfiguration
+  try {
+    config = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
+  } catch (error) {
+    if ((error as {name?: string}).name === 'ResourceNotFoundException') return undefined
+    throw error
+  }
+  const {Tags = {}} = await lambda.send(new ListTagsCommand({Resource: config.FunctionArn!.replace(/:\$LATEST$/, '')}))
+  return toFunctionInfo(config, Tags)
+}
+
+/**
+ * The functions a command works on: the ones asked for (each must exist), or by default
+ * the runbook's five that exist. A missing function fails before anything changes.
+ */
+export async function resolveFunctions(lambda: LambdaClient, options: StackOptions, region: string): Promise<FunctionInfo[]> {
+  const asked = options.functions
+  const names = asked ?? RUNBOOK_FUNCTIONS
+  const found = await mapBounded(names, FUNCTION_CONCURRENCY, (name) => describeFunction(lambda, name))
+  const missing = names.filter((_, i) => !found[i])
+  if (asked && missing.length) {
+    throw usageError(`Function${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist in ${region}`, 'Check --functions against `aws lambda list-functions`')
+  }
+  const present = found.filter((f): f is FunctionInfo => f !== undefined)
+  if (present.length === 0) {
+    throw usageError(`None of the runbook's functions (${RUNBOOK_FUNCTIONS.join(', ')}) exist in ${region}`, 'Pass --functions with the names of yours')
+  }
+  return present
+}
+
+/**
+ * Every function of the account that carries a cct record (any machine may have made
+ * it), found by listing all functions and reading their tags.
+ */
+export async function recordedFunctions(lambda: LambdaClient, recordKey: string): Promise<FunctionInfo[]> {
+  const configs: FunctionConfiguration[] = []
+  let Marker: string | undefined
+  do {
+    const page = await lambda.send(new ListFunctionsCommand({Marker}))
+    configs.push(...(page.Functions ?? []))
+    Marker = page.NextMarker
+  } while (Marker)
+  const infos = await mapBounded(configs, FUNCTION_CONCURRENCY, async (config) => {
+    const {Tags = {}} = await lambda.send(new ListTagsCommand({Resource: config.FunctionArn!}))
+    return toFunctionInfo(config, Tags)
+  })
+  return infos.filter((fn) => Object.keys(fn.tags).some((k) => k === recordKey || k.startsWith(`${recordKey}.`)))
+}
+
+/**
+ * One configuration update, done the way Lambda requires: wait while a previous update is
+ * InProgress (else ResourceConflictException), pass RevisionId so a concurrent change by
+ * someone else fails instead of being overwritten, then wait for LastUpdateStatus.
+ */
+export async function updateFunction(
+  lambda: LambdaClient,
+  fn: FunctionInfo,
+  update: Omit<UpdateFunctionConfigurationCommandInput, 'FunctionName' | 'RevisionId'>,
+  ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>,
+  resume: string,
+): Promise<FunctionInfo> {
+  await waitForUpdate(lambda, fn.name, ctx, resume)
+  // A role that just got its VPC policy can take seconds to be usable (IAM is eventually consistent).
+  let roleRetries = 6
+  for (;;) {
+    try {
+      const config = await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: fn.name, RevisionId: fn.revisionId, ...update}))
+      fn = toFunctionInfo(config, fn.tags)
+      break
+    } catch (error) {
+      const name = (error as {name?: string}).name
+      const message = (error as Error).message ?? ''
+      if (name === 'PreconditionFailedException') {
+        throw new CctError(`${fn.name} was changed by someone else while cct was updating it; nothing was overwritten`, {exitCode: ExitCode.Conflict, hint: `Run \`${resume}\` again to merge with the new configuration`, cause: error})
+      }
+      if (name === 'InvalidParameterValueException' && /execution role/i.test(message) && roleRetries-- > 0) {
+        ctx.progress(`${fn.name}: waiting for the role's new permissions to propagate`)
+        await new Promise((r) => setTimeout(r, ctx.options.pollIntervalMs))
+        continue
+      }
+      throw error
+    }
+  }
+  const done = await waitForUpdate(lambda, fn.name, ctx, resume)
+  return done ? {...fn, revisionId: done.RevisionId ?? fn.revisionId} : fn
+}
+
+async function waitForUpdate(lambda: LambdaClient, name: string, ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>, resume: string) {
+  return waitUntil(
+    ctx,
+    `${name} to finish updating`,
+    async () => {
+      const config = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
+      if (config.LastUpdateStatus === 'Failed') {
+        throw new CctError(`Lambda could not update ${name}: ${config.LastUpdateStatusReason ?? 'no reason given'}`, {exitCode: ExitCode.Failure, hint: `Fix the cause, then run \`${resume}\` again`})
+      }
+      return {done: config.LastUpdateStatus !== 'InProgress', status: config.LastUpdateStatus ?? 'unknown', value: config}
+    },
+    resume,
+  )
+}
+
+export async function tagFunction(lambda: LambdaClient, fn: FunctionInfo, tags: Record<string, string>): Promise<void> {
+  if (Object.keys(tags).length === 0) return
+  await lambda.send(new TagResourceCommand({Resource: fn.arn.replace(/:\$LATEST$/, ''), Tags: tags}))
+  Object.assign(fn.tags, tags)
+}
+
+export async function untagFunction(lambda: LambdaClient, fn: FunctionInfo, keys: string[]): Promise<void> {
+  if (keys.length === 0) return
+  await lambda.send(new UntagResourceCommand({Resource: fn.arn.replace(/:\$LATEST$/, ''), TagKeys: keys}))
+  for (const k of keys) delete fn.tags[k]
+}
+
+/** Runs `work` over `items`, at most `limit` at a time, results in input order. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      results[i] = await work(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
+  return results
+}

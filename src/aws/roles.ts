@@ -1,0 +1,96 @@
+import {
+  AttachRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRolePolicyCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  ListRoleTagsCommand,
+  TagRoleCommand,
+  UntagRoleCommand,
+  type IAMClient,
+} from '@aws-sdk/client-iam'
+
+export const VPC_ACCESS_POLICY_NAME = 'AWSLambdaVPCAccessExecutionRole'
+
+export function vpcAccessPolicyArn(partition = 'aws'): string {
+  return `arn:${partition}:iam::aws:policy/service-role/${VPC_ACCESS_POLICY_NAME}`
+}
+
+export interface RoleInfo {
+  name: string
+  arn: string
+  /** The role may already create network interfaces (managed or inline policy). */
+  canCreateEni: boolean
+  tags: Record<string, string>
+}
+
+export function roleNameFromArn(arn: string): string {
+  return arn.split('/').pop()!
+}
+
+const ENI_ACTION = /^(\*|ec2:\*|ec2:CreateNetworkInterface)$/i
+
+/**
+ * Whether a role's policies allow ec2:CreateNetworkInterface, which Lambda needs to put a
+ * function in a VPC: the AWS managed VPC/ENI policies, or any attached or inline policy
+ * whose Allow statements name the action (or a wildcard that covers it).
+ */
+export async function inspectRole(iam: IAMClient, arn: string): Promise<RoleInfo> {
+  const name = roleNameFromArn(arn)
+  const {Tags = []} = await iam.send(new ListRoleTagsCommand({RoleName: name}))
+  const tags = Object.fromEntries(Tags.map((t) => [t.Key!, t.Value ?? '']))
+  const {AttachedPolicies = []} = await iam.send(new ListAttachedRolePoliciesCommand({RoleName: name}))
+  const info: RoleInfo = {name, arn, canCreateEni: false, tags}
+  if (AttachedPolicies.some((p) => /AWSLambdaVPCAccessExecutionRole|AWSLambdaENIManagementAccess/.test(p.PolicyArn ?? ''))) {
+    info.canCreateEni = true
+    return info
+  }
+  const documents: string[] = []
+  for (const p of AttachedPolicies) {
+    const {Policy} = await iam.send(new GetPolicyCommand({PolicyArn: p.PolicyArn!}))
+    const {PolicyVersion} = await iam.send(new GetPolicyVersionCommand({PolicyArn: p.PolicyArn!, VersionId: Policy!.DefaultVersionId!}))
+    if (PolicyVersion?.Document) documents.push(PolicyVersion.Document)
+  }
+  const {PolicyNames = []} = await iam.send(new ListRolePoliciesCommand({RoleName: name}))
+  for (const policyName of PolicyNames) {
+    const {PolicyDocument} = await iam.send(new GetRolePolicyCommand({RoleName: name, PolicyName: policyName}))
+    if (PolicyDocument) documents.push(PolicyDocument)
+  }
+  info.canCreateEni = documents.some(allowsEniCreation)
+  return info
+}
+
+function allowsEniCreation(document: string): boolean {
+  let parsed: {Statement?: unknown}
+  try {
+    parsed = JSON.parse(decodeURIComponent(document)) as {Statement?: unknown}
+  } catch {
+    return false
+  }
+  const statements = Array.isArray(parsed.Statement) ? parsed.Statement : [parsed.Statement]
+  return statements.some((s: {Effect?: string; Action?: string | string[]} | undefined) => {
+    if (!s || s.Effect !== 'Allow') return false
+    const actions = Array.isArray(s.Action) ? s.Action : [s.Action ?? '']
+    return actions.some((a) => ENI_ACTION.test(a))
+  })
+}
+
+export async function attachVpcPolicy(iam: IAMClient, role: RoleInfo, recordTag: string, partition: string): Promise<void> {
+  await iam.send(new AttachRolePolicyCommand({RoleName: role.name, PolicyArn: vpcAccessPolicyArn(partition)}))
+  await iam.send(new TagRoleCommand({RoleName: role.name, Tags: [{Key: recordTag, Value: VPC_ACCESS_POLICY_NAME}]}))
+}
+
+export async function detachVpcPolicy(iam: IAMClient, roleName: string, recordTag: string, partition: string): Promise<void> {
+  try {
+    await iam.send(new DetachRolePolicyCommand({RoleName: roleName, PolicyArn: vpcAccessPolicyArn(partition)}))
+  } catch (error) {
+    if ((error as {name?: string}).name !== 'NoSuchEntityException') throw error
+  }
+  await iam.send(new UntagRoleCommand({RoleName: roleName, TagKeys: [recordTag]}))
+}
+
+export function partitionOf(arn: string): string {
+  return arn.split(':')[1] ?? 'aws'
+}

@@ -1,0 +1,251 @@
+import {
+  CreateReplicationGroupCommand,
+  DecreaseReplicaCountCommand,
+  DeleteReplicationGroupCommand,
+  DescribeCacheClustersCommand,
+  DescribeReplicationGroupsCommand,
+  IncreaseReplicaCountCommand,
+  ListTagsForResourceCommand,
+  ModifyReplicationGroupCommand,
+  type ElastiCacheClient,
+  type ReplicationGroup,
+} from '@aws-sdk/client-elasticache'
+
+import {waitUntil} from '../aws/wait.js'
+import {isPending, pending, type Change, type Step, type StepContext} from '../engine/step.js'
+import {conflictError} from '../errors.js'
+import {DEFAULT_ENGINE_VERSION} from '../options.js'
+import {formatCost, monthlyCost} from '../pricing.js'
+import {hasStackTags, stackTags} from '../tags.js'
+import {REDIS_PORT} from './security-groups.js'
+
+export interface ClusterOutput {
+  replicationGroupId: string
+  host: string
+  port: number
+  tls: boolean
+}
+
+declare module '../engine/step.js' {
+  interface StepOutputs {
+    cluster: ClusterOutput
+  }
+}
+
+interface GroupInfo {
+  id: string
+  status: string
+  engine?: string
+  nodeType?: string
+  tls: boolean
+  nodes: number
+  securityGroupIds: string[]
+  host?: string
+  port?: number
+}
+
+export interface ClusterState {
+  cacheGroupId: string
+  subnetGroup: string
+  group?: GroupInfo
+}
+
+export const replicationGroupId = (stack: string) => `${stack}-cache`
+
+export const clusterStep: Step<'cluster', ClusterState> = {
+  id: 'cluster',
+  title: 'Cache (ElastiCache replication group)',
+  needs: ['sg', 'subnet-group'],
+  command: 'cct cluster',
+
+  async inspect(ctx) {
+    const state: ClusterState = {cacheGroupId: ctx.need('sg').cacheGroupId, subnetGroup: ctx.need('subnet-group').name}
+    const elasticache = await ctx.aws.elasticache()
+    const group = await findGroup(elasticache, replicationGroupId(ctx.stack))
+    if (!group || group.Status === 'deleting') {
+      if (group) state.group = {id: group.ReplicationGroupId!, status: 'deleting', tls: false, nodes: 0, securityGroupIds: []}
+      return state
+    }
+    const {TagList = []} = await elasticache.send(new ListTagsForResourceCommand({ResourceName: group.ARN!}))
+    if (!hasStackTags(TagList, ctx.stack)) {
+      throw conflictError(`Replication group ${group.ReplicationGroupId} exists but was not created by cct`, 'Choose another --stack, or delete that group')
+    }
+    const members = group.MemberClusters ?? []
+    const CacheClusters = members.length ? await describeMember(elasticache, members[0]!) : []
+    const endpoint = group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint
+    state.group = {
+      id: group.ReplicationGroupId!,
+      status: group.Status ?? 'unknown',
+      engine: group.Engine ?? CacheClusters[0]?.Engine,
+      nodeType: group.CacheNodeType,
+      tls: group.TransitEncryptionEnabled ?? false,
+      nodes: members.length,
+      securityGroupIds: (CacheClusters[0]?.SecurityGroups ?? []).map((g) => g.SecurityGroupId!),
+      host: endpoint?.Address,
+      port: endpoint?.Port,
+    }
+    return state
+  },
+
+  plan(state, ctx) {
+    const {options} = ctx
+    const name = replicationGroupId(ctx.stack)
+    const nodes = 1 + options.replicas
+    const group = state.group
+    if (!group) {
+      const version = options.engineVersion ?? DEFAULT_ENGINE_VERSION[options.engine]
+      const cost = formatCost(monthlyCost(ctx.region, options.engine, options.nodeType, nodes))
+      return [
+        {
+          action: 'create',
+          resource: 'replication-group',
+          name,
+          detail: `${options.engine} ${version}, ${options.nodeType} x${nodes}${options.replicas ? ', Multi-AZ failover' : ''}, TLS ${options.tls ? 'on' : 'off'}, encrypted at rest; ${cost}`,
+        },
+      ]
+    }
+    if (group.status === 'deleting') {
+      return [{action: 'wait', resource: 'replication-group', name, detail: 'a previous one is being deleted; wait, then create'}]
+    }
+    const changes: Change[] = []
+    // Engine, node type and TLS cannot change in place without downtime: say so, never recreate.
+    const differs = [
+      group.engine && group.engine !== options.engine ? `engine is ${group.engine}, asked ${options.engine}` : undefined,
+      group.nodeType && group.nodeType !== options.nodeType ? `node type is ${group.nodeType}, asked ${options.nodeType}` : undefined,
+      group.tls !== options.tls ? `TLS is ${group.tls ? 'on' : 'off'}, asked ${options.tls ? 'on' : 'off'}` : undefined,
+    ].filter(Boolean)
+    if (differs.length) {
+      ctx.note(`${name} differs from what was asked (${differs.join('; ')}); cct never recreates a cache. Keep it, or remove it with \`cct rollback\` and create it again.`)
+    }
+    if (group.securityGroupIds.length > 0 && !group.securityGroupIds.includes(state.cacheGroupId)) {
+      changes.push({action: 'update', resource: 'replication-group', name, detail: `security groups ${group.securityGroupIds.join(',')} -> ${state.cacheGroupId}`})
+    }
+    if (group.nodes !== nodes && group.nodes > 0) {
+      changes.push({action: 'update', resource: 'replication-group', name, detail: `replicas ${group.nodes - 1} -> ${options.replicas}`})
+    }
+    if (group.status !== 'available' && changes.length === 0) {
+      changes.push({action: 'wait', resource: 'replication-group', name, detail: `status ${group.status}`})
+    }
+    return changes
+  },
+
+  output(state, ctx) {
+    const g = state.group
+    if (!g?.host || g.status === 'deleting') return {replicationGroupId: pending(replicationGroupId(ctx.stack)), host: pending('endpoint'), port: REDIS_PORT, tls: ctx.options.tls}
+    return {replicationGroupId: g.id, host: g.host, port: g.port ?? REDIS_PORT, tls: g.tls}
+  },
+
+  async apply(state, plan, ctx) {
+    const elasticache = await ctx.aws.elasticache()
+    const id = replicationGroupId(ctx.stack)
+    const {options} = ctx
+    if (state.group?.status === 'deleting') await waitForGone(elasticache, id, ctx, 'cct cluster')
+    if (!state.group || state.group.status === 'deleting') {
+      if (isPending(state.cacheGroupId) || isPending(state.subnetGroup)) throw new Error('cluster apply ran before its groups exist')
+      await elasticache.send(
+        new CreateReplicationGroupCommand({
+          ReplicationGroupId: id,
+          ReplicationGroupDescription: `cct: cache for stack ${ctx.stack}`,
+          Engine: options.engine,
+          EngineVersion: options.engineVersion ?? DEFAULT_ENGINE_VERSION[options.engine],
+          CacheNodeType: options.nodeType,
+          NumCacheClusters: 1 + options.replicas,
+          AutomaticFailoverEnabled: options.replicas > 0,
+          MultiAZEnabled: options.replicas > 0,
+          CacheSubnetGroupName: state.subnetGroup,
+          SecurityGroupIds: [state.cacheGroupId],
+          Port: REDIS_PORT,
+          PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
+          SnapshotRetentionLimit: 0,
+          TransitEncryptionEnabled: options.tls,
+          AtRestEncryptionEnabled: true,
+          Tags: stackTags(ctx.stack, id),
+        }),
+      )
+    } else {
+      for (const change of plan) {
+        if (change.detail?.startsWith('security groups')) {
+          await elasticache.send(new ModifyReplicationGroupCommand({ReplicationGroupId: id, SecurityGroupIds: [state.cacheGroupId], ApplyImmediately: true}))
+          await waitForAvailable(elasticache, id, ctx)
+        } else if (change.detail?.startsWith('replicas')) {
+          const current = state.group.nodes - 1
+          if (options.replicas > current) {
+            await elasticache.send(new IncreaseReplicaCountCommand({ReplicationGroupId: id, NewReplicaCount: options.replicas, ApplyImmediately: true}))
+          } else {
+            await elasticache.send(new DecreaseReplicaCountCommand({ReplicationGroupId: id, NewReplicaCount: options.replicas, ApplyImmediately: true}))
+          }
+          await waitForAvailable(elasticache, id, ctx)
+        }
+      }
+    }
+    const group = await waitForAvailable(elasticache, id, ctx)
+    const endpoint = group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint
+    return {replicationGroupId: id, host: endpoint!.Address!, port: endpoint!.Port ?? REDIS_PORT, tls: group.TransitEncryptionEnabled ?? false}
+  },
+
+  destroyPlan(state) {
+    const g = state.group
+    if (!g) return []
+    return [{action: 'delete', resource: 'replication-group', name: g.id, detail: g.status === 'deleting' ? 'already deleting; wait until gone' : 'no final snapshot'}]
+  },
+
+  async destroy(state, _plan, ctx) {
+    const elasticache = await ctx.aws.elasticache()
+    const id = state.group!.id
+    if (state.group!.status !== 'deleting') {
+      try {
+        await elasticache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: id, RetainPrimaryCluster: false}))
+      } catch (error) {
+        if ((error as {name?: string}).name !== 'InvalidReplicationGroupStateFault') throw error
+      }
+    }
+    await waitForGone(elasticache, id, ctx, 'cct rollback')
+  },
+}
+
+async function findGroup(elasticache: ElastiCacheClient, id: string): Promise<ReplicationGroup | undefined> {
+  try {
+    const {ReplicationGroups = []} = await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: id}))
+    return ReplicationGroups[0]
+  } catch (error) {
+    if ((error as {name?: string}).name === 'ReplicationGroupNotFoundFault') return undefined
+    throw error
+  }
+}
+
+/** A member node (security groups live there); one being replaced may briefly not exist. */
+async function describeMember(elasticache: ElastiCacheClient, id: string) {
+  try {
+    return (await elasticache.send(new DescribeCacheClustersCommand({CacheClusterId: id}))).CacheClusters ?? []
+  } catch (error) {
+    if ((error as {name?: string}).name === 'CacheClusterNotFoundFault') return []
+    throw error
+  }
+}
+
+async function waitForAvailable(elasticache: ElastiCacheClient, id: string, ctx: StepContext): Promise<ReplicationGroup> {
+  const group = await waitUntil(
+    ctx,
+    `${id} to be available`,
+    async () => {
+      const g = await findGroup(elasticache, id)
+      return {done: g?.Status === 'available', status: g?.Status ?? 'missing', value: g}
+    },
+    'cct cluster',
+    'usually 5-15 minutes',
+  )
+  return group!
+}
+
+async function waitForGone(elasticache: ElastiCacheClient, id: string, ctx: StepContext, resume: string): Promise<void> {
+  await waitUntil(
+    ctx,
+    `${id} to be deleted`,
+    async () => {
+      const g = await findGroup(elasticache, id)
+      return {done: !g, status: g?.Status ?? 'gone'}
+    },
+    resume,
+    'usually 5-10 minutes',
+  )
+}
