@@ -329,13 +329,16 @@ async function findStackVpc(ec2: EC2Client, stack: string) {
 }
 
 async function describeUserSubnets(ec2: EC2Client, ids: string[], vpcId?: string): Promise<Subnet[]> {
-  let subnets: Subnet[]
-  try {
-    subnets = await describeSubnets(ec2, undefined, ids)
-  } catch (error) {
-    if ((error as {name?: string}).name !== 'InvalidSubnetID.NotFound') throw error
-    subnets = []
+  const one = async (id: string): Promise<Subnet[]> => {
+    try {
+      return await describeSubnets(ec2, undefined, [id])
+    } catch (error) {
+      if ((error as {name?: string}).name !== 'InvalidSubnetID.NotFound') throw error
+      return []
+    }
   }
+  // One unknown id fails the whole Describe call; ask per id to name exactly which.
+  const subnets = (await Promise.all(ids.map(one))).flat()
   const missing = ids.filter((id) => !subnets.some((s) => s.SubnetId === id))
   if (missing.length) throw usageError(`Subnet ${missing.join(', ')} does not exist`, 'Check --subnet-ids against `aws ec2 describe-subnets`')
   const vpcs = new Set(subnets.map((s) => s.VpcId))
