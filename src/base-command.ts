@@ -1,7 +1,9 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import type {AwsSettings} from './aws/settings.js'
+import {readConfig, DEFAULT_CONFIG_FILE, type ConfigFile} from './config-file.js'
 import {CctError, ExitCode, explainAwsError} from './errors.js'
+import {DEFAULT_STACK} from './options.js'
 import {validateStackName} from './stack-name.js'
 import {chooseRenderer, type RendererChoice} from './ui/renderer.js'
 
@@ -19,12 +21,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     region: Flags.string({env: 'AWS_REGION', helpGroup: 'AWS', summary: 'AWS region (default: AWS_REGION, then your profile).'}),
     profile: Flags.string({env: 'AWS_PROFILE', helpGroup: 'AWS', summary: 'Named profile from ~/.aws/config (SSO included).'}),
     'endpoint-url': Flags.string({env: 'AWS_ENDPOINT_URL', helpGroup: 'AWS', summary: 'Send AWS calls here (the local sandbox, LocalStack).'}),
-    stack: Flags.string({default: 'cct', helpGroup: 'GLOBAL', summary: 'Prefix of every name cct creates, and the tag that finds them again.'}),
+    stack: Flags.string({helpGroup: 'GLOBAL', summary: 'Prefix of every name cct creates, and the tag that finds them again (default cct).'}),
+    config: Flags.string({env: 'CCT_CONFIG', helpGroup: 'GLOBAL', summary: 'Settings saved by `cct setup` (default ./cct.json when it exists); flags win over it.'}),
     yes: Flags.boolean({char: 'y', default: false, helpGroup: 'GLOBAL', summary: 'Answer yes to confirmations; never ask.'}),
     'dry-run': Flags.boolean({default: false, helpGroup: 'GLOBAL', summary: 'Show the plan; make no change.'}),
   }
 
   protected flags!: BaseFlags<T>
+  /** What `cct setup` saved; flags win over it. */
+  protected stackConfig: ConfigFile = {}
   protected abortController = new AbortController()
 
   public override async init(): Promise<void> {
@@ -37,12 +42,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       strict: this.ctor.strict,
     })
     this.flags = flags as BaseFlags<T>
-    validateStackName(this.flags.stack)
+    this.stackConfig = await readConfig(this.flags.config ?? DEFAULT_CONFIG_FILE, this.flags.config !== undefined)
+    validateStackName(this.stack)
     process.once('SIGINT', () => this.abortController.abort(new CctError('Interrupted', {exitCode: ExitCode.Interrupted, hint: 'What was created is tagged; run the same command again to resume'})))
   }
 
+  protected get stack(): string {
+    return this.flags.stack ?? this.stackConfig.stack ?? DEFAULT_STACK
+  }
+
   protected get awsSettings(): AwsSettings {
-    return {region: this.flags.region, profile: this.flags.profile, endpoint: this.flags['endpoint-url']}
+    return {region: this.flags.region ?? this.stackConfig.region, profile: this.flags.profile ?? this.stackConfig.profile, endpoint: this.flags['endpoint-url']}
   }
 
   protected get renderer(): RendererChoice {

@@ -29,7 +29,7 @@ export const EXIT_CODE_HELP: ReadonlyArray<[number, string]> = [
   [ExitCode.Permission, 'AWS denied an action; the message names the IAM action to grant'],
   [ExitCode.Conflict, 'the account is in a state cct will not change on its own (read the hint)'],
   [ExitCode.Timeout, 'a wait timed out; run the same command again to resume'],
-  [ExitCode.Interrupted, 'interrupted; what was created is tagged and the same command resumes'],
+  [ExitCode.Interrupted, 'interrupted or cancelled; what was created is tagged and the same command resumes'],
 ]
 
 export class CctError extends Error {

@@ -4,20 +4,20 @@ import {Flags} from '@oclif/core'
 export const networkFlags = {
   'vpc-id': Flags.string({helpGroup: 'NETWORK', summary: 'Use this existing VPC instead of creating one; cct creates only what is missing in it.'}),
   'subnet-ids': Flags.string({helpGroup: 'NETWORK', summary: 'Use these existing subnets (comma-separated, two AZs or more).', delimiter: ',', multiple: true}),
-  cidr: Flags.string({helpGroup: 'NETWORK', default: '10.0.0.0/16', summary: 'CIDR block of a new VPC.'}),
-  'subnet-prefix': Flags.integer({helpGroup: 'NETWORK', default: 24, summary: 'Prefix length of each of the two subnets cct creates.'}),
+  cidr: Flags.string({helpGroup: 'NETWORK', summary: 'CIDR block of a new VPC (default 10.0.0.0/16).'}),
+  'subnet-prefix': Flags.integer({helpGroup: 'NETWORK', summary: 'Prefix length of each of the two subnets cct creates (default 24).'}),
 }
 
 export const waitFlags = {
-  'wait-timeout': Flags.integer({helpGroup: 'GLOBAL', default: 1800, summary: 'Seconds a wait may take before cct stops (run again to resume).'}),
+  'wait-timeout': Flags.integer({helpGroup: 'GLOBAL', summary: 'Seconds a wait may take before cct stops (default 1800; run again to resume).'}),
 }
 
 export const cacheFlags = {
-  engine: Flags.string({helpGroup: 'CACHE', options: ['redis', 'valkey'], default: 'redis', summary: 'Cache engine; valkey is about 20% cheaper and works with the same clients.'}),
+  engine: Flags.string({helpGroup: 'CACHE', options: ['redis', 'valkey'], summary: 'Cache engine (default redis); valkey is about 20% cheaper and works with the same clients.'}),
   'engine-version': Flags.string({helpGroup: 'CACHE', summary: 'Engine version (default: redis 7.1, valkey 8.0).'}),
-  'node-type': Flags.string({helpGroup: 'CACHE', default: 'cache.t3.micro', summary: 'Node type (cache.t4g.micro is cheaper than cache.t3.micro).'}),
-  replicas: Flags.integer({helpGroup: 'CACHE', default: 0, summary: 'Read replicas; 1 or more turns on Multi-AZ automatic failover.'}),
-  tls: Flags.boolean({helpGroup: 'CACHE', default: true, allowNo: true, summary: 'In-transit encryption (--no-tls turns it off; at rest is always on).'}),
+  'node-type': Flags.string({helpGroup: 'CACHE', summary: 'Node type (default cache.t3.micro; cache.t4g.micro is cheaper).'}),
+  replicas: Flags.integer({helpGroup: 'CACHE', summary: 'Read replicas (default 0); 1 or more turns on Multi-AZ automatic failover.'}),
+  tls: Flags.boolean({helpGroup: 'CACHE', allowNo: true, summary: 'In-transit encryption (on by default; --no-tls turns it off; at rest is always on).'}),
 }
 
 export const functionFlags = {

@@ -2,6 +2,7 @@ import type {Command, Interfaces} from '@oclif/core'
 
 import {BaseCommand} from './base-command.js'
 import type {StepId} from './engine/step.js'
+import type {ConfigFile} from './config-file.js'
 import {defaultOptions, type StackOptions} from './options.js'
 import type {ConvergeReport} from './services/converge.js'
 
@@ -14,14 +15,18 @@ type AnyFlags = Interfaces.InferredFlags<typeof BaseCommand.baseFlags> & Record<
 export abstract class StepCommand<T extends typeof Command> extends BaseCommand<T> {
   protected abstract readonly targets: StepId[]
 
-  async run(): Promise<ConvergeReport> {
+  protected get options(): StackOptions {
+    return stackOptions(this.flags as unknown as AnyFlags, this.stackConfig)
+  }
+
+  async run(): Promise<unknown> {
     const flags = this.flags as unknown as AnyFlags
     const {converge} = await import('./services/converge.js')
     const report = await converge({
       targets: this.targets,
       mode: flags['dry-run'] ? 'plan' : 'apply',
       settings: this.awsSettings,
-      options: stackOptions(flags),
+      options: this.options,
       renderer: this.renderer,
       signal: this.abortController.signal,
     })
@@ -31,20 +36,25 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
   }
 }
 
-export function stackOptions(flags: AnyFlags): StackOptions {
-  const subnetIds = flags['subnet-ids'] as string[] | undefined
+/** Flags beat the config file, which beats the defaults. */
+export function stackOptions(flags: AnyFlags, config: ConfigFile): StackOptions {
+  const list = (value: unknown) => (Array.isArray(value) && value.length ? (value as string[]).map((s) => s.trim()).filter(Boolean) : undefined)
+  const pick = <K extends keyof StackOptions>(key: K, flag: unknown): Partial<StackOptions> => {
+    const value = flag ?? config[key as keyof ConfigFile]
+    return value === undefined ? {} : ({[key]: value} as Partial<StackOptions>)
+  }
   return defaultOptions({
-    stack: flags.stack,
-    ...(typeof flags.cidr === 'string' ? {cidr: flags.cidr} : {}),
-    ...(typeof flags['subnet-prefix'] === 'number' ? {subnetPrefix: flags['subnet-prefix']} : {}),
-    ...(typeof flags['vpc-id'] === 'string' ? {vpcId: flags['vpc-id']} : {}),
-    ...(subnetIds?.length ? {subnetIds: subnetIds.map((s) => s.trim()).filter(Boolean)} : {}),
-    ...(typeof flags.engine === 'string' ? {engine: flags.engine as StackOptions['engine']} : {}),
-    ...(typeof flags['engine-version'] === 'string' ? {engineVersion: flags['engine-version']} : {}),
-    ...(typeof flags['node-type'] === 'string' ? {nodeType: flags['node-type']} : {}),
-    ...(typeof flags.replicas === 'number' ? {replicas: flags.replicas} : {}),
-    ...(typeof flags.tls === 'boolean' ? {tls: flags.tls} : {}),
-    ...(Array.isArray(flags.functions) && flags.functions.length ? {functions: (flags.functions as string[]).map((f) => f.trim()).filter(Boolean)} : {}),
+    ...pick('stack', flags.stack),
+    ...pick('cidr', flags.cidr),
+    ...pick('subnetPrefix', flags['subnet-prefix']),
+    ...pick('vpcId', flags['vpc-id']),
+    ...pick('subnetIds', list(flags['subnet-ids'])),
+    ...pick('engine', flags.engine),
+    ...pick('engineVersion', flags['engine-version']),
+    ...pick('nodeType', flags['node-type']),
+    ...pick('replicas', flags.replicas),
+    ...pick('tls', flags.tls),
+    ...pick('functions', list(flags.functions)),
     ...(typeof flags.force === 'boolean' ? {force: flags.force} : {}),
     ...(typeof flags['wait-timeout'] === 'number' ? {waitTimeoutSeconds: flags['wait-timeout']} : {}),
     ...(process.env.CCT_POLL_INTERVAL_MS ? {pollIntervalMs: Number(process.env.CCT_POLL_INTERVAL_MS)} : {}),

@@ -5,7 +5,8 @@ import type {RendererChoice} from '../ui/renderer.js'
 import {closure} from './graph.js'
 import {hasPending, type Change, type Step, type StepContext, type StepId, type StepOutputs} from './step.js'
 
-export type RunMode = 'apply' | 'plan' | 'destroy'
+/** apply converges, plan shows what apply would do; destroy undoes, unplan shows what destroy would do. */
+export type RunMode = 'apply' | 'plan' | 'destroy' | 'unplan'
 
 export interface StepResult {
   id: StepId
@@ -60,7 +61,8 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
   const {Listr} = await import('listr2')
   const {mode, targets} = request
   const steps = closure(request.steps, targets)
-  const targetSet = new Set<StepId>(mode === 'destroy' ? steps.map((s) => s.id) : targets)
+  const targetSet = new Set<StepId>(targets)
+  const undoing = mode === 'destroy' || mode === 'unplan'
   const outputs = new Map<StepId, Deferred<unknown>>(steps.map((s) => [s.id, new Deferred()]))
   const done = new Map<StepId, Deferred<void>>(steps.map((s) => [s.id, new Deferred<void>()]))
   const dependents = new Map<StepId, StepId[]>()
@@ -99,20 +101,22 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
       }
       setOutput('inspecting')
       const state = await step.inspect(ctx)
-      if (mode === 'destroy') {
+      if (undoing) {
         outputs.get(step.id)!.resolve(step.output(state, ctx))
         try {
           await Promise.all((dependents.get(step.id) ?? []).map((d) => done.get(d)!.promise))
         } catch {
           throw new DependencyFailed()
         }
-        result.changes = step.destroyPlan(state, ctx)
-        if (result.changes.length > 0) {
-          setOutput(`removing (${result.changes.length} change${result.changes.length === 1 ? '' : 's'})`)
+        result.changes = isTarget ? step.destroyPlan(state, ctx) : []
+        if (result.changes.length > 0 && mode === 'destroy') {
+          setOutput(`removing (${plural(result.changes.length, 'change')})`)
           await step.destroy(state, result.changes, ctx)
           result.status = 'changed'
+        } else if (result.changes.length > 0) {
+          result.status = 'planned'
         }
-        setTitle(`${step.title}: ${result.changes.length === 0 ? 'nothing to remove' : `removed (${result.changes.length} change${result.changes.length === 1 ? '' : 's'})`}`)
+        setTitle(`${step.title}: ${!isTarget ? 'kept' : result.changes.length === 0 ? 'nothing to remove' : mode === 'destroy' ? `removed (${plural(result.changes.length, 'change')})` : `${plural(result.changes.length, 'change')} planned`}`)
         return
       }
       const changes = isTarget ? step.plan(state, ctx) : []
@@ -159,7 +163,7 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
 
   const {rendererOptions} = await import('../ui/renderer.js')
   const renderer = await rendererOptions(request.renderer)
-  const ordered = mode === 'destroy' ? [...steps].reverse() : steps
+  const ordered = undoing ? [...steps].reverse() : steps
   const list = new Listr(
     ordered.map((step) => ({
       title: step.title,
@@ -201,8 +205,11 @@ function describe(result: StepResult, isTarget: boolean): string {
   if (!isTarget) return 'in place'
   const n = result.changes.length
   if (n === 0) return 'up to date'
-  const plural = `${n} change${n === 1 ? '' : 's'}`
-  return result.status === 'planned' ? `${plural} planned` : `done (${plural})`
+  return result.status === 'planned' ? `${plural(n, 'change')} planned` : `done (${plural(n, 'change')})`
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
 export type {StepOutputs}

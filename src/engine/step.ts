@@ -16,6 +16,8 @@ export interface Change {
   resource: string
   name: string
   detail?: string
+  /** For `cct status`: cct's part is absent (missing) or there but different (drift). Default: create and attach are missing, anything else drift. */
+  kind?: 'missing' | 'drift'
 }
 
 export interface StepContext {
@@ -24,7 +26,7 @@ export interface StepContext {
   readonly stack: string
   readonly options: StackOptions
   /** Destroy inspects differently: it looks for everything cct recorded, not what is asked. */
-  readonly mode: 'apply' | 'plan' | 'destroy'
+  readonly mode: 'apply' | 'plan' | 'destroy' | 'unplan'
   /** Output of a step this one needs (declared in `needs`). */
   need<K extends StepId>(id: K): StepOutputs[K]
   /** Progress for the person watching (what is being waited for, and how long). */
@@ -74,4 +76,9 @@ export function hasPending(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(hasPending)
   if (value && typeof value === 'object') return Object.values(value).some(hasPending)
   return false
+}
+
+/** Whether this run undoes (rollback or its plan): steps then look for what cct recorded, not what is asked. */
+export function isUndoing(ctx: Pick<StepContext, 'mode'>): boolean {
+  return ctx.mode === 'destroy' || ctx.mode === 'unplan'
 }

@@ -3,7 +3,7 @@ import {type LambdaClient} from '@aws-sdk/client-lambda'
 import {FUNCTION_CONCURRENCY, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {attachVpcPolicy, detachVpcPolicy, inspectRole, partitionOf, type RoleInfo} from '../aws/roles.js'
-import {isPending, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, isUndoing, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 
 export interface AttachOutput {
@@ -52,7 +52,7 @@ export const attachStep: Step<'attach', AttachState> = {
     const {lambdaGroupId} = ctx.need('sg')
     const lambda = await ctx.aws.lambda()
     const iam = await ctx.aws.iam()
-    if (ctx.mode === 'destroy') {
+    if (isUndoing(ctx)) {
       const recorded = await recordedFunctions(lambda, vpcRecordKey(ctx))
       const roleArns = [...new Set(recorded.map((f) => f.role))]
       const roles = await mapBounded(roleArns, FUNCTION_CONCURRENCY, (arn) => inspectRole(iam, arn))
@@ -69,12 +69,12 @@ export const attachStep: Step<'attach', AttachState> = {
     const changes: Change[] = []
     const rolesInUse = new Set(state.functions.filter((p) => p.target).map((p) => p.fn.role))
     for (const role of state.roles) {
-      if (!role.canCreateEni && rolesInUse.has(role.arn)) changes.push({action: 'attach', resource: 'iam-role-policy', name: role.name, detail: 'service-role/AWSLambdaVPCAccessExecutionRole'})
+      if (!role.canCreateEni && rolesInUse.has(role.arn)) changes.push({action: 'attach', resource: 'iam-role-policy', name: role.name, detail: 'service-role/AWSLambdaVPCAccessExecutionRole', kind: 'missing'})
     }
     for (const {fn, target} of state.functions) {
       if (!target) continue
       const detail = fn.vpcId ? `add ${show(state.lambdaGroupId)} (keeps its subnets and groups)` : `subnets ${target.subnetIds.map(show).join(', ')}; group ${show(state.lambdaGroupId)}`
-      changes.push({action: 'update', resource: 'function-vpc', name: fn.name, detail: fn.vpcId && fn.vpcId !== state.vpcId ? `move from ${fn.vpcId} (--force): ${detail}` : detail})
+      changes.push({action: 'update', resource: 'function-vpc', name: fn.name, detail: fn.vpcId && fn.vpcId !== state.vpcId ? `move from ${fn.vpcId} (--force): ${detail}` : detail, kind: 'missing'})
     }
     return changes
   },

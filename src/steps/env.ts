@@ -1,6 +1,6 @@
 import {mapBounded, FUNCTION_CONCURRENCY, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
-import {isPending, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, isUndoing, type Change, type Step, type StepContext} from '../engine/step.js'
 
 export interface EnvOutput {
   functions: string[]
@@ -34,7 +34,7 @@ export const envStep: Step<'env', EnvState> = {
     const {host, port, tls} = ctx.need('cluster')
     const lambda = await ctx.aws.lambda()
     const desired = {REDIS_HOST: host, REDIS_PORT: String(port), REDIS_TLS: String(tls)}
-    const functions = ctx.mode === 'destroy' ? await recordedFunctions(lambda, envRecordKey(ctx)) : await resolveFunctions(lambda, ctx.options, ctx.region)
+    const functions = isUndoing(ctx) ? await recordedFunctions(lambda, envRecordKey(ctx)) : await resolveFunctions(lambda, ctx.options, ctx.region)
     return {desired, functions}
   },
 
@@ -42,7 +42,7 @@ export const envStep: Step<'env', EnvState> = {
     return state.functions
       .map((fn) => ({fn, diff: changedKeys(fn, state.desired)}))
       .filter(({diff}) => diff.length > 0)
-      .map(({fn, diff}) => ({action: 'update', resource: 'function-env', name: fn.name, detail: diff.map((k) => `${k}=${isPending(state.desired[k]) ? 'the new endpoint' : state.desired[k]}`).join(' ') + ' (other variables kept)'}) satisfies Change)
+      .map(({fn, diff}) => ({action: 'update', resource: 'function-env', name: fn.name, detail: diff.map((k) => `${k}=${isPending(state.desired[k]) ? 'the new endpoint' : state.desired[k]}`).join(' ') + ' (other variables kept)', kind: diff.some((k) => fn.env[k] !== undefined) ? 'drift' : 'missing'}) satisfies Change)
   },
 
   output(state) {

@@ -83,7 +83,7 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState> = {
     }
     // A cache never dials out; a new group's allow-all egress is removed (least privilege).
     if (!state.cache || state.cache.egress.length > 0) {
-      changes.push({action: 'detach', resource: 'egress-rule', name: groupName(ctx, 'cache'), detail: 'all outbound (the cache needs none)'})
+      changes.push({action: 'detach', resource: 'egress-rule', name: groupName(ctx, 'cache'), detail: 'all outbound (the cache needs none)', ...(state.cache ? {} : {kind: 'missing' as const})})
     }
     return changes
   },

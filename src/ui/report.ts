@@ -3,10 +3,14 @@ import {table} from './table.js'
 
 /** What a person reads after a converge, dry run or destroy. */
 export function formatReport(report: ConvergeReport): string {
-  const targets = report.steps.filter((s) => s.target)
+  // Undoing runs dependents first: list it in that order.
+  const ordered = report.mode === 'destroy' || report.mode === 'unplan' ? [...report.steps].reverse() : report.steps
+  const targets = ordered.filter((s) => s.target)
   const changes = targets.flatMap((s) => s.changes.map((c) => [s.id, c.action, c.resource, c.name, c.detail ?? ''].map(showPending)))
   const lines: string[] = []
-  if (report.mode === 'plan') {
+  if (report.mode === 'unplan') {
+    lines.push(changes.length ? `Rollback of stack "${report.stack}" in ${report.region} would (dry run, nothing changed):` : `Nothing of stack "${report.stack}" to remove in ${report.region}.`)
+  } else if (report.mode === 'plan') {
     lines.push(changes.length ? `Plan for stack "${report.stack}" in ${report.region} (dry run, nothing changed):` : `Stack "${report.stack}" in ${report.region} is up to date; nothing to do.`)
   } else if (report.mode === 'destroy') {
     lines.push(changes.length ? `Removed from stack "${report.stack}" in ${report.region}:` : `Nothing of stack "${report.stack}" to remove in ${report.region}.`)

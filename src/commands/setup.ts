@@ -1,0 +1,88 @@
+import {CctError, ExitCode} from '../errors.js'
+import {cacheFlags, functionFlags, networkFlags, waitFlags} from '../flags.js'
+import type {StackOptions} from '../options.js'
+import type {ConvergeReport} from '../services/converge.js'
+import {StepCommand} from '../step-command.js'
+
+export default class Setup extends StepCommand<typeof Setup> {
+  static override summary = 'Guided setup of the whole stack: network, security groups, cache, functions, env.'
+  static override description =
+    'On a terminal, cct asks which functions, which VPC, which engine and node type (with their monthly cost), replicas and TLS, shows the whole plan and asks to go ahead. Every question has a flag; with --yes (or --config FILE) nothing is asked. The answers are saved to cct.json (or --config), which every later command reads. Interrupted, setup leaves only tagged resources behind and resumes when run again.'
+
+  static override examples = [
+    {description: 'Answer questions on a terminal', command: '<%= config.bin %> setup'},
+    {description: 'No questions: the runbook defaults, a cheaper Valkey cache', command: '<%= config.bin %> setup --yes --engine valkey --node-type cache.t4g.micro'},
+    {description: 'Two functions in an existing VPC', command: '<%= config.bin %> setup --yes --functions articles-api,news-api --vpc-id vpc-0abc1234'},
+  ]
+
+  static override flags = {...functionFlags, ...cacheFlags, ...networkFlags, ...waitFlags}
+  protected readonly targets = []
+
+  override async run(): Promise<unknown> {
+    const interactive = !this.flags.yes && !this.jsonEnabled()
+    if (interactive && !(process.stdin.isTTY && process.stdout.isTTY)) {
+      throw new CctError('cct setup needs a terminal to ask its questions', {
+        exitCode: ExitCode.Usage,
+        hint: 'Pass --yes with the flags you need (--functions, --engine, --node-type, --replicas, --no-tls, --vpc-id or --cidr), or --config FILE',
+      })
+    }
+    const {AwsClients} = await import('../aws/clients.js')
+    const {planStack, applyStack} = await import('../services/stack.js')
+    const {formatReport} = await import('../ui/report.js')
+    let options = this.options
+    if (interactive) {
+      const {discoverAccount} = await import('../services/discovery.js')
+      const {askSetup} = await import('../ui/setup-prompts.js')
+      options = await askSetup(await discoverAccount(new AwsClients(this.awsSettings)), options, (line) => this.log(line))
+    }
+    const request = {settings: this.awsSettings, options, signal: this.abortController.signal}
+    const plan = await planStack({...request, renderer: interactive ? 'silent' : this.renderer})
+    const changes = plan.steps.reduce((n, s) => n + s.changes.length, 0)
+    if (this.flags['dry-run']) {
+      this.log(formatReport(plan))
+      return plan
+    }
+    if (interactive && changes > 0) {
+      this.log(formatReport(plan))
+      const {confirmOrCancel} = await import('../ui/prompts.js')
+      await confirmOrCancel('Go ahead?')
+    }
+    await this.saveAnswers(options, plan.region)
+    const report = await applyStack({...request, renderer: this.renderer})
+    this.log(formatReport(report))
+    this.log(summary(report, options))
+    return report
+  }
+
+  private async saveAnswers(options: StackOptions, region: string): Promise<void> {
+    const {writeConfig, DEFAULT_CONFIG_FILE} = await import('../config-file.js')
+    const path = this.flags.config ?? DEFAULT_CONFIG_FILE
+    await writeConfig(path, {
+      stack: options.stack,
+      region,
+      ...(this.awsSettings.profile ? {profile: this.awsSettings.profile} : {}),
+      ...(options.vpcId ? {vpcId: options.vpcId} : {cidr: options.cidr, subnetPrefix: options.subnetPrefix}),
+      ...(options.subnetIds ? {subnetIds: options.subnetIds} : {}),
+      engine: options.engine,
+      ...(options.engineVersion ? {engineVersion: options.engineVersion} : {}),
+      nodeType: options.nodeType,
+      replicas: options.replicas,
+      tls: options.tls,
+      ...(options.functions ? {functions: options.functions} : {}),
+    })
+    this.logToStderr(`Saved the answers to ${path}; later commands read it.`)
+  }
+}
+
+function summary(report: ConvergeReport, options: StackOptions): string {
+  const output = <T>(id: string) => report.steps.find((s) => s.id === id)?.output as T | undefined
+  const cluster = output<{host: string; port: number; tls: boolean}>('cluster')
+  const functions = output<{functions: string[]}>('attach')?.functions ?? []
+  const lines = ['', 'Done.']
+  if (cluster) lines.push(`  endpoint   ${cluster.host}:${cluster.port} (TLS ${cluster.tls ? 'on' : 'off'})`)
+  lines.push(`  functions  ${functions.join(', ')}`)
+  const cost = report.steps.find((s) => s.id === 'cluster')?.changes.find((c) => c.action === 'create')?.detail?.split('; ').pop()
+  lines.push(`  cache      ${options.engine} on ${options.nodeType} x${1 + options.replicas}${cost ? `, ${cost}` : ''}`)
+  lines.push('  next       cct status   (and `cct rollback` undoes all of it)')
+  return lines.join('\n')
+}

@@ -1,0 +1,35 @@
+import type {CallLog} from '../aws/call-log.js'
+import type {AwsSettings} from '../aws/settings.js'
+import type {StackOptions} from '../options.js'
+import {NETWORK_STEPS, STACK_STEPS} from '../stack-steps.js'
+import type {RendererChoice} from '../ui/renderer.js'
+import {converge, type ConvergeReport} from './converge.js'
+import {statusRows, type StatusRow} from './status.js'
+
+export interface StackRequest {
+  settings: AwsSettings
+  options: StackOptions
+  renderer: RendererChoice
+  log?: CallLog
+  signal?: AbortSignal
+}
+
+/** The whole stack's plan: what setup would create or change. No mutating call. */
+export function planStack(request: StackRequest): Promise<ConvergeReport> {
+  return converge({...request, targets: STACK_STEPS, mode: 'plan'})
+}
+
+export function applyStack(request: StackRequest): Promise<ConvergeReport> {
+  return converge({...request, targets: STACK_STEPS, mode: 'apply'})
+}
+
+export async function stackStatus(request: StackRequest): Promise<{report: ConvergeReport; rows: StatusRow[]}> {
+  const report = await planStack(request)
+  return {report, rows: statusRows(report)}
+}
+
+/** What rollback would remove and restore (mode unplan), or does it (mode destroy). */
+export function rollbackStack(request: StackRequest & {keepNetwork: boolean; dryRun: boolean}): Promise<ConvergeReport> {
+  const targets = STACK_STEPS.filter((id) => !(request.keepNetwork && NETWORK_STEPS.includes(id)))
+  return converge({...request, targets, mode: request.dryRun ? 'unplan' : 'destroy'})
+}

@@ -1,0 +1,84 @@
+import type {AccountView} from '../services/discovery.js'
+import {DEFAULT_ENGINE_VERSION, RUNBOOK_FUNCTIONS, type StackOptions} from '../options.js'
+import {formatCost, monthlyCost, pricedNodeTypes} from '../pricing.js'
+import {ask} from './prompts.js'
+
+const NEW_VPC = '__new__'
+
+/**
+ * The questions of `cct setup`, each answering one option; answers start from what the
+ * flags and cct.json already say, so re-running setup offers the same choices.
+ */
+export async function askSetup(view: AccountView, options: StackOptions, stdout: (line: string) => void): Promise<StackOptions> {
+  const {select, checkbox, confirm} = await import('@inquirer/prompts')
+  stdout(`Account ${view.account} (${view.arn}) in ${view.region}\n`)
+
+  const chosen = await ask(() =>
+    checkbox({
+      message: 'Functions to put behind the cache',
+      pageSize: 12,
+      required: true,
+      choices: view.functions.map((f) => ({
+        name: `${f.name}${f.runtime ? ` (${f.runtime})` : ''}${f.vpcId ? ` — in ${f.vpcId}` : ''}`,
+        value: f.name,
+        checked: (options.functions ?? RUNBOOK_FUNCTIONS).includes(f.name),
+      })),
+    }),
+  )
+
+  const homes = new Map<string, string[]>()
+  for (const f of view.functions) if (f.vpcId && chosen.includes(f.name)) homes.set(f.vpcId, [...(homes.get(f.vpcId) ?? []), f.name])
+  const vpc = await ask(() =>
+    select({
+      message: 'Network',
+      default: options.vpcId ?? NEW_VPC,
+      choices: [
+        {name: `Create a new VPC (${options.cidr}) with two private subnets and DynamoDB/S3 endpoints`, value: NEW_VPC},
+        ...view.vpcs.map((v) => ({
+          name: `Use ${v.id} ${v.cidr}${v.name ? ` "${v.name}"` : ''}${v.isDefault ? ' (default VPC)' : ''}${homes.has(v.id) ? ` — has ${homes.get(v.id)!.join(', ')}` : ''}`,
+          value: v.id,
+        })),
+      ],
+    }),
+  )
+
+  const engine = await ask(() =>
+    select<'redis' | 'valkey'>({
+      message: 'Cache engine',
+      default: options.engine,
+      choices: (['redis', 'valkey'] as const).map((e) => ({
+        name: `${e} ${DEFAULT_ENGINE_VERSION[e]}${e === 'valkey' ? ' (about 20% cheaper, same clients)' : ''}`,
+        value: e,
+      })),
+    }),
+  )
+  const replicas = await ask(() =>
+    select<number>({
+      message: 'Replicas',
+      default: options.replicas,
+      choices: [
+        {name: 'None: one node (cheapest)', value: 0},
+        {name: 'One replica in the other AZ, automatic failover (twice the cost)', value: 1},
+        {name: 'Two replicas (three times the cost)', value: 2},
+      ],
+    }),
+  )
+  const nodeType = await ask(() =>
+    select({
+      message: 'Node type',
+      default: options.nodeType,
+      choices: pricedNodeTypes().map((t) => ({name: `${t.padEnd(18)} ${formatCost(monthlyCost(view.region, engine, t, 1 + replicas))}`, value: t})),
+    }),
+  )
+  const tls = await ask(() => confirm({message: 'Encrypt traffic to the cache (TLS)?', default: options.tls}))
+
+  return {
+    ...options,
+    functions: chosen,
+    ...(vpc === NEW_VPC ? {vpcId: undefined, subnetIds: undefined} : {vpcId: vpc, subnetIds: options.vpcId === vpc ? options.subnetIds : undefined}),
+    engine,
+    nodeType,
+    replicas,
+    tls,
+  }
+}
