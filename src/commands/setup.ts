@@ -18,6 +18,10 @@ export default class Setup extends StepCommand<typeof Setup> {
   static override flags = {...functionFlags, ...cacheFlags, ...networkFlags, ...waitFlags}
   protected readonly targets = []
 
+  protected override get configMustExist(): boolean {
+    return false
+  }
+
   override async run(): Promise<unknown> {
     const interactive = !this.flags.yes && !this.jsonEnabled()
     if (interactive && !(process.stdin.isTTY && process.stdout.isTTY)) {
