@@ -44,7 +44,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.flags = flags as BaseFlags<T>
     this.stackConfig = await readConfig(this.flags.config ?? DEFAULT_CONFIG_FILE, this.flags.config !== undefined && this.configMustExist)
     validateStackName(this.stack)
-    process.once('SIGINT', () => this.abortController.abort(new CctError('Interrupted', {exitCode: ExitCode.Interrupted, hint: 'What was created is tagged; run the same command again to resume'})))
+    const interrupt = () => this.abortController.abort(new CctError('Interrupted', {exitCode: ExitCode.Interrupted, hint: 'What was created is tagged; run the same command again to resume'}))
+    process.once('SIGINT', interrupt)
+    process.once('SIGTERM', interrupt)
   }
 
   /** A --config that names a missing file is an error, except where the command writes it. */

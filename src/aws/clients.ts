@@ -26,6 +26,8 @@ export class AwsClients {
   constructor(
     readonly settings: AwsSettings,
     log?: CallLog,
+    /** Once aborted (Ctrl-C), no further call starts: what exists stays tagged and consistent. */
+    private readonly signal?: AbortSignal,
   ) {
     this.log = log ?? new CallLog()
   }
@@ -89,6 +91,7 @@ export class AwsClients {
         ;(client as unknown as SdkClient).middlewareStack.add(
           (next: (args: unknown) => Promise<unknown>, context: {commandName?: string}) => async (args: unknown) => {
             const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '')
+            if (this.signal?.aborted) throw this.signal.reason
             this.log.record(service, operation)
             try {
               return await next(args)

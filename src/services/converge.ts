@@ -31,7 +31,7 @@ export interface ConvergeReport {
 /** Converges (or plans, or destroys) the chosen steps of one stack. */
 export async function converge(request: ConvergeRequest): Promise<ConvergeReport> {
   await validateOptions(request.options)
-  const aws = new AwsClients(request.settings, request.log)
+  const aws = new AwsClients(request.settings, request.log, request.signal)
   const region = await aws.region()
   const run = await runSteps({
     steps: allSteps(),

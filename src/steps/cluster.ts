@@ -66,8 +66,9 @@ export const clusterStep: Step<'cluster', ClusterState> = {
       if (group) state.group = {id: group.ReplicationGroupId!, status: 'deleting', tls: false, nodes: 0, securityGroupIds: []}
       return state
     }
-    const {TagList = []} = await elasticache.send(new ListTagsForResourceCommand({ResourceName: group.ARN!}))
-    if (!hasStackTags(TagList, ctx.stack)) {
+    // ElastiCache refuses to read tags until a group is available; ownership is then checked after the wait.
+    const owned = await ownedByStack(elasticache, group, ctx.stack)
+    if (owned === false) {
       throw conflictError(`Replication group ${group.ReplicationGroupId} exists but was not created by cct`, 'Choose another --stack, or delete that group')
     }
     const members = group.MemberClusters ?? []
@@ -179,6 +180,9 @@ export const clusterStep: Step<'cluster', ClusterState> = {
       }
     }
     const group = await waitForAvailable(elasticache, id, ctx)
+    if ((await ownedByStack(elasticache, group, ctx.stack)) === false) {
+      throw conflictError(`Replication group ${id} exists but was not created by cct`, 'Choose another --stack, or delete that group')
+    }
     const endpoint = group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint
     return {replicationGroupId: id, host: endpoint!.Address!, port: endpoint!.Port ?? REDIS_PORT, tls: group.TransitEncryptionEnabled ?? false}
   },
@@ -209,6 +213,17 @@ async function findGroup(elasticache: ElastiCacheClient, id: string): Promise<Re
     return ReplicationGroups[0]
   } catch (error) {
     if ((error as {name?: string}).name === 'ReplicationGroupNotFoundFault') return undefined
+    throw error
+  }
+}
+
+/** true/false from the group's tags; undefined while AWS will not read them (not yet available). */
+async function ownedByStack(elasticache: ElastiCacheClient, group: ReplicationGroup, stack: string): Promise<boolean | undefined> {
+  try {
+    const {TagList = []} = await elasticache.send(new ListTagsForResourceCommand({ResourceName: group.ARN!}))
+    return hasStackTags(TagList, stack)
+  } catch (error) {
+    if ((error as {name?: string}).name === 'InvalidReplicationGroupStateFault') return undefined
     throw error
   }
 }

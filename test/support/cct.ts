@@ -46,7 +46,14 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'run.js')
  * Runs the real `cct` process (compiled dist/, as a user would) with the sandbox's
  * environment; CCT_CALL_LOG counts its API calls.
  */
-export async function cli(args: string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+export interface CliOptions {
+  input?: string
+  /** Send `signal` to the process as soon as its output matches (an interrupt at a known point). */
+  killOn?: RegExp
+  signal?: NodeJS.Signals
+}
+
+export async function cli(args: string[], env: Record<string, string>, options: CliOptions = {}): Promise<CliResult & {killed: boolean}> {
   if (!existsSync(join(import.meta.dirname, '..', '..', 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` first')
   const logFile = join(mkdtempSync(join(tmpdir(), 'cct-calls-')), 'calls.jsonl')
   const child = spawn(process.execPath, [BIN, ...args], {
@@ -55,9 +62,22 @@ export async function cli(args: string[], env: Record<string, string>, input?: s
   })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
-  child.stderr.on('data', (d) => (stderr += d))
-  child.stdin.end(input ?? '')
+  let killed = false
+  const watch = () => {
+    if (options.killOn && !killed && options.killOn.test(stdout + stderr)) {
+      killed = true
+      child.kill(options.signal ?? 'SIGINT')
+    }
+  }
+  child.stdout.on('data', (d) => {
+    stdout += d
+    watch()
+  })
+  child.stderr.on('data', (d) => {
+    stderr += d
+    watch()
+  })
+  child.stdin.end(options.input ?? '')
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   const calls: ApiCall[] = existsSync(logFile)
     ? readFileSync(logFile, 'utf8')
@@ -65,5 +85,5 @@ export async function cli(args: string[], env: Record<string, string>, input?: s
         .filter(Boolean)
         .map((l) => JSON.parse(l) as ApiCall)
     : []
-  return {code, stdout, stderr, calls, mutating: calls.filter((c) => c.mutating)}
+  return {code, stdout, stderr, calls, mutating: calls.filter((c) => c.mutating), killed}
 }
