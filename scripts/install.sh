@@ -8,10 +8,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "cct: installing Debian's redis-server" >&2
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then
+  echo "cct: installing Debian's redis-server and tmux (the interactive tests drive a real terminal)" >&2
   as_root apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server >&2
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq redis-server tmux >&2
 fi
 
 if ! python3 -c 'import moto, sys; sys.exit(0 if moto.__version__.startswith("5.2.") else 1)' 2>/dev/null; then
