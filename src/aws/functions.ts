@@ -19,6 +19,7 @@ export interface FunctionInfo {
   name: string
   arn: string
   role: string
+  runtime?: string
   revisionId?: string
   vpcId?: string
   subnetIds: string[]
@@ -37,6 +38,7 @@ export function toFunctionInfo(config: FunctionConfiguration, tags: Record<strin
     name: config.FunctionName!,
     arn: config.FunctionArn!,
     role: config.Role!,
+    runtime: config.Runtime,
     revisionId: config.RevisionId,
     vpcId: config.VpcConfig?.VpcId || undefined,
     subnetIds: config.VpcConfig?.SubnetIds ?? [],

@@ -66,7 +66,10 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
   const outputs = new Map<StepId, Deferred<unknown>>(steps.map((s) => [s.id, new Deferred()]))
   const done = new Map<StepId, Deferred<void>>(steps.map((s) => [s.id, new Deferred<void>()]))
   const dependents = new Map<StepId, StepId[]>()
-  for (const s of steps) for (const d of s.needs) dependents.set(d, [...(dependents.get(d) ?? []), s.id])
+  const inRun = new Set(steps.map((s) => s.id))
+  // `after` orders two steps only when both run: they change the same resources.
+  const afters = (s: Step) => (s.after ?? []).filter((id) => inRun.has(id))
+  for (const s of steps) for (const d of [...s.needs, ...afters(s)]) dependents.set(d, [...(dependents.get(d) ?? []), s.id])
   const results = new Map<StepId, StepResult>()
   const notes: string[] = []
   const controller = new AbortController()
@@ -96,6 +99,7 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
       // dependencies found); destroy then removes in reverse, once what needs it is gone.
       try {
         for (const d of step.needs) resolved.set(d, await outputs.get(d)!.promise)
+        if (!undoing) await Promise.all(afters(step).map((d) => done.get(d)!.promise))
       } catch {
         throw new DependencyFailed()
       }

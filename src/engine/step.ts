@@ -45,6 +45,12 @@ export interface Step<Id extends StepId = StepId, State = any> {
   readonly id: Id
   readonly title: string
   readonly needs: readonly StepId[]
+  /**
+   * Steps that change the same resources (a function's configuration): when both run,
+   * this one runs after them (and is undone before them). Not a dependency: `cct env`
+   * alone does not need `cct layer`.
+   */
+  readonly after?: readonly StepId[]
   /** The command that converges this step alone, for hints. */
   readonly command: string
   inspect(ctx: StepContext): Promise<State>

@@ -28,6 +28,7 @@ export const envStep: Step<'env', EnvState> = {
   id: 'env',
   title: 'Function environment (REDIS_HOST, REDIS_PORT, REDIS_TLS)',
   needs: ['cluster'],
+  after: ['attach', 'layer-attach'],
   command: 'cct env',
 
   async inspect(ctx) {

@@ -2,11 +2,13 @@ import type {Step} from '../engine/step.js'
 import {attachStep} from './attach.js'
 import {clusterStep} from './cluster.js'
 import {envStep} from './env.js'
+import {layerAttachStep} from './layer-attach.js'
+import {layerStep} from './layer.js'
 import {securityGroupsStep} from './security-groups.js'
 import {subnetGroupStep} from './subnet-group.js'
 import {vpcStep} from './vpc.js'
 
 /** Every step of a stack, in no particular order: the runner orders them by `needs`. */
 export function allSteps(): Step[] {
-  return [vpcStep, securityGroupsStep, subnetGroupStep, clusterStep, attachStep, envStep]
+  return [vpcStep, securityGroupsStep, subnetGroupStep, clusterStep, attachStep, layerStep, layerAttachStep, envStep]
 }

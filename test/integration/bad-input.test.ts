@@ -9,14 +9,13 @@ import {useSandbox} from '../support/sandbox.js'
 const sandbox = useSandbox({redis: false})
 
 /** Every bad input: one line on stderr saying what and how to fix, exit 2, no mutating call. */
-async function refused(args: string[], message: RegExp) {
+async function refused(args: string[], message: RegExp): Promise<void> {
   const result = await cli(args, sandbox().env)
   assert.equal(result.code, 2, `exit code for ${args.join(' ')}: ${result.stderr}`)
   const lines = result.stderr.trim().split('\n').filter((l) => l.startsWith('✖ ') && !l.includes('failed ['))
   assert.equal(lines.length, 1, `one error line: ${result.stderr}`)
   assert.match(lines[0]!, message)
   assert.deepEqual(result.mutating, [], 'no mutating call')
-  return result
 }
 
 describe('bad input is refused before any change', () => {

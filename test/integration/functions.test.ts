@@ -4,7 +4,7 @@ import {describe, it} from 'node:test'
 import {CreateVpcCommand, CreateSubnetCommand, CreateSecurityGroupCommand, EC2Client} from '@aws-sdk/client-ec2'
 import {DescribeReplicationGroupsCommand, ElastiCacheClient, ListTagsForResourceCommand} from '@aws-sdk/client-elasticache'
 import {AttachRolePolicyCommand, CreateRoleCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRoleTagsCommand} from '@aws-sdk/client-iam'
-import {CreateFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand} from '@aws-sdk/client-lambda'
+import {CreateFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand, type FunctionConfiguration} from '@aws-sdk/client-lambda'
 
 import {SEED_FUNCTIONS} from '../../sandbox/seed.js'
 import {cli, runSteps} from '../support/cct.js'
@@ -24,7 +24,7 @@ const VPC_POLICY = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecu
 describe('cluster, attach, env from nothing', () => {
   it('converges: cache, functions in the VPC, role policy, env merged; then zero mutating calls', async () => {
     const {lambda, iam, elasticache} = clients()
-    const before = new Map<string, Awaited<ReturnType<LambdaClient['send']>>>()
+    const before = new Map<string, FunctionConfiguration>()
     for (const name of Object.keys(SEED_FUNCTIONS)) before.set(name, await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name})))
 
     const {report} = await runSteps(sandbox(), [...ALL])
@@ -46,7 +46,7 @@ describe('cluster, attach, env from nothing', () => {
 
     for (const [name, env] of Object.entries(SEED_FUNCTIONS)) {
       const after = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
-      const was = before.get(name) as {Layers?: {Arn?: string}[]; Role?: string}
+      const was = before.get(name)!
       assert.deepEqual([...after.VpcConfig!.SubnetIds!].sort(), [...vpc.subnetIds].sort(), `${name} subnets`)
       assert.deepEqual(after.VpcConfig!.SecurityGroupIds, [sg.lambdaGroupId])
       assert.equal(after.VpcConfig!.VpcId, vpc.vpcId)

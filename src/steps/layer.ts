@@ -1,0 +1,95 @@
+import {DeleteLayerVersionCommand, ListLayerVersionsCommand, PublishLayerVersionCommand, type LambdaClient, type LayerVersionsListItem} from '@aws-sdk/client-lambda'
+
+import {pending, type Step} from '../engine/step.js'
+import {LAYER_ARCHITECTURES, LAYER_RUNTIMES, loadBundle, type LayerBundle} from '../layer-bundle.js'
+
+export interface LayerOutput {
+  /** The versioned ARN functions attach. */
+  layerVersionArn: string
+  /** The unversioned ARN: every version of cct's layer starts with it. */
+  layerArn: string
+}
+
+declare module '../engine/step.js' {
+  interface StepOutputs {
+    layer: LayerOutput
+  }
+}
+
+export const layerName = (stack: string) => `${stack}-cache-layer`
+
+/** Layers cannot be tagged; cct marks its versions by name and by this description prefix. */
+const DESCRIPTION = 'cct cache helper (ioredis, redis-py) sha256:'
+
+export interface LayerState {
+  bundle: LayerBundle
+  latest?: LayerVersionsListItem
+  /** Every version cct published, for rollback. */
+  ours: LayerVersionsListItem[]
+  layerArn?: string
+}
+
+export const layerStep: Step<'layer', LayerState> = {
+  id: 'layer',
+  title: 'Cache layer (publish)',
+  needs: [],
+  command: 'cct layer',
+
+  async inspect(ctx) {
+    const lambda = await ctx.aws.lambda()
+    const [bundle, versions] = await Promise.all([loadBundle(), listVersions(lambda, layerName(ctx.stack))])
+    const ours = versions.filter((v) => v.Description?.startsWith(DESCRIPTION))
+    const latest = ours.sort((a, b) => (b.Version ?? 0) - (a.Version ?? 0))[0]
+    return {bundle, latest, ours, layerArn: latest?.LayerVersionArn?.replace(/:\d+$/, '')}
+  },
+
+  plan(state, ctx) {
+    if (state.latest?.Description === `${DESCRIPTION}${state.bundle.sha256}`) return []
+    return [{action: 'create', resource: 'layer-version', name: layerName(ctx.stack), detail: `${(state.bundle.size / 1024).toFixed(0)} KB, sha256 ${state.bundle.sha256.slice(0, 12)}…, ${LAYER_RUNTIMES.join(' ')}`}]
+  },
+
+  output(state, ctx) {
+    const current = state.latest?.Description === `${DESCRIPTION}${state.bundle.sha256}` ? state.latest : undefined
+    return {layerVersionArn: current?.LayerVersionArn ?? pending(layerName(ctx.stack)), layerArn: state.layerArn ?? pending(layerName(ctx.stack))}
+  },
+
+  async apply(state, _plan, ctx) {
+    const lambda = await ctx.aws.lambda()
+    ctx.progress(`publishing ${(state.bundle.size / 1024).toFixed(0)} KB`)
+    const published = await lambda.send(
+      new PublishLayerVersionCommand({
+        LayerName: layerName(ctx.stack),
+        Description: `${DESCRIPTION}${state.bundle.sha256}`,
+        Content: {ZipFile: state.bundle.zip},
+        CompatibleRuntimes: LAYER_RUNTIMES as never,
+        CompatibleArchitectures: LAYER_ARCHITECTURES as never,
+        LicenseInfo: 'MIT',
+      }),
+    )
+    return {layerVersionArn: published.LayerVersionArn!, layerArn: published.LayerArn!}
+  },
+
+  destroyPlan(state, ctx) {
+    return state.ours.map((v) => ({action: 'delete', resource: 'layer-version', name: `${layerName(ctx.stack)}:${v.Version}`}))
+  },
+
+  async destroy(state, _plan, ctx) {
+    const lambda = await ctx.aws.lambda()
+    for (const v of state.ours) await lambda.send(new DeleteLayerVersionCommand({LayerName: layerName(ctx.stack), VersionNumber: v.Version!}))
+  },
+}
+
+async function listVersions(lambda: LambdaClient, name: string): Promise<LayerVersionsListItem[]> {
+  const versions: LayerVersionsListItem[] = []
+  let Marker: string | undefined
+  try {
+    do {
+      const page = await lambda.send(new ListLayerVersionsCommand({LayerName: name, Marker}))
+      versions.push(...(page.LayerVersions ?? []))
+      Marker = page.NextMarker
+    } while (Marker)
+  } catch (error) {
+    if ((error as {name?: string}).name !== 'ResourceNotFoundException') throw error
+  }
+  return versions
+}
