@@ -81,11 +81,8 @@ export async function resolveFunctions(lambda: LambdaClient, options: StackOptio
   return present
 }
 
-/**
- * Every function of the account that carries a cct record (any machine may have made
- * it), found by listing all functions and reading their tags.
- */
-export async function recordedFunctions(lambda: LambdaClient, recordKey: string): Promise<FunctionInfo[]> {
+/** Every function of the region, all pages. */
+export async function listAllFunctions(lambda: LambdaClient): Promise<FunctionConfiguration[]> {
   const configs: FunctionConfiguration[] = []
   let Marker: string | undefined
   do {
@@ -93,6 +90,15 @@ export async function recordedFunctions(lambda: LambdaClient, recordKey: string)
     configs.push(...(page.Functions ?? []))
     Marker = page.NextMarker
   } while (Marker)
+  return configs
+}
+
+/**
+ * Every function of the account that carries a cct record (any machine may have made
+ * it), found by listing all functions and reading their tags.
+ */
+export async function recordedFunctions(lambda: LambdaClient, recordKey: string): Promise<FunctionInfo[]> {
+  const configs = await listAllFunctions(lambda)
   const infos = await mapBounded(configs, FUNCTION_CONCURRENCY, async (config) => {
     const {Tags = {}} = await lambda.send(new ListTagsCommand({Resource: config.FunctionArn!}))
     return toFunctionInfo(config, Tags)

@@ -1,8 +1,8 @@
 import {DescribeVpcsCommand} from '@aws-sdk/client-ec2'
-import {ListFunctionsCommand, type FunctionConfiguration} from '@aws-sdk/client-lambda'
 import {GetCallerIdentityCommand} from '@aws-sdk/client-sts'
 
 import type {AwsClients} from '../aws/clients.js'
+import {listAllFunctions} from '../aws/functions.js'
 import {tagMap} from '../tags.js'
 
 export interface AccountView {
@@ -19,13 +19,7 @@ export async function discoverAccount(aws: AwsClients): Promise<AccountView> {
   const [sts, ec2, lambda] = await Promise.all([aws.sts(), aws.ec2(), aws.lambda()])
   const identity = await sts.send(new GetCallerIdentityCommand({}))
   const {Vpcs = []} = await ec2.send(new DescribeVpcsCommand({}))
-  const functions: FunctionConfiguration[] = []
-  let Marker: string | undefined
-  do {
-    const page = await lambda.send(new ListFunctionsCommand({Marker}))
-    functions.push(...(page.Functions ?? []))
-    Marker = page.NextMarker
-  } while (Marker)
+  const functions = await listAllFunctions(lambda)
   return {
     account: identity.Account ?? 'unknown',
     arn: identity.Arn ?? 'unknown',
