@@ -88,7 +88,8 @@ export function explainAwsError(error: unknown, action?: string): CctError {
     })
   }
   if (BAD_CREDENTIALS.test(name) || /Could not load credentials|credential/i.test(name)) {
-    return new CctError(`AWS credentials were not accepted (${name}: ${message})`, {
+    const missing = name === 'CredentialsProviderError' || /Could not load credentials/.test(message)
+    return new CctError(missing ? 'No AWS credentials found' : `AWS credentials were not accepted (${name}: ${message})`, {
       exitCode: ExitCode.Credentials,
       hint: 'Run `aws sso login` or `aws configure`, or pass --profile',
       cause: error,
