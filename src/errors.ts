@@ -15,6 +15,8 @@ export const ExitCode = {
   Conflict: 5,
   /** A wait ran out of time; running the same command again resumes. */
   Timeout: 6,
+  /** `cct verify` found something not in place or not answering. */
+  Verification: 7,
   /** Interrupted (Ctrl-C). */
   Interrupted: 130,
 } as const
@@ -29,6 +31,7 @@ export const EXIT_CODE_HELP: ReadonlyArray<[number, string]> = [
   [ExitCode.Permission, 'AWS denied an action; the message names the IAM action to grant'],
   [ExitCode.Conflict, 'the account is in a state cct will not change on its own (read the hint)'],
   [ExitCode.Timeout, 'a wait timed out; run the same command again to resume'],
+  [ExitCode.Verification, 'cct verify: a check failed (the table says which)'],
   [ExitCode.Interrupted, 'interrupted or cancelled; what was created is tagged and the same command resumes'],
 ]
 

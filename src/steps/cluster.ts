@@ -24,6 +24,8 @@ export interface ClusterOutput {
   host: string
   port: number
   tls: boolean
+  /** Member node ids (<group>-001, ...): CloudWatch metrics are per node. */
+  nodes: string[]
 }
 
 declare module '../engine/step.js' {
@@ -39,6 +41,7 @@ interface GroupInfo {
   nodeType?: string
   tls: boolean
   nodes: number
+  members: string[]
   securityGroupIds: string[]
   host?: string
   port?: number
@@ -63,7 +66,7 @@ export const clusterStep: Step<'cluster', ClusterState> = {
     const elasticache = await ctx.aws.elasticache()
     const group = await findGroup(elasticache, replicationGroupId(ctx.stack))
     if (!group || group.Status === 'deleting') {
-      if (group) state.group = {id: group.ReplicationGroupId!, status: 'deleting', tls: false, nodes: 0, securityGroupIds: []}
+      if (group) state.group = {id: group.ReplicationGroupId!, status: 'deleting', tls: false, nodes: 0, members: [], securityGroupIds: []}
       return state
     }
     // ElastiCache refuses to read tags until a group is available; ownership is then checked after the wait.
@@ -81,6 +84,7 @@ export const clusterStep: Step<'cluster', ClusterState> = {
       nodeType: group.CacheNodeType,
       tls: group.TransitEncryptionEnabled ?? false,
       nodes: members.length,
+      members,
       securityGroupIds: (CacheClusters[0]?.SecurityGroups ?? []).map((g) => g.SecurityGroupId!),
       host: endpoint?.Address,
       port: endpoint?.Port,
@@ -132,8 +136,8 @@ export const clusterStep: Step<'cluster', ClusterState> = {
 
   output(state, ctx) {
     const g = state.group
-    if (!g?.host || g.status === 'deleting') return {replicationGroupId: pending(replicationGroupId(ctx.stack)), host: pending('endpoint'), port: REDIS_PORT, tls: ctx.options.tls}
-    return {replicationGroupId: g.id, host: g.host, port: g.port ?? REDIS_PORT, tls: g.tls}
+    if (!g?.host || g.status === 'deleting') return {replicationGroupId: pending(replicationGroupId(ctx.stack)), host: pending('endpoint'), port: REDIS_PORT, tls: ctx.options.tls, nodes: []}
+    return {replicationGroupId: g.id, host: g.host, port: g.port ?? REDIS_PORT, tls: g.tls, nodes: g.members}
   },
 
   async apply(state, plan, ctx) {
@@ -184,7 +188,7 @@ export const clusterStep: Step<'cluster', ClusterState> = {
       throw conflictError(`Replication group ${id} exists but was not created by cct`, 'Choose another --stack, or delete that group')
     }
     const endpoint = group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint
-    return {replicationGroupId: id, host: endpoint!.Address!, port: endpoint!.Port ?? REDIS_PORT, tls: group.TransitEncryptionEnabled ?? false}
+    return {replicationGroupId: id, host: endpoint!.Address!, port: endpoint!.Port ?? REDIS_PORT, tls: group.TransitEncryptionEnabled ?? false, nodes: group.MemberClusters ?? []}
   },
 
   destroyPlan(state) {
