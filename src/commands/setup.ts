@@ -87,6 +87,6 @@ function summary(report: ConvergeReport, options: StackOptions): string {
   lines.push(`  functions  ${functions.join(', ')}`)
   const cost = report.steps.find((s) => s.id === 'cluster')?.changes.find((c) => c.action === 'create')?.detail?.split('; ').pop()
   lines.push(`  cache      ${options.engine} on ${options.nodeType} x${1 + options.replicas}${cost ? `, ${cost}` : ''}`)
-  lines.push('  next       cct status   (and `cct rollback` undoes all of it)')
+  lines.push('  next       cct verify   (`cct status` lists every resource; `cct rollback` undoes all of it)')
   return lines.join('\n')
 }

@@ -50,7 +50,7 @@ describe('the real cct process: setup, status, rollback', () => {
     const setup = await run(['setup', '--yes'])
     assert.equal(setup.code, 0, setup.stderr)
     assert.match(setup.stdout, /Done\.\n {2}endpoint {3}master\.cct-cache\.[\w.]+:6379 \(TLS on\)/)
-    assert.match(setup.stdout, /next {7}cct status/)
+    assert.match(setup.stdout, /next {7}cct verify/)
 
     const status = await run(['status', '--json'])
     assert.equal(status.code, 0, status.stderr)
