@@ -23,6 +23,13 @@ export interface FidelityConfig {
   replicationGroupDeleteSeconds: number
   /** How long a Lambda VPC ENI outlives the VpcConfig that needed it. */
   eniLingerSeconds: number
+  /**
+   * How long a Lambda function stays `LastUpdateStatus: InProgress` after
+   * UpdateFunctionConfiguration / UpdateFunctionCode; meanwhile another update (or
+   * PublishVersion) of it fails with ResourceConflictException. Optional so existing
+   * full configs stay valid; defaults to 0 like the others.
+   */
+  lambdaUpdateSeconds?: number
 }
 
 export interface Sandbox {

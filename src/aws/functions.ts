@@ -106,24 +106,33 @@ export async function recordedFunctions(lambda: LambdaClient, recordKey: string)
   return infos.filter((fn) => Object.keys(fn.tags).some((k) => k === recordKey || k.startsWith(`${recordKey}.`)))
 }
 
+export type FunctionUpdate = Omit<UpdateFunctionConfigurationCommandInput, 'FunctionName' | 'RevisionId'>
+
 /**
  * One configuration update, done the way Lambda requires: wait while a previous update is
- * InProgress (else ResourceConflictException), pass RevisionId so a concurrent change by
- * someone else fails instead of being overwritten, then wait for LastUpdateStatus.
+ * InProgress (else ResourceConflictException), build the change from the configuration as
+ * it is then (finishing an update changes RevisionId, and Environment and Layers are
+ * replaced whole, so a merge must start from the latest), and pass that RevisionId so a
+ * change someone makes in the instant before the write fails instead of being
+ * overwritten. `build` returns undefined when nothing is left to change.
  */
 export async function updateFunction(
   lambda: LambdaClient,
   fn: FunctionInfo,
-  update: Omit<UpdateFunctionConfigurationCommandInput, 'FunctionName' | 'RevisionId'>,
+  build: (current: FunctionInfo) => FunctionUpdate | undefined | Promise<FunctionUpdate | undefined>,
   ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>,
   resume: string,
 ): Promise<FunctionInfo> {
-  await waitForUpdate(lambda, fn.name, ctx, resume)
   // A role that just got its VPC policy can take seconds to be usable (IAM is eventually consistent).
   let roleRetries = 6
+  let conflictRetries = 5
   for (;;) {
+    const latest = await waitForUpdate(lambda, fn.name, ctx, resume)
+    const current = latest && latest.RevisionId !== fn.revisionId ? toFunctionInfo(latest, fn.tags) : fn
+    const update = await build(current)
+    if (!update) return current
     try {
-      const config = await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: fn.name, RevisionId: fn.revisionId, ...update}))
+      const config = await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: fn.name, RevisionId: current.revisionId, ...update}))
       fn = toFunctionInfo(config, fn.tags)
       break
     } catch (error) {
@@ -132,6 +141,9 @@ export async function updateFunction(
       if (name === 'PreconditionFailedException') {
         throw new CctError(`${fn.name} was changed by someone else while cct was updating it; nothing was overwritten`, {exitCode: ExitCode.Conflict, hint: `Run \`${resume}\` again to merge with the new configuration`, cause: error})
       }
+      fn = current
+      // Someone else's update started between our wait and our write: wait for it, rebuild.
+      if (name === 'ResourceConflictException' && conflictRetries-- > 0) continue
       if (name === 'InvalidParameterValueException' && /execution role/i.test(message) && roleRetries-- > 0) {
         ctx.progress(`${fn.name}: waiting for the role's new permissions to propagate`)
         await new Promise((r) => setTimeout(r, ctx.options.pollIntervalMs))
@@ -141,7 +153,7 @@ export async function updateFunction(
     }
   }
   const done = await waitForUpdate(lambda, fn.name, ctx, resume)
-  return done ? {...fn, revisionId: done.RevisionId ?? fn.revisionId} : fn
+  return done ? toFunctionInfo(done, fn.tags) : fn
 }
 
 async function waitForUpdate(lambda: LambdaClient, name: string, ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>, resume: string) {

@@ -98,7 +98,10 @@ export const attachStep: Step<'attach', AttachState> = {
         await tagFunction(lambda, fn, encodeRecord(vpcRecordKey(ctx), {vpcId: fn.vpcId, subnetIds: fn.subnetIds, securityGroupIds: fn.securityGroupIds} satisfies VpcRecord))
       }
       ctx.progress(`${fn.name}: moving into the VPC`)
-      await updateFunction(lambda, fn, {VpcConfig: {SubnetIds: target.subnetIds, SecurityGroupIds: target.securityGroupIds}}, ctx, 'cct attach')
+      await updateFunction(lambda, fn, (current) => {
+        const next = planFunction(current, state.vpcId, state.subnetIds, state.lambdaGroupId, ctx).target
+        return next ? {VpcConfig: {SubnetIds: next.subnetIds, SecurityGroupIds: next.securityGroupIds}} : undefined
+      }, ctx, 'cct attach')
       ctx.progress(`${fn.name}: in the VPC`)
     })
     return {functions: state.functions.map((p) => p.fn.name)}
@@ -140,11 +143,11 @@ function planFunction(fn: FunctionInfo, vpcId: string, subnetIds: string[], lamb
 async function restoreFunction(lambda: LambdaClient, recordedFn: FunctionInfo, state: AttachState, ctx: StepContext): Promise<void> {
   const fn = (await describeFunction(lambda, recordedFn.name)) ?? recordedFn
   const before = decodeRecord<VpcRecord>(vpcRecordKey(ctx), fn.tags)!
-  const target = restoredVpc(fn, before, state)
-  if (target) {
-    ctx.progress(`${fn.name}: restoring its VPC configuration`)
-    await updateFunction(lambda, fn, {VpcConfig: target}, ctx, 'cct rollback')
-  }
+  ctx.progress(`${fn.name}: restoring its VPC configuration`)
+  await updateFunction(lambda, fn, (current) => {
+    const target = restoredVpc(current, before, state)
+    return target ? {VpcConfig: target} : undefined
+  }, ctx, 'cct rollback')
   await untagFunction(lambda, fn, recordTagKeys(vpcRecordKey(ctx), fn.tags))
 }
 

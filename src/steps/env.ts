@@ -60,7 +60,7 @@ export const envStep: Step<'env', EnvState> = {
       await tagFunction(lambda, fn, encodeRecord(envRecordKey(ctx), record))
       ctx.progress(`${fn.name}: setting ${diff.join(', ')}`)
       // Environment.Variables is replaced, not merged, by Lambda: send every variable.
-      await updateFunction(lambda, fn, {Environment: {Variables: {...fn.env, ...state.desired}}}, ctx, 'cct env')
+      await updateFunction(lambda, fn, (current) => (changedKeys(current, state.desired).length ? {Environment: {Variables: {...current.env, ...state.desired}}} : undefined), ctx, 'cct env')
     })
     return {functions: state.functions.map((f) => f.name)}
   },
@@ -74,21 +74,24 @@ export const envStep: Step<'env', EnvState> = {
     await mapBounded(state.functions, FUNCTION_CONCURRENCY, async (recorded) => {
       const fn = (await describeFunction(lambda, recorded.name)) ?? recorded
       const record = decodeRecord<EnvRecord>(envRecordKey(ctx), fn.tags) ?? {}
-      const env = {...fn.env}
-      let changed = false
-      for (const [key, {before, set}] of Object.entries(record)) {
-        if (env[key] !== set) continue // someone changed it since: theirs now
-        if (before === null) delete env[key]
-        else env[key] = before
-        changed = true
-      }
-      if (changed) {
-        ctx.progress(`${fn.name}: restoring ${Object.keys(record).join(', ')}`)
-        await updateFunction(lambda, fn, {Environment: {Variables: env}}, ctx, 'cct rollback')
-      }
+      ctx.progress(`${fn.name}: restoring ${Object.keys(record).join(', ')}`)
+      await updateFunction(lambda, fn, (current) => restoredEnv(current.env, record), ctx, 'cct rollback')
       await untagFunction(lambda, fn, recordTagKeys(envRecordKey(ctx), fn.tags))
     })
   },
+}
+
+/** The environment with cct's values put back to what they were; undefined when none is still cct's. */
+function restoredEnv(current: Record<string, string>, record: EnvRecord): {Environment: {Variables: Record<string, string>}} | undefined {
+  const env = {...current}
+  let changed = false
+  for (const [key, {before, set}] of Object.entries(record)) {
+    if (env[key] !== set) continue // someone changed it since: theirs now
+    if (before === null) delete env[key]
+    else env[key] = before
+    changed = true
+  }
+  return changed ? {Environment: {Variables: env}} : undefined
 }
 
 function changedKeys(fn: FunctionInfo, desired: Record<string, string>): string[] {

@@ -63,7 +63,10 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState> = {
       if (!decodeRecord(layersRecordKey(ctx), fn.tags)) await tagFunction(lambda, fn, encodeRecord(layersRecordKey(ctx), {before: fn.layers}))
       ctx.progress(`${fn.name}: attaching the cache layer`)
       // Layers, like Environment, are replaced whole by Lambda: send the full list.
-      await updateFunction(lambda, fn, {Layers: target}, ctx, 'cct layer')
+      await updateFunction(lambda, fn, (current) => {
+        const layers = desiredLayers(current, state.layerVersionArn, ctx)
+        return layers ? {Layers: layers} : undefined
+      }, ctx, 'cct layer')
     })
     return {functions: state.functions.map(({fn}) => fn.name)}
   },
@@ -77,12 +80,12 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState> = {
     await mapBounded(state.functions, FUNCTION_CONCURRENCY, async ({fn: recorded}) => {
       const fn = (await describeFunction(lambda, recorded.name)) ?? recorded
       const before = decodeRecord<{before: string[]}>(layersRecordKey(ctx), fn.tags)?.before ?? []
-      // Take off only cct's layer; put back a version of it the function had before cct.
-      const restored = fn.layers.flatMap((arn) => (isOurLayer(arn, ctx) ? before.filter((b) => isOurLayer(b, ctx)) : [arn]))
-      if (restored.join() !== fn.layers.join()) {
-        ctx.progress(`${fn.name}: removing the cache layer`)
-        await updateFunction(lambda, fn, {Layers: restored}, ctx, 'cct rollback')
-      }
+      ctx.progress(`${fn.name}: removing the cache layer`)
+      await updateFunction(lambda, fn, (current) => {
+        // Take off only cct's layer; put back a version of it the function had before cct.
+        const restored = current.layers.flatMap((arn) => (isOurLayer(arn, ctx) ? before.filter((b) => isOurLayer(b, ctx)) : [arn]))
+        return restored.join() === current.layers.join() ? undefined : {Layers: restored}
+      }, ctx, 'cct rollback')
       await untagFunction(lambda, fn, recordTagKeys(layersRecordKey(ctx), fn.tags))
     })
   },

@@ -7,6 +7,10 @@ import {AttachRolePolicyCommand, CreateRoleCommand, IAMClient, ListAttachedRoleP
 import {CreateFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand, type FunctionConfiguration} from '@aws-sdk/client-lambda'
 
 import {SEED_FUNCTIONS} from '../../sandbox/seed.js'
+import {describeFunction, updateFunction} from '../../src/aws/functions.js'
+import {CctError, ExitCode} from '../../src/errors.js'
+import {defaultOptions} from '../../src/options.js'
+import {STACK_STEPS} from '../../src/stack-steps.js'
 import {cli, runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
@@ -126,6 +130,40 @@ describe('cct attach', () => {
     assert.deepEqual(result.mutating, [])
     const after = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'news-api'}))
     assert.deepEqual(after.VpcConfig, before.VpcConfig)
+  })
+})
+
+describe('function updates', () => {
+  it('wait for Lambda to finish each update (updates take a second in the sandbox) and still converge', async () => {
+    await sandbox().configure({lambdaUpdateSeconds: 1})
+    const {calls, report} = await runSteps(sandbox(), STACK_STEPS)
+    const updates = calls.filter((c) => c.operation === 'UpdateFunctionConfiguration').length
+    const polls = calls.filter((c) => c.operation === 'GetFunctionConfiguration').length
+    assert.equal(updates, 5 * 3, 'vpc, layer and env on each of the five functions')
+    assert.ok(polls > 2 * updates, `polled while InProgress (${polls} reads for ${updates} updates)`)
+    assert.ok(report.steps.every((s) => s.status !== 'failed'))
+    assert.deepEqual((await runSteps(sandbox(), STACK_STEPS)).mutating, [])
+  })
+
+  it('a change someone makes right before the write (RevisionId mismatch) is reported, not overwritten', async () => {
+    const {lambda} = clients()
+    const fn = (await describeFunction(lambda, 'articles-api'))!
+    const ctx = {progress: () => {}, signal: new AbortController().signal, options: defaultOptions({pollIntervalMs: 100})}
+    const attempt = updateFunction(
+      lambda,
+      fn,
+      async (current) => {
+        // Someone else writes between cct's read and cct's write.
+        await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', Environment: {Variables: {...current.env, OWNER: 'someone-else'}}}))
+        return {Environment: {Variables: {...current.env, REDIS_HOST: 'cache.example'}}}
+      },
+      ctx,
+      'cct env',
+    )
+    await assert.rejects(attempt, (e: CctError) => e.exitCode === ExitCode.Conflict && /articles-api was changed by someone else while cct was updating it; nothing was overwritten/.test(e.message))
+    const after = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'articles-api'}))
+    assert.equal(after.Environment!.Variables!.OWNER, 'someone-else')
+    assert.equal(after.Environment!.Variables!.REDIS_HOST, undefined)
   })
 })
 

@@ -35,6 +35,10 @@ import {
   GetFunctionCommand,
   GetFunctionConfigurationCommand,
   LambdaClient,
+  ListFunctionsCommand,
+  PublishVersionCommand,
+  TagResourceCommand,
+  UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
 } from '@aws-sdk/client-lambda'
 import {DynamoDBClient, ScanCommand} from '@aws-sdk/client-dynamodb'
@@ -318,6 +322,130 @@ describe('sandbox fidelity: Lambda in a VPC', () => {
       }),
     )
     assert.deepEqual(NetworkInterfaces.map((e) => e.SubnetId), [subnetIds[0]])
+  })
+})
+
+describe('sandbox fidelity: Lambda updates (RevisionId, LastUpdateStatus)', () => {
+  const config = (name: string) => aws().lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+  it('every function has a RevisionId; each update makes a new one, tagging does not', async () => {
+    const {lambda} = aws()
+    const {Configuration, Tags} = await lambda.send(new GetFunctionCommand({FunctionName: 'articles-api'}))
+    const first = Configuration?.RevisionId ?? ''
+    assert.match(first, UUID)
+    assert.equal((await config('articles-api')).RevisionId, first, 'GetFunctionConfiguration agrees with GetFunction')
+    const {Functions = []} = await lambda.send(new ListFunctionsCommand({}))
+    assert.equal(Functions.find((f) => f.FunctionName === 'articles-api')?.RevisionId, first)
+    const others = Functions.filter((f) => f.FunctionName !== 'articles-api').map((f) => f.RevisionId)
+    assert.ok(others.every((r) => r && r !== first), 'each function has its own')
+
+    await lambda.send(new TagResourceCommand({Resource: Configuration!.FunctionArn!, Tags: {'cct:test': 'x'}}))
+    assert.equal((await config('articles-api')).RevisionId, first, 'tags are not part of the revision')
+    assert.deepEqual((await lambda.send(new GetFunctionCommand({FunctionName: 'articles-api'}))).Tags, {...Tags, 'cct:test': 'x'})
+
+    const updated = await lambda.send(
+      new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', RevisionId: first, Environment: {Variables: {A: '1'}}}),
+    )
+    assert.match(updated.RevisionId ?? '', UUID)
+    assert.notEqual(updated.RevisionId, first)
+    assert.equal(updated.LastUpdateStatus, 'Successful', 'lambdaUpdateSeconds is 0 by default: done at once')
+    assert.equal((await config('articles-api')).RevisionId, updated.RevisionId)
+
+    const code = await lambda.send(
+      new UpdateFunctionCodeCommand({FunctionName: 'articles-api', ZipFile: demoFunctionZip(), RevisionId: updated.RevisionId}),
+    )
+    assert.notEqual(code.RevisionId, updated.RevisionId)
+    assert.equal((await config('articles-api')).RevisionId, code.RevisionId)
+
+    const created = await lambda.send(
+      new CreateFunctionCommand({FunctionName: 'cct-probe', Runtime: 'python3.12', Handler: 'index.lambda_handler', Role: sandbox.seed().roleArn, Code: {ZipFile: demoFunctionZip()}}),
+    )
+    assert.match(created.RevisionId ?? '', UUID)
+    assert.equal((await config('cct-probe')).RevisionId, created.RevisionId)
+  })
+
+  it('an update given a stale RevisionId fails with PreconditionFailedException (412) and changes nothing', async () => {
+    const {lambda} = aws()
+    const stale = (await config('news-api')).RevisionId!
+    // Someone else changes the function after we read it.
+    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', Description: 'changed by someone else'}))
+    const current = await config('news-api')
+    assert.notEqual(current.RevisionId, stale)
+
+    await assert.rejects(
+      lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', RevisionId: stale, Environment: {Variables: {REDIS_HOST: 'x'}}})),
+      (e: Error & {$metadata?: {httpStatusCode?: number}}) => {
+        assert.equal(e.name, 'PreconditionFailedException', e.message)
+        assert.equal(e.$metadata?.httpStatusCode, 412)
+        assert.match(e.message, /The Revision Id provided does not match the latest Revision Id/)
+        return true
+      },
+    )
+    await rejectsWith(lambda.send(new UpdateFunctionCodeCommand({FunctionName: 'news-api', ZipFile: demoFunctionZip(), RevisionId: stale})), 'PreconditionFailedException', 412)
+    const after = await config('news-api')
+    assert.deepEqual(after.Environment?.Variables, SEED_FUNCTIONS['news-api'], 'the environment was not replaced')
+    assert.equal(after.RevisionId, current.RevisionId, 'nor the revision')
+    assert.equal(after.CodeSha256, current.CodeSha256)
+
+    // Read again, merge, write with the current RevisionId: accepted.
+    const merged = {...after.Environment!.Variables, REDIS_HOST: 'x'}
+    const ok = await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', RevisionId: after.RevisionId, Environment: {Variables: merged}}))
+    assert.deepEqual(ok.Environment?.Variables, merged)
+  })
+
+  it('with lambdaUpdateSeconds, an updated function is InProgress and refuses updates until Successful; other functions are free', async () => {
+    const {lambda} = aws()
+    await sandbox().configure({lambdaUpdateSeconds: 2})
+    const before = await config('articles-api')
+    assert.equal(before.LastUpdateStatus, 'Successful')
+
+    const env = {...before.Environment!.Variables, REDIS_PORT: '6379'}
+    const updated = await lambda.send(
+      new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', RevisionId: before.RevisionId, Environment: {Variables: env}}),
+    )
+    assert.equal(updated.LastUpdateStatus, 'InProgress')
+    const during = await config('articles-api')
+    assert.equal(during.LastUpdateStatus, 'InProgress')
+    assert.equal(during.LastUpdateStatusReason, 'The function is being created.')
+    assert.equal(during.LastUpdateStatusReasonCode, undefined)
+    assert.deepEqual(during.Environment?.Variables, env, 'the new configuration is what is reported')
+
+    const arn = before.FunctionArn!.replace(/:\$LATEST$/, '')
+    const conflict = (e: Error & {$metadata?: {httpStatusCode?: number}}) => {
+      assert.equal(e.name, 'ResourceConflictException', e.message)
+      assert.equal(e.$metadata?.httpStatusCode, 409)
+      assert.equal(e.message, `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`)
+      return true
+    }
+    await assert.rejects(lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', Timeout: 10})), conflict)
+    await assert.rejects(lambda.send(new UpdateFunctionCodeCommand({FunctionName: 'articles-api', ZipFile: demoFunctionZip()})), conflict)
+    await assert.rejects(lambda.send(new PublishVersionCommand({FunctionName: 'articles-api'})), conflict)
+
+    // Another function is independent: it can be updated meanwhile (and is InProgress itself).
+    const other = await config('news-api')
+    const news = await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', RevisionId: other.RevisionId, Timeout: 10}))
+    assert.equal(news.LastUpdateStatus, 'InProgress')
+
+    const done = await eventually('articles-api to finish updating', async () => {
+      const now = await config('articles-api')
+      return now.LastUpdateStatus === 'Successful' ? now : undefined
+    })
+    assert.equal(done.LastUpdateStatusReason, undefined)
+    assert.equal(done.Timeout, before.Timeout, 'the refused update changed nothing')
+    assert.deepEqual(done.Environment?.Variables, env)
+    // As on AWS, finishing the update makes one more revision: the one the update returned is stale.
+    assert.notEqual(done.RevisionId, updated.RevisionId)
+    await rejectsWith(lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', RevisionId: updated.RevisionId, Timeout: 10})), 'PreconditionFailedException', 412)
+
+    const again = await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', RevisionId: done.RevisionId, Timeout: 10}))
+    assert.equal(again.Timeout, 10)
+    assert.equal(again.LastUpdateStatus, 'InProgress')
+
+    // reset() restores the start-up setting (0): updates finish at once again.
+    await sandbox().reset()
+    const res = await fetch(`${sandbox().endpoint}/cct-fidelity/config`)
+    assert.equal(((await res.json()) as {lambdaUpdateSeconds: number}).lambdaUpdateSeconds, 0)
   })
 })
 
