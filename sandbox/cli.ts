@@ -5,7 +5,7 @@
  *   cct setup ...                                       # talks to the sandbox via AWS_ENDPOINT_URL
  *   eval "$(node --import tsx sandbox/cli.ts stop)"
  *
- * start [--no-seed] [--no-redis] [--create-seconds N] [--delete-seconds N] [--eni-linger-seconds N]
+ * start [--no-seed] [--no-redis] [--create-seconds N] [--delete-seconds N] [--eni-linger-seconds N] [--lambda-update-seconds N]
  * stop  stops the servers recorded in .sandbox/state.json and prints `unset` lines
  * env   prints the `export` lines again
  *
@@ -21,7 +21,7 @@ import {seedAccount} from './seed.js'
 const STATE_FILE = join(SANDBOX_HOME, 'state.json')
 
 /** Slow enough to watch cct wait, fast enough to try the whole flow in a minute. */
-const DEMO_FIDELITY: FidelityConfig = {replicationGroupCreateSeconds: 20, replicationGroupDeleteSeconds: 10, eniLingerSeconds: 30}
+const DEMO_FIDELITY: Required<FidelityConfig> = {replicationGroupCreateSeconds: 20, replicationGroupDeleteSeconds: 10, eniLingerSeconds: 30, lambdaUpdateSeconds: 2}
 
 const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`
 const exportsOf = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)}`).join('\n')
@@ -54,6 +54,7 @@ async function start(argv: string[]): Promise<void> {
       'create-seconds': {type: 'string'},
       'delete-seconds': {type: 'string'},
       'eni-linger-seconds': {type: 'string'},
+      'lambda-update-seconds': {type: 'string'},
     },
   })
   const existing = readState()
@@ -67,6 +68,7 @@ async function start(argv: string[]): Promise<void> {
     replicationGroupCreateSeconds: seconds(values['create-seconds'], DEMO_FIDELITY.replicationGroupCreateSeconds, 'create-seconds'),
     replicationGroupDeleteSeconds: seconds(values['delete-seconds'], DEMO_FIDELITY.replicationGroupDeleteSeconds, 'delete-seconds'),
     eniLingerSeconds: seconds(values['eni-linger-seconds'], DEMO_FIDELITY.eniLingerSeconds, 'eni-linger-seconds'),
+    lambdaUpdateSeconds: seconds(values['lambda-update-seconds'], DEMO_FIDELITY.lambdaUpdateSeconds, 'lambda-update-seconds'),
   }
   const began = Date.now()
   const {state} = await launch({redis: !values['no-redis'], fidelity}, true)
