@@ -71,6 +71,7 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
   const afters = (s: Step) => (s.after ?? []).filter((id) => inRun.has(id))
   for (const s of steps) for (const d of [...s.needs, ...afters(s)]) dependents.set(d, [...(dependents.get(d) ?? []), s.id])
   const results = new Map<StepId, StepResult>()
+  const errors = new Map<StepId, unknown>()
   const notes: string[] = []
   const controller = new AbortController()
   request.signal?.addEventListener('abort', () => controller.abort(request.signal?.reason), {once: true})
@@ -153,8 +154,8 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
         setTitle(`${step.title}: skipped (a step it depends on failed)`)
       } else {
         result.status = 'failed'
-        const explained = explainAwsError(error)
-        result.error = explained.line
+        errors.set(step.id, error)
+        result.error = explainAwsError(error).line
         setTitle(`${step.title}: failed`)
       }
       outputs.get(step.id)!.reject(error)
@@ -192,17 +193,11 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
   )
   await list.run().catch(() => {})
 
-  const ordered_results = steps.map((s) => results.get(s.id)).filter((r): r is StepResult => r !== undefined)
-  const failed = steps.find((s) => results.get(s.id)?.status === 'failed')
-  if (failed) {
-    const error = await outputs.get(failed.id)!.promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    )
-    const explained = explainAwsError(error)
-    throw Object.assign(explained, {result: {mode, steps: ordered_results, notes}})
-  }
-  return {mode, steps: ordered_results, notes}
+  const stepResults = steps.map((s) => results.get(s.id)).filter((r): r is StepResult => r !== undefined)
+  // The first failure in graph order is the one to report; the others followed from it or ran beside it.
+  const failed = steps.find((s) => errors.has(s.id))
+  if (failed) throw Object.assign(explainAwsError(errors.get(failed.id)), {result: {mode, steps: stepResults, notes}})
+  return {mode, steps: stepResults, notes}
 }
 
 function describe(result: StepResult, isTarget: boolean): string {
