@@ -50,11 +50,29 @@ interface CallState {
 /** Invalidations that could not reach Redis are retried, at most this many per container. */
 const MAX_PENDING_INVALIDATIONS = 1000
 
+/** What a handler uses. Every method answers even when Redis is down (fail open). */
+export interface Cache {
+  readonly config: CacheConfig
+  /** 'closed' (using Redis), 'open' (skipping it after failures) or 'half-open' (probing). */
+  readonly breakerState: BreakerState
+  /** The Redis key an entry is stored under, for redis-cli and debugging. */
+  redisKey(key: string): string
+  getOrLoad<T>(key: string, loader: () => Promise<T | null | undefined>, options?: LoadOptions): Promise<T | null>
+  get<T = unknown>(key: string): Promise<T | null | undefined>
+  set(key: string, value: unknown, options?: LoadOptions): Promise<boolean>
+  delete(key: string): Promise<boolean>
+  invalidate(...keys: string[]): Promise<void>
+  wrap<A extends unknown[], R>(fn: (...args: A) => Promise<R>, options: WrapOptions): (...args: A) => Promise<NonNullable<R> | null>
+  handler<E, C, R>(fn: (event: E, context: C) => Promise<R>): (event: E, context: C) => Promise<R>
+  flushMetrics(): void
+  close(): Promise<void>
+}
+
 /**
  * Cache-aside in front of a loader (DynamoDB), tuned for Lambda. See index.ts for the
  * contract; the comments below say why each step is there.
  */
-export class Cache {
+export class CacheAside implements Cache {
   readonly config: CacheConfig
   private readonly client: CacheClient | undefined
   private readonly namespace: string

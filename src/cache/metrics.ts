@@ -22,6 +22,8 @@ export const COUNTERS = [
 
 export type CounterName = (typeof COUNTERS)[number]
 
+const INDEX = Object.fromEntries(COUNTERS.map((name, i) => [name, i])) as Record<CounterName, number>
+
 /** Where EMF lines go. Lambda ships stdout lines to CloudWatch Logs as they are. */
 export type MetricsSink = (line: string) => void
 
@@ -42,15 +44,36 @@ export interface MetricsOptions {
 }
 
 export class CacheMetrics {
-  private counts = new Map<CounterName, number>()
+  private counts = new Array<number>(COUNTERS.length).fill(0)
+  private dirty = false
   private loadTimes: number[] = []
   private batchDepth = 0
+  // The EMF directive never changes: serialize it once, not on every line (hit-path cost).
+  private readonly directive: string
+  private readonly directiveWithLoadTime: string
+  private readonly service: string
 
-  constructor(private readonly options: MetricsOptions) {}
+  constructor(private readonly options: MetricsOptions) {
+    const directive = (withLoadTime: boolean) =>
+      JSON.stringify([
+        {
+          Namespace: options.namespace,
+          Dimensions: [['FunctionName']],
+          Metrics: [
+            ...COUNTERS.map((name) => ({Name: name, Unit: 'Count'})),
+            ...(withLoadTime ? [{Name: 'LoadTime', Unit: 'Milliseconds'}] : []),
+          ],
+        },
+      ])
+    this.directive = directive(false)
+    this.directiveWithLoadTime = directive(true)
+    this.service = JSON.stringify(options.service)
+  }
 
   count(name: CounterName, n = 1): void {
     if (!this.options.enabled) return
-    this.counts.set(name, (this.counts.get(name) ?? 0) + n)
+    this.counts[INDEX[name]]! += n
+    this.dirty = true
   }
 
   loadTime(ms: number): void {
@@ -61,7 +84,7 @@ export class CacheMetrics {
 
   /** End of one public call: write now unless an invocation batch is open. */
   endCall(): void {
-    if (this.batchDepth === 0) this.flush()
+    if (this.batchDepth === 0 && (this.dirty || this.loadTimes.length > 0)) this.flush()
   }
 
   /** Run an invocation, writing one line for everything it did. */
@@ -75,26 +98,20 @@ export class CacheMetrics {
     }
   }
 
-  /** Write what has been counted since the last line, if anything. Returns the EMF object. */
-  flush(): Record<string, unknown> | undefined {
-    if (this.counts.size === 0 && this.loadTimes.length === 0) return undefined
-    const metrics: Array<{Name: string; Unit: string}> = COUNTERS.map((name) => ({Name: name, Unit: 'Count'}))
-    const line: Record<string, unknown> = {
-      _aws: {
-        Timestamp: (this.options.now ?? Date.now)(),
-        CloudWatchMetrics: [{Namespace: this.options.namespace, Dimensions: [['FunctionName']], Metrics: metrics}],
-      },
-      FunctionName: this.options.service,
-    }
-    for (const name of COUNTERS) line[name] = this.counts.get(name) ?? 0
-    if (this.loadTimes.length > 0) {
-      metrics.push({Name: 'LoadTime', Unit: 'Milliseconds'})
-      line.LoadTime = this.loadTimes
-    }
-    this.counts = new Map()
+  /** Write what has been counted since the last line, if anything. Returns the line. */
+  flush(): string | undefined {
+    if (!this.dirty && this.loadTimes.length === 0) return undefined
+    const timestamp = (this.options.now ?? Date.now)()
+    const hasLoadTimes = this.loadTimes.length > 0
+    let line = `{"_aws":{"Timestamp":${timestamp},"CloudWatchMetrics":${hasLoadTimes ? this.directiveWithLoadTime : this.directive}},"FunctionName":${this.service}`
+    for (let i = 0; i < COUNTERS.length; i++) line += `,"${COUNTERS[i]}":${this.counts[i]}`
+    if (hasLoadTimes) line += `,"LoadTime":[${this.loadTimes.join(',')}]`
+    line += '}'
+    this.counts.fill(0)
+    this.dirty = false
     this.loadTimes = []
     try {
-      this.options.sink(JSON.stringify(line))
+      this.options.sink(line)
     } catch {
       // Metrics must never fail a request.
     }
