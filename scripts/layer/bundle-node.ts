@@ -1,0 +1,225 @@
+import {readFileSync, readdirSync} from 'node:fs'
+import {createRequire} from 'node:module'
+import {dirname, join, relative} from 'node:path'
+
+import {build, type Plugin} from 'esbuild'
+
+/**
+ * The Node half of the layer: src/cache bundled with ioredis into one minified CommonJS
+ * file, plus an ESM entry, types and a package.json, as `nodejs/node_modules/cct-cache/`.
+ * Lambda resolves that folder for both `require('cct-cache')` and `import 'cct-cache'`.
+ */
+export const NODE_PACKAGE = 'cct-cache'
+
+export interface NodeBundle {
+  /** Paths relative to the package folder -> contents. */
+  files: Map<string, Uint8Array>
+  /** Size of the bundled helper (index.js), the file Lambda loads at init. */
+  helperBytes: number
+  exports: string[]
+}
+
+/**
+ * Things ioredis bundles that a Lambda helper never uses, swapped for stubs to keep the
+ * file small (init time is parse time). Each is unreachable from our code:
+ * - Redis Cluster: Redis.js requires it only to expose `Redis.Cluster`; we use `Redis`.
+ * - TLS profiles: CA bundles for a hosted service, used only when `tls` is a profile
+ *   name; we pass an options object.
+ * - debug: ioredis' DEBUG=ioredis:* tracing.
+ * And one speed-up that changes no behaviour, see fastCommanderSetup.
+ */
+function ioredisStubs(root: string): Plugin {
+  const stub = (contents: string) => ({contents, loader: 'js' as const, resolveDir: root})
+  return {
+    name: 'cct-ioredis-stubs',
+    setup(b) {
+      // The package entry re-exports everything (Cluster, Sentinel types...); go to Redis.
+      b.onResolve({filter: /^ioredis$/}, () => ({path: 'ioredis', namespace: 'cct-stub'}))
+      b.onResolve({filter: /^debug$/}, () => ({path: 'debug', namespace: 'cct-stub'}))
+      b.onResolve({filter: /^\.\/cluster$/}, (args) =>
+        /ioredis[\\/]built[\\/]Redis\.js$/.test(args.importer) ? {path: 'cluster', namespace: 'cct-stub'} : undefined,
+      )
+      b.onResolve({filter: /constants[\\/]TLSProfiles$/}, () => ({path: 'tls-profiles', namespace: 'cct-stub'}))
+      b.onLoad({filter: /^ioredis$/, namespace: 'cct-stub'}, () =>
+        stub("const Redis = require('ioredis/built/Redis').default; module.exports = {Redis, default: Redis}"),
+      )
+      b.onLoad({filter: /^debug$/, namespace: 'cct-stub'}, () =>
+        stub(
+          'function debug() { const log = () => {}; log.enabled = false; log.extend = debug; return log }\n' +
+            'debug.enable = () => {}; debug.disable = () => {}; debug.enabled = () => false\n' +
+            'module.exports = debug; module.exports.default = debug',
+        ),
+      )
+      b.onLoad({filter: /^(cluster|tls-profiles)$/, namespace: 'cct-stub'}, () => stub('module.exports = {default: {}}'))
+      b.onLoad({filter: /ioredis[\\/]built[\\/]utils[\\/]Commander\.js$/}, (args) => ({
+        contents: fastCommanderSetup(readFileSync(args.path, 'utf8')),
+        loader: 'js',
+      }))
+      b.onLoad({filter: /@ioredis[\\/]commands[\\/]built[\\/]commands\.json$/}, (args) => ({
+        contents: JSON.stringify(slimCommands(JSON.parse(readFileSync(args.path, 'utf8')), queriedFlags(root))),
+        loader: 'json',
+      }))
+    },
+  }
+}
+
+/**
+ * ioredis adds ~480 command methods to a class prototype at load. V8 keeps a fresh class
+ * prototype in fast mode, where every added property copies its shape: this loop alone
+ * took ~20 ms of a cold start. Adding and deleting one property first moves the
+ * prototype to dictionary mode, where additions are cheap (~0.5 ms); V8 makes it fast
+ * again when it is first used as a prototype, so calls are unaffected.
+ */
+export function fastCommanderSetup(source: string): string {
+  const anchor = 'const commands = commands_1.list.filter('
+  if (!source.includes(anchor)) throw new Error('ioredis Commander.js changed: review fastCommanderSetup in scripts/layer/bundle-node.ts')
+  return source.replace(
+    anchor,
+    `Commander.prototype.__cctDictionaryMode = 0;\ndelete Commander.prototype.__cctDictionaryMode;\n${anchor}`,
+  )
+}
+
+type CommandSpec = {flags: string[]; arity?: number; subcommands?: Record<string, CommandSpec>} & Record<string, unknown>
+
+/**
+ * @ioredis/commands ships metadata for every Redis command (100 KB of JSON). ioredis
+ * reads only: the command list, top-level flags it asks hasFlag() about, and key
+ * positions (getKeyIndexes, which walks subcommands). Drop the rest: arity everywhere,
+ * flags nobody queries, and subcommand flags (never read).
+ */
+export function slimCommands(commands: Record<string, CommandSpec>, keepFlags: ReadonlySet<string>): Record<string, unknown> {
+  const slim: Record<string, unknown> = {}
+  for (const [name, spec] of Object.entries(commands)) {
+    const {arity: _arity, flags, subcommands, ...keys} = spec
+    const entry: Record<string, unknown> = {flags: flags.filter((flag) => keepFlags.has(flag)), ...keys}
+    if (subcommands) {
+      entry.subcommands = Object.fromEntries(
+        Object.entries(subcommands).map(([sub, subSpec]) => {
+          const {arity: _a, flags: _f, ...subKeys} = subSpec
+          return [sub, subKeys]
+        }),
+      )
+    }
+    slim[name] = entry
+  }
+  return slim
+}
+
+/**
+ * The flags ioredis actually asks about, read from its source (`hasFlag)(name, "readonly"`),
+ * so an ioredis upgrade that queries a new flag keeps it instead of silently losing it.
+ */
+export function queriedFlags(root: string): Set<string> {
+  const require = createRequire(join(root, 'package.json'))
+  const builtDir = dirname(require.resolve('ioredis/built/Redis.js'))
+  const flags = new Set<string>()
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, {withFileTypes: true})) {
+      const path = join(dir, entry.name)
+      if (entry.isDirectory()) walk(path)
+      else if (entry.name.endsWith('.js')) {
+        for (const match of readFileSync(path, 'utf8').matchAll(/hasFlag\)\([^,]+,\s*"([a-z_-]+)"/g)) flags.add(match[1]!)
+      }
+    }
+  }
+  walk(builtDir)
+  if (flags.size === 0) throw new Error('found no hasFlag() calls in ioredis: has its layout changed? Review slimCommands.')
+  return flags
+}
+
+export async function bundleNode(root: string, version: string): Promise<NodeBundle> {
+  const entry = join(root, 'src/cache/index.ts')
+  const common = {
+    entryPoints: [entry],
+    bundle: true,
+    platform: 'node' as const,
+    target: 'node22',
+    write: false,
+    absWorkingDir: root,
+    legalComments: 'none' as const,
+    plugins: [ioredisStubs(root)],
+    logLevel: 'silent' as const,
+  }
+  const [cjs, esm] = await Promise.all([
+    build({...common, format: 'cjs', minify: true, metafile: true}),
+    // Only to learn the export names for the ESM entry (esbuild reports them for ESM).
+    build({...common, format: 'esm', metafile: true}),
+  ])
+  const code = cjs.outputFiles![0]!.contents
+  const exportNames = Object.values(esm.metafile.outputs)[0]!.exports.slice().sort()
+
+  const files = new Map<string, Uint8Array>()
+  const text = (s: string) => new TextEncoder().encode(s)
+  files.set('index.js', code)
+  // An ESM face over the same CommonJS instance: one client per container either way.
+  files.set(
+    'index.mjs',
+    text(`import cjs from './index.js'\nexport const {${exportNames.join(', ')}} = cjs\nexport default cjs\n`),
+  )
+  files.set('index.d.ts', text(moduleTypes(root)))
+  files.set(
+    'package.json',
+    text(
+      `${JSON.stringify(
+        {
+          name: NODE_PACKAGE,
+          version,
+          description: 'cct cache-aside helper for Lambda: ElastiCache (Redis/Valkey) in front of DynamoDB',
+          license: 'MIT',
+          main: './index.js',
+          types: './index.d.ts',
+          exports: {
+            '.': {types: './index.d.ts', import: './index.mjs', require: './index.js'},
+            './package.json': './package.json',
+          },
+          engines: {node: '>=22'},
+        },
+        null,
+        2,
+      )}\n`,
+    ),
+  )
+  files.set('THIRD_PARTY_LICENSES.txt', text(thirdPartyLicenses(root, Object.keys(cjs.metafile.inputs))))
+  return {files, helperBytes: code.byteLength, exports: exportNames}
+}
+
+/**
+ * The shipped types come from templates/layer/nodejs/cct-cache.d.ts, an ambient module
+ * declaration (so templates and examples typecheck against `cct-cache` in this repo);
+ * inside the package the same text is a plain module.
+ */
+function moduleTypes(root: string): string {
+  const ambient = readFileSync(join(root, 'templates/layer/nodejs/cct-cache.d.ts'), 'utf8')
+  const open = ambient.indexOf("declare module 'cct-cache' {")
+  const close = ambient.lastIndexOf('}')
+  if (open === -1 || close < open) throw new Error('cct-cache.d.ts must hold one `declare module \'cct-cache\' {...}` block')
+  const header = ambient.slice(0, open)
+  const body = ambient
+    .slice(open + "declare module 'cct-cache' {".length, close)
+    .split('\n')
+    .map((line) => line.replace(/^ {2}/, ''))
+    .join('\n')
+    .trim()
+  return `${header}${body}\n`
+}
+
+/** MIT and friends ask for their notices to travel with the code: collect them. */
+function thirdPartyLicenses(root: string, inputs: string[]): string {
+  const packages = new Map<string, string>()
+  for (const input of inputs) {
+    const match = /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(input)
+    if (!match) continue
+    const name = match[1]!.replace(/\\/g, '/')
+    const dir = join(root, input.slice(0, match.index + match[0].length))
+    packages.set(name, dir)
+  }
+  const sections: string[] = []
+  for (const name of [...packages.keys()].sort()) {
+    const dir = packages.get(name)!
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {version?: string; license?: string}
+    const licenseFile = readdirSync(dir).find((file) => /^licen[cs]e/i.test(file))
+    const body = licenseFile ? readFileSync(join(dir, licenseFile), 'utf8').trim() : `License: ${pkg.license ?? 'unknown'}`
+    sections.push(`${name}@${pkg.version ?? '?'} (${relative(root, dir).replace(/\\/g, '/')})\n\n${body}`)
+  }
+  return `${sections.join('\n\n' + '-'.repeat(72) + '\n\n')}\n`
+}
