@@ -40,7 +40,8 @@ export default class Setup extends StepCommand<typeof Setup> {
       options = await askSetup(await discoverAccount(new AwsClients(this.awsSettings)), options, (line) => this.log(line))
     }
     const request = {settings: this.awsSettings, options, signal: this.abortController.signal}
-    const plan = await planStack({...request, renderer: interactive ? 'silent' : this.renderer})
+    // The plan pass is quick and read-only: its progress would only repeat the apply's.
+    const plan = await planStack({...request, renderer: this.flags['dry-run'] && !interactive ? this.renderer : 'silent'})
     const changes = plan.steps.reduce((n, s) => n + s.changes.length, 0)
     if (this.flags['dry-run']) {
       this.log(formatReport(plan))

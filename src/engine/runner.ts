@@ -166,6 +166,18 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
     }
   }
 
+  // A line-per-event log (CI, pipes) gets the same progress, throttled: a repeated wait
+  // line (the same text but for its numbers) at most every 15 s, no step chatter.
+  const lastPrinted = new Map<string, number>()
+  const progressWorthPrinting = (text: string): boolean => {
+    if (request.renderer !== 'simple') return true
+    if (/^(inspecting|applying \d+|removing \()/.test(text)) return false
+    const shape = text.replace(/\d+/g, '#')
+    const now = Date.now()
+    if (now - (lastPrinted.get(shape) ?? -Infinity) < 15_000) return false
+    lastPrinted.set(shape, now)
+    return true
+  }
   const {rendererOptions} = await import('../ui/renderer.js')
   const renderer = await rendererOptions(request.renderer)
   const ordered = undoing ? [...steps].reverse() : steps
@@ -177,7 +189,7 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
           await runOne(
             step,
             (text) => {
-              task.output = text
+              if (progressWorthPrinting(text)) task.output = text
             },
             (text) => {
               task.title = text

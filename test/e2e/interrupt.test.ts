@@ -35,7 +35,7 @@ async function assertNoDuplicates() {
 }
 
 const points: [string, RegExp, NodeJS.Signals][] = [
-  ['Ctrl-C while the network is being created', /Network \(VPC[^\n]*\n[^\n]*(applying|created vpc)/, 'SIGINT'],
+  ['Ctrl-C while the network is being created', /created vpc-/, 'SIGINT'],
   ['Ctrl-C while waiting for the cache', /waiting for cct-cache to be available/, 'SIGINT'],
   ['a crash (SIGKILL) while waiting for the cache', /waiting for cct-cache to be available/, 'SIGKILL'],
   ['a crash (SIGKILL) while functions are moving', /moving into the VPC/, 'SIGKILL'],
