@@ -113,6 +113,16 @@ describe('cct vpc', () => {
 
     const again = await runSteps(sandbox(), ['vpc', 'sg', 'subnet-group'], {vpcId})
     assert.deepEqual(again.mutating, [])
+
+    // Undo: everything cct added goes, the user's resources stay exactly as they were.
+    const undone = await runSteps(sandbox(), ['vpc', 'sg', 'subnet-group'], {vpcId}, 'destroy')
+    assert.ok(!undone.mutating.some((c) => c.operation === 'DeleteVpc'), 'the user VPC is not deleted')
+    assert.deepEqual(await snapshot(), before)
+    const {Subnets: left = []} = await client.send(new DescribeSubnetsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]}))
+    assert.deepEqual(left.map((x) => x.SubnetId), [Subnet!.SubnetId])
+    const {VpcEndpoints = []} = await client.send(new DescribeVpcEndpointsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]}))
+    assert.deepEqual(VpcEndpoints.filter((e) => e.State?.toLowerCase() !== 'deleted'), [])
+    assert.deepEqual((await runSteps(sandbox(), ['vpc', 'sg', 'subnet-group'], {vpcId}, 'destroy')).mutating, [], 'undo again: nothing to do')
   })
 
   it('with --subnet-ids puts the endpoints on the subnets own route tables, and creates no subnet', async () => {
