@@ -1,6 +1,7 @@
 import type {Step} from '../engine/step.js'
 import {attachStep} from './attach.js'
 import {clusterStep} from './cluster.js'
+import {dashboardStep} from './dashboard.js'
 import {envStep} from './env.js'
 import {layerAttachStep} from './layer-attach.js'
 import {layerStep} from './layer.js'
@@ -10,5 +11,5 @@ import {vpcStep} from './vpc.js'
 
 /** Every step of a stack, in no particular order: the runner orders them by `needs`. */
 export function allSteps(): Step[] {
-  return [vpcStep, securityGroupsStep, subnetGroupStep, clusterStep, attachStep, layerStep, layerAttachStep, envStep]
+  return [vpcStep, securityGroupsStep, subnetGroupStep, clusterStep, attachStep, layerStep, layerAttachStep, envStep, dashboardStep]
 }

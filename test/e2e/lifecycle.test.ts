@@ -57,7 +57,7 @@ describe('the real cct process: setup, status, rollback', () => {
     const rows = (JSON.parse(status.stdout) as {resources: {state: string; step: string}[]}).resources
     assert.ok(rows.length > 10)
     assert.deepEqual(rows.filter((r) => r.state !== 'present'), [], 'every resource present')
-    assert.deepEqual(new Set(rows.map((r) => r.step)), new Set(['vpc', 'sg', 'subnet-group', 'cluster', 'attach', 'layer', 'layer-attach', 'env']))
+    assert.deepEqual(new Set(rows.map((r) => r.step)), new Set(['vpc', 'sg', 'subnet-group', 'cluster', 'attach', 'layer', 'layer-attach', 'env', 'dashboard']))
 
     const again = await run(['setup', '--yes'])
     assert.equal(again.code, 0, again.stderr)
