@@ -939,6 +939,35 @@ def _patch_speed() -> None:
 
 
 # ---------------------------------------------------------------------------
+# EC2 NAT gateways
+# ---------------------------------------------------------------------------
+
+
+def _patch_nat_gateways() -> None:
+    """DeleteNatGateway: AWS detaches and deletes the gateway's network interface and
+    disassociates (but does not release) its Elastic IP ("Delete a NAT gateway", Amazon
+    VPC User Guide). moto keeps the interface, which would block the subnet's deletion
+    forever under this module's DependencyViolation check."""
+    from moto.ec2.models.nat_gateways import NatGatewayBackend
+
+    original = NatGatewayBackend.delete_nat_gateway
+
+    def delete_nat_gateway(self: Any, nat_gateway_id: str) -> Any:
+        with _lock:
+            nat = original(self, nat_gateway_id)
+            eni = getattr(nat, "_eni", None)
+            if eni is not None and eni.id in self.enis:
+                for address in list(self.addresses):
+                    if getattr(address, "eni", None) is eni:
+                        address.eni = None
+                        address.association_id = None
+                self.enis.pop(eni.id, None)
+            return nat
+
+    NatGatewayBackend.delete_nat_gateway = delete_nat_gateway
+
+
+# ---------------------------------------------------------------------------
 # Sweep, WSGI middleware, install
 # ---------------------------------------------------------------------------
 
@@ -1019,4 +1048,5 @@ def install(startup_config: dict[str, Any] | None = None) -> None:
         _patch_elasticache()
         _patch_lambda_and_ec2()
         _patch_lambda_updates()
+        _patch_nat_gateways()
         _installed = True

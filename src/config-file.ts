@@ -23,6 +23,7 @@ const FIELDS: Record<keyof ConfigFile, 'string' | 'number' | 'boolean' | 'string
   profile: 'string',
   cidr: 'string',
   subnetPrefix: 'number',
+  nat: 'boolean',
   vpcId: 'string',
   subnetIds: 'string[]',
   engine: 'string',

@@ -5,6 +5,7 @@ export const networkFlags = {
   'vpc-id': Flags.string({helpGroup: 'NETWORK', summary: 'Use this existing VPC instead of creating one; cct creates only what is missing in it.'}),
   'subnet-ids': Flags.string({helpGroup: 'NETWORK', summary: 'Use these existing subnets (comma-separated, two AZs or more).', delimiter: ',', multiple: true}),
   cidr: Flags.string({helpGroup: 'NETWORK', summary: 'CIDR block of a new VPC (default 10.0.0.0/16).'}),
+  nat: Flags.boolean({helpGroup: 'NETWORK', summary: 'Also create a NAT gateway, for functions that call other internet services (about $33/month + $0.045/GB).'}),
   'subnet-prefix': Flags.integer({helpGroup: 'NETWORK', summary: 'Prefix length of each of the two subnets cct creates (default 24).'}),
 }
 

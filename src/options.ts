@@ -8,6 +8,8 @@ export interface StackOptions {
   cidr: string
   /** Prefix length of each of the two subnets cct creates (default 24). */
   subnetPrefix: number
+  /** Opt-in NAT gateway for internet calls other than DynamoDB/S3 (costs money). */
+  nat: boolean
   /** Reuse this VPC instead of creating one. */
   vpcId?: string
   /** Reuse these subnets (with vpcId). */
@@ -43,6 +45,7 @@ export function defaultOptions(overrides: Partial<StackOptions> = {}): StackOpti
     stack: DEFAULT_STACK,
     cidr: '10.0.0.0/16',
     subnetPrefix: 24,
+    nat: false,
     engine: 'redis',
     nodeType: 'cache.t3.micro',
     replicas: 0,

@@ -46,3 +46,7 @@ export function formatCost(cost: CostEstimate): string {
 export function pricedNodeTypes(): string[] {
   return Object.keys(REDIS_HOURLY_US_EAST_1)
 }
+
+/** A NAT gateway, us-east-1 on-demand of PRICES_AS_OF: per hour ($0.045) over a month, plus $0.045 per GB processed. */
+export const NAT_MONTHLY_USD = Math.round(0.045 * HOURS_PER_MONTH * 100) / 100
+export const NAT_PER_GB_USD = 0.045

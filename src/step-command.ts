@@ -47,6 +47,7 @@ export function stackOptions(flags: AnyFlags, config: ConfigFile): StackOptions 
     ...pick('stack', flags.stack),
     ...pick('cidr', flags.cidr),
     ...pick('subnetPrefix', flags['subnet-prefix']),
+    ...pick('nat', flags.nat),
     ...pick('vpcId', flags['vpc-id']),
     ...pick('subnetIds', list(flags['subnet-ids'])),
     ...pick('engine', flags.engine),

@@ -34,3 +34,10 @@ export function stackFilters(stack: string): {Name: string; Values: string[]}[] 
     {Name: `tag:${STACK_KEY}`, Values: [stack]},
   ]
 }
+
+/** Marks cct's public-side network (NAT), which the private steps must not mistake for theirs. */
+export const ROLE_KEY = 'cct:role'
+
+export function isPublicSide(tags: ReadonlyArray<{Key?: string; Value?: string}> | undefined): boolean {
+  return tagMap(tags).get(ROLE_KEY) === 'public'
+}

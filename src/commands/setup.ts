@@ -67,6 +67,7 @@ export default class Setup extends StepCommand<typeof Setup> {
       region,
       ...(this.awsSettings.profile ? {profile: this.awsSettings.profile} : {}),
       ...(options.vpcId ? {vpcId: options.vpcId} : {cidr: options.cidr, subnetPrefix: options.subnetPrefix}),
+      ...(options.nat ? {nat: true} : {}),
       ...(options.subnetIds ? {subnetIds: options.subnetIds} : {}),
       engine: options.engine,
       ...(options.engineVersion ? {engineVersion: options.engineVersion} : {}),

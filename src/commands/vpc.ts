@@ -8,9 +8,10 @@ export default class Vpc extends StepCommand<typeof Vpc> {
   static override examples = [
     {description: 'Create the network with the defaults (10.0.0.0/16, two /24 subnets)', command: '<%= config.bin %> vpc'},
     {description: 'See what would be created, change nothing', command: '<%= config.bin %> vpc --dry-run'},
+    {description: 'Also a NAT gateway, for functions that call other internet APIs (costs money)', command: '<%= config.bin %> vpc --nat'},
     {description: 'Reuse an existing VPC and two of its subnets', command: '<%= config.bin %> vpc --vpc-id vpc-0abc1234 --subnet-ids subnet-0aa,subnet-0bb'},
   ]
 
   static override flags = {...networkFlags}
-  protected readonly targets = ['vpc' as const]
+  protected readonly targets = ['vpc' as const, 'nat' as const]
 }

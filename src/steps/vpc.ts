@@ -25,10 +25,14 @@ import {deleteWhenFree, ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
 import {pending, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError, usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr, validateVpcCidr} from '../net/cidr.js'
-import {hasStackTags, stackFilters, stackTags} from '../tags.js'
+import {hasStackTags, isPublicSide, stackFilters, stackTags} from '../tags.js'
 
 export interface VpcOutput {
   vpcId: string
+  /** The VPC's CIDR (where a public subnet for a NAT gateway can go). */
+  cidr: string
+  /** cct's private route table; absent when the user's subnets (and route tables) are used. */
+  privateRouteTableId?: string
   /** The two subnets the cache and the functions use, in two AZs. */
   subnetIds: string[]
   /** Route tables of those subnets (where the gateway endpoints are). */
@@ -109,7 +113,7 @@ export const vpcStep: Step<'vpc', VpcState> = {
       }
     } else {
       const existing = state.vpc ? await describeSubnets(ec2, [{Name: 'vpc-id', Values: [state.vpc.id]}]) : []
-      const ours = existing.filter((s) => hasStackTags(s.Tags, ctx.stack)).map((s) => toSubnetInfo(s, ctx.stack))
+      const ours = existing.filter((s) => hasStackTags(s.Tags, ctx.stack) && !isPublicSide(s.Tags)).map((s) => toSubnetInfo(s, ctx.stack))
       const chosen: SubnetInfo[] = []
       for (const s of ours.sort((a, b) => a.az.localeCompare(b.az))) if (!chosen.some((c) => c.az === s.az)) chosen.push(s)
       state.subnets = chosen.slice(0, 2)
@@ -131,7 +135,7 @@ export const vpcStep: Step<'vpc', VpcState> = {
       if (state.userSubnets) {
         state.userRouteTableIds = [...new Set(state.subnets.map((s) => routeTableOf(tables, s.id)).filter((id): id is string => id !== undefined))]
       } else {
-        const ours = tables.find((t) => hasStackTags(t.Tags, ctx.stack))
+        const ours = tables.find((t) => hasStackTags(t.Tags, ctx.stack) && !isPublicSide(t.Tags))
         if (ours) {
           const associations = new Map<string, string>()
           for (const a of ours.Associations ?? []) if (a.SubnetId && a.RouteTableAssociationId) associations.set(a.SubnetId, a.RouteTableAssociationId)
@@ -178,6 +182,8 @@ export const vpcStep: Step<'vpc', VpcState> = {
   output(state, ctx) {
     return {
       vpcId: state.vpc?.id ?? pending(name(ctx, 'vpc')),
+      cidr: state.vpc?.cidr ?? ctx.options.cidr,
+      ...(state.userSubnets ? {} : {privateRouteTableId: state.routeTable?.id ?? pending(name(ctx, 'rt'))}),
       subnetIds: [...state.subnets.map((s) => s.id), ...state.missingSubnets.map((s) => pending(name(ctx, `subnet-${s.az}`)))],
       routeTableIds: neededRouteTables(state, ctx),
     }
@@ -243,7 +249,7 @@ export const vpcStep: Step<'vpc', VpcState> = {
     if (!state.userSubnets) {
       ctx.note('The subnets have no internet route: functions in the VPC reach DynamoDB and S3 through gateway endpoints; other internet calls need a NAT gateway (about $32/month per AZ).')
     }
-    return {vpcId: vpc.id, subnetIds: subnets.map((s) => s.id), routeTableIds}
+    return {vpcId: vpc.id, cidr: vpc.cidr, subnetIds: subnets.map((s) => s.id), routeTableIds, ...(state.userSubnets ? {} : {privateRouteTableId: routeTableIds[0]})}
   },
 
   destroyPlan(state, ctx) {

@@ -1,6 +1,7 @@
 import type {AccountView} from '../services/discovery.js'
 import {DEFAULT_ENGINE_VERSION, RUNBOOK_FUNCTIONS, type StackOptions} from '../options.js'
 import {formatCost, monthlyCost, pricedNodeTypes} from '../pricing.js'
+import {NAT_MONTHLY_USD} from '../pricing.js'
 import {ask} from './prompts.js'
 
 const NEW_VPC = '__new__'
@@ -42,6 +43,15 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
     }),
   )
 
+  const nat =
+    vpc === NEW_VPC &&
+    (await ask(() =>
+      confirm({
+        message: `Do the functions call internet services other than DynamoDB and S3? (adds a NAT gateway, about $${NAT_MONTHLY_USD}/month + $0.045/GB)`,
+        default: options.nat,
+      }),
+    ))
+
   const engine = await ask(() =>
     select<'redis' | 'valkey'>({
       message: 'Cache engine',
@@ -76,6 +86,7 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
     ...options,
     functions: chosen,
     ...(vpc === NEW_VPC ? {vpcId: undefined, subnetIds: undefined} : {vpcId: vpc, subnetIds: options.vpcId === vpc ? options.subnetIds : undefined}),
+    nat,
     engine,
     nodeType,
     replicas,

@@ -31,6 +31,9 @@ describe('cct setup in a real terminal', () => {
       terminal.keys(ENTER)
       await terminal.waitFor(/Network/)
       terminal.keys(ENTER) // a new VPC
+      const nat = await terminal.waitFor(/internet services other than DynamoDB and S3\?/)
+      assert.match(nat, /NAT gateway, about \$32\.85\/month/, 'the NAT cost is shown before choosing it')
+      terminal.keys(ENTER) // no NAT (the default)
       await terminal.waitFor(/Cache engine/)
       terminal.keys('Down', ENTER) // valkey
       await terminal.waitFor(/Replicas/)
@@ -47,6 +50,7 @@ describe('cct setup in a real terminal', () => {
       assert.equal(await terminal.exitCode(), 0)
       const saved = JSON.parse(readFileSync(files.config, 'utf8')) as Record<string, unknown>
       assert.equal(saved.engine, 'valkey')
+      assert.equal(saved.nat, undefined, 'no NAT unless asked')
       assert.equal(saved.nodeType, 'cache.t4g.micro')
       assert.deepEqual(saved.functions, ['articles-api', 'contributors-api', 'news-api', 'resources-api', 'video-list-api'])
     } finally {

@@ -487,3 +487,21 @@ describe('sandbox fidelity: the seeded account and redis', () => {
     }
   })
 })
+
+describe('sandbox fidelity: NAT gateways', () => {
+  it("deleting a NAT gateway deletes its network interface, so its subnet and address can go", async () => {
+    const {EC2Client: Ec2, CreateVpcCommand: Vpc, CreateSubnetCommand: Subnet, AllocateAddressCommand: Allocate, CreateNatGatewayCommand: Nat, DeleteNatGatewayCommand: DeleteNat, DeleteSubnetCommand: DeleteSubnet, ReleaseAddressCommand: Release, DescribeNetworkInterfacesCommand: Enis} = await import('@aws-sdk/client-ec2')
+    const ec2 = new Ec2({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
+    const {Vpc: vpc} = await ec2.send(new Vpc({CidrBlock: '10.77.0.0/16'}))
+    const {Subnet: subnet} = await ec2.send(new Subnet({VpcId: vpc!.VpcId!, CidrBlock: '10.77.1.0/24'}))
+    const {AllocationId} = await ec2.send(new Allocate({Domain: 'vpc'}))
+    const {NatGateway} = await ec2.send(new Nat({SubnetId: subnet!.SubnetId!, AllocationId}))
+    const inSubnet = async () => (await ec2.send(new Enis({Filters: [{Name: 'subnet-id', Values: [subnet!.SubnetId!]}]}))).NetworkInterfaces ?? []
+    assert.equal((await inSubnet()).length, 1)
+    await assert.rejects(ec2.send(new DeleteSubnet({SubnetId: subnet!.SubnetId!})), (e: Error) => e.name === 'DependencyViolation')
+    await ec2.send(new DeleteNat({NatGatewayId: NatGateway!.NatGatewayId!}))
+    assert.deepEqual(await inSubnet(), [])
+    await ec2.send(new Release({AllocationId}))
+    await ec2.send(new DeleteSubnet({SubnetId: subnet!.SubnetId!}))
+  })
+})
