@@ -1,3 +1,5 @@
+import {DeleteSubnetCommand, DescribeNetworkInterfacesCommand, type EC2Client} from '@aws-sdk/client-ec2'
+
 import type {StepContext} from '../engine/step.js'
 import {waitUntil} from './wait.js'
 
@@ -42,3 +44,15 @@ export function interfacesStatus(count: number): string {
 }
 
 export const ENI_ESTIMATE = 'Lambda releases its interfaces in 20-40 minutes'
+
+/** Deletes a subnet cct created, waiting while network interfaces (Lambda's, a NAT's) still hold it. */
+export async function deleteSubnetWhenFree(ec2: EC2Client, ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>, subnetId: string): Promise<void> {
+  await deleteWhenFree(ctx, {
+    what: `subnet ${subnetId}`,
+    remove: () => ec2.send(new DeleteSubnetCommand({SubnetId: subnetId})),
+    busyError: 'DependencyViolation',
+    status: async () => interfacesStatus((await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'subnet-id', Values: [subnetId]}]}))).NetworkInterfaces?.length ?? 0),
+    resume: 'cct rollback',
+    estimate: ENI_ESTIMATE,
+  })
+}

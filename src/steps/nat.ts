@@ -11,11 +11,9 @@ import {
   DeleteNatGatewayCommand,
   DeleteRouteCommand,
   DeleteRouteTableCommand,
-  DeleteSubnetCommand,
   DescribeAddressesCommand,
   DescribeInternetGatewaysCommand,
   DescribeNatGatewaysCommand,
-  DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
   DescribeSubnetsCommand,
   DetachInternetGatewayCommand,
@@ -25,7 +23,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2'
 
-import {deleteWhenFree, interfacesStatus} from '../aws/in-use.js'
+import {deleteSubnetWhenFree} from '../aws/in-use.js'
 import {waitUntil} from '../aws/wait.js'
 import {isPending, type Change, type Step, type StepContext} from '../engine/step.js'
 import {usageError} from '../errors.js'
@@ -207,16 +205,7 @@ export const natStep: Step<'nat', NatState> = {
       for (const association of state.publicRouteTable.associations) await ec2.send(new DisassociateRouteTableCommand({AssociationId: association}))
       await ec2.send(new DeleteRouteTableCommand({RouteTableId: state.publicRouteTable.id}))
     }
-    if (state.publicSubnet) {
-      const id = state.publicSubnet.id
-      await deleteWhenFree(ctx, {
-        what: `subnet ${id}`,
-        remove: () => ec2.send(new DeleteSubnetCommand({SubnetId: id})),
-        busyError: 'DependencyViolation',
-        status: async () => interfacesStatus((await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'subnet-id', Values: [id]}]}))).NetworkInterfaces?.length ?? 0),
-        resume: 'cct rollback',
-      })
-    }
+    if (state.publicSubnet) await deleteSubnetWhenFree(ec2, ctx, state.publicSubnet.id)
     if (state.igw) {
       if (state.igw.attached) await ec2.send(new DetachInternetGatewayCommand({InternetGatewayId: state.igw.id, VpcId: state.vpcId}))
       await ec2.send(new DeleteInternetGatewayCommand({InternetGatewayId: state.igw.id}))

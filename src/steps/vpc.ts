@@ -5,11 +5,9 @@ import {
   CreateVpcCommand,
   CreateVpcEndpointCommand,
   DeleteRouteTableCommand,
-  DeleteSubnetCommand,
   DeleteVpcCommand,
   DeleteVpcEndpointsCommand,
   DescribeAvailabilityZonesCommand,
-  DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
   DescribeSubnetsCommand,
   DescribeVpcEndpointsCommand,
@@ -21,7 +19,7 @@ import {
   type Subnet,
 } from '@aws-sdk/client-ec2'
 
-import {deleteWhenFree, ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
+import {deleteSubnetWhenFree} from '../aws/in-use.js'
 import {pending, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError, usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr, validateVpcCidr} from '../net/cidr.js'
@@ -272,16 +270,7 @@ export const vpcStep: Step<'vpc', VpcState> = {
       for (const associationId of state.routeTable.associations.values()) await ec2.send(new DisassociateRouteTableCommand({AssociationId: associationId}))
       await ec2.send(new DeleteRouteTableCommand({RouteTableId: state.routeTable.id}))
     }
-    for (const s of state.subnets.filter((x) => x.managed)) {
-      await deleteWhenFree(ctx, {
-        what: `subnet ${s.id}`,
-        remove: () => ec2.send(new DeleteSubnetCommand({SubnetId: s.id})),
-        busyError: 'DependencyViolation',
-        status: async () => interfacesStatus((await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'subnet-id', Values: [s.id]}]}))).NetworkInterfaces?.length ?? 0),
-        resume: 'cct rollback',
-        estimate: ENI_ESTIMATE,
-      })
-    }
+    for (const s of state.subnets.filter((x) => x.managed)) await deleteSubnetWhenFree(ec2, ctx, s.id)
     if (state.vpc?.managed) await ec2.send(new DeleteVpcCommand({VpcId: state.vpc.id}))
   },
 }
