@@ -4,7 +4,6 @@ import {BaseCommand} from './base-command.js'
 import type {StepId} from './engine/step.js'
 import type {ConfigFile} from './config-file.js'
 import {defaultOptions, type StackOptions} from './options.js'
-import type {ConvergeReport} from './services/converge.js'
 
 type AnyFlags = Interfaces.InferredFlags<typeof BaseCommand.baseFlags> & Record<string, unknown>
 

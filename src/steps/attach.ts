@@ -65,7 +65,7 @@ export const attachStep: Step<'attach', AttachState> = {
     return {vpcId, subnetIds, lambdaGroupId, functions: plans, roles, recorded: functions.filter((f) => decodeRecord(vpcRecordKey(ctx), f.tags))}
   },
 
-  plan(state, ctx) {
+  plan(state) {
     const changes: Change[] = []
     const rolesInUse = new Set(state.functions.filter((p) => p.target).map((p) => p.fn.role))
     for (const role of state.roles) {

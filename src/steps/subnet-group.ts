@@ -116,5 +116,6 @@ async function findSubnetGroup(elasticache: ElastiCacheClient, name: string): Pr
 }
 
 function sameSet(a: string[], b: string[]): boolean {
-  return a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i])
+  const sortedB = [...b].sort()
+  return a.length === b.length && [...a].sort().every((x, i) => x === sortedB[i])
 }

@@ -250,7 +250,7 @@ export const vpcStep: Step<'vpc', VpcState> = {
     return {vpcId: vpc.id, cidr: vpc.cidr, subnetIds: subnets.map((s) => s.id), routeTableIds, ...(state.userSubnets ? {} : {privateRouteTableId: routeTableIds[0]})}
   },
 
-  destroyPlan(state, ctx) {
+  destroyPlan(state) {
     const changes: Change[] = []
     for (const service of ENDPOINT_SERVICES) {
       for (const e of state.endpoints[service]) if (e.managed) changes.push({action: 'delete', resource: 'vpc-endpoint', name: e.id, detail: service})
@@ -258,7 +258,6 @@ export const vpcStep: Step<'vpc', VpcState> = {
     if (state.routeTable) changes.push({action: 'delete', resource: 'route-table', name: state.routeTable.id})
     for (const s of state.subnets) if (s.managed) changes.push({action: 'delete', resource: 'subnet', name: s.id, detail: `${s.cidr} in ${s.az}`})
     if (state.vpc?.managed) changes.push({action: 'delete', resource: 'vpc', name: state.vpc.id, detail: state.vpc.cidr})
-    void ctx
     return changes
   },
 
