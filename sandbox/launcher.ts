@@ -1,5 +1,5 @@
 /**
- * The local AWS: moto's server (with sandbox/fidelity.py) and a redis-server, each a child
+ * The local AWS: moto's server (with sandbox/fidelity/) and a redis-server, each a child
  * process on a free loopback port. Used by the integration tests (test/support/sandbox.ts)
  * and by `node --import tsx sandbox/cli.ts start` (the README's first command).
  */
@@ -17,7 +17,7 @@ export interface SandboxOptions {
   logDir?: string
 }
 
-/** How long AWS takes, in seconds; 0 = at once. See sandbox/fidelity.py. */
+/** How long AWS takes, in seconds; 0 = at once. See sandbox/fidelity/. */
 export interface FidelityConfig {
   replicationGroupCreateSeconds: number
   replicationGroupDeleteSeconds: number

@@ -1,4 +1,4 @@
-"""Run moto's server on loopback with cct's fidelity additions (sandbox/fidelity.py).
+"""Run moto's server on loopback with cct's fidelity additions (sandbox/fidelity/).
 
     python3 sandbox/moto_server.py --port 5000 [--fidelity '{"eniLingerSeconds": 5}'] [--tied]
 
@@ -42,7 +42,7 @@ def main() -> None:
 
     fidelity.install(json.loads(args.fidelity))
     app = fidelity.wrap_app(DomainDispatcherApplication(create_backend_app))
-    print(f"cct sandbox: moto {moto.__version__} with fidelity {fidelity._config} on {args.host}:{args.port}",
+    print(f"cct sandbox: moto {moto.__version__} with fidelity {fidelity.core.config} on {args.host}:{args.port}",
           flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
 

@@ -1,5 +1,5 @@
 /**
- * The sandbox behaves like AWS where cct depends on it (sandbox/fidelity.py), checked
+ * The sandbox behaves like AWS where cct depends on it (sandbox/fidelity/), checked
  * through the AWS SDK against the real moto server, the way cct and a user see it.
  */
 import assert from 'node:assert/strict'

@@ -1,0 +1,91 @@
+"""State every fidelity module shares: the delay settings, the one request lock, the clock."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+DEFAULTS: dict[str, float] = {
+    "replicationGroupCreateSeconds": 0.0,
+    "replicationGroupDeleteSeconds": 0.0,
+    "eniLingerSeconds": 0.0,
+    "lambdaUpdateSeconds": 0.0,
+}
+_SNAKE = {
+    "replication_group_create_seconds": "replicationGroupCreateSeconds",
+    "replication_group_delete_seconds": "replicationGroupDeleteSeconds",
+    "eni_linger_seconds": "eniLingerSeconds",
+    "lambda_update_seconds": "lambdaUpdateSeconds",
+}
+
+startup: dict[str, float] = dict(DEFAULTS)
+config: dict[str, float] = dict(DEFAULTS)
+# One lock for every request: moto itself is not thread-safe, and the sweep walks dicts
+# that request handlers mutate.
+lock = threading.RLock()
+
+
+def normalize_config(raw: dict[str, Any]) -> dict[str, float]:
+    """Validate a (partial) config in camelCase or snake_case; raise ValueError if bad."""
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        name = _SNAKE.get(key, key)
+        if name not in DEFAULTS:
+            raise ValueError(f"unknown fidelity setting {key!r}; known: {', '.join(DEFAULTS)}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"{key} must be a number of seconds >= 0, got {value!r}")
+        out[name] = float(value)
+    return out
+
+
+def now() -> float:
+    return time.monotonic()
+
+
+def backends(backend_dict: Any) -> list[Any]:
+    """Every instantiated (account, region) backend, without creating new ones."""
+    found = []
+    for account in list(dict.values(backend_dict)):
+        found.extend(list(dict.values(account)))
+    return found
+
+
+
+
+def json_response(start_response: Any, status: str, body: Any) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def put_metric(
+    account_id: str,
+    region: str,
+    namespace: str,
+    name: str,
+    dimensions: dict[str, str],
+    value: float,
+    unit: str = "None",
+    timestamp: Any = None,
+) -> None:
+    """Publish one datapoint as the AWS service itself would (PutMetricData would refuse the
+    AWS/ namespaces on real AWS; the sandbox plays the service here). Call with `lock` held."""
+    import datetime
+
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    when = timestamp or datetime.datetime.now(datetime.timezone.utc)
+    cloudwatch_backends[account_id][region].put_metric_data(
+        namespace,
+        [
+            {
+                "MetricName": name,
+                "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                "Value": float(value),
+                "Unit": unit,
+                "Timestamp": when,
+            }
+        ],
+    )
