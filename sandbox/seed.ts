@@ -1,11 +1,20 @@
 /**
  * Makes the sandbox account look like the runbook's before cct touches it: five Python
- * functions with their own env vars, tags and layer, an execution role without VPC
- * permissions, and the `articles` table. Everything here is "the user's", so rollback
- * tests can check it survives byte for byte.
+ * API functions (sandbox/seed/functions/<name>/index.py: GET list, GET by id, PUT, no
+ * cache) with their own env vars, tags and layer (sandbox/seed/layers/shared-utils), an
+ * execution role without VPC permissions, and the `articles` table; with `{data: true}`
+ * each function's table with a few hundred rows (seed-data.ts). Everything here is "the
+ * user's", so rollback tests can check it survives byte for byte.
  */
-import type {AttributeValue} from '@aws-sdk/client-dynamodb'
+import type {AttributeValue, WriteRequest} from '@aws-sdk/client-dynamodb'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
 import {zipSync, strToU8} from 'fflate'
+
+import {makeRow, seedRows, SEED_TABLES, toAttributes, type SeedTable} from './seed-data.js'
+
+export {makeRow, seedRows, SEED_TABLES, toAttributes, type SeedTable}
 
 export interface SeedInfo {
   roleArn: string
@@ -14,6 +23,8 @@ export interface SeedInfo {
   /** Version ARN of the user's own layer, attached to every function. */
   layerArn: string
   tableName: string
+  /** The tables seeded: `articles` only, or all five with `{data: true}`. */
+  tables: string[]
 }
 
 export const SEED_ROLE = 'cct-demo-lambda-role'
@@ -36,44 +47,35 @@ const LAMBDA_TRUST = JSON.stringify({
   Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}],
 })
 
-const HANDLER = `import json
-import os
-
-import boto3
-from shared_utils import response
-
-table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
-
-
-def lambda_handler(event, context):
-    return response(200, table.scan(Limit=int(os.environ.get("PAGE_SIZE", "20")))["Items"])
-`
-
-const SHARED_UTILS = `import json
-from decimal import Decimal
-
-
-def _default(value):
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, set):
-        return sorted(value)
-    raise TypeError(type(value).__name__)
-
-
-def response(status, body):
-    return {"statusCode": status, "body": json.dumps(body, default=_default)}
-`
-
 /** Same input, same bytes: a fixed timestamp keeps CodeSha256 stable across seeds. */
 function zip(files: Record<string, string>): Uint8Array {
   const mtime = new Date('2024-01-01T00:00:00Z')
   return zipSync(Object.fromEntries(Object.entries(files).map(([name, text]) => [name, [strToU8(text), {mtime}]])))
 }
 
-/** The demo functions' code: a valid zip with index.py (handler index.lambda_handler). */
+const SEED_DIR = join(import.meta.dirname, 'seed')
+const sources = new Map<string, string>()
+/** The handlers and the layer are real files (sandbox/seed/), read once per process. */
+function source(path: string): string {
+  let text = sources.get(path)
+  if (text === undefined) sources.set(path, (text = readFileSync(join(SEED_DIR, path), 'utf8')))
+  return text
+}
+
+/** One function's code: its index.py (handler index.lambda_handler), the same bytes every time. */
+export function seedFunctionZip(name: string): Uint8Array {
+  if (!(name in SEED_FUNCTIONS)) throw new Error(`no seeded function ${name}`)
+  return zip({'index.py': source(`functions/${name}/index.py`)})
+}
+
+/** A valid function zip (articles-api's), for tests that need some Python code. */
 export function demoFunctionZip(): Uint8Array {
-  return zip({'index.py': HANDLER})
+  return seedFunctionZip('articles-api')
+}
+
+/** The user's `shared-utils` layer: JSON responses with Decimal and sets, body checks, pages. */
+export function sharedUtilsLayerZip(): Uint8Array {
+  return zip({'python/shared_utils.py': source('layers/shared-utils/python/shared_utils.py')})
 }
 
 /** Ten articles; numbers (views, rating) come back as Decimal in Python, tags as a set. */
@@ -97,7 +99,19 @@ export function seedArticles(): Record<string, AttributeValue>[] {
 const isNotFound = (e: unknown) =>
   e instanceof Error && /NoSuchEntity|ResourceNotFound/.test(e.name)
 
-export async function seedAccount(target: {endpoint: string; region: string}): Promise<SeedInfo> {
+export interface SeedOptions {
+  /**
+   * Fill all five tables with a few hundred rows each (sandbox start, tests that invoke the
+   * functions). Without it only `articles` exists, with ten rows.
+   */
+  data?: boolean
+  /** Which rows (default DEFAULT_DATA_SEED): the same seed gives the same rows. */
+  seed?: number
+}
+
+export const DEFAULT_DATA_SEED = 1
+
+export async function seedAccount(target: {endpoint: string; region: string}, opts: SeedOptions = {}): Promise<SeedInfo> {
   const [{IAMClient, GetRoleCommand, CreateRoleCommand, AttachRolePolicyCommand}, lambda, ddb] = await Promise.all([
     import('@aws-sdk/client-iam'),
     import('@aws-sdk/client-lambda'),
@@ -133,13 +147,12 @@ export async function seedAccount(target: {endpoint: string; region: string}): P
         new lambda.PublishLayerVersionCommand({
           LayerName: SEED_LAYER,
           Description: 'Shared helpers of the demo API functions',
-          Content: {ZipFile: zip({'python/shared_utils.py': SHARED_UTILS})},
+          Content: {ZipFile: sharedUtilsLayerZip()},
           CompatibleRuntimes: ['python3.12'],
         }),
       )
     ).LayerVersionArn!
 
-  const code = demoFunctionZip()
   await Promise.all(
     Object.entries(SEED_FUNCTIONS).map(async ([name, variables]) => {
       const exists = await lam.send(new lambda.GetFunctionCommand({FunctionName: name})).then(
@@ -153,7 +166,7 @@ export async function seedAccount(target: {endpoint: string; region: string}): P
           Runtime: 'python3.12',
           Handler: 'index.lambda_handler',
           Role: roleArn,
-          Code: {ZipFile: code},
+          Code: {ZipFile: seedFunctionZip(name)},
           Description: `Demo API: ${name}`,
           Timeout: 10,
           MemorySize: 256,
@@ -165,26 +178,46 @@ export async function seedAccount(target: {endpoint: string; region: string}): P
     }),
   )
 
-  const tableExists = await dynamo.send(new ddb.DescribeTableCommand({TableName: SEED_TABLE})).then(
-    () => true,
-    (e) => (isNotFound(e) ? false : Promise.reject(e)),
+  // The articles table always (cheap: ten rows); the other tables, and articles' few
+  // hundred rows, only when asked for, since many tests seed before every test.
+  const tables = opts.data ? SEED_TABLES : SEED_TABLES.filter((t) => t.tableName === SEED_TABLE)
+  await Promise.all(
+    tables.map(async (table) => {
+      const rows = [
+        ...(table.tableName === SEED_TABLE ? seedArticles() : []),
+        ...(opts.data ? seedRows(table, opts.seed ?? DEFAULT_DATA_SEED, table.tableName === SEED_TABLE ? 11 : 1).map(toAttributes) : []),
+      ]
+      const itemCount = await dynamo.send(new ddb.DescribeTableCommand({TableName: table.tableName})).then(
+        (r) => r.Table?.ItemCount ?? 0,
+        (e) => (isNotFound(e) ? undefined : Promise.reject(e)),
+      )
+      if (itemCount === undefined) {
+        const attributes = new Set([table.key, ...(table.indexes ?? []).flatMap((i) => [i.hash, i.range])])
+        await dynamo.send(
+          new ddb.CreateTableCommand({
+            TableName: table.tableName,
+            AttributeDefinitions: [...attributes].map((AttributeName) => ({AttributeName, AttributeType: 'S'})),
+            KeySchema: [{AttributeName: table.key, KeyType: 'HASH'}],
+            GlobalSecondaryIndexes: table.indexes?.map((i) => ({
+              IndexName: i.name,
+              KeySchema: [{AttributeName: i.hash, KeyType: 'HASH'}, {AttributeName: i.range, KeyType: 'RANGE'}],
+              Projection: {ProjectionType: 'ALL'},
+            })),
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+        )
+      } else if (itemCount >= rows.length) {
+        return // seeded already (puts are idempotent, but not free)
+      }
+      for (let i = 0; i < rows.length; i += 25) {
+        let RequestItems: Record<string, WriteRequest[]> | undefined = {[table.tableName]: rows.slice(i, i + 25).map((Item) => ({PutRequest: {Item}}))}
+        while (RequestItems && Object.keys(RequestItems).length) {
+          ;({UnprocessedItems: RequestItems} = await dynamo.send(new ddb.BatchWriteItemCommand({RequestItems})))
+        }
+      }
+    }),
   )
-  if (!tableExists) {
-    await dynamo.send(
-      new ddb.CreateTableCommand({
-        TableName: SEED_TABLE,
-        AttributeDefinitions: [{AttributeName: 'article_id', AttributeType: 'S'}],
-        KeySchema: [{AttributeName: 'article_id', KeyType: 'HASH'}],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    )
-    await dynamo.send(
-      new ddb.BatchWriteItemCommand({
-        RequestItems: {[SEED_TABLE]: seedArticles().map((Item) => ({PutRequest: {Item}}))},
-      }),
-    )
-  }
 
   for (const client of [iam, lam, dynamo]) client.destroy()
-  return {roleArn, roleName: SEED_ROLE, functionNames: Object.keys(SEED_FUNCTIONS), layerArn, tableName: SEED_TABLE}
+  return {roleArn, roleName: SEED_ROLE, functionNames: Object.keys(SEED_FUNCTIONS), layerArn, tableName: SEED_TABLE, tables: tables.map((t) => t.tableName)}
 }
