@@ -2,52 +2,70 @@ export type BreakerState = 'closed' | 'open' | 'half-open'
 
 /**
  * Stops a function from paying a timeout on every request while Redis is down.
- * After `threshold` consecutive failures Redis is skipped for `cooldownMs`; then exactly
- * one call is let through as a probe (half-open): success closes the breaker, failure
- * opens it for another cooldown.
+ *
+ * After `threshold` consecutive failures (or at once, through trip(), when a connect ran
+ * out of its budget: every further attempt would cost the same) requests skip Redis.
+ * No request ever probes: the owner probes in the background after nextDelay() and calls
+ * close() when Redis answers. Delays start at `baseMs`, double per failed probe up to
+ * `maxMs`, and are jittered (50-100% of the step) so that many containers that lost
+ * Redis together do not all reconnect in the same instant.
+ *
+ * The state is 'open' while probes run (requests still skip Redis); 'half-open' is kept
+ * in the type for compatibility and is not entered any more.
  */
 export class CircuitBreaker {
   private failures = 0
-  private openedAt = 0
-  private probing = false
+  private probes = 0
   private current: BreakerState = 'closed'
 
   constructor(
     private readonly threshold: number,
-    private readonly cooldownMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly baseMs: number,
+    private readonly maxMs: number,
     private readonly onChange: (state: BreakerState) => void = () => {},
+    private readonly random: () => number = Math.random,
   ) {}
 
   get state(): BreakerState {
     return this.current
   }
 
-  /** May this call use Redis? In half-open, only the single probe may. */
+  /** May a request use Redis? */
   allow(): boolean {
-    if (this.current === 'closed') return true
-    if (this.current === 'open') {
-      if (this.now() - this.openedAt < this.cooldownMs) return false
-      this.set('half-open')
-    }
-    if (this.probing) return false
-    this.probing = true
-    return true
+    return this.current === 'closed'
   }
 
   success(): void {
     this.failures = 0
-    this.probing = false
-    if (this.current !== 'closed') this.set('closed')
   }
 
-  failure(): void {
-    this.probing = false
+  /** A failed request. Returns true if this failure opened the breaker. */
+  failure(): boolean {
     this.failures += 1
-    if (this.current === 'half-open' || this.failures >= this.threshold) {
-      this.openedAt = this.now()
-      if (this.current !== 'open') this.set('open')
-    }
+    if (this.current === 'closed' && this.failures >= this.threshold) return this.trip()
+    return false
+  }
+
+  /** Open now. Returns true if it was closed. */
+  trip(): boolean {
+    if (this.current === 'open') return false
+    this.probes = 0
+    this.set('open')
+    return true
+  }
+
+  /** How long to wait before the next background probe (jittered exponential backoff). */
+  nextDelay(): number {
+    const step = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(this.probes, 20))
+    this.probes += 1
+    return Math.round(step / 2 + (this.random() * step) / 2)
+  }
+
+  /** A probe succeeded: requests use Redis again. */
+  close(): void {
+    this.failures = 0
+    this.probes = 0
+    if (this.current !== 'closed') this.set('closed')
   }
 
   private set(state: BreakerState): void {

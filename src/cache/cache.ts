@@ -3,13 +3,13 @@ import {performance} from 'node:perf_hooks'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {CircuitBreaker, type BreakerState} from './breaker.js'
-import {createRedisClient, type CacheClient} from './client.js'
+import {createRedisClient, isReadOnlyError, type CacheClient} from './client.js'
 import {NOT_FOUND_MARKER, decodeEntry, encodeValue} from './codec.js'
 import {readConfig, type CacheConfig} from './config.js'
 import type {Env} from './env.js'
 import {callKey, keyNamespace, keySet, type KeySet} from './keys.js'
 import {CacheMetrics, stdoutSink, type MetricsSink} from './metrics.js'
-import {DELETE_IF_EQUALS, INVALIDATE, MISS, WRITE_IF_CURRENT, runScript} from './scripts.js'
+import {DELETE_IF_EQUALS, INVALIDATE, MISS, RENEW_LOCK, WRITE_IF_CURRENT, runScript} from './scripts.js'
 import {SingleFlight} from './single-flight.js'
 import {baseTtlSeconds, jitteredTtlMs, type TtlOptions} from './ttl.js'
 
@@ -31,9 +31,9 @@ export interface CacheOptions {
   metricsSink?: MetricsSink
   /** Where the helper reports state changes (breaker opening, bad env values). Default console.warn. */
   log?: (message: string) => void
-  /** For tests: randomness used by TTL jitter. */
+  /** For tests: randomness used by TTL and retry jitter. */
   random?: () => number
-  /** For tests: the clock used by the breaker and lock waits. */
+  /** For tests: the clock used by lock waits and the idle-connection check. */
   now?: () => number
 }
 
@@ -65,7 +65,25 @@ export interface Cache {
   wrap<A extends unknown[], R>(fn: (...args: A) => Promise<R>, options: WrapOptions): (...args: A) => Promise<NonNullable<R> | null>
   handler<E, C, R>(fn: (event: E, context: C) => Promise<R>): (event: E, context: C) => Promise<R>
   flushMetrics(): void
+  /** Stop using Redis: no reconnects, no probes; the connection closes, so a script can exit. */
   close(): Promise<void>
+}
+
+/** A connect that failed; `slow` when it used up its budget (a hung or unreachable Redis). */
+class ConnectError extends Error {
+  constructor(
+    message: string,
+    readonly slow: boolean,
+  ) {
+    super(message)
+  }
+}
+
+/** ioredis' words for "this socket is gone", which hide the reason it went. */
+const GENERIC = /^(Connection is closed\.?|Stream isn't writeable.*|Redis is already connecting\/connected)$/
+
+function isCommandTimeout(error: unknown): boolean {
+  return error instanceof Error && /^Command timed out/.test(error.message)
 }
 
 /**
@@ -84,7 +102,15 @@ export class CacheAside implements Cache {
   private readonly random: () => number
   private readonly now: () => number
   private connecting: Promise<void> | undefined
+  private replaying: Promise<void> | undefined
+  private nextReplayAt = 0
+  private probeTimer: ReturnType<typeof setTimeout> | undefined
+  private closed = false
+  /** When a command last got a reply (or a connection was made): the idle-gap check. */
+  private lastIo = 0
   private lastError: unknown
+  /** The last error the socket itself reported (TLS, DNS, reset): the real cause behind "Connection is closed". */
+  private socketError: Error | undefined
 
   constructor(options: CacheOptions = {}) {
     this.log = options.log ?? ((message) => console.warn(message))
@@ -94,8 +120,15 @@ export class CacheAside implements Cache {
     this.namespace = keyNamespace(this.config.stack, this.config.schemaVersion)
     const enabled = !this.config.disabled && (options.client !== undefined || this.config.host !== undefined)
     this.client = enabled ? (options.client ?? createRedisClient(this.config)) : undefined
-    this.breaker = new CircuitBreaker(this.config.breakerThreshold, this.config.breakerCooldownMs, this.now, (state) =>
-      this.onBreakerChange(state),
+    this.client?.on?.('error', (error) => {
+      this.socketError = error
+    })
+    this.breaker = new CircuitBreaker(
+      this.config.breakerThreshold,
+      this.config.breakerCooldownMs,
+      Math.max(this.config.breakerCooldownMs, this.config.breakerMaxCooldownMs),
+      (state) => this.onBreakerChange(state),
+      this.random,
     )
     this.metrics = new CacheMetrics({
       enabled: this.config.metrics && this.client !== undefined,
@@ -105,7 +138,7 @@ export class CacheAside implements Cache {
     })
   }
 
-  /** 'closed' (using Redis), 'open' (skipping it after failures) or 'half-open' (probing). */
+  /** 'closed' (using Redis) or 'open' (skipping it after failures, probing in the background). */
   get breakerState(): BreakerState {
     return this.breaker.state
   }
@@ -119,13 +152,16 @@ export class CacheAside implements Cache {
    * The cached value for `key`, or the loader's result, which is then cached. A loader
    * result of undefined/null means "not found": it is cached for CACHE_TTL_NOT_FOUND and
    * returned as null. Falsy values (0, '', false, []) are values. Loader errors reach the
-   * caller; Redis errors never do.
+   * caller; Redis errors never do. A loaded value is returned as a hit would return it
+   * (its JSON round trip), so callers see one shape either way.
    */
   async getOrLoad<T>(key: string, loader: () => Promise<T | null | undefined>, options: LoadOptions = {}): Promise<T | null> {
     const keys = keySet(this.namespace, key)
     const ttlSeconds = baseTtlSeconds(this.config, options)
     const call: CallState = {down: false}
+    this.metrics.beginCall()
     try {
+      await this.settlePending(key, call)
       const cached = await this.read(keys, call)
       if (cached !== NONE) {
         this.metrics.count('CacheHit')
@@ -143,7 +179,9 @@ export class CacheAside implements Cache {
   async get<T = unknown>(key: string): Promise<T | null | undefined> {
     const keys = keySet(this.namespace, key)
     const call: CallState = {down: false}
+    this.metrics.beginCall()
     try {
+      await this.settlePending(key, call)
       const cached = await this.read(keys, call)
       this.metrics.count(cached === NONE ? 'CacheMiss' : 'CacheHit')
       return cached === NONE ? undefined : (cached as T | null)
@@ -161,9 +199,11 @@ export class CacheAside implements Cache {
     const keys = keySet(this.namespace, key)
     const ttlSeconds = baseTtlSeconds(this.config, options)
     const call: CallState = {down: false}
+    this.metrics.beginCall()
     try {
       const payload = this.payloadOf(value)
       if (payload === undefined) return false
+      await this.settlePending(key, call)
       const ttlMs = this.ttlMsFor(payload, ttlSeconds)
       const result = await this.redis(call, (client) => client.set(keys.entry, payload, 'PX', ttlMs))
       return result !== DOWN
@@ -200,7 +240,7 @@ export class CacheAside implements Cache {
       this.getOrLoad<NonNullable<R>>(callKey(prefix, args), () => fn(...args) as Promise<NonNullable<R> | undefined>, ttl)
   }
 
-  /** Wrap a Lambda handler so each invocation writes one metrics line instead of one per call. */
+  /** Wrap a Lambda handler so each invocation writes exactly one metrics line, when it ends. */
   handler<E, C, R>(fn: (event: E, context: C) => Promise<R>): (event: E, context: C) => Promise<R> {
     return (event, context) => this.metrics.batch(() => fn(event, context))
   }
@@ -210,10 +250,28 @@ export class CacheAside implements Cache {
     this.metrics.flush()
   }
 
-  /** Close the Redis connection (tests, scripts). Lambda containers never need this. */
+  /**
+   * Stop using Redis for good: no more reconnects or background probes, the connection
+   * is closed (QUIT, bounded by the command timeout, then the socket), and later calls go
+   * straight to their loaders. Nothing is left to keep the process alive.
+   */
   async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.probeTimer)
+    this.probeTimer = undefined
     this.metrics.flush()
-    await this.client?.quit?.().catch(() => {})
+    this.metrics.dispose()
+    const client = this.client
+    if (client === undefined) return
+    try {
+      if (client.status === undefined || client.status === 'ready') {
+        await withTimeout(client.quit?.(), this.config.commandTimeoutMs)
+      }
+    } catch {
+      // Closing anyway.
+    } finally {
+      this.drop(client)
+    }
   }
 
   // --- internals ---------------------------------------------------------------------
@@ -266,25 +324,56 @@ export class CacheAside implements Cache {
         generation = valueOrGen
         if (locked === 1) lockToken = token
         else {
-          // Another container is loading this key: wait a bounded time for its value.
+          // Another container is loading this key: wait for its value while it holds the lock.
           const waited = await this.waitForValue(keys, call)
           if (waited !== NONE) return waited as T | null
         }
       }
     }
 
+    const stopRenewing = lockToken ? this.keepLock(keys, lockToken) : () => {}
     const started = performance.now()
     let value: T | null | undefined
     try {
       value = await loader()
     } catch (error) {
+      stopRenewing()
       if (lockToken) await this.redis(call, (client) => runScript(client, DELETE_IF_EQUALS, [keys.lock], [lockToken]))
       throw error
     }
+    stopRenewing()
     this.metrics.loadTime(performance.now() - started)
     const result = value ?? null
-    if (generation !== undefined) await this.writeIfCurrent(keys, result, ttlSeconds, generation, lockToken, call)
-    return result
+    const text = result === null ? NOT_FOUND_MARKER : encodeValue(result)
+    const payload = this.cacheable(text)
+    if (generation !== undefined) await this.writeIfCurrent(keys, payload, ttlSeconds, generation, lockToken, call)
+    // Return what a hit will return (Dates as strings, Maps as objects, no undefined
+    // fields), so the caller sees one shape whether the value came from the table or Redis.
+    // Only a value JSON cannot hold (a cycle) is returned as the loader gave it.
+    if (text === undefined) return result
+    const decoded = decodeEntry(text)
+    return decoded.kind === 'value' ? (decoded.value as T) : null
+  }
+
+  /**
+   * Renew our load lock every third of its TTL while the loader runs, so a loader slower
+   * than the TTL keeps it and the other containers keep waiting instead of loading too.
+   * Renewal only extends a lock still holding our token. Returns the stop function.
+   */
+  private keepLock(keys: KeySet, token: string): () => void {
+    const client = this.client
+    if (client === undefined) return () => {}
+    const timer = setInterval(() => {
+      if (client.status !== undefined && client.status !== 'ready') return
+      runScript(client, RENEW_LOCK, [keys.lock], [token, this.config.lockTtlMs]).then(
+        (renewed) => {
+          if (renewed !== 1) clearInterval(timer) // no longer ours: it expired and someone else loads
+        },
+        () => {}, // a missed renewal is retried on the next tick; the TTL covers two of them
+      )
+    }, Math.max(10, Math.floor(this.config.lockTtlMs / 3)))
+    timer.unref?.()
+    return () => clearInterval(timer)
   }
 
   private async waitForValue(keys: KeySet, call: CallState): Promise<unknown> {
@@ -306,13 +395,12 @@ export class CacheAside implements Cache {
 
   private async writeIfCurrent(
     keys: KeySet,
-    value: unknown,
+    payload: string | undefined,
     ttlSeconds: number,
     generation: string,
     lockToken: string,
     call: CallState,
   ): Promise<void> {
-    const payload = this.payloadOf(value)
     if (payload === undefined) {
       if (lockToken) await this.redis(call, (client) => runScript(client, DELETE_IF_EQUALS, [keys.lock], [lockToken]))
       return
@@ -326,12 +414,15 @@ export class CacheAside implements Cache {
 
   /** The serialized value, or undefined (counted) when it must not be cached. */
   private payloadOf(value: unknown): string | undefined {
-    const payload = encodeValue(value)
-    if (payload === undefined || Buffer.byteLength(payload) > this.config.maxValueBytes) {
+    return this.cacheable(encodeValue(value))
+  }
+
+  private cacheable(text: string | undefined): string | undefined {
+    if (text === undefined || Buffer.byteLength(text) > this.config.maxValueBytes) {
       this.metrics.count('CacheSkip')
       return undefined
     }
-    return payload
+    return text
   }
 
   private ttlMsFor(payload: string, ttlSeconds: number): number {
@@ -342,8 +433,9 @@ export class CacheAside implements Cache {
   private async invalidateKeys(keys: readonly string[]): Promise<boolean> {
     const sets = keys.map((key) => keySet(this.namespace, key))
     for (const set of sets) this.flights.forget(set.entry)
-    if (this.client === undefined) return false
+    if (this.client === undefined || this.closed) return false
     const call: CallState = {down: false}
+    this.metrics.beginCall()
     try {
       const results = await Promise.all(sets.map((set) => this.redis(call, (client) => this.invalidateOne(client, set))))
       let ok = true
@@ -364,7 +456,8 @@ export class CacheAside implements Cache {
 
   /**
    * An invalidation that could not reach Redis would leave an old value readable once
-   * Redis is back. Keep it and replay it before the next Redis call of this container.
+   * Redis is back. Keep it: it is replayed before later calls and by the background
+   * probe, and until it lands its key is served from the source, not from Redis.
    */
   private remember(key: string): void {
     if (this.pending.size >= MAX_PENDING_INVALIDATIONS) {
@@ -374,62 +467,221 @@ export class CacheAside implements Cache {
     this.pending.add(key)
   }
 
-  private async replayInvalidations(client: CacheClient): Promise<void> {
+  /**
+   * Before a call on `key`: try to land pending invalidations (at most one attempt in
+   * flight, retried at most every 250 ms). A failed replay does not fail the call and
+   * does not count against the breaker; only the keys still pending skip Redis.
+   */
+  private async settlePending(key: string, call: CallState): Promise<void> {
+    if (this.pending.size === 0) return
+    if (this.replaying === undefined && this.now() >= this.nextReplayAt && this.breaker.allow() && !this.closed) {
+      this.replaying = this.replayInvalidations().finally(() => {
+        this.replaying = undefined
+      })
+    }
+    if (this.replaying !== undefined && this.pending.has(key)) await this.replaying
+    if (this.pending.has(key)) {
+      call.down = true
+      this.metrics.count('CacheBypass')
+    }
+  }
+
+  private async replayInvalidations(): Promise<void> {
+    const client = this.client
+    if (client === undefined || this.pending.size === 0) return
     const keys = [...this.pending]
-    this.pending.clear()
     try {
-      await Promise.all(keys.map((key) => this.invalidateOne(client, keySet(this.namespace, key))))
+      await this.ready(client)
+      await Promise.all(
+        keys.map((key) => this.attempt(client, (c) => this.invalidateOne(c, keySet(this.namespace, key)))),
+      )
+      for (const key of keys) this.pending.delete(key)
     } catch (error) {
-      for (const key of keys) this.pending.add(key)
-      throw error
+      this.lastError = error
+      this.nextReplayAt = this.now() + 250
+      if (isCommandTimeout(error)) this.drop(client)
     }
   }
 
   /**
    * Every Redis call goes through here: skipped while the breaker is open or after an
-   * earlier failure in the same call, connected on first use, and any error turned into
-   * DOWN so it never reaches the caller.
+   * earlier failure in the same call, connected on first use (and afresh after a long
+   * idle gap), and any error turned into DOWN so it never reaches the caller.
    */
   private async redis<R>(call: CallState, op: (client: CacheClient) => Promise<R>): Promise<R | typeof DOWN> {
     const client = this.client
-    if (client === undefined || call.down) return DOWN
+    if (client === undefined || call.down || this.closed) return DOWN
     if (!this.breaker.allow()) {
       call.down = true
       this.metrics.count('CacheBypass')
       return DOWN
     }
     try {
-      if (this.connecting !== undefined || client.status === 'wait' || client.status === 'end') await this.connect(client)
-      if (this.pending.size > 0) await this.replayInvalidations(client)
-      const result = await op(client)
+      await this.ready(client)
+      const result = await this.attempt(client, op)
       this.breaker.success()
       return result
     } catch (error) {
       call.down = true
       this.lastError = error
       this.metrics.count('CacheError')
-      this.breaker.failure()
+      if (error instanceof ConnectError && error.slow) {
+        // The connect used its whole budget: each further try would cost as much. Skip
+        // Redis from now on and let the background probe find out when it is back.
+        this.breaker.trip()
+      } else {
+        // A reply that never came: the socket may be dead without knowing it (a frozen
+        // container, a dropped NAT entry). ioredis would keep it; replace it.
+        if (isCommandTimeout(error)) this.drop(client)
+        this.breaker.failure()
+      }
       return DOWN
     }
   }
 
-  /** Lazy connect: the first call connects; ioredis reconnects by itself after that. */
-  private async connect(client: CacheClient): Promise<void> {
-    if (this.connecting) return this.connecting
-    if (client.connect) {
-      this.connecting = client.connect().finally(() => {
+  /** Run one command; after a failover (READONLY: we reach the old primary) reconnect once and retry. */
+  private async attempt<R>(client: CacheClient, op: (client: CacheClient) => Promise<R>): Promise<R> {
+    try {
+      const result = await op(client)
+      this.lastIo = this.now()
+      return result
+    } catch (error) {
+      if (!isReadOnlyError(error) || client.status === undefined) throw error
+      // The endpoint's DNS name now points at the new primary: a new connection resolves it.
+      await this.reconnect(client)
+      const result = await op(client)
+      this.lastIo = this.now()
+      return result
+    }
+  }
+
+  /** A connection able to take a command now: connect on first use, or after a long idle gap. */
+  private async ready(client: CacheClient): Promise<void> {
+    const status = client.status
+    if (status === undefined || client.connect === undefined) return
+    if (status === 'ready' && this.connecting === undefined) {
+      const idle = this.config.idleReconnectMs
+      if (idle > 0 && this.lastIo > 0 && this.now() - this.lastIo > idle) await this.reconnect(client)
+      return
+    }
+    await this.connect(client)
+  }
+
+  /** Replace the connection now (idle gap, failover). */
+  private async reconnect(client: CacheClient): Promise<void> {
+    if (this.connecting === undefined) this.drop(client)
+    await this.connect(client)
+  }
+
+  /**
+   * Connect within the budget (DNS + TCP + TLS); one attempt at a time, shared by every
+   * caller. ioredis' connectTimeout bounds the handshake too; the deadline here also
+   * covers waiting for a dropped socket to close.
+   */
+  private connect(client: CacheClient): Promise<void> {
+    if (this.connecting !== undefined) return this.connecting
+    const budget = this.config.connectTimeoutMs
+    const started = performance.now()
+    const attempt = (async () => {
+      await this.socketClosed(client)
+      if (client.status === 'ready') return
+      this.socketError = undefined
+      await client.connect!()
+    })()
+    attempt.catch(() => {}) // it may lose the race below and fail later
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new ConnectError(`connect timed out after ${budget} ms`, true)), budget)
+    })
+    this.connecting = Promise.race([attempt, deadline])
+      .then(() => {
+        this.lastIo = this.now()
+      })
+      .catch((error: unknown) => {
+        this.drop(client) // do not leave a half-made connection behind
+        const took = performance.now() - started
+        const cause = this.cause(error)
+        const timedOut = (error instanceof ConnectError && error.slow) || /ETIMEDOUT|timed out/i.test(cause.message)
+        const where = `${this.config.host ?? 'redis'}:${this.config.port}${this.config.tls ? ' (TLS)' : ''}`
+        throw new ConnectError(`connect to ${where}: ${cause.message}`, timedOut || took >= budget * 0.9)
+      })
+      .finally(() => {
+        clearTimeout(timer)
         this.connecting = undefined
       })
-      return this.connecting
+    return this.connecting
+  }
+
+  /** Wait until a dropped socket has really closed (ioredis refuses to connect before). */
+  private async socketClosed(client: CacheClient): Promise<void> {
+    const status = client.status
+    if (status === 'wait' || status === 'end' || status === 'ready' || client.once === undefined) return
+    await new Promise<void>((resolve) => client.once!('end', resolve))
+  }
+
+  /** Close the socket at once, without reconnecting and without waiting for the peer. */
+  private drop(client: CacheClient): void {
+    if (client.status === 'wait' || client.status === 'end') return
+    client.disconnect?.()
+    client.stream?.destroy()
+  }
+
+  /** Probe Redis in the background after a jittered backoff; no request ever waits on it. */
+  private scheduleProbe(): void {
+    if (this.closed || this.probeTimer !== undefined || this.client === undefined) return
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined
+      void this.probe()
+    }, this.breaker.nextDelay())
+    this.probeTimer.unref?.()
+  }
+
+  private async probe(): Promise<void> {
+    const client = this.client
+    if (client === undefined || this.closed) return
+    try {
+      await this.ready(client)
+      await withTimeout(client.ping ? client.ping() : client.get(`${this.namespace}probe`), this.config.commandTimeoutMs)
+      this.lastIo = this.now()
+      if (this.pending.size > 0) await this.replayInvalidations()
+      if (!this.closed) this.breaker.close()
+    } catch (error) {
+      this.lastError = error
+      if (isCommandTimeout(error) || (error instanceof Error && error.message === 'timed out')) this.drop(client)
+      this.scheduleProbe()
     }
+  }
+
+  /** The error worth reporting: the socket's own error when ioredis only says the socket closed. */
+  private cause(error: unknown): Error {
+    const err = error instanceof Error ? error : new Error(String(error))
+    if (GENERIC.test(err.message) && this.socketError !== undefined) return this.socketError
+    return err
   }
 
   private onBreakerChange(state: BreakerState): void {
     if (state === 'open') {
-      const reason = this.lastError instanceof Error ? this.lastError.message : String(this.lastError)
-      this.log(`[cct-cache] Redis unavailable (${reason}); serving from the source for ${this.config.breakerCooldownMs} ms`)
+      const reason = this.cause(this.lastError).message
+      this.log(`[cct-cache] Redis unavailable (${reason}); serving from the source and retrying in the background`)
+      this.scheduleProbe()
     } else if (state === 'closed') {
       this.log('[cct-cache] Redis reachable again; caching resumed')
     }
+  }
+}
+
+/** A promise bounded in time (rejects with "timed out"); the timer never outlives it. */
+async function withTimeout<T>(promise: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  if (promise === undefined) return undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timed out')), ms)
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
   }
 }

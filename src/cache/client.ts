@@ -10,6 +10,14 @@ export interface CacheClient {
   /** ioredis connection status; 'wait' (lazy, never connected) and 'end' need connect(). */
   readonly status?: string
   connect?(): Promise<void>
+  /** Close now without reconnecting (ioredis: manual close). */
+  disconnect?(reconnect?: boolean): void
+  /** The socket, so a dead one can be destroyed instead of waiting for a FIN nobody acks. */
+  readonly stream?: {destroy(): void}
+  /** Connection events ('error', 'end'), for the real cause of a failure and for reconnects. */
+  on?(event: 'error', listener: (error: Error) => void): unknown
+  once?(event: 'end', listener: () => void): unknown
+  ping?(): Promise<unknown>
   get(key: string): Promise<string | null>
   mget(...keys: string[]): Promise<Array<string | null>>
   set(key: string, value: string, unit: 'PX', ttlMs: number): Promise<unknown>
@@ -18,11 +26,20 @@ export interface CacheClient {
   quit?(): Promise<unknown>
 }
 
+/** A reply that says the connection reaches a replica: after a failover, the old primary. */
+export function isReadOnlyError(error: unknown): boolean {
+  return error instanceof Error && /\bREADONLY\b/.test(error.message)
+}
+
 /**
  * An ioredis client set up for Lambda: created once per container (at module scope),
  * connecting on first use, with short timeouts so a sick cache costs a request at most
  * ~connect + command timeout, and without an offline queue, so while Redis is unreachable
  * commands fail at once instead of piling up (the caller then reads from the source).
+ *
+ * ioredis never reconnects by itself here (no retryStrategy): the cache connects on demand
+ * and its breaker probes in the background, so a reconnect loop cannot keep a process
+ * alive after close(), nor run on its own fixed schedule.
  */
 export function createRedisClient(config: CacheConfig): Redis {
   const client = new Redis({
@@ -30,6 +47,8 @@ export function createRedisClient(config: CacheConfig): Redis {
     port: config.port,
     tls: config.tls ? {} : undefined,
     lazyConnect: true,
+    // ioredis arms this before DNS/TCP and clears it on 'secureConnect' with TLS, so it
+    // bounds the whole handshake. The cache adds its own deadline on top (connect()).
     connectTimeout: config.connectTimeoutMs,
     commandTimeout: config.commandTimeoutMs,
     enableOfflineQueue: false,
@@ -41,8 +60,10 @@ export function createRedisClient(config: CacheConfig): Redis {
     protocol: 2,
     enableReadyCheck: false,
     disableClientInfo: true,
-    // Keep reconnecting in the background (never give up): the breaker decides when to try.
-    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    retryStrategy: () => null,
+    // After a failover the endpoint's DNS name points at the new primary, but this socket
+    // still reaches the old one, now a replica: close it (re-resolved on the next connect).
+    reconnectOnError: (error) => isReadOnlyError(error),
   })
   // Errors are counted where commands fail; without a listener ioredis would log each one.
   client.on('error', () => {})

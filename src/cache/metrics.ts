@@ -1,7 +1,14 @@
 /**
  * Cache metrics as CloudWatch Embedded Metric Format: one JSON line on stdout becomes
- * metrics in CloudWatch with no API call and no extra latency. Lines are written per
- * public call, or once per invocation when the handler is wrapped with `cache.handler`.
+ * metrics in CloudWatch with no API call and no extra latency.
+ *
+ * Calls only add to counters; a line is written once per invocation:
+ * - inside `cache.handler`, when the invocation ends;
+ * - otherwise when the cache goes quiet: no cache call in flight and the caller's code
+ *   has run on (setImmediate). In Lambda that is right after the handler has returned its
+ *   response, before the container is frozen, so nothing waits on the line and nothing
+ *   is left behind; calls made together (Promise.all, one after the other) share it.
+ *   A process that never goes quiet writes at most one line per MAX_WINDOW_MS.
  */
 export const COUNTERS = [
   /** Served from Redis (including cached not-found). */
@@ -35,6 +42,13 @@ export const stdoutSink: MetricsSink = (line) => {
 /** EMF accepts at most 100 values per metric in one line. */
 const MAX_VALUES = 100
 
+/** A busy process with no quiet moment still writes a line this often. */
+const MAX_WINDOW_MS = 1000
+
+/** Metrics with unwritten counts, written at exit (a script that calls process.exit). */
+const live = new Set<CacheMetrics>()
+let exitHook = false
+
 export interface MetricsOptions {
   enabled: boolean
   namespace: string
@@ -48,6 +62,9 @@ export class CacheMetrics {
   private dirty = false
   private loadTimes: number[] = []
   private batchDepth = 0
+  private active = 0
+  private scheduled = false
+  private windowStart = 0
   // The EMF directive never changes: serialize it once, not on every line (hit-path cost).
   private readonly directive: string
   private readonly directiveWithLoadTime: string
@@ -72,19 +89,52 @@ export class CacheMetrics {
 
   count(name: CounterName, n = 1): void {
     if (!this.options.enabled) return
+    if (!this.dirty && this.loadTimes.length === 0) this.opened()
     this.counts[INDEX[name]]! += n
     this.dirty = true
   }
 
   loadTime(ms: number): void {
     if (!this.options.enabled) return
+    if (!this.dirty && this.loadTimes.length === 0) this.opened()
     this.loadTimes.push(Math.round(ms * 1000) / 1000)
     if (this.loadTimes.length >= MAX_VALUES) this.flush()
   }
 
-  /** End of one public call: write now unless an invocation batch is open. */
+  /** Start of one public call. */
+  beginCall(): void {
+    this.active += 1
+  }
+
+  /** End of one public call: write once the cache is quiet, unless an invocation batch is open. */
   endCall(): void {
-    if (this.batchDepth === 0 && (this.dirty || this.loadTimes.length > 0)) this.flush()
+    if (this.active > 0) this.active -= 1
+    if (this.batchDepth > 0 || this.scheduled || (!this.dirty && this.loadTimes.length === 0)) return
+    this.scheduled = true
+    setImmediate(this.quiet)
+  }
+
+  /** Stop writing at exit (close()). */
+  dispose(): void {
+    live.delete(this)
+  }
+
+  private opened(): void {
+    this.windowStart = Date.now()
+    if (!exitHook) {
+      exitHook = true
+      process.once('exit', () => {
+        for (const metrics of live) metrics.flush()
+      })
+    }
+    live.add(this)
+  }
+
+  private readonly quiet = (): void => {
+    this.scheduled = false
+    if (this.batchDepth > 0) return
+    // Another call is running: the last one to end schedules the line again.
+    if (this.active === 0 || Date.now() - this.windowStart >= MAX_WINDOW_MS) this.flush()
   }
 
   /** Run an invocation, writing one line for everything it did. */
@@ -110,6 +160,7 @@ export class CacheMetrics {
     this.counts.fill(0)
     this.dirty = false
     this.loadTimes = []
+    live.delete(this)
     try {
       this.options.sink(line)
     } catch {

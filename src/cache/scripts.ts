@@ -73,6 +73,17 @@ export const DELETE_IF_EQUALS = script(
 return 0`,
 )
 
+/**
+ * Keep a load lock alive while its (slow) loader runs: extend it only if it is still ours,
+ * so a holder whose lock already passed to another container cannot take it back.
+ * KEYS: lock. ARGV: token, lockMs. Returns 1 if extended.
+ */
+export const RENEW_LOCK = script(
+  1,
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`,
+)
+
 /** EVALSHA, falling back to EVAL once when the server has not seen the script (NOSCRIPT). */
 export async function runScript(
   client: CacheClient,

@@ -15,8 +15,11 @@ describe('cache config', () => {
     assert.equal(config.host, undefined)
     assert.equal(config.port, 6379)
     assert.equal(config.tls, false)
-    assert.equal(config.connectTimeoutMs, 1000)
+    // The whole connect budget (TCP + TLS) stays under the 0.5 s a hung Redis may cost.
+    assert.equal(config.connectTimeoutMs, 400)
     assert.equal(config.commandTimeoutMs, 300)
+    // A slow loader (5 s) must keep other containers waiting for it, not loading again.
+    assert.ok(config.lockWaitMs >= 5000)
     assert.equal(config.jitter, 0.1)
   })
 

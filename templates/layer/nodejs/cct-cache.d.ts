@@ -37,6 +37,14 @@ declare module 'cct-cache' {
   export interface CacheClient {
     readonly status?: string
     connect?(): Promise<void>
+    /** Close now without reconnecting (ioredis: manual close). */
+    disconnect?(reconnect?: boolean): void
+    /** The socket, so a dead one can be destroyed at once. */
+    readonly stream?: {destroy(): void}
+    /** Connection events: 'error' gives the real cause of a failure, 'end' a closed socket. */
+    on?(event: 'error', listener: (error: Error) => void): unknown
+    once?(event: 'end', listener: () => void): unknown
+    ping?(): Promise<unknown>
     get(key: string): Promise<string | null>
     mget(...keys: string[]): Promise<Array<string | null>>
     set(key: string, value: string, unit: 'PX', ttlMs: number): Promise<unknown>
@@ -50,8 +58,12 @@ declare module 'cct-cache' {
     host: string | undefined
     port: number
     tls: boolean
+    /** CACHE_CONNECT_TIMEOUT_MS (400): the whole connect budget, TCP + TLS handshake. */
     connectTimeoutMs: number
+    /** CACHE_COMMAND_TIMEOUT_MS (300); a reply that does not come drops the socket. */
     commandTimeoutMs: number
+    /** CACHE_IDLE_RECONNECT_MS (240000): replace a connection idle this long before using it (0: never). */
+    idleReconnectMs: number
     stack: string
     schemaVersion: string
     defaultTtlSeconds: number
@@ -59,11 +71,16 @@ declare module 'cct-cache' {
     presets: Record<TtlPreset, number>
     jitter: number
     maxValueBytes: number
+    /** CACHE_LOCK_TTL_MS (3000), renewed while the loader runs. */
     lockTtlMs: number
+    /** CACHE_LOCK_WAIT_MS (10000): longest wait for another container's load. */
     lockWaitMs: number
     lockPollMs: number
     breakerThreshold: number
+    /** CACHE_BREAKER_COOLDOWN_MS (500): first background probe delay, doubled per failure, jittered. */
     breakerCooldownMs: number
+    /** CACHE_BREAKER_MAX_COOLDOWN_MS (4000). */
+    breakerMaxCooldownMs: number
     generationTtlSeconds: number
     metrics: boolean
     metricsNamespace: string
@@ -100,9 +117,13 @@ declare module 'cct-cache' {
     invalidate(...keys: string[]): Promise<void>
     /** Cache a function by prefix + ALL its arguments (one plain argument: `prefix:arg`). */
     wrap<A extends unknown[], R>(fn: (...args: A) => Promise<R>, options: WrapOptions): (...args: A) => Promise<NonNullable<R> | null>
-    /** Wrap a Lambda handler: one metrics line per invocation. */
+    /**
+     * Wrap a Lambda handler: one metrics line per invocation, when it ends. Without it,
+     * lines are still one per quiet point (after the calls made together have finished).
+     */
     handler<E, C, R>(fn: (event: E, context: C) => Promise<R>): (event: E, context: C) => Promise<R>
     flushMetrics(): void
+    /** Stop using Redis: no reconnects or probes, the connection closes, so a script can exit. */
     close(): Promise<void>
   }
 
