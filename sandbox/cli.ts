@@ -21,7 +21,7 @@ import {seedAccount} from './seed.js'
 const STATE_FILE = join(SANDBOX_HOME, 'state.json')
 
 /** Slow enough to watch cct wait, fast enough to try the whole flow in a minute. */
-const DEMO_FIDELITY: Required<FidelityConfig> = {replicationGroupCreateSeconds: 20, replicationGroupDeleteSeconds: 10, eniLingerSeconds: 30, lambdaUpdateSeconds: 2}
+const DEMO_FIDELITY: Required<FidelityConfig> = {replicationGroupCreateSeconds: 20, replicationGroupDeleteSeconds: 10, eniLingerSeconds: 30, lambdaUpdateSeconds: 2, containerIdleSeconds: 300}
 
 const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`
 const exportsOf = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)}`).join('\n')

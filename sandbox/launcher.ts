@@ -30,6 +30,8 @@ export interface FidelityConfig {
    * full configs stay valid; defaults to 0 like the others.
    */
   lambdaUpdateSeconds?: number
+  /** How long a warm Lambda container may sit idle before it is reaped (default 300, as AWS keeps them minutes). */
+  containerIdleSeconds?: number
 }
 
 export interface Sandbox {
@@ -169,7 +171,8 @@ async function startMoto(logDir: string, fidelity: Partial<FidelityConfig>, deta
     const log = join(logDir, `moto-${port}.log`)
     const args = [join(HERE, 'moto_server.py'), '--port', String(port), '--fidelity', JSON.stringify(fidelity)]
     if (!detached) args.push('--tied')
-    const child = spawnLogged('python3', args, log, detached, {MOTO_IAM_LOAD_MANAGED_POLICIES: 'true'})
+    // CCT_SANDBOX_NODE: the Node that runs nodejs22.x/24.x functions (sandbox/fidelity/invoke.py).
+    const child = spawnLogged('python3', args, log, detached, {MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', CCT_SANDBOX_NODE: process.execPath})
     started.push(child)
     await waitReady('moto server', child, log, async () => {
       const res = await fetch(`http://127.0.0.1:${port}/cct-fidelity/config`, {signal: AbortSignal.timeout(1000)})

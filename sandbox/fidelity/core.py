@@ -12,12 +12,15 @@ DEFAULTS: dict[str, float] = {
     "replicationGroupDeleteSeconds": 0.0,
     "eniLingerSeconds": 0.0,
     "lambdaUpdateSeconds": 0.0,
+    # How long a warm Lambda container may sit idle before it is reaped (invoke.py).
+    "containerIdleSeconds": 300.0,
 }
 _SNAKE = {
     "replication_group_create_seconds": "replicationGroupCreateSeconds",
     "replication_group_delete_seconds": "replicationGroupDeleteSeconds",
     "eni_linger_seconds": "eniLingerSeconds",
     "lambda_update_seconds": "lambdaUpdateSeconds",
+    "container_idle_seconds": "containerIdleSeconds",
 }
 
 startup: dict[str, float] = dict(DEFAULTS)
@@ -77,6 +80,10 @@ def put_metric(
     from moto.cloudwatch.models import cloudwatch_backends
 
     when = timestamp or datetime.datetime.now(datetime.timezone.utc)
+    if when.tzinfo is not None:
+        # moto keeps datapoints as naive UTC (what PutMetricData stores) and compares them
+        # with naive query times: an aware one makes GetMetricStatistics fail with a 500.
+        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     cloudwatch_backends[account_id][region].put_metric_data(
         namespace,
         [
