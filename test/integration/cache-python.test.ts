@@ -11,7 +11,7 @@ import {createInterface} from 'node:readline'
 import {after, before, beforeEach, describe, it} from 'node:test'
 
 import {callKey, createCache} from '../../src/cache/index.js'
-import {DELETE_IF_EQUALS, INVALIDATE, MISS, WRITE_IF_CURRENT} from '../../src/cache/scripts.js'
+import {DELETE_IF_EQUALS, INVALIDATE, MISS, RENEW_LOCK, WRITE_IF_CURRENT} from '../../src/cache/scripts.js'
 import {buildLayer} from '../../scripts/layer/build.js'
 import {extractLayer} from '../../scripts/layer/extract.js'
 import {startRedis, type RedisServer} from '../support/redis.js'
@@ -478,6 +478,7 @@ describe('python and node helpers share one cache', () => {
       WRITE_IF_CURRENT: WRITE_IF_CURRENT.lua,
       INVALIDATE: INVALIDATE.lua,
       DELETE_IF_EQUALS: DELETE_IF_EQUALS.lua,
+      RENEW_LOCK: RENEW_LOCK.lua,
     })
     assert.equal(r.not_found, '!not-found')
   })

@@ -14,22 +14,43 @@ shapes, so existing handlers run unchanged. Behind them:
 * an invalidation cannot be undone by a slower reader: loads check a per-key generation,
   atomically, before writing back (the runbook's cache_get -> load -> cache_set pattern
   included);
-* Redis errors never reach the caller: short timeouts, no retries, a circuit breaker;
-* DynamoDB Decimal and sets serialize; corrupt entries are misses and are deleted;
-  oversize values are not cached;
+* Redis errors never reach the caller: short timeouts, no retries, a circuit breaker that
+  probes in the background (jittered backoff), so no request waits for a sick Redis;
+* Lambda-proof connections: a connect budget (CACHE_CONNECT_TIMEOUT_MS, 400 ms) that
+  includes the TLS handshake and opens the breaker when spent, so a hung or unreachable
+  Redis costs it once per container; a connection idle for CACHE_IDLE_RECONNECT_MS
+  (a frozen container) is replaced before use; after a failover (READONLY from the old
+  primary) the pool reconnects, re-resolving the endpoint, and retries once;
+* a slow loader renews its cross-container lock, so other containers keep waiting for
+  its value (up to CACHE_LOCK_WAIT_MS, 10 s) instead of loading too;
+* corrupt entries are misses and are deleted; oversize values are not cached;
 * hits/misses/errors/load times are CloudWatch Embedded Metric Format lines on stdout.
+
+Values are stored as JSON. What DynamoDB and Python hand over is encoded like this:
+
+* ``Decimal``: its exact digits as a JSON number. Read back, integers are ``int``; other
+  numbers are ``float`` when the float prints exactly those digits (4.5, 0.1, 19.99),
+  else ``Decimal`` (12345678901234567.89), so no digit is ever lost and ``json.dumps`` of
+  a cached item prints the digits the table holds;
+* sets: sorted lists; ``bytes``/``Binary``: base64 text;
+* ``datetime``, ``date`` and ``time``: ISO 8601 text (``value.isoformat()``, e.g.
+  ``2024-05-01T12:30:00+00:00``), read back as that text. A load returns the same text,
+  so callers see one shape whether the value came from the table or from Redis.
 
 Keys, entry format and Lua scripts are identical to the Node helper (cct-cache), so
 Node and Python functions share entries and invalidations.
 """
 
 import base64
+import datetime as _dt
 import functools
 import hashlib
 import json
 import math
 import os
 import random
+import re
+import socket
 import sys
 import threading
 import time
@@ -40,10 +61,12 @@ try:  # The layer ships redis-py; without it the helper still works, as a pass-t
     import redis as _redis
     from redis.backoff import NoBackoff as _NoBackoff
     from redis.exceptions import NoScriptError as _NoScriptError
+    from redis.exceptions import ReadOnlyError as _ReadOnlyError
     from redis.retry import Retry as _Retry
 except ImportError:  # pragma: no cover
     _redis = None
     _NoScriptError = Exception
+    _ReadOnlyError = Exception
 
 __all__ = [
     "cache_get",
@@ -53,6 +76,7 @@ __all__ = [
     "cache_get_or_load",
     "cache_invalidate",
     "cache_handler",
+    "cache_close",
     "flush_metrics",
     "breaker_state",
     "redis_key",
@@ -112,11 +136,15 @@ return redis.call('DEL', KEYS[1])"""
 _DELETE_IF_EQUALS = """if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0"""
 
+_RENEW_LOCK = """if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0"""
+
 SCRIPTS = {
     "MISS": _MISS,
     "WRITE_IF_CURRENT": _WRITE_IF_CURRENT,
     "INVALIDATE": _INVALIDATE,
     "DELETE_IF_EQUALS": _DELETE_IF_EQUALS,
+    "RENEW_LOCK": _RENEW_LOCK,
 }
 
 _SHA = {text: hashlib.sha1(text.encode()).hexdigest() for text in SCRIPTS.values()}
@@ -171,8 +199,9 @@ def read_config(env=None):
         "host": host,
         "port": int(_number(env, "REDIS_PORT", 6379, lambda n: n.is_integer() and 0 < n < 65536)),
         "tls": _flag(env, "REDIS_TLS", False),
-        "connect_timeout_ms": _number(env, "CACHE_CONNECT_TIMEOUT_MS", 1000, _positive),
+        "connect_timeout_ms": _number(env, "CACHE_CONNECT_TIMEOUT_MS", 400, _positive),
         "command_timeout_ms": _number(env, "CACHE_COMMAND_TIMEOUT_MS", 300, _positive),
+        "idle_reconnect_ms": _number(env, "CACHE_IDLE_RECONNECT_MS", 240000),
         "stack": (env.get("CACHE_STACK") or "").strip() or "cct",
         "schema_version": (env.get("CACHE_SCHEMA_VERSION") or "").strip() or "1",
         "default_ttl": _number(env, "CACHE_TTL_DEFAULT", 3600, _positive),
@@ -183,10 +212,11 @@ def read_config(env=None):
         "jitter": _number(env, "CACHE_TTL_JITTER", 0.1, lambda n: 0 <= n < 1),
         "max_value_bytes": _number(env, "CACHE_MAX_VALUE_BYTES", 1024 * 1024, _positive),
         "lock_ttl_ms": _number(env, "CACHE_LOCK_TTL_MS", 3000, _positive),
-        "lock_wait_ms": _number(env, "CACHE_LOCK_WAIT_MS", 1500),
+        "lock_wait_ms": _number(env, "CACHE_LOCK_WAIT_MS", 10000),
         "lock_poll_ms": _number(env, "CACHE_LOCK_POLL_MS", 50, _positive),
         "breaker_threshold": int(_number(env, "CACHE_BREAKER_THRESHOLD", 5, lambda n: n.is_integer() and n > 0)),
-        "breaker_cooldown_ms": _number(env, "CACHE_BREAKER_COOLDOWN_MS", 10000),
+        "breaker_cooldown_ms": _number(env, "CACHE_BREAKER_COOLDOWN_MS", 500),
+        "breaker_max_cooldown_ms": _number(env, "CACHE_BREAKER_MAX_COOLDOWN_MS", 4000),
         "generation_ttl": _number(env, "CACHE_GENERATION_TTL_SECONDS", 86400, _positive),
         "metrics": _flag(env, "CACHE_METRICS", True),
         "metrics_namespace": (env.get("CACHE_METRICS_NAMESPACE") or "").strip() or "cct/cache",
@@ -227,7 +257,7 @@ def _key_normal(value):
     if isinstance(value, (set, frozenset)):
         items = [_key_normal(v) for v in value]
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
-    return _json_default(value) if isinstance(value, (Decimal, bytes, bytearray)) else value
+    return _key_default(value) if isinstance(value, (Decimal, bytes, bytearray)) else value
 
 
 def _stable(value):
@@ -260,12 +290,32 @@ def call_key(prefix, args=(), kwargs=None):
 # --- values ---------------------------------------------------------------------------
 
 
-def _json_default(value):
-    """JSON for what DynamoDB returns: Decimal -> int/float, sets -> lists, bytes -> base64."""
+def _key_default(value):
+    """Key derivation only: numbers as JavaScript prints them, so Node and Python agree."""
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError("non-finite Decimal")
         return int(value) if value == value.to_integral_value() else float(value)
+    return _json_default(value)
+
+
+# A Decimal's digits travel through json.dumps as this string, then are put back as a bare
+# number. The NUL makes a collision with a real string impossible in practice.
+_DECIMAL_MARK = "\x00cct-decimal:"
+_DECIMAL_TEXT = re.compile(r'"\\u0000cct-decimal:([-+0-9.eE]+)"')
+
+
+def _json_default(value):
+    """JSON for what DynamoDB and Python hand over (see the module docstring): Decimal ->
+    its exact digits, sets -> sorted lists, bytes -> base64, dates -> ISO 8601 text."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("non-finite Decimal")
+        if value == value.to_integral_value():
+            return int(value)
+        return _DECIMAL_MARK + str(value)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
     if isinstance(value, (set, frozenset)):
         items = list(value)
         try:
@@ -284,9 +334,21 @@ def _encode(value):
     if value is None:
         return NOT_FOUND_MARKER
     try:
-        return json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        text = json.dumps(value, default=_json_default, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError):
         return None
+    if "\\u0000cct-decimal:" in text:
+        text = _DECIMAL_TEXT.sub(r"\1", text)
+    return text
+
+
+def _parse_float(text):
+    """A non-integral JSON number: float when the float prints exactly these digits, else
+    Decimal, so digits beyond a float's precision are kept."""
+    number = float(text)
+    if math.isfinite(number) and Decimal(repr(number)) == Decimal(text):
+        return number
+    return Decimal(text)
 
 
 _NONE = object()  # nothing usable in the entry (absent or corrupt)
@@ -298,8 +360,8 @@ def _decode(raw):
     if raw == NOT_FOUND_MARKER:
         return "not-found", None
     try:
-        value = json.loads(raw)
-    except (ValueError, TypeError):
+        value = json.loads(raw, parse_float=_parse_float)
+    except (ValueError, TypeError, ArithmeticError):
         return "corrupt", None
     return ("not-found", None) if value is None else ("value", value)
 
@@ -308,49 +370,58 @@ def _decode(raw):
 
 
 class _Breaker:
-    """After N consecutive failures skip Redis for a cooldown, then let one probe through."""
+    """Skip Redis after N consecutive failures, or at once through trip() when a connect
+    spent its whole budget (every further try would cost as much). No request probes:
+    the cache probes in the background after next_delay() (jittered exponential backoff,
+    so containers that lost Redis together do not reconnect in step) and calls close()."""
 
-    def __init__(self, threshold, cooldown_ms, on_change):
+    def __init__(self, threshold, base_ms, max_ms, on_change):
         self.threshold = threshold
-        self.cooldown = cooldown_ms / 1000.0
+        self.base = base_ms / 1000.0
+        self.max = max(base_ms, max_ms) / 1000.0
         self.on_change = on_change
         self.state = "closed"
         self.failures = 0
-        self.opened_at = 0.0
-        self.probing = False
+        self.probes = 0
         self.lock = threading.Lock()
 
     def allow(self):
-        with self.lock:
-            if self.state == "closed":
-                return True
-            if self.state == "open":
-                if time.monotonic() - self.opened_at < self.cooldown:
-                    return False
-                self._set("half-open")
-            if self.probing:
-                return False
-            self.probing = True
-            return True
+        return self.state == "closed"
 
     def success(self):
-        with self.lock:
-            self.failures = 0
-            self.probing = False
-            if self.state != "closed":
-                self._set("closed")
+        self.failures = 0
 
     def failure(self):
         with self.lock:
-            self.probing = False
             self.failures += 1
-            if self.state == "half-open" or self.failures >= self.threshold:
-                self.opened_at = time.monotonic()
-                if self.state != "open":
-                    self._set("open")
+            opened = self.state == "closed" and self.failures >= self.threshold
+        return self.trip() if opened else False
 
-    def _set(self, state):
-        self.state = state
+    def trip(self):
+        with self.lock:
+            if self.state == "open":
+                return False
+            self.probes = 0
+            self.state = "open"
+        self._notify("open")
+        return True
+
+    def next_delay(self):
+        with self.lock:
+            step = min(self.max, self.base * 2 ** min(self.probes, 20))
+            self.probes += 1
+        return step / 2 + random.random() * step / 2
+
+    def close(self):
+        with self.lock:
+            self.failures = 0
+            self.probes = 0
+            changed = self.state != "closed"
+            self.state = "closed"
+        if changed:
+            self._notify("closed")
+
+    def _notify(self, state):
         try:
             self.on_change(state)
         except Exception:
@@ -478,6 +549,33 @@ class _Call:
 # --- the cache ------------------------------------------------------------------------
 
 
+if _redis is not None:
+
+    class _BudgetSSLConnection(_redis.SSLConnection):
+        """TLS whose handshake shares the connect budget. redis-py gives the handshake the
+        command timeout on top of the connect timeout; a hung TLS endpoint would then cost
+        both on every request."""
+
+        def _connect(self):
+            started = time.monotonic()
+            sock = _redis.connection.Connection._connect(self)  # TCP, within the budget
+            left = self.socket_connect_timeout - (time.monotonic() - started)
+            try:
+                if left <= 0:
+                    raise socket.timeout("connect budget spent before the TLS handshake")
+                sock.settimeout(left)
+                tls = self._wrap_socket_with_ssl(sock)
+            except BaseException:
+                sock.close()
+                raise
+            tls.settimeout(self.socket_timeout)
+            return tls
+
+
+def _is_connect_timeout(error):
+    return isinstance(error, Exception) and "Timeout connecting" in str(error)
+
+
 class _Cache:
     def __init__(self, config, client=None, metrics_sink=None, log=None):
         self.config = config
@@ -487,7 +585,12 @@ class _Cache:
         if enabled and client is None and _redis is not None:
             client = self._create_client(config)
         self.client = client if enabled else None
-        self.breaker = _Breaker(config["breaker_threshold"], config["breaker_cooldown_ms"], self._on_breaker)
+        self.breaker = _Breaker(
+            config["breaker_threshold"],
+            config["breaker_cooldown_ms"],
+            config.get("breaker_max_cooldown_ms", 4000),
+            self._on_breaker,
+        )
         self.metrics = _Metrics(
             config["metrics"] and self.client is not None,
             config["metrics_namespace"],
@@ -497,15 +600,22 @@ class _Cache:
         self.flights = _SingleFlight()
         self.pending = set()  # invalidations that could not reach Redis, replayed later
         self.pending_lock = threading.Lock()
+        self.next_replay = 0.0
         self.fills = threading.local()  # cache_get misses awaiting their cache_set
         self.last_error = None
+        self.last_io = 0.0  # monotonic time of the last reply: the idle-gap check
+        self.closed = False
+        self.probe_wakeup = threading.Event()
+        self.probe_thread = None
+        self.skipped_types = set()
 
     @staticmethod
     def _create_client(config):
         """redis-py for Lambda: short timeouts and NO retries (redis-py 6+ retries three
         times by default, which would triple the cost of a sick cache), keep-alive, TLS on
-        request, RESP2 and no CLIENT SETINFO so the first command needs no extra round trips."""
-        return _redis.Redis(
+        request with the handshake inside the connect budget, RESP2 and no CLIENT SETINFO so
+        the first command needs no extra round trips."""
+        client = _redis.Redis(
             host=config["host"],
             port=config["port"],
             ssl=config["tls"],
@@ -518,29 +628,61 @@ class _Cache:
             protocol=2,
             driver_info=None,
         )
+        if config["tls"]:
+            client.connection_pool.connection_class = _BudgetSSLConnection
+        return client
 
     # Every Redis call goes through here: skipped while the breaker is open or after an
     # earlier failure in the same call, and any error turned into _DOWN.
     def redis(self, call, op):
         client = self.client
-        if client is None or call.down:
+        if client is None or call.down or self.closed:
             return _DOWN
         if not self.breaker.allow():
             call.down = True
             self.metrics.count("CacheBypass")
             return _DOWN
         try:
-            if self.pending:
-                self._replay(client)
-            result = op(client)
+            result = self._attempt(client, op)
             self.breaker.success()
             return result
         except Exception as error:
             call.down = True
             self.last_error = error
             self.metrics.count("CacheError")
-            self.breaker.failure()
+            if _is_connect_timeout(error):
+                # The connect spent its whole budget: every further try would cost as much.
+                # Skip Redis now; the background probe finds out when it is back.
+                self.breaker.trip()
+            else:
+                self.breaker.failure()
             return _DOWN
+
+    def _attempt(self, client, op):
+        idle = self.config.get("idle_reconnect_ms", 0) / 1000.0
+        now = time.monotonic()
+        if idle > 0 and self.last_io and now - self.last_io > idle:
+            # A connection unused this long (a frozen container) may be dead without
+            # knowing it: one new handshake beats a command timeout.
+            self._drop_connections(client)
+        try:
+            result = op(client)
+        except _ReadOnlyError:
+            # After a failover this connection reaches the old primary, now a replica. A new
+            # connection resolves the endpoint again and reaches the new primary.
+            self._drop_connections(client)
+            result = op(client)
+        self.last_io = time.monotonic()
+        return result
+
+    @staticmethod
+    def _drop_connections(client):
+        pool = getattr(client, "connection_pool", None)
+        if pool is not None:
+            try:
+                pool.disconnect(inuse_connections=False)
+            except Exception:
+                pass
 
     def script(self, client, text, keys, args):
         sha = _SHA[text]
@@ -552,11 +694,49 @@ class _Cache:
     def _on_breaker(self, state):
         if state == "open":
             self.log(
-                "[cct-cache] Redis unavailable (%s); serving from the source for %s ms"
-                % (self.last_error, self.config["breaker_cooldown_ms"])
+                "[cct-cache] Redis unavailable (%s: %s); serving from the source and retrying in the background"
+                % (type(self.last_error).__name__, self.last_error)
             )
+            self._start_probe()
         elif state == "closed":
             self.log("[cct-cache] Redis reachable again; caching resumed")
+
+    # background probe: the only thing that talks to Redis while the breaker is open
+
+    def _start_probe(self):
+        if self.closed or self.client is None:
+            return
+        if self.probe_thread is not None and self.probe_thread.is_alive():
+            return
+        self.probe_wakeup.clear()
+        self.probe_thread = threading.Thread(target=self._probe_loop, name="cct-cache-probe", daemon=True)
+        self.probe_thread.start()
+
+    def _probe_loop(self):
+        while not self.closed and self.breaker.state != "closed":
+            if self.probe_wakeup.wait(self.breaker.next_delay()):
+                return  # close()
+            try:
+                self.client.ping()
+                self.last_io = time.monotonic()
+                if self.pending:
+                    self._replay(self.client)
+                if not self.closed:
+                    self.breaker.close()
+                return
+            except Exception as error:
+                self.last_error = error
+
+    def close(self):
+        """Stop using Redis: no probes, connections closed, later calls go to their loaders."""
+        self.closed = True
+        self.probe_wakeup.set()
+        self.metrics.flush()
+        if self.client is not None:
+            try:
+                self.client.close()
+            except Exception:
+                pass
 
     def keys(self, key):
         return _key_set(self.namespace, key)
@@ -578,12 +758,20 @@ class _Cache:
         spread = 1 + (random.random() * 2 - 1) * self.config["jitter"]
         return max(1, int(round(seconds * 1000 * spread)))
 
-    def payload(self, value):
-        text = _encode(value)
+    def cacheable(self, text, value=None):
+        """The text to store, or None (counted) when it must not be cached."""
+        if text is None:
+            kind = type(value).__name__
+            if kind not in self.skipped_types and len(self.skipped_types) < 20:
+                self.skipped_types.add(kind)
+                self.log("[cct-cache] not caching a %s value: it holds something JSON cannot encode" % kind)
         if text is None or len(text.encode("utf-8")) > self.config["max_value_bytes"]:
             self.metrics.count("CacheSkip")
             return None
         return text
+
+    def payload(self, value):
+        return self.cacheable(_encode(value), value)
 
     # reads
 
@@ -606,7 +794,8 @@ class _Cache:
 
     def claim(self, keys, call):
         """After a miss: read the generation before the caller loads, take the load lock,
-        or wait a bounded time for another container's value. Returns (value, gen, token)."""
+        or wait for another container's value while it holds (and renews) the lock.
+        Returns (value, gen, token)."""
         token = uuid.uuid4().hex
         miss = self.redis(call, lambda r: self.script(r, _MISS, list(keys), [token, self.config["lock_ttl_ms"]]))
         if miss is _DOWN:
@@ -636,6 +825,27 @@ class _Cache:
             if lock is None:  # that loader failed or could not cache: load ourselves
                 return _NONE
 
+    def keep_lock(self, keys, token):
+        """Renew our load lock every third of its TTL while the loader runs, so a slow
+        loader keeps it and other containers keep waiting instead of loading too. Only a
+        lock still holding our token is extended. Returns the stop function."""
+        client = self.client
+        stop = threading.Event()
+        if client is None or not token:
+            return stop.set
+        period = max(0.01, self.config["lock_ttl_ms"] / 3000.0)
+
+        def renew():
+            while not stop.wait(period):
+                try:
+                    if self.script(client, _RENEW_LOCK, [keys[2]], [token, self.config["lock_ttl_ms"]]) != 1:
+                        return  # no longer ours
+                except Exception:
+                    pass  # retried next period; the TTL covers two misses
+
+        threading.Thread(target=renew, name="cct-cache-lock", daemon=True).start()
+        return stop.set
+
     # writes
 
     def write_if_current(self, keys, payload, seconds, generation, token, call):
@@ -655,7 +865,7 @@ class _Cache:
         sets = [self.keys(k) for k in keys_list]
         for s in sets:
             self.flights.forget(s[0])
-        if self.client is None:
+        if self.client is None or self.closed:
             return False
         call = _Call()
         ok = True
@@ -672,7 +882,8 @@ class _Cache:
         return self.script(client, _INVALIDATE, [keys[0], keys[1]], [int(self.config["generation_ttl"] * 1000)])
 
     def _remember(self, key):
-        # Replayed before the next Redis call, so an old value cannot outlive an outage.
+        # Replayed before later calls and by the background probe; until it lands, its key
+        # is served from the source, so an old value cannot outlive an outage.
         with self.pending_lock:
             if len(self.pending) >= 1000:
                 self.log('[cct-cache] dropping invalidation of "%s": 1000 already pending' % key)
@@ -681,14 +892,29 @@ class _Cache:
 
     def _replay(self, client):
         with self.pending_lock:
-            keys, self.pending = list(self.pending), set()
-        try:
-            for key in keys:
-                self._invalidate_one(client, self.keys(key))
-        except Exception:
+            keys = list(self.pending)
+        for key in keys:
+            self._attempt(client, lambda r, key=key: self._invalidate_one(r, self.keys(key)))
             with self.pending_lock:
-                self.pending.update(keys)
-            raise
+                self.pending.discard(key)
+
+    def settle_pending(self, key, call):
+        """Before a call on `key`: try to land pending invalidations (at most every 250 ms).
+        A failed replay neither fails the call nor counts against the breaker; only keys
+        still pending skip Redis."""
+        if not self.pending:
+            return
+        client = self.client
+        now = time.monotonic()
+        if client is not None and now >= self.next_replay and self.breaker.allow() and not self.closed:
+            try:
+                self._replay(client)
+            except Exception as error:
+                self.last_error = error
+                self.next_replay = now + 0.25
+        if key in self.pending:
+            call.down = True
+            self.metrics.count("CacheBypass")
 
     # public operations
 
@@ -697,6 +923,7 @@ class _Cache:
         seconds = self.ttl_seconds(ttl, preset)
         call = _Call()
         try:
+            self.settle_pending(key, call)
             cached = self.read(keys, call)
             if cached is not _NONE:
                 self.metrics.count("CacheHit")
@@ -710,46 +937,54 @@ class _Cache:
         value, generation, token = self.claim(keys, call)
         if value is not _NONE:
             return value
+        stop_renewing = self.keep_lock(keys, token)
         started = time.perf_counter()
         try:
             result = loader()
         except BaseException:
+            stop_renewing()
             if token:
                 self.redis(call, lambda r: self.script(r, _DELETE_IF_EQUALS, [keys[2]], [token]))
             raise
+        stop_renewing()
         self.metrics.load_time((time.perf_counter() - started) * 1000)
-        payload = self.payload(result)
+        text = _encode(result)
+        payload = self.cacheable(text, result)
         if generation is not None:
             self.write_if_current(keys, payload, seconds, generation, token, call)
         elif token:
             self.redis(call, lambda r: self.script(r, _DELETE_IF_EQUALS, [keys[2]], [token]))
-        # Return what a hit would return (Decimal -> int/float, sets -> lists), so callers
-        # see one shape whether the value came from the cache or the table.
-        if payload is None or payload == NOT_FOUND_MARKER:
-            return None if payload == NOT_FOUND_MARKER else result
-        return json.loads(payload)
+        # Return what a hit returns (see the module docstring), so callers see one shape
+        # whether the value came from the cache or the table. Only a value JSON cannot hold
+        # is returned as the loader gave it.
+        if text is None:
+            return result
+        kind, decoded = _decode(text)
+        return decoded if kind == "value" else None
 
     def get(self, key):
         """The runbook's cache_get: the value, or None for no entry / cached not-found.
-        On a miss the caller is expected to load and cache_set: the miss takes the load
-        lock and records the generation, so that cache_set cannot write back a value that
-        an update invalidated in the meantime."""
+        One round trip reads the entry and its generation; on a miss the generation is kept
+        for this thread's cache_set of the key, which then cannot write back a value that
+        an update invalidated in the meantime. It never takes the load lock nor waits for
+        one: a caller that does not cache_set (a 404, an error) blocks nobody."""
         keys = self.keys(key)
         call = _Call()
         try:
-            cached = self.read(keys, call)
-            if cached is not _NONE:
-                self.metrics.count("CacheHit")
-                return cached
-            self.metrics.count("CacheMiss")
-            value, generation, token = self.claim(keys, call)
-            if value is not _NONE:
-                return value
-            if generation is not None:
+            self.settle_pending(key, call)
+            seen = self.redis(call, lambda r: r.mget(keys[0], keys[1]))
+            if seen is not _DOWN:
+                raw, generation = seen
+                if raw is not None:
+                    value = self.decode(keys, raw, call)
+                    if value is not _NONE:
+                        self.metrics.count("CacheHit")
+                        return value
                 fills = self._fills()
                 if len(fills) > 1000:
                     fills.clear()
-                fills[keys[0]] = (generation, token)
+                fills[keys[0]] = (generation or "", "")
+            self.metrics.count("CacheMiss")
             return None
         finally:
             self.metrics.end_call()
@@ -767,6 +1002,7 @@ class _Cache:
         try:
             fill = self._fills().pop(keys[0], None)
             payload = self.payload(value)
+            self.settle_pending(key, call)
             if fill is not None:
                 return self.write_if_current(keys, payload, seconds, fill[0], fill[1], call)
             if payload is None:
@@ -860,6 +1096,14 @@ def cache_handler(func):
                 metrics.flush()
 
     return wrapper
+
+
+def cache_close():
+    """Stop using Redis in this process: background probes end, connections close, and
+    later calls go straight to their loaders. Lambda functions never need this."""
+    with _instance_lock:
+        if _instance is not None:
+            _instance.close()
 
 
 def flush_metrics():
