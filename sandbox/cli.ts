@@ -8,8 +8,11 @@
  * start [--no-seed] [--no-redis] [--create-seconds N] [--delete-seconds N] [--eni-linger-seconds N] [--lambda-update-seconds N]
  * stop  stops the servers recorded in .sandbox/state.json and prints `unset` lines
  * env   prints the `export` lines again
+ * traffic [--rate R] [--duration S] [--max N] [--functions a,b] [--seed N] [--put-ratio F] [--list-ratio F]
+ *         [--concurrency N] [--json]
+ *       invokes the seeded functions (sandbox/traffic.ts) and prints a summary; progress on stderr
  *
- * stdout carries only shell lines (for eval); messages go to stderr.
+ * stdout carries only shell lines (for eval), or traffic's summary; messages go to stderr.
  */
 import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
@@ -17,6 +20,7 @@ import {parseArgs} from 'node:util'
 
 import {alive, launch, runs, SANDBOX_HOME, stopPid, type FidelityConfig, type SandboxState} from './launcher.js'
 import {seedAccount} from './seed.js'
+import {formatSummary, runTraffic, type TrafficProgress} from './traffic.js'
 
 const STATE_FILE = join(SANDBOX_HOME, 'state.json')
 
@@ -75,8 +79,9 @@ async function start(argv: string[]): Promise<void> {
   mkdirSync(SANDBOX_HOME, {recursive: true})
   writeFileSync(STATE_FILE, JSON.stringify(state, null, 2) + '\n')
   if (!values['no-seed']) {
-    const seed = await seedAccount(state)
-    console.error(`cct sandbox: seeded role ${seed.roleName}, layer ${seed.layerArn}, table ${seed.tableName}, functions ${seed.functionNames.join(', ')}`)
+    // The tables' few hundred rows too: the demo sends traffic to every function.
+    const seed = await seedAccount(state, {data: true})
+    console.error(`cct sandbox: seeded role ${seed.roleName}, layer ${seed.layerArn}, tables ${seed.tables.join(', ')}, functions ${seed.functionNames.join(', ')}`)
   }
   console.error(
     `cct sandbox: moto at ${state.endpoint}` +
@@ -84,6 +89,61 @@ async function start(argv: string[]): Promise<void> {
       ` (${((Date.now() - began) / 1000).toFixed(1)}s; logs in ${state.logDir})`,
   )
   console.log(exportsOf(state.env))
+}
+
+function number(value: string | undefined, flag: string, check: (n: number) => boolean, what: string): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value.replace(/\/s$/, ''))
+  if (!Number.isFinite(n) || !check(n)) throw new Error(`--${flag} must be ${what}, got "${value}"`)
+  return n
+}
+
+async function traffic(argv: string[], state: SandboxState | undefined): Promise<void> {
+  const {values} = parseArgs({
+    args: argv,
+    options: {
+      rate: {type: 'string'},
+      duration: {type: 'string'},
+      max: {type: 'string'},
+      functions: {type: 'string'},
+      seed: {type: 'string'},
+      'put-ratio': {type: 'string'},
+      'list-ratio': {type: 'string'},
+      concurrency: {type: 'string'},
+      json: {type: 'boolean', default: false},
+    },
+  })
+  if (!running(state)) throw new Error('not running; start it with: node --import tsx sandbox/cli.ts start')
+  const positive = (n: number) => n > 0
+  const ratio = (n: number) => n >= 0 && n <= 1
+  const whole = (n: number) => Number.isInteger(n) && n > 0
+  const tty = process.stderr.isTTY
+  let lastLine = 0
+  const onProgress = (p: TrafficProgress) => {
+    // One updating line on a terminal; elsewhere (CI, pipes) a line every 5 s.
+    const now = Date.now()
+    const finished = p.done === p.planned
+    if (now - lastLine < (tty ? 100 : 5000) && !finished) return
+    lastLine = now
+    const line = `traffic: ${p.done}/${p.planned} done, ${p.inFlight} in flight, ${p.errors} errors, ${(p.elapsedMs / 1000).toFixed(1)} s`
+    if (tty) process.stderr.write(`\r\x1b[2K${line}${finished ? '\n' : ''}`)
+    else process.stderr.write(line + '\n')
+  }
+  const summary = await runTraffic({
+    endpoint: state.endpoint,
+    region: state.region,
+    rate: number(values.rate, 'rate', positive, 'a rate per second above 0'),
+    durationSeconds: number(values.duration, 'duration', positive, 'a number of seconds above 0'),
+    maxInvocations: number(values.max, 'max', whole, 'a whole number above 0'),
+    functions: values.functions?.split(',').map((f) => f.trim()).filter(Boolean),
+    seed: number(values.seed, 'seed', Number.isInteger, 'a whole number'),
+    putRatio: number(values['put-ratio'], 'put-ratio', ratio, 'between 0 and 1'),
+    listRatio: number(values['list-ratio'], 'list-ratio', ratio, 'between 0 and 1'),
+    concurrency: number(values.concurrency, 'concurrency', whole, 'a whole number above 0'),
+    onProgress,
+  })
+  if (tty && lastLine && summary.invocations < summary.planned) process.stderr.write('\n')
+  console.log(values.json ? JSON.stringify(summary, null, 2) : formatSummary(summary))
 }
 
 async function stopAll(state: SandboxState | undefined): Promise<void> {
@@ -110,8 +170,10 @@ async function main(): Promise<void> {
       if (!running(state)) throw new Error('not running; start it with: node --import tsx sandbox/cli.ts start')
       console.log(exportsOf(state.env))
       return
+    case 'traffic':
+      return traffic(rest, state)
     default:
-      throw new Error(`usage: node --import tsx sandbox/cli.ts start|stop|env (got ${command ?? 'nothing'})`)
+      throw new Error(`usage: node --import tsx sandbox/cli.ts start|stop|env|traffic (got ${command ?? 'nothing'})`)
   }
 }
 

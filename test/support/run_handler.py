@@ -6,9 +6,15 @@ handlers against the sandbox's moto (AWS_ENDPOINT_URL) without going through Inv
 usage: python3 run_handler.py <task root> <layer python dir>
 """
 import json
+import os
 import sys
 import time
 import traceback
+
+# The handler's prints are its log (stderr here); stdout carries only the answers.
+answers = os.fdopen(os.dup(1), "w", buffering=1)
+os.dup2(2, 1)
+sys.stdout = sys.stderr
 
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 import index  # noqa: E402  (after the path is set, as Lambda's runtime does)
@@ -27,4 +33,4 @@ for line in sys.stdin:
         out = {"result": index.lambda_handler(json.loads(line), Context())}
     except Exception as e:
         out = {"errorType": type(e).__name__, "errorMessage": str(e), "stackTrace": traceback.format_exc().splitlines()}
-    print(json.dumps(out), flush=True)
+    answers.write(json.dumps(out) + "\n")
