@@ -100,10 +100,16 @@ export async function listAllFunctions(lambda: LambdaClient): Promise<FunctionCo
 export async function recordedFunctions(lambda: LambdaClient, recordKey: string): Promise<FunctionInfo[]> {
   const configs = await listAllFunctions(lambda)
   const infos = await mapBounded(configs, FUNCTION_CONCURRENCY, async (config) => {
-    const {Tags = {}} = await lambda.send(new ListTagsCommand({Resource: config.FunctionArn!}))
-    return toFunctionInfo(config, Tags)
+    try {
+      const {Tags = {}} = await lambda.send(new ListTagsCommand({Resource: config.FunctionArn!}))
+      return toFunctionInfo(config, Tags)
+    } catch (error) {
+      // Deleted between the listing and now (by anyone, or by a concurrent step): no records.
+      if ((error as {name?: string}).name === 'ResourceNotFoundException') return undefined
+      throw error
+    }
   })
-  return infos.filter((fn) => Object.keys(fn.tags).some((k) => k === recordKey || k.startsWith(`${recordKey}.`)))
+  return infos.filter((fn): fn is FunctionInfo => fn !== undefined && Object.keys(fn.tags).some((k) => k === recordKey || k.startsWith(`${recordKey}.`)))
 }
 
 export type FunctionUpdate = Omit<UpdateFunctionConfigurationCommandInput, 'FunctionName' | 'RevisionId'>

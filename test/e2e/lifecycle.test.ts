@@ -57,7 +57,7 @@ describe('the real cct process: setup, status, rollback', () => {
     const rows = (JSON.parse(status.stdout) as {resources: {state: string; step: string}[]}).resources
     assert.ok(rows.length > 10)
     assert.deepEqual(rows.filter((r) => r.state !== 'present'), [], 'every resource present')
-    assert.deepEqual(new Set(rows.map((r) => r.step)), new Set(['vpc', 'sg', 'subnet-group', 'cluster', 'attach', 'layer', 'layer-attach', 'env', 'dashboard']))
+    assert.deepEqual(new Set(rows.map((r) => r.step)), new Set(['vpc', 'sg', 'subnet-group', 'cluster', 'attach', 'layer', 'layer-attach', 'env', 'dashboard', 'probe']))
 
     const again = await run(['setup', '--yes'])
     assert.equal(again.code, 0, again.stderr)
@@ -92,13 +92,15 @@ describe('the real cct process: setup, status, rollback', () => {
     const env = sandbox().env
     const cwd = mkdtempSync(join(tmpdir(), 'cct-e2e-'))
     const run = (args: string[]) => cli(args, {...env, CCT_CONFIG: join(cwd, 'cct.json')})
-    assert.equal((await run(['setup', '--yes', '--functions', 'articles-api'])).code, 0)
+    const setup = await run(['setup', '--yes', '--functions', 'articles-api'])
+    assert.equal(setup.code, 0, setup.stderr)
     const s = sandbox()
     const lambda = new LambdaClient({endpoint: s.endpoint, region: s.region, maxAttempts: 1})
     const {UpdateFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
     const c = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'articles-api'}))
     await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', Environment: {Variables: {...c.Environment!.Variables, REDIS_PORT: '7000', LOG_LEVEL: 'DEBUG'}}}))
-    assert.equal((await run(['rollback', '--yes'])).code, 0)
+    const rollback = await run(['rollback', '--yes'])
+    assert.equal(rollback.code, 0, rollback.stderr)
     const after = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'articles-api'}))
     const vars = after.Environment!.Variables!
     assert.equal(vars.REDIS_PORT, '7000', 'changed since setup: kept')

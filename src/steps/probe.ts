@@ -1,0 +1,290 @@
+import {createHash} from 'node:crypto'
+import {readFile} from 'node:fs/promises'
+import {join} from 'node:path'
+
+import type {IAMClient} from '@aws-sdk/client-iam'
+import type {FunctionConfiguration, LambdaClient} from '@aws-sdk/client-lambda'
+
+import {partitionOf, vpcAccessPolicyArn} from '../aws/roles.js'
+import {waitUntil} from '../aws/wait.js'
+import {hasPending, type Step, type StepContext} from '../engine/step.js'
+import {CctError, conflictError} from '../errors.js'
+import {BUNDLE_DIR} from '../layer-bundle.js'
+import {hasStackTags, stackTags, tagMap} from '../tags.js'
+
+export interface ProbeOutput {
+  functionName: string
+}
+
+declare module '../engine/step.js' {
+  interface StepOutputs {
+    probe: ProbeOutput
+  }
+}
+
+export const probeName = (stack: string) => `${stack}-probe`
+export const probeRoleName = (stack: string) => `${stack}-probe-role`
+
+/** The one call the probe makes to AWS: a read that needs no table and no data. */
+const PROBE_POLICY_NAME = 'cct-probe-dynamodb-read'
+const PROBE_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{Effect: 'Allow', Action: 'dynamodb:ListTables', Resource: '*'}],
+})
+const LAMBDA_TRUST = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}],
+})
+
+/** What the probe runs as: small, and long enough for every stage to time out in turn. */
+export const PROBE_RUNTIME = 'nodejs22.x' as const
+const PROBE_HANDLER = 'index.handler'
+const PROBE_MEMORY_MB = 256
+const PROBE_TIMEOUT_S = 30
+
+export interface ProbeBundle {
+  zip: Buffer
+  /** Base64 SHA-256, as Lambda reports CodeSha256. */
+  codeSha256: string
+}
+
+export async function loadProbeBundle(dir = join(BUNDLE_DIR, '..', 'probe')): Promise<ProbeBundle> {
+  const file = join(dir, 'cct-probe.zip')
+  let zip: Buffer
+  try {
+    zip = await readFile(file)
+  } catch {
+    throw new CctError(`The probe bundle ${file} is missing`, {hint: 'Reinstall cct, or run `npm run build` in its checkout'})
+  }
+  return {zip, codeSha256: createHash('sha256').update(zip).digest('base64')}
+}
+
+interface Desired {
+  subnetIds: string[]
+  securityGroupIds: string[]
+  layers: string[]
+}
+
+export interface ProbeState {
+  bundle: ProbeBundle
+  desired: Desired
+  fn?: FunctionConfiguration
+  role?: {arn: string; policies: string[]; inline: string[]}
+  partition: string
+}
+
+/**
+ * verify's probe function: in the stack's subnets with the lambda group and the cct layer,
+ * like the functions, with its own role that may only create its network interfaces, log,
+ * and list DynamoDB tables.
+ */
+export const probeStep: Step<'probe', ProbeState> = {
+  id: 'probe',
+  title: 'Probe function (for cct verify)',
+  needs: ['vpc', 'sg', 'layer'],
+  command: 'cct setup',
+
+  async inspect(ctx) {
+    const {subnetIds} = ctx.need('vpc')
+    const {lambdaGroupId} = ctx.need('sg')
+    const {layerVersionArn} = ctx.need('layer')
+    const [bundle, fn, role] = await Promise.all([
+      loadProbeBundle(),
+      readFunction(await ctx.aws.lambda(), ctx.stack),
+      readRole(await ctx.aws.iam(), ctx.stack),
+    ])
+    return {
+      bundle,
+      fn,
+      role,
+      partition: partitionOf(fn?.FunctionArn ?? role?.arn ?? (hasPending(layerVersionArn) ? 'arn:aws' : layerVersionArn)),
+      desired: {subnetIds, securityGroupIds: [lambdaGroupId], layers: [layerVersionArn]},
+    }
+  },
+
+  plan(state, ctx) {
+    const name = probeName(ctx.stack)
+    const changes: ReturnType<Step['plan']> = []
+    if (!state.role) changes.push({action: 'create', resource: 'iam role', name: probeRoleName(ctx.stack), detail: 'VPC access, logs, dynamodb:ListTables'})
+    else if (!state.role.policies.includes(vpcAccessPolicyArn(state.partition)) || !state.role.inline.includes(PROBE_POLICY_NAME)) {
+      changes.push({action: 'update', resource: 'iam role', name: probeRoleName(ctx.stack), detail: 'policies missing'})
+    }
+    if (!state.fn) {
+      changes.push({action: 'create', resource: 'lambda function', name, detail: hasPending(state.desired) ? 'once the subnets, groups and layer exist' : `${PROBE_RUNTIME} in ${state.desired.subnetIds.length} subnets`})
+      return changes
+    }
+    if (state.fn.CodeSha256 !== state.bundle.codeSha256) changes.push({action: 'update', resource: 'lambda function', name, detail: 'probe code'})
+    const drift = configDrift(state.fn, state.desired)
+    if (drift.length) changes.push({action: 'update', resource: 'lambda function', name, detail: drift.join(', ')})
+    return changes
+  },
+
+  output(_state, ctx) {
+    return {functionName: probeName(ctx.stack)}
+  },
+
+  async apply(state, plan, ctx) {
+    const iam = await ctx.aws.iam()
+    const lambda = await ctx.aws.lambda()
+    const name = probeName(ctx.stack)
+    if (plan.some((c) => c.resource === 'iam role')) state.role = await ensureRole(iam, ctx, state)
+    if (!state.fn) {
+      await createFunction(lambda, ctx, state, state.role!.arn)
+    } else {
+      if (state.fn.CodeSha256 !== state.bundle.codeSha256) {
+        await waitIdle(lambda, ctx, name)
+        const {UpdateFunctionCodeCommand} = await import('@aws-sdk/client-lambda')
+        await lambda.send(new UpdateFunctionCodeCommand({FunctionName: name, ZipFile: state.bundle.zip}))
+      }
+      if (configDrift(state.fn, state.desired).length) {
+        await waitIdle(lambda, ctx, name)
+        const {UpdateFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
+        await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: name, ...functionConfig(state.desired)}))
+      }
+    }
+    await waitIdle(lambda, ctx, name)
+    return {functionName: name}
+  },
+
+  destroyPlan(state, ctx) {
+    const changes: ReturnType<Step['plan']> = []
+    if (state.fn) changes.push({action: 'delete', resource: 'lambda function', name: probeName(ctx.stack)})
+    if (state.role) changes.push({action: 'delete', resource: 'iam role', name: probeRoleName(ctx.stack)})
+    return changes
+  },
+
+  async destroy(state, _plan, ctx) {
+    if (state.fn) {
+      const {DeleteFunctionCommand} = await import('@aws-sdk/client-lambda')
+      await ignoreMissing((await ctx.aws.lambda()).send(new DeleteFunctionCommand({FunctionName: probeName(ctx.stack)})))
+    }
+    if (state.role) await deleteRole(await ctx.aws.iam(), probeRoleName(ctx.stack), state.role)
+  },
+}
+
+function functionConfig(desired: Desired) {
+  return {
+    Runtime: PROBE_RUNTIME,
+    Handler: PROBE_HANDLER,
+    MemorySize: PROBE_MEMORY_MB,
+    Timeout: PROBE_TIMEOUT_S,
+    VpcConfig: {SubnetIds: desired.subnetIds, SecurityGroupIds: desired.securityGroupIds},
+    Layers: desired.layers,
+  }
+}
+
+function configDrift(fn: FunctionConfiguration, desired: Desired): string[] {
+  const drift: string[] = []
+  const same = (a: readonly string[] = [], b: readonly string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i])
+  if (!same(fn.VpcConfig?.SubnetIds, desired.subnetIds)) drift.push('subnets')
+  if (!same(fn.VpcConfig?.SecurityGroupIds, desired.securityGroupIds)) drift.push('security groups')
+  if (!same((fn.Layers ?? []).map((l) => l.Arn!), desired.layers)) drift.push('cache layer')
+  if (fn.Runtime !== PROBE_RUNTIME || fn.Handler !== PROBE_HANDLER || fn.Timeout !== PROBE_TIMEOUT_S || fn.MemorySize !== PROBE_MEMORY_MB) drift.push('runtime settings')
+  return drift
+}
+
+async function readFunction(lambda: LambdaClient, stack: string): Promise<FunctionConfiguration | undefined> {
+  const {GetFunctionCommand} = await import('@aws-sdk/client-lambda')
+  try {
+    const {Configuration, Tags = {}} = await lambda.send(new GetFunctionCommand({FunctionName: probeName(stack)}))
+    if (!hasStackTags(Object.entries(Tags).map(([Key, Value]) => ({Key, Value})), stack)) {
+      throw conflictError(`Lambda function ${probeName(stack)} exists but was not made by cct for stack "${stack}"`, 'Rename it, or choose another --stack')
+    }
+    return Configuration
+  } catch (error) {
+    if ((error as {name?: string}).name === 'ResourceNotFoundException') return undefined
+    throw error
+  }
+}
+
+async function readRole(iam: IAMClient, stack: string): Promise<ProbeState['role']> {
+  const {GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand} = await import('@aws-sdk/client-iam')
+  const name = probeRoleName(stack)
+  let role
+  try {
+    role = (await iam.send(new GetRoleCommand({RoleName: name}))).Role!
+  } catch (error) {
+    if ((error as {name?: string}).name === 'NoSuchEntityException') return undefined
+    throw error
+  }
+  if (!hasStackTags(role.Tags, stack)) {
+    throw conflictError(`IAM role ${name} exists but was not made by cct for stack "${stack}"`, 'Delete or rename it, or choose another --stack')
+  }
+  const [{AttachedPolicies = []}, {PolicyNames = []}] = await Promise.all([
+    iam.send(new ListAttachedRolePoliciesCommand({RoleName: name})),
+    iam.send(new ListRolePoliciesCommand({RoleName: name})),
+  ])
+  return {arn: role.Arn!, policies: AttachedPolicies.map((p) => p.PolicyArn!), inline: PolicyNames}
+}
+
+async function ensureRole(iam: IAMClient, ctx: StepContext, state: ProbeState): Promise<NonNullable<ProbeState['role']>> {
+  const {AttachRolePolicyCommand, CreateRoleCommand, PutRolePolicyCommand} = await import('@aws-sdk/client-iam')
+  const name = probeRoleName(ctx.stack)
+  let role = state.role
+  if (!role) {
+    const created = await iam.send(new CreateRoleCommand({RoleName: name, AssumeRolePolicyDocument: LAMBDA_TRUST, Description: `cct verify's probe for stack ${ctx.stack}`, Tags: stackTags(ctx.stack, name)}))
+    role = {arn: created.Role!.Arn!, policies: [], inline: []}
+  }
+  const vpcPolicy = vpcAccessPolicyArn(state.partition)
+  if (!role.policies.includes(vpcPolicy)) await iam.send(new AttachRolePolicyCommand({RoleName: name, PolicyArn: vpcPolicy}))
+  if (!role.inline.includes(PROBE_POLICY_NAME)) await iam.send(new PutRolePolicyCommand({RoleName: name, PolicyName: PROBE_POLICY_NAME, PolicyDocument: PROBE_POLICY}))
+  return {arn: role.arn, policies: [...new Set([...role.policies, vpcPolicy])], inline: [...new Set([...role.inline, PROBE_POLICY_NAME])]}
+}
+
+async function createFunction(lambda: LambdaClient, ctx: StepContext, state: ProbeState, roleArn: string): Promise<void> {
+  const {CreateFunctionCommand} = await import('@aws-sdk/client-lambda')
+  const name = probeName(ctx.stack)
+  // A role made seconds ago may not be assumable by Lambda yet (IAM is eventually consistent).
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: name,
+          Role: roleArn,
+          Code: {ZipFile: state.bundle.zip},
+          Description: `cct verify's in-VPC probe for stack ${ctx.stack}`,
+          Tags: Object.fromEntries(tagMap(stackTags(ctx.stack, name))),
+          ...functionConfig(state.desired),
+        }),
+      )
+      return
+    } catch (error) {
+      const retryable = (error as {name?: string}).name === 'InvalidParameterValueException' && /role|assume/i.test((error as Error).message)
+      if (!retryable || attempt >= 10) throw error
+      ctx.progress(`${name}: waiting for its new role to propagate`)
+      await new Promise((r) => setTimeout(r, ctx.options.pollIntervalMs))
+    }
+  }
+}
+
+/** A new function in a VPC is Pending while Lambda makes its network interfaces; an update is InProgress. */
+async function waitIdle(lambda: LambdaClient, ctx: StepContext, name: string): Promise<void> {
+  const {GetFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
+  await waitUntil(
+    ctx,
+    `${name} to be ready`,
+    async () => {
+      const c = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
+      if (c.State === 'Failed' || c.LastUpdateStatus === 'Failed') {
+        throw new CctError(`Lambda could not set up ${name}: ${c.StateReason ?? c.LastUpdateStatusReason ?? 'no reason given'}`, {hint: 'Fix the cause, then run `cct setup` again'})
+      }
+      return {done: c.State !== 'Pending' && c.LastUpdateStatus !== 'InProgress', status: `${c.State ?? 'unknown'}/${c.LastUpdateStatus ?? 'unknown'}`}
+    },
+    'cct setup',
+  )
+}
+
+async function deleteRole(iam: IAMClient, name: string, role: NonNullable<ProbeState['role']>): Promise<void> {
+  const {DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand} = await import('@aws-sdk/client-iam')
+  for (const arn of role.policies) await ignoreMissing(iam.send(new DetachRolePolicyCommand({RoleName: name, PolicyArn: arn})))
+  for (const policy of role.inline) await ignoreMissing(iam.send(new DeleteRolePolicyCommand({RoleName: name, PolicyName: policy})))
+  await ignoreMissing(iam.send(new DeleteRoleCommand({RoleName: name})))
+}
+
+async function ignoreMissing(call: Promise<unknown>): Promise<void> {
+  try {
+    await call
+  } catch (error) {
+    if (!['ResourceNotFoundException', 'NoSuchEntityException'].includes((error as {name?: string}).name ?? '')) throw error
+  }
+}
