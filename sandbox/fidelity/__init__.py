@@ -49,10 +49,10 @@ from types import ModuleType
 from typing import Any, Callable
 
 from . import core, elasticache, lambda_updates, lambda_vpc, nat, speed
-from . import invoke
+from . import cloudwatch, invoke
 
 # Order matters where patches wrap the same moto method: later modules wrap earlier ones.
-MODULES: list[ModuleType] = [speed, elasticache, lambda_vpc, lambda_updates, nat]
+MODULES: list[ModuleType] = [speed, elasticache, lambda_vpc, lambda_updates, nat, cloudwatch]
 MODULES.append(invoke)
 _installed = False
 
