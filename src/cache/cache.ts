@@ -559,7 +559,8 @@ export class CacheAside implements Cache {
   private async ready(client: CacheClient): Promise<void> {
     const status = client.status
     if (status === undefined || client.connect === undefined) return
-    if (status === 'ready' && this.connecting === undefined) {
+    // 'ready' with a socket already ending (ioredis' reconnectOnError closes it) is not ready.
+    if (status === 'ready' && this.connecting === undefined && client.stream?.writable !== false) {
       const idle = this.config.idleReconnectMs
       if (idle > 0 && this.lastIo > 0 && this.now() - this.lastIo > idle) await this.reconnect(client)
       return
@@ -584,7 +585,7 @@ export class CacheAside implements Cache {
     const started = performance.now()
     const attempt = (async () => {
       await this.socketClosed(client)
-      if (client.status === 'ready') return
+      if (client.status === 'ready' && client.stream?.writable !== false) return
       this.socketError = undefined
       await client.connect!()
     })()
@@ -615,7 +616,8 @@ export class CacheAside implements Cache {
   /** Wait until a dropped socket has really closed (ioredis refuses to connect before). */
   private async socketClosed(client: CacheClient): Promise<void> {
     const status = client.status
-    if (status === 'wait' || status === 'end' || status === 'ready' || client.once === undefined) return
+    if (status === 'wait' || status === 'end' || client.once === undefined) return
+    if (status === 'ready' && client.stream?.writable !== false) return
     await new Promise<void>((resolve) => client.once!('end', resolve))
   }
 

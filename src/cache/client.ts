@@ -13,7 +13,7 @@ export interface CacheClient {
   /** Close now without reconnecting (ioredis: manual close). */
   disconnect?(reconnect?: boolean): void
   /** The socket, so a dead one can be destroyed instead of waiting for a FIN nobody acks. */
-  readonly stream?: {destroy(): void}
+  readonly stream?: {destroy(): void; readonly writable?: boolean}
   /** Connection events ('error', 'end'), for the real cause of a failure and for reconnects. */
   on?(event: 'error', listener: (error: Error) => void): unknown
   once?(event: 'end', listener: () => void): unknown

@@ -40,7 +40,7 @@ declare module 'cct-cache' {
     /** Close now without reconnecting (ioredis: manual close). */
     disconnect?(reconnect?: boolean): void
     /** The socket, so a dead one can be destroyed at once. */
-    readonly stream?: {destroy(): void}
+    readonly stream?: {destroy(): void; readonly writable?: boolean}
     /** Connection events: 'error' gives the real cause of a failure, 'end' a closed socket. */
     on?(event: 'error', listener: (error: Error) => void): unknown
     once?(event: 'end', listener: () => void): unknown
