@@ -230,6 +230,11 @@ export interface TrafficProgress {
 export interface TrafficSummary {
   seed: number
   planned: number
+  /**
+   * Planned arrivals not sent because every slot was busy until the duration ran out
+   * (functions slower than rate x concurrency allows, e.g. hanging until their timeout).
+   */
+  notSent: number
   invocations: number
   /** Invocations with a FunctionError or a failed Invoke call (Lambda's Errors metric, plus the caller's). */
   errors: number
@@ -252,7 +257,7 @@ export interface TrafficOptions extends TrafficPlanOptions {
   region?: string
   /** Requests in flight at most; later arrivals wait (default 16). */
   concurrency?: number
-  /** How long to wait for the last answers after the plan is sent (default 30 s). */
+  /** How long to wait for the last answers after the duration (default 15 s: a seeded function's 10 s Timeout and a cold start). */
   drainSeconds?: number
   onProgress?: (p: TrafficProgress) => void
   /** Defaults to Lambda Invoke (RequestResponse, LogType Tail) at `endpoint`. */
@@ -292,23 +297,27 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
 
   const pending: Promise<void>[] = []
   try {
+    const end = began + (opts.durationSeconds ?? 20) * 1000
     for (const request of plan) {
       const wait = began + request.atMs - performance.now()
       if (wait > 0) await sleep(wait)
-      while (inFlight >= concurrency) await new Promise<void>((resolve) => (wake = resolve))
+      // Open loop, but bounded in flight and in time: when slow answers hold every slot
+      // until the duration is over, the rest of the plan is dropped, not sent late.
+      while (inFlight >= concurrency && performance.now() < end) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), sleep(end - performance.now())])
+      if (inFlight >= concurrency) break
       inFlight++
       sent++
       pending.push(one(request))
     }
     // Bounded: answers still missing after the drain time are abandoned (and counted as errors).
     const drained = Promise.allSettled(pending)
-    const timer = setTimeout(() => abort.abort(new Error('traffic: gave up waiting for the answer')), (opts.drainSeconds ?? 30) * 1000)
+    const timer = setTimeout(() => abort.abort(new Error('traffic: gave up waiting for the answer')), (opts.drainSeconds ?? 15) * 1000)
     await drained
     clearTimeout(timer)
   } finally {
     close()
   }
-  return summarize(plan.length, results, opts.seed ?? 1, (performance.now() - began) / 1000)
+  return summarize(plan.length, plan.length - sent, results, opts.seed ?? 1, (performance.now() - began) / 1000)
 }
 
 function parseAnswer(answer: InvokeAnswer): Omit<InvocationResult, 'functionName' | 'kind' | 'latencyMs'> {
@@ -344,7 +353,7 @@ export function percentile(values: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
-function summarize(planned: number, results: InvocationResult[], seed: number, elapsedSeconds: number): TrafficSummary {
+function summarize(planned: number, notSent: number, results: InvocationResult[], seed: number, elapsedSeconds: number): TrafficSummary {
   const durations = (rs: InvocationResult[]) => rs.flatMap((r) => (r.durationMs === undefined ? [] : [r.durationMs]))
   const statusCodes: Record<string, number> = {}
   const kinds: Record<RequestKind, number> = {get: 0, missing: 0, list: 0, put: 0}
@@ -368,6 +377,7 @@ function summarize(planned: number, results: InvocationResult[], seed: number, e
   return {
     seed,
     planned,
+    notSent,
     invocations: results.length,
     errors: results.filter((r) => r.error).length,
     statusCodes,
@@ -386,7 +396,8 @@ export function formatSummary(s: TrafficSummary): string {
   const ms = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} ms`)
   const statuses = Object.entries(s.statusCodes).map(([code, n]) => `${code}×${n}`).join(' ') || 'none'
   const lines = [
-    `traffic: ${s.invocations} invocations in ${s.elapsedSeconds.toFixed(1)} s (${s.kinds.get} get, ${s.kinds.missing} missing, ${s.kinds.list} list, ${s.kinds.put} put), ${s.errors} errors, ${s.coldStarts} cold starts`,
+    `traffic: ${s.invocations} invocations in ${s.elapsedSeconds.toFixed(1)} s (${s.kinds.get} get, ${s.kinds.missing} missing, ${s.kinds.list} list, ${s.kinds.put} put), ${s.errors} errors, ${s.coldStarts} cold starts` +
+      (s.notSent ? `; ${s.notSent} of ${s.planned} not sent (every slot busy)` : ''),
     `  status ${statuses}; Duration p50 ${ms(s.durationMs.p50)}, p95 ${ms(s.durationMs.p95)}; round trip p50 ${ms(s.latencyMs.p50)}, p95 ${ms(s.latencyMs.p95)}`,
     ...Object.entries(s.perFunction).map(
       ([name, f]) => `  ${name.padEnd(17)} ${String(f.invocations).padStart(5)} calls ${String(f.errors).padStart(4)} errors ${String(f.coldStarts).padStart(3)} cold  p50 ${ms(f.p50)}  p95 ${ms(f.p95)}`,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the local sandbox, no AWS account needed: starts moto + redis-server
-# seeded like the runbook's account (five functions, a role, a layer, a table), runs
-# `cct setup --yes` against it and shows what exists. Run it again: nothing changes.
+# seeded like the runbook's account (five API functions, a role, a layer, their tables),
+# runs `cct setup --yes` against it, sends the functions 20 s of traffic through Lambda
+# Invoke, and shows what exists and what verify measures. Run it again: nothing changes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/install.sh
@@ -15,12 +16,19 @@ echo
 echo "== cct setup --yes"
 cct setup --yes
 echo
+echo "== traffic: 20 s at 10 invocations/s (mostly GETs of popular ids, some lists and PUTs)"
+node --import tsx sandbox/cli.ts traffic --rate 10 --duration 20
+echo
 echo "== cct status"
 cct status
+echo
+echo "== cct verify"
+cct verify || echo "(cct verify exited $?: the table above says which check)"
 cat <<EOT
 
 Try next (in this shell: eval "\$(node --import tsx sandbox/cli.ts env)"; alias cct="node bin/run.js"):
   cct setup --yes        # again: zero changes
+  node --import tsx sandbox/cli.ts traffic --rate 20 --duration 60 --seed 2   # more traffic
   cct rollback --yes     # undo it all, waiting for Lambda's network interfaces
   node --import tsx sandbox/cli.ts stop
 EOT

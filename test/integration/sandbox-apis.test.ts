@@ -240,4 +240,17 @@ describe('traffic', () => {
       assert.equal(summary.durationMs.p50, null, 'no REPORT lines without Invoke')
     }
   })
+
+  it('stays bounded in time when functions hang: the rest of the plan is dropped, the last answers abandoned after the drain time', async () => {
+    // Functions that never answer (no route, waiting for their timeout), as the caller sees them.
+    const hang: Invoker = (_fn, _payload, signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)))
+    const began = Date.now()
+    const summary = await runTraffic({rate: 50, durationSeconds: 1, seed: 1, concurrency: 2, drainSeconds: 0.5, invoke: hang})
+    const seconds = (Date.now() - began) / 1000
+    assert.ok(seconds < 2.5, `took ${seconds} s for 1 s of traffic and 0.5 s of drain`)
+    assert.equal(summary.invocations, 2)
+    assert.equal(summary.errors, 2)
+    assert.equal(summary.notSent, summary.planned - 2)
+    assert.match(summary.sampleErrors[0]!, /gave up waiting/)
+  })
 })
