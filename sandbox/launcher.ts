@@ -30,6 +30,11 @@ export interface FidelityConfig {
    * full configs stay valid; defaults to 0 like the others.
    */
   lambdaUpdateSeconds?: number
+  /**
+   * How often each cache node's redis INFO becomes AWS/ElastiCache metrics (60 on AWS,
+   * the default; tests use about 1). See sandbox/fidelity/caches.py.
+   */
+  metricsPeriodSeconds?: number
   /** How long a warm Lambda container may sit idle before it is reaped (default 300, as AWS keeps them minutes). */
   containerIdleSeconds?: number
 }

@@ -14,6 +14,9 @@ DEFAULTS: dict[str, float] = {
     "lambdaUpdateSeconds": 0.0,
     # How long a warm Lambda container may sit idle before it is reaped (invoke.py).
     "containerIdleSeconds": 300.0,
+    # How often AWS/ElastiCache metrics are read from redis INFO and published (caches.py);
+    # ElastiCache publishes every 60 seconds.
+    "metricsPeriodSeconds": 60.0,
 }
 _SNAKE = {
     "replication_group_create_seconds": "replicationGroupCreateSeconds",
@@ -21,6 +24,7 @@ _SNAKE = {
     "eni_linger_seconds": "eniLingerSeconds",
     "lambda_update_seconds": "lambdaUpdateSeconds",
     "container_idle_seconds": "containerIdleSeconds",
+    "metrics_period_seconds": "metricsPeriodSeconds",
 }
 
 startup: dict[str, float] = dict(DEFAULTS)
