@@ -161,7 +161,7 @@ export class CacheAside implements Cache {
     const call: CallState = {down: false}
     this.metrics.beginCall()
     try {
-      await this.settlePending(key, call)
+      if (this.pending.size > 0) await this.settlePending(key, call)
       const cached = await this.read(keys, call)
       if (cached !== NONE) {
         this.metrics.count('CacheHit')
@@ -181,7 +181,7 @@ export class CacheAside implements Cache {
     const call: CallState = {down: false}
     this.metrics.beginCall()
     try {
-      await this.settlePending(key, call)
+      if (this.pending.size > 0) await this.settlePending(key, call)
       const cached = await this.read(keys, call)
       this.metrics.count(cached === NONE ? 'CacheMiss' : 'CacheHit')
       return cached === NONE ? undefined : (cached as T | null)
@@ -203,7 +203,7 @@ export class CacheAside implements Cache {
     try {
       const payload = this.payloadOf(value)
       if (payload === undefined) return false
-      await this.settlePending(key, call)
+      if (this.pending.size > 0) await this.settlePending(key, call)
       const ttlMs = this.ttlMsFor(payload, ttlSeconds)
       const result = await this.redis(call, (client) => client.set(keys.entry, payload, 'PX', ttlMs))
       return result !== DOWN
@@ -517,7 +517,9 @@ export class CacheAside implements Cache {
       return DOWN
     }
     try {
-      await this.ready(client)
+      // The hit path stays one await deep: no connect work, no extra async layers.
+      const connecting = this.ready(client)
+      if (connecting !== undefined) await connecting
       const result = await this.attempt(client, op)
       this.breaker.success()
       return result
@@ -540,32 +542,37 @@ export class CacheAside implements Cache {
   }
 
   /** Run one command; after a failover (READONLY: we reach the old primary) reconnect once and retry. */
-  private async attempt<R>(client: CacheClient, op: (client: CacheClient) => Promise<R>): Promise<R> {
-    try {
-      const result = await op(client)
-      this.lastIo = this.now()
-      return result
-    } catch (error) {
-      if (!isReadOnlyError(error) || client.status === undefined) throw error
-      // The endpoint's DNS name now points at the new primary: a new connection resolves it.
-      await this.reconnect(client)
-      const result = await op(client)
-      this.lastIo = this.now()
-      return result
-    }
+  private attempt<R>(client: CacheClient, op: (client: CacheClient) => Promise<R>): Promise<R> {
+    return op(client).then(
+      (result) => {
+        this.lastIo = this.now()
+        return result
+      },
+      async (error: unknown) => {
+        if (!isReadOnlyError(error) || client.status === undefined) throw error
+        // The endpoint's DNS name now points at the new primary: a new connection resolves it.
+        await this.reconnect(client)
+        const result = await op(client)
+        this.lastIo = this.now()
+        return result
+      },
+    )
   }
 
-  /** A connection able to take a command now: connect on first use, or after a long idle gap. */
-  private async ready(client: CacheClient): Promise<void> {
+  /**
+   * A connection able to take a command now: connect on first use, or after a long idle
+   * gap. Returns undefined (synchronously) when the connection is usable as it is.
+   */
+  private ready(client: CacheClient): Promise<void> | undefined {
     const status = client.status
-    if (status === undefined || client.connect === undefined) return
+    if (status === undefined || client.connect === undefined) return undefined
     // 'ready' with a socket already ending (ioredis' reconnectOnError closes it) is not ready.
     if (status === 'ready' && this.connecting === undefined && client.stream?.writable !== false) {
       const idle = this.config.idleReconnectMs
-      if (idle > 0 && this.lastIo > 0 && this.now() - this.lastIo > idle) await this.reconnect(client)
-      return
+      if (idle > 0 && this.lastIo > 0 && this.now() - this.lastIo > idle) return this.reconnect(client)
+      return undefined
     }
-    await this.connect(client)
+    return this.connect(client)
   }
 
   /** Replace the connection now (idle gap, failover). */
