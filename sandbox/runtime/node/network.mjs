@@ -74,7 +74,8 @@ export function install() {
   net.Socket.prototype.connect = function (...args) {
     const normalized = Array.isArray(args[0]) ? args[0] : net._normalizeArgs(args)
     const [options, callback] = normalized
-    if (!options || options.path !== undefined) return connect.apply(this, args)
+    // A pipe only when path is set: https hands `path: null` down to tls and net.
+    if (!options || options.path) return connect.apply(this, args)
     const host = options.host ?? 'localhost'
     const virtual = isVirtual(host) ? host : resolve(host)
     const target = virtual && route(virtual, Number(options.port))
