@@ -248,7 +248,9 @@ def _start(node: Node, primary: Node | None) -> None:
     for _attempt in range(3):
         port = _free_port()
         args = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning"]
+                "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning",
+                # A replica's full sync starts at once (Redis 7 waits 5 s for more replicas).
+                "--repl-diskless-sync-delay", "0"]
         if node.tls:
             certfile, keyfile = certs.leaf(_group_names(node.rg))
             args += ["--port", "0", "--tls-port", str(port), "--tls-cert-file", certfile,

@@ -260,7 +260,8 @@ def _writes(body: dict[str, Any], op: str) -> list[tuple[str, dict[str, Any], in
 
 
 def _meter(backend: Any, op: str, body: dict[str, Any], answer: dict[str, Any],
-           before: list[tuple[str, int, int]], after: list[int]) -> dict[tuple[str, str | None], list[float]]:
+           before: list[tuple[str, int, int]], after: list[int],
+           whole: list[dict[str, Any]] | None = None) -> dict[tuple[str, str | None], list[float]]:
     """{(table, gsi): [read units, write units]} for one request."""
     out: dict[tuple[str, str | None], list[float]] = {}
 
@@ -275,14 +276,10 @@ def _meter(backend: Any, op: str, body: dict[str, Any], answer: dict[str, Any],
         add(table, read_units(item_size(stored or answer.get("Item")), bool(body.get("ConsistentRead"))))
     elif op in ("Query", "Scan"):
         table = body.get("TableName", "")
-        size = 0
-        for item in answer.get("Items") or []:
-            # A projection does not lower the cost: the whole item is read (an index's own
-            # entry for an index query, which is what moto returns).
-            stored = _stored(backend, table, _key_of(backend, table, item)) if (
-                (body.get("ProjectionExpression") or body.get("AttributesToGet")) and not body.get("IndexName")
-            ) else None
-            size += item_size(stored or item)
+        # A projection does not lower the cost: the whole items are read (`whole`: the same
+        # request without projection; an index query reads the index's own entries).
+        items = whole if whole is not None else answer.get("Items") or []
+        size = sum(item_size(item) for item in items)
         index = body.get("IndexName")
         gsi = None
         if index:
@@ -294,15 +291,11 @@ def _meter(backend: Any, op: str, body: dict[str, Any], answer: dict[str, Any],
     elif op == "BatchGetItem":
         unprocessed = answer.get("UnprocessedKeys") or {}
         for table, req in (body.get("RequestItems") or {}).items():
-            skipped = len((unprocessed.get(table) or {}).get("Keys") or [])
-            found = (answer.get("Responses") or {}).get(table) or []
+            skipped = (unprocessed.get(table) or {}).get("Keys") or []
             consistent = bool(req.get("ConsistentRead"))
-            for item in found:
-                stored = _stored(backend, table, _key_of(backend, table, item))
-                add(table, read_units(item_size(stored or item), consistent))
-            missing = len(req.get("Keys") or []) - skipped - len(found)
-            for _ in range(max(0, missing)):
-                add(table, read_units(0, consistent))
+            for key in req.get("Keys") or []:
+                if key not in skipped:  # each item on its own, a missing one at the minimum
+                    add(table, read_units(item_size(_stored(backend, table, key)), consistent))
     elif op == "TransactGetItems":
         for t in body.get("TransactItems") or []:
             get = t.get("Get") or {}
@@ -367,6 +360,10 @@ def _dynamodb(moto: Callable[..., Any], environ: dict[str, Any], start_response:
         except ValueError:
             answer = {}
         failed_condition = "ConditionalCheckFailed" in str(answer.get("__type", ""))
+        whole = None
+        if op in ("Query", "Scan") and status.startswith("200") and not body.get("IndexName") and (
+                body.get("ProjectionExpression") or body.get("AttributesToGet") or body.get("Select")):
+            whole = _without_projection(moto, environ, body)
         if status.startswith("200") or failed_condition:
             tables = {body.get("TableName", "")} if body.get("TableName") else set(
                 (body.get("RequestItems") or {}).keys()) or {
@@ -375,9 +372,34 @@ def _dynamodb(moto: Callable[..., Any], environ: dict[str, Any], start_response:
                 _requests.setdefault(table, {})
                 _requests[table][op] = _requests[table].get(op, 0) + 1
             if op in _READ_OPS or op in _WRITE_OPS:
-                for (table, gsi), (read, write) in _meter(backend, op, body, answer, before, after).items():
+                for (table, gsi), (read, write) in _meter(backend, op, body, answer, before, after, whole).items():
                     _publish(account, region, table, gsi, read, write)
     return [chunks]
+
+
+def _without_projection(moto: Callable[..., Any], environ: dict[str, Any], body: dict[str, Any]) -> list[Any] | None:
+    """The items a projected Query/Scan read in whole: the same request to moto without
+    ProjectionExpression/AttributesToGet/Select (not counted; None if moto refuses it)."""
+    plain = {k: v for k, v in body.items() if k not in ("ProjectionExpression", "AttributesToGet", "Select")}
+    names = plain.get("ExpressionAttributeNames")
+    if names:
+        used = json.dumps({k: v for k, v in plain.items() if k != "ExpressionAttributeNames"})
+        plain["ExpressionAttributeNames"] = {k: v for k, v in names.items() if k in used}
+        if not plain["ExpressionAttributeNames"]:
+            del plain["ExpressionAttributeNames"]
+    data = json.dumps(plain).encode()
+    shadow = dict(environ, **{"wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data))})
+    statuses: list[str] = []
+    result = moto(shadow, lambda status, headers, exc_info=None: statuses.append(status))
+    raw = b"".join(result)
+    if hasattr(result, "close"):
+        result.close()
+    if not statuses or not statuses[0].startswith("200"):
+        return None
+    try:
+        return json.loads(raw).get("Items") or []
+    except ValueError:
+        return None
 
 
 def _publish(account: str, region: str, table: str, gsi: str | None, read: float, write: float) -> None:
