@@ -342,7 +342,13 @@ def sweep(now: float) -> None:
         if node.role != "primary":
             primary = next((n for n in _nodes.values() if n.rg is rg and n.node_group_id == node.node_group_id
                             and n.role == "primary"), None)
-        _start(node, primary)
+        try:
+            _start(node, primary)
+        except (OSError, RuntimeError) as e:
+            # The group stays as moto has it; its endpoints just serve nothing (and the
+            # failure is not retried on every request).
+            print(f"cct sandbox: {e}", flush=True)
+            node.real_port = 0
         _nodes[key] = node
 
 
@@ -369,7 +375,8 @@ def endpoints(account_id: str, region: str) -> list[dict[str, Any]]:
         return []
     out: list[dict[str, Any]] = []
     for rg in list(backend.replication_groups.values()):
-        mine = {n.cluster_id: n for k, n in _nodes.items() if k[:2] == (account_id, region) and n.rg is rg}
+        mine = {n.cluster_id: n for k, n in _nodes.items()
+                if k[:2] == (account_id, region) and n.rg is rg and n.real_port}
         if not mine:
             continue
         vpc_id = None

@@ -19,10 +19,12 @@ functions use (Node, Python's ssl, redis-server's OpenSSL) accepts them.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import hashlib
 import ipaddress
 import os
+import shutil
 import tempfile
 import threading
 from typing import Any
@@ -46,6 +48,7 @@ def state_dir() -> str:
                 _state["dir"] = wanted
             else:
                 _state["dir"] = tempfile.mkdtemp(prefix="cct-sandbox-")
+                atexit.register(shutil.rmtree, _state["dir"], True)
         return _state["dir"]
 
 
