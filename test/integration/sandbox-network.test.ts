@@ -334,7 +334,7 @@ describe('network: what a function can reach follows its VPC', () => {
       s.once('connect', () => (clearTimeout(timer), s.destroy(), resolve('connected')))
       s.once('error', (e: NodeJS.ErrnoException) => (clearTimeout(timer), resolve(e.code ?? 'error')))
     })
-    assert.equal(await attempt(portOf(tarpit), 1500), 'hung')
+    assert.equal(await attempt(portOf(tarpit), 1000), 'hung')
     const edge = await fidelity<{https: number}>('/cct-fidelity/edge')
     assert.equal(await attempt(edge.https, 1500), 'connected')
   })
