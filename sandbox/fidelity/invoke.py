@@ -340,7 +340,7 @@ class Pool:
     def base(self) -> Path:
         with self.lock:
             if self._base is None:
-                self._base = Path(tempfile.mkdtemp(prefix="cct-lambda-"))
+                self._base = Path(tempfile.mkdtemp(prefix="cct-lambda-", dir=_isolated_tmp()))
                 self._guardian = Guardian(self._base)
                 _build_node_runtime_dir(self._base / "runtime")
             return self._base
@@ -424,6 +424,18 @@ class Pool:
 
 
 _pool = Pool()
+
+
+def _isolated_tmp() -> str:
+    """A temp folder with no node_modules above it: Node looks for packages in every parent
+    of the task root, and on Lambda nothing is there (a stray /tmp/node_modules would let
+    functions import what Lambda would not give them)."""
+    for candidate in (tempfile.gettempdir(), "/dev/shm", "/var/tmp"):
+        where = Path(candidate)
+        if where.is_dir() and os.access(where, os.W_OK) and \
+                not any((d / "node_modules").exists() for d in (where, *where.parents)):
+            return str(where)
+    return tempfile.gettempdir()
 
 
 def _build_node_runtime_dir(runtime_dir: Path) -> None:

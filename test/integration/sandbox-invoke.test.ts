@@ -15,6 +15,7 @@ import {
   LambdaClient,
   PublishLayerVersionCommand,
   PublishVersionCommand,
+  PutFunctionConcurrencyCommand,
   UpdateFunctionCodeCommand,
   UpdateFunctionConfigurationCommand,
   type InvokeCommandOutput,
@@ -22,6 +23,7 @@ import {
 } from '@aws-sdk/client-lambda'
 import {strToU8, zipSync, type Zippable} from 'fflate'
 
+import {alive, startSandbox} from '../../sandbox/launcher.js'
 import {useSandbox} from '../support/sandbox.js'
 
 const sandbox = useSandbox({redis: false})
@@ -334,6 +336,21 @@ describe('Lambda Invoke in the sandbox', () => {
     assert.notEqual(a.payload.pid, b.payload.pid)
     const c = await invoke('py-conc')
     assert.ok([a.payload.pid, b.payload.pid].includes(c.payload.pid), 'a warm one serves the next')
+    await clients().lambda.send(new PutFunctionConcurrencyCommand({FunctionName: 'py-conc', ReservedConcurrentExecutions: 1}))
+    const both = await Promise.allSettled([invoke('py-conc', {sleep: 0.3}), invoke('py-conc', {sleep: 0.3})])
+    const throttled = both.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)
+    assert.equal(throttled.length, 1)
+    assert.equal(throttled[0].name, 'TooManyRequestsException')
+    assert.equal(await metricSum('Throttles', 'py-conc'), 1)
+  })
+
+  it('idle containers are reaped after containerIdleSeconds', async () => {
+    await sandbox().configure({containerIdleSeconds: 0.3})
+    await createFunction({name: 'py-idle', files: {'index.py': PY_ECHO}})
+    const first = await invoke('py-idle')
+    await new Promise((r) => setTimeout(r, 800))
+    assert.throws(() => process.kill(first.payload.pid, 0), 'reaped')
+    assert.match(report((await invoke('py-idle')).log), /Init Duration/)
   })
 
   it('Event runs in the background (202), DryRun runs nothing (204); an unknown function is ResourceNotFoundException', async () => {
@@ -366,5 +383,26 @@ describe('Lambda Invoke in the sandbox', () => {
     assert.equal(await metricSum('CacheHit', 'node-emf', 'cct-test'), 3)
     await sandbox().reset()
     assert.throws(() => process.kill(out.payload, 0), 'reset kills the containers')
+  })
+})
+
+describe('containers die with the sandbox', () => {
+  it('stopping the server kills its containers, frozen ones too', async () => {
+    const own = await startSandbox({redis: false})
+    try {
+      const config = {endpoint: own.endpoint, region: own.region, maxAttempts: 1, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}}
+      const trust = {Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}]}
+      const {Role} = await new IAMClient(config).send(new CreateRoleCommand({RoleName: 'r', AssumeRolePolicyDocument: JSON.stringify(trust)}))
+      const lambda = new LambdaClient(config)
+      await lambda.send(new CreateFunctionCommand({FunctionName: 'f', Runtime: 'python3.12', Handler: 'index.handler', Role: Role!.Arn!,
+        Code: {ZipFile: zip({'index.py': 'import os\n\ndef handler(e, c):\n    return os.getpid()\n'})}}))
+      const pid = JSON.parse(Buffer.from((await lambda.send(new InvokeCommand({FunctionName: 'f'}))).Payload!).toString())
+      assert.doesNotThrow(() => process.kill(pid, 0))
+      await own.stop()
+      for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50))
+      assert.equal(alive(pid), false)
+    } finally {
+      await own.stop()
+    }
   })
 })
