@@ -24,8 +24,11 @@ import {formatSummary, runTraffic, type TrafficProgress} from './traffic.js'
 
 const STATE_FILE = join(SANDBOX_HOME, 'state.json')
 
-/** Slow enough to watch cct wait, fast enough to try the whole flow in a minute. */
-const DEMO_FIDELITY: Required<FidelityConfig> = {replicationGroupCreateSeconds: 20, replicationGroupDeleteSeconds: 10, eniLingerSeconds: 30, lambdaUpdateSeconds: 2, containerIdleSeconds: 300}
+/**
+ * Slow enough to watch cct wait, fast enough to try the whole flow in a minute; metrics every
+ * 10 s (AWS: 60) so `cct verify` right after the demo's traffic already has figures.
+ */
+const DEMO_FIDELITY: Required<FidelityConfig> = {replicationGroupCreateSeconds: 20, replicationGroupDeleteSeconds: 10, eniLingerSeconds: 30, lambdaUpdateSeconds: 2, containerIdleSeconds: 300, metricsPeriodSeconds: 10}
 
 const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`
 const exportsOf = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)}`).join('\n')
@@ -73,6 +76,8 @@ async function start(argv: string[]): Promise<void> {
     replicationGroupDeleteSeconds: seconds(values['delete-seconds'], DEMO_FIDELITY.replicationGroupDeleteSeconds, 'delete-seconds'),
     eniLingerSeconds: seconds(values['eni-linger-seconds'], DEMO_FIDELITY.eniLingerSeconds, 'eni-linger-seconds'),
     lambdaUpdateSeconds: seconds(values['lambda-update-seconds'], DEMO_FIDELITY.lambdaUpdateSeconds, 'lambda-update-seconds'),
+    containerIdleSeconds: DEMO_FIDELITY.containerIdleSeconds,
+    metricsPeriodSeconds: DEMO_FIDELITY.metricsPeriodSeconds,
   }
   const began = Date.now()
   const {state} = await launch({redis: !values['no-redis'], fidelity}, true)

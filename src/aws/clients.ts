@@ -1,5 +1,6 @@
 import type {CloudWatchClient} from '@aws-sdk/client-cloudwatch'
 import type {EC2Client} from '@aws-sdk/client-ec2'
+import type {DynamoDBClient} from '@aws-sdk/client-dynamodb'
 import type {ElastiCacheClient} from '@aws-sdk/client-elasticache'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import type {LambdaClient} from '@aws-sdk/client-lambda'
@@ -50,6 +51,10 @@ export class AwsClients {
 
   sts(): Promise<STSClient> {
     return this.client('sts', async () => new (await import('@aws-sdk/client-sts')).STSClient(this.options()))
+  }
+
+  dynamodb(): Promise<DynamoDBClient> {
+    return this.client('dynamodb', async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(this.options()))
   }
 
   cloudwatch(): Promise<CloudWatchClient> {

@@ -20,6 +20,7 @@ export interface FunctionInfo {
   arn: string
   role: string
   runtime?: string
+  memoryMb?: number
   revisionId?: string
   vpcId?: string
   subnetIds: string[]
@@ -39,6 +40,7 @@ export function toFunctionInfo(config: FunctionConfiguration, tags: Record<strin
     arn: config.FunctionArn!,
     role: config.Role!,
     runtime: config.Runtime,
+    memoryMb: config.MemorySize,
     revisionId: config.RevisionId,
     vpcId: config.VpcConfig?.VpcId || undefined,
     subnetIds: config.VpcConfig?.SubnetIds ?? [],

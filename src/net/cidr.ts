@@ -35,6 +35,17 @@ export function overlaps(a: Cidr, b: Cidr): boolean {
   return a.base < b.base + size(b) && b.base < a.base + size(a)
 }
 
+/** Whether block `outer` contains all of block `inner` (both written a.b.c.d/n); false when either is not a CIDR. */
+export function contains(outer: string, inner: string): boolean {
+  try {
+    const a = parseCidr(outer)
+    const b = parseCidr(inner)
+    return a.prefix <= b.prefix && a.base <= b.base && b.base + size(b) <= a.base + size(a)
+  } catch {
+    return false
+  }
+}
+
 /** AWS's limits for a VPC's primary block, and room for two subnets of `subnetPrefix`. */
 export function validateVpcCidr(text: string, subnetPrefix: number): Cidr {
   const cidr = parseCidr(text, 'VPC CIDR')

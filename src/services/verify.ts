@@ -1,62 +1,131 @@
-import {CctError} from '../errors.js'
+import {resolveFunctions} from '../aws/functions.js'
 import {hasPending} from '../engine/step.js'
+import {CctError, ExitCode, usageError} from '../errors.js'
 import type {ClusterOutput} from '../steps/cluster.js'
-import {hitRate, type HitRate} from '../verify/hit-rate.js'
+import type {LayerOutput} from '../steps/layer.js'
+import type {ProbeOutput} from '../steps/probe.js'
+import type {SecurityGroupsOutput} from '../steps/security-groups.js'
+import type {VpcOutput} from '../steps/vpc.js'
+import {measureCriteria, type Criterion} from '../verify/criteria.js'
+import {checkFunctionPaths, type FunctionPath} from '../verify/paths.js'
+import {runProbe, type ProbeRun} from '../verify/probe-run.js'
 import {probeEndpoint, type EndpointCheck} from '../verify/redis-probe.js'
+import {defaultEvent, sendTraffic, type TrafficResult} from '../verify/traffic.js'
 import {converge} from './converge.js'
 import type {StackRequest} from './stack.js'
 
 export interface VerifyRequest extends StackRequest {
-  /** A URL that reaches the cache from here (a tunnel); the endpoint is private to its VPC. */
+  /** A URL that reaches the cache from here (a tunnel); the probe needs none. */
   redisUrl?: string
+  /** Hours of metrics (may be fractional). */
   hours: number
-  /** The hit rate the runbook aims for. */
+  /** The hit rate the runbook aims for, 0..1. */
   target: number
-}
-
-export interface Check {
-  name: string
-  ok: boolean
-  detail: string
+  /** Invoke each function this many times first (opt-in: it is the user's code). */
+  traffic?: number
+  /** The event for --traffic; default an API Gateway GET of the root path. */
+  event?: unknown
+  onProgress?: (message: string) => void
 }
 
 export interface VerifyReport {
   stack: string
   region: string
-  cache: ClusterOutput
-  endpoint?: EndpointCheck
-  hitRate: HitRate
-  checks: Check[]
+  cache: ClusterOutput & {status: string; engine?: string; engineVersion?: string; createdAt?: string}
+  probe: ProbeRun
+  functions: FunctionPath[]
+  traffic?: TrafficResult[]
+  criteria: Criterion[]
+  endpoint?: EndpointCheck & {mismatch?: string[]}
   ok: boolean
 }
 
 /**
- * Is the cache in place and working? The functions' configuration (VPC, layer, env) is
- * read from AWS, the endpoint is tried through --redis-url, and the hit rate comes from
- * CloudWatch. Read-only.
+ * Does the cache serve the functions? From inside the VPC (the probe, hop by hop), along
+ * each function's own path, and against the runbook's success criteria measured from
+ * CloudWatch. Read-only, apart from invoking the probe (and the functions with --traffic).
  */
 export async function verifyStack(request: VerifyRequest): Promise<VerifyReport> {
-  const report = await converge({...request, targets: ['cluster', 'attach', 'layer-attach', 'env'], mode: 'plan'})
-  const step = (id: string) => report.steps.find((s) => s.id === id)!
-  const cache = step('cluster').output as ClusterOutput
-  if (hasPending(cache.host)) throw new CctError(`Stack "${report.stack}" has no cache in ${report.region}`, {exitCode: 2, hint: 'Run `cct setup` first'})
-  const checks: Check[] = [{name: 'cache', ok: step('cluster').changes.length === 0, detail: `${cache.replicationGroupId} at ${cache.host}:${cache.port} (TLS ${cache.tls ? 'on' : 'off'})`}]
-  for (const id of ['attach', 'layer-attach', 'env']) {
-    const s = step(id)
-    const functions = (s.output as {functions?: string[]} | undefined)?.functions ?? []
-    checks.push({
-      name: s.title,
-      ok: s.changes.length === 0,
-      detail: s.changes.length === 0 ? `${functions.length} function(s) in place` : s.changes.map((c) => `${c.name}: ${c.detail ?? c.action}`).join('; '),
-    })
+  if (request.redisUrl !== undefined && !/^rediss?:\/\//.test(request.redisUrl)) {
+    throw usageError(`--redis-url must start with redis:// or rediss://, got "${request.redisUrl.replace(/\/\/[^@/]*@/, '//****@')}"`, 'Pass e.g. rediss://localhost:6380 (a tunnel to the cache)')
   }
-  let endpoint: EndpointCheck | undefined
-  if (request.redisUrl) {
-    endpoint = await probeEndpoint(request.redisUrl)
-    checks.push({name: 'endpoint', ok: endpoint.ok, detail: endpoint.ok ? `${endpoint.url}: ${endpoint.detail}; PING p50 ${endpoint.pingMs!.p50} ms, max ${endpoint.pingMs!.max} ms${endpoint.version ? `; server ${endpoint.version}` : ''}` : `${endpoint.url}: ${endpoint.detail}`})
+  if (!(request.hours > 0)) throw usageError(`--hours must be a positive number, got ${request.hours}`, 'Pass e.g. --hours 24')
+  if (request.traffic !== undefined && !(Number.isInteger(request.traffic) && request.traffic > 0 && request.traffic <= 1000)) {
+    throw usageError(`--traffic must be a whole number from 1 to 1000, got ${request.traffic}`, 'Pass e.g. --traffic 20')
   }
+  const report = await converge({...request, targets: ['vpc', 'sg', 'cluster', 'layer', 'probe'], mode: 'plan'})
+  const output = <T>(id: string) => report.steps.find((s) => s.id === id)?.output as T
+  const cache = output<ClusterOutput>('cluster')
+  if (hasPending(cache.host)) throw new CctError(`Stack "${report.stack}" has no cache in ${report.region}`, {exitCode: ExitCode.Usage, hint: 'Run `cct setup` first'})
+  const vpc = output<VpcOutput>('vpc')
+  const sg = output<SecurityGroupsOutput>('sg')
+  const layer = output<LayerOutput>('layer')
+  const probe = output<ProbeOutput>('probe')
+
   const {AwsClients} = await import('../aws/clients.js')
   const aws = new AwsClients(request.settings, request.log, request.signal)
-  const rate = await hitRate(await aws.cloudwatch(), cache.nodes, request.hours)
-  return {stack: report.stack, region: report.region, cache, endpoint, hitRate: rate, checks, ok: checks.every((c) => c.ok)}
+  const [lambda, ec2, cw, elasticache] = await Promise.all([aws.lambda(), aws.ec2(), aws.cloudwatch(), aws.elasticache()])
+  const group = await describeGroup(elasticache, cache.replicationGroupId)
+  const functions = await resolveFunctions(lambda, request.options, report.region)
+
+  request.onProgress?.('checking each function\'s path to the cache')
+  const network = {vpcId: vpc.vpcId, cacheGroupId: sg.cacheGroupId, host: cache.host, port: cache.port, tls: cache.tls, layerVersionArn: layer.layerVersionArn, layerArn: layer.layerArn}
+  const [paths, probeRun] = await Promise.all([
+    hasPending(network) ? Promise.resolve([]) : checkFunctionPaths(ec2, lambda, network, functions),
+    (request.onProgress?.(`invoking ${probe.functionName} inside the VPC`), runProbe(lambda, probe.functionName, {host: cache.host, port: cache.port, tls: cache.tls})),
+  ])
+
+  let traffic: TrafficResult[] | undefined
+  if (request.traffic) {
+    traffic = await sendTraffic(lambda, functions.map((f) => f.name), request.traffic, (name) => request.event ?? defaultEvent(name), (done, total) => request.onProgress?.(`invoking the functions: ${done}/${total}`))
+  }
+
+  request.onProgress?.('reading CloudWatch metrics')
+  const {criteria} = await measureCriteria({
+    cw,
+    cache: {id: cache.replicationGroupId, status: group.status, nodes: cache.nodes},
+    functions,
+    paths,
+    probe: probeRun,
+    setupAt: group.createdAt,
+    hours: request.hours,
+    hitRateTarget: request.target,
+  })
+
+  let endpoint: VerifyReport['endpoint']
+  if (request.redisUrl) {
+    const check = await probeEndpoint(request.redisUrl)
+    const mismatch: string[] = []
+    const reachedTls = request.redisUrl.startsWith('rediss://')
+    if (check.ok && reachedTls !== cache.tls) mismatch.push(`TLS ${reachedTls ? 'on' : 'off'} here, ${cache.tls ? 'on' : 'off'} on the stack's cache`)
+    if (check.ok && check.version && group.engineVersion && !check.version.startsWith(group.engineVersion.split('.')[0]!)) mismatch.push(`version ${check.version}, the stack's cache runs ${group.engine} ${group.engineVersion}`)
+    endpoint = {...check, ...(mismatch.length ? {mismatch} : {})}
+  }
+
+  const ok = probeRun.ok && paths.every((p) => p.ok) && !criteria.some((c) => c.verdict === 'failed') && (endpoint?.ok ?? true)
+  return {
+    stack: report.stack,
+    region: report.region,
+    cache: {...cache, status: group.status, engine: group.engine, engineVersion: group.engineVersion, createdAt: group.createdAt?.toISOString()},
+    probe: probeRun,
+    functions: paths,
+    traffic,
+    criteria,
+    endpoint,
+    ok,
+  }
+}
+
+async function describeGroup(elasticache: import('@aws-sdk/client-elasticache').ElastiCacheClient, id: string) {
+  const {DescribeReplicationGroupsCommand, DescribeCacheClustersCommand} = await import('@aws-sdk/client-elasticache')
+  const {ReplicationGroups = []} = await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: id}))
+  const g = ReplicationGroups[0]
+  const member = g?.MemberClusters?.[0]
+  const cluster = member ? (await elasticache.send(new DescribeCacheClustersCommand({CacheClusterId: member}))).CacheClusters?.[0] : undefined
+  return {
+    status: g?.Status ?? 'missing',
+    engine: g?.Engine ?? cluster?.Engine,
+    engineVersion: cluster?.EngineVersion,
+    createdAt: g?.ReplicationGroupCreateTime ?? cluster?.CacheClusterCreateTime,
+  }
 }

@@ -1,0 +1,131 @@
+import {resolveFunctions} from '../aws/functions.js'
+import {hasPending} from '../engine/step.js'
+import {CctError, ExitCode, usageError} from '../errors.js'
+import {monthlyCost, NAT_MONTHLY_USD, NAT_PER_GB_USD, PRICES_AS_OF} from '../pricing.js'
+import type {ClusterOutput} from '../steps/cluster.js'
+import type {NatOutput} from '../steps/nat.js'
+import {dimensionValues, hoursOf, sum, type Window} from '../verify/metrics.js'
+import {converge} from './converge.js'
+import type {StackRequest} from './stack.js'
+
+/** us-east-1 list prices of PRICES_AS_OF, for what the cache saves. */
+const DYNAMODB_ON_DEMAND_PER_MILLION_READS = 0.125
+const DYNAMODB_PROVISIONED_PER_RCU_HOUR = 0.00013
+const LAMBDA_PER_GB_SECOND = 0.0000166667
+const HOURS_PER_MONTH = 730
+
+/** One line of the cost analysis: an amount per month and where its number came from. */
+export interface CostLine {
+  item: string
+  /** Dollars per month; a saving is positive, a cost negative. Undefined when not measurable yet. */
+  monthlyUsd?: number
+  source: string
+}
+
+export interface CostReport {
+  stack: string
+  region: string
+  window: {before?: {start: string; end: string}; after: {start: string; end: string}}
+  lines: CostLine[]
+  costUsd: number
+  savingsUsd?: number
+  netUsd?: number
+  /** Savings divided by cost. */
+  roi?: number
+}
+
+export interface CostRequest extends StackRequest {
+  hours: number
+}
+
+/**
+ * The runbook's cost analysis from measured numbers: what the cache (and NAT) cost, what
+ * fewer DynamoDB reads and shorter Lambda durations save, per month. Read-only.
+ */
+export async function costOfStack(request: CostRequest): Promise<CostReport> {
+  if (!(request.hours > 0)) throw usageError(`--hours must be a positive number, got ${request.hours}`, 'Pass e.g. --hours 24')
+  const report = await converge({...request, targets: ['vpc', 'nat', 'cluster'], mode: 'plan'})
+  const cache = report.steps.find((s) => s.id === 'cluster')!.output as ClusterOutput
+  if (hasPending(cache.host)) throw new CctError(`Stack "${report.stack}" has no cache in ${report.region}`, {exitCode: ExitCode.Usage, hint: 'Run `cct setup` first'})
+  const nat = report.steps.find((s) => s.id === 'nat')?.output as NatOutput | undefined
+
+  const {AwsClients} = await import('../aws/clients.js')
+  const aws = new AwsClients(request.settings, request.log, request.signal)
+  const [elasticache, cw, lambda, dynamodb] = await Promise.all([aws.elasticache(), aws.cloudwatch(), aws.lambda(), aws.dynamodb()])
+  const {DescribeReplicationGroupsCommand} = await import('@aws-sdk/client-elasticache')
+  const group = (await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: cache.replicationGroupId}))).ReplicationGroups?.[0]
+  const engine = group?.Engine === 'valkey' ? 'valkey' : 'redis'
+  const nodeType = group?.CacheNodeType ?? 'unknown'
+  const nodes = group?.MemberClusters?.length ?? cache.nodes.length
+
+  const now = new Date()
+  const setupAt = group?.ReplicationGroupCreateTime
+  const after: Window = {start: new Date(Math.max(now.getTime() - request.hours * 3600_000, setupAt?.getTime() ?? 0)), end: now}
+  const before: Window | undefined = setupAt ? {start: new Date(setupAt.getTime() - (now.getTime() - after.start.getTime())), end: setupAt} : undefined
+  const span = (w: Window) => `${w.start.toISOString().slice(0, 16)}–${w.end.toISOString().slice(11, 16)} UTC`
+  const lines: CostLine[] = []
+
+  const price = monthlyCost(report.region, engine, nodeType, nodes)
+  lines.push({item: `Cache ${cache.replicationGroupId}: ${nodes} × ${nodeType} ${engine}`, monthlyUsd: price.monthlyUsd === undefined ? undefined : -price.monthlyUsd, source: `DescribeReplicationGroups; ${price.note}`})
+  if (nat?.natGatewayId && !hasPending(nat.natGatewayId)) {
+    lines.push({item: `NAT gateway ${nat.natGatewayId}`, monthlyUsd: -NAT_MONTHLY_USD, source: `hourly price of ${PRICES_AS_OF} (us-east-1); plus $${NAT_PER_GB_USD}/GB processed, not counted`})
+  }
+
+  const functions = await resolveFunctions(lambda, request.options, report.region)
+  const envValues = new Set(functions.flatMap((fn) => Object.values(fn.env)))
+  const tables = (await dimensionValues(cw, 'AWS/DynamoDB', 'ConsumedReadCapacityUnits', 'TableName')).filter((t) => envValues.has(t))
+  const perHour = (n: number, w: Window) => n / Math.max(hoursOf(w), 1 / 60)
+  const {DescribeTableCommand} = await import('@aws-sdk/client-dynamodb')
+  for (const table of tables) {
+    const metric = {namespace: 'AWS/DynamoDB', name: 'ConsumedReadCapacityUnits', dimensions: {TableName: table}}
+    const [readsAfter, readsBefore, described] = await Promise.all([
+      sum(cw, metric, after),
+      before ? sum(cw, metric, before) : Promise.resolve(0),
+      dynamodb.send(new DescribeTableCommand({TableName: table})),
+    ])
+    const mode = described.Table?.BillingModeSummary?.BillingMode ?? (described.Table?.ProvisionedThroughput?.ReadCapacityUnits ? 'PROVISIONED' : 'PAY_PER_REQUEST')
+    const source = `CloudWatch AWS/DynamoDB ConsumedReadCapacityUnits Sum: ${Math.round(readsAfter)} after setup (${span(after)})${before ? `, ${Math.round(readsBefore)} before (${span(before)})` : ''}`
+    if (!before || readsBefore === 0) {
+      lines.push({item: `DynamoDB reads on ${table}`, source: `${source}; no reads before setup to compare with`})
+      continue
+    }
+    const savedPerHour = perHour(readsBefore, before) - perHour(readsAfter, after)
+    const monthly = mode === 'PROVISIONED' ? savedPerHour * DYNAMODB_PROVISIONED_PER_RCU_HOUR * HOURS_PER_MONTH : (savedPerHour * HOURS_PER_MONTH * DYNAMODB_ON_DEMAND_PER_MILLION_READS) / 1e6
+    lines.push({
+      item: `DynamoDB reads on ${table} (${mode === 'PROVISIONED' ? 'provisioned: if you lower read capacity to match' : 'on-demand'})`,
+      monthlyUsd: round(monthly),
+      source: `${source}; ${mode === 'PROVISIONED' ? `$${DYNAMODB_PROVISIONED_PER_RCU_HOUR}/RCU-hour` : `$${DYNAMODB_ON_DEMAND_PER_MILLION_READS}/million read units`} of ${PRICES_AS_OF}`,
+    })
+  }
+
+  for (const fn of functions) {
+    const metric = {namespace: 'AWS/Lambda', name: 'Duration', dimensions: {FunctionName: fn.name}}
+    const [msAfter, msBefore] = await Promise.all([sum(cw, metric, after), before ? sum(cw, metric, before) : Promise.resolve(0)])
+    const memoryGb = (fn.memoryMb ?? 128) / 1024
+    const source = `CloudWatch AWS/Lambda Duration Sum: ${Math.round(msAfter)} ms after setup${before ? `, ${Math.round(msBefore)} ms before` : ''}, at ${fn.memoryMb ?? 128} MB`
+    if (!before || msBefore === 0) {
+      if (msAfter > 0) lines.push({item: `Lambda duration of ${fn.name}`, source: `${source}; no invocations before setup to compare with`})
+      continue
+    }
+    const savedGbSecondsPerHour = ((perHour(msBefore, before) - perHour(msAfter, after)) / 1000) * memoryGb
+    lines.push({item: `Lambda duration of ${fn.name}`, monthlyUsd: round(savedGbSecondsPerHour * HOURS_PER_MONTH * LAMBDA_PER_GB_SECOND), source: `${source}; $${LAMBDA_PER_GB_SECOND}/GB-second (x86) of ${PRICES_AS_OF}`})
+  }
+
+  const costs = lines.filter((l) => (l.monthlyUsd ?? 0) < 0).reduce((n, l) => n - l.monthlyUsd!, 0)
+  const savingLines = lines.filter((l) => !l.item.startsWith('Cache ') && !l.item.startsWith('NAT ') && l.monthlyUsd !== undefined)
+  const savingsUsd = savingLines.length ? round(savingLines.reduce((n, l) => n + l.monthlyUsd!, 0)) : undefined
+  return {
+    stack: report.stack,
+    region: report.region,
+    window: {after: {start: after.start.toISOString(), end: after.end.toISOString()}, ...(before ? {before: {start: before.start.toISOString(), end: before.end.toISOString()}} : {})},
+    lines,
+    costUsd: round(costs),
+    savingsUsd,
+    netUsd: savingsUsd === undefined ? undefined : round(savingsUsd - costs),
+    roi: savingsUsd === undefined || costs === 0 ? undefined : Math.round((savingsUsd / costs) * 100) / 100,
+  }
+}
+
+function round(usd: number): number {
+  return Math.round(usd * 100) / 100
+}

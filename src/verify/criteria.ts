@@ -1,0 +1,202 @@
+import type {CloudWatchClient} from '@aws-sdk/client-cloudwatch'
+
+import type {FunctionInfo} from '../aws/functions.js'
+import {dimensionValues, hourly, hoursOf, percentiles, sum, type Window} from './metrics.js'
+import type {FunctionPath} from './paths.js'
+import type {ProbeRun} from './probe-run.js'
+
+/** ok, failed, or not yet measurable (with why): "not yet" is not a failure. */
+export type Verdict = 'ok' | 'failed' | 'not yet'
+
+/** One of the runbook's success criteria, measured. */
+export interface Criterion {
+  criterion: string
+  target: string
+  measured: string
+  verdict: Verdict
+  /** Why it failed or is not yet measurable, and what to do. */
+  why?: string
+  /** Hourly values over the window, for a sparkline on a terminal. */
+  trend?: number[]
+}
+
+export interface CriteriaInput {
+  cw: CloudWatchClient
+  cache: {id: string; status: string; nodes: string[]}
+  functions: FunctionInfo[]
+  paths: FunctionPath[]
+  probe: ProbeRun
+  /** When the stack's cache was created: the "after" window starts there. */
+  setupAt?: Date
+  hours: number
+  /** Hit rate target, 0..1 (the runbook's 80%). */
+  hitRateTarget: number
+  now?: Date
+}
+
+const HELPER_NAMESPACE = 'cct/cache'
+const RESPONSE_TARGET_MS = 200
+const READS_REDUCTION_TARGET = 0.8
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`
+const count = (n: number) => Math.round(n).toLocaleString('en-US')
+
+/** The runbook's success criteria, each with its measured figure and where it came from. */
+export async function measureCriteria(input: CriteriaInput): Promise<{criteria: Criterion[]; measurements: Measurements}> {
+  const now = input.now ?? new Date()
+  const windowStart = new Date(Math.max(now.getTime() - input.hours * 3600_000, input.setupAt?.getTime() ?? 0))
+  const after: Window = {start: windowStart, end: now}
+  const before: Window | undefined = input.setupAt ? {start: new Date(input.setupAt.getTime() - (now.getTime() - windowStart.getTime())), end: input.setupAt} : undefined
+  const dataHours = input.setupAt ? (now.getTime() - input.setupAt.getTime()) / 3600_000 : 0
+  const enoughData = dataHours >= input.hours
+  const notEnough = `${formatHours(dataHours)} of data, needs ${formatHours(input.hours)}`
+  const m = await measure(input, after, before)
+
+  const criteria: Criterion[] = []
+  criteria.push({
+    criterion: 'Cache cluster available',
+    target: 'available',
+    measured: `${input.cache.id}: ${input.cache.status}`,
+    verdict: input.cache.status === 'available' ? 'ok' : 'failed',
+    why: input.cache.status === 'available' ? undefined : 'run `cct cluster` to converge it',
+  })
+  const reachable = input.paths.filter((p) => p.checks.filter((c) => ['vpc', 'security group', 'dynamodb route', 'env', 'aliases'].includes(c.check)).every((c) => c.ok))
+  const command = input.probe.stages.find((s) => s.stage === 'command')
+  criteria.push({
+    criterion: 'Functions in the VPC with cache access',
+    target: `${input.functions.length}/${input.functions.length} functions, probe reaches the cache`,
+    measured: `${reachable.length}/${input.functions.length} functions; probe ${input.probe.ok ? `PING p50 ${command?.pingMs?.p50} ms` : `broke at ${input.probe.failure?.hop ?? 'start'}`}`,
+    verdict: reachable.length === input.functions.length && input.probe.ok ? 'ok' : 'failed',
+    why: input.probe.ok ? failingNames(input.paths, ['vpc', 'security group', 'dynamodb route', 'env', 'aliases']) : `${input.probe.failure!.message}: ${input.probe.failure!.cause}; run \`${input.probe.failure!.fix}\``,
+  })
+  const layered = input.paths.filter((p) => p.checks.find((c) => c.check === 'layer')?.ok)
+  const probeLayer = input.probe.stages.find((s) => s.stage === 'layer')
+  criteria.push({
+    criterion: 'Redis library in a layer',
+    target: 'every function carries the current cct layer',
+    measured: `${layered.length}/${input.functions.length} functions${probeLayer ? `; probe ${probeLayer.ok ? 'loads it' : 'cannot load it'}` : ''}`,
+    verdict: layered.length === input.functions.length && probeLayer?.ok !== false ? 'ok' : 'failed',
+    why: layered.length === input.functions.length ? undefined : `${failingNames(input.paths, ['layer'])}; run \`cct layer\``,
+  })
+  const silent = m.perFunction.filter((f) => f.helperReads === 0)
+  const unusedButCalled = silent.filter((f) => f.invocations > 0)
+  criteria.push({
+    criterion: 'Cache helper in the code',
+    target: 'every function reads through the cache',
+    measured: `${input.functions.length - silent.length}/${input.functions.length} functions report cache reads`,
+    verdict: silent.length === 0 ? 'ok' : unusedButCalled.length ? 'failed' : 'not yet',
+    why:
+      silent.length === 0
+        ? undefined
+        : unusedButCalled.length
+          ? `${unusedButCalled.map((f) => `${f.name} (${count(f.invocations)} invocations)`).join(', ')} ran without reading the cache: wrap its reads with the helper, or turn on auto-cache (\`cct setup --auto-cache\`)`
+          : `no invocations of ${silent.map((f) => f.name).join(', ')} in the window`,
+  })
+  const reads = m.hits + m.misses
+  criteria.push({
+    criterion: 'Cache hit rate',
+    target: `> ${pct(input.hitRateTarget)} after ${formatHours(input.hours)}`,
+    measured: reads ? `${pct(m.hits / reads)} (${count(m.hits)} hits, ${count(m.misses)} misses)` : 'no cache reads',
+    verdict: !reads ? 'not yet' : m.hits / reads >= input.hitRateTarget ? (enoughData ? 'ok' : 'not yet') : enoughData ? 'failed' : 'not yet',
+    why: !reads ? 'no cache traffic in the window' : enoughData ? (m.hits / reads >= input.hitRateTarget ? undefined : 'check TTLs and which reads go through the cache') : notEnough,
+    trend: m.hitRateTrend,
+  })
+  const worst = m.perFunction.filter((f) => f.durationMs).sort((a, b) => b.durationMs!.p95 - a.durationMs!.p95)[0]
+  criteria.push({
+    criterion: 'Cached responses fast',
+    target: `p95 Duration < ${RESPONSE_TARGET_MS} ms`,
+    measured: worst ? `p95 ${worst.durationMs!.p95.toFixed(1)} ms, p50 ${worst.durationMs!.p50.toFixed(1)} ms (slowest: ${worst.name})` : 'no invocations',
+    verdict: !worst ? 'not yet' : worst.durationMs!.p95 < RESPONSE_TARGET_MS ? 'ok' : 'failed',
+    why: !worst ? 'no Lambda Duration data in the window' : worst.durationMs!.p95 < RESPONSE_TARGET_MS ? undefined : `${worst.name} is slower than the target at p95`,
+    trend: m.durationTrend,
+  })
+  const perHour = (n: number, w?: Window) => (w && hoursOf(w) > 0 ? n / hoursOf(w) : 0)
+  const drop = m.readsBefore > 0 ? 1 - perHour(m.readsAfter, after) / perHour(m.readsBefore, before) : undefined
+  criteria.push({
+    criterion: 'DynamoDB reads down',
+    target: `${pct(READS_REDUCTION_TARGET)} fewer read units than before setup`,
+    measured: `${count(m.readsAfter)} read units since setup${m.tables.length ? ` on ${m.tables.join(', ')}` : ''}${drop === undefined ? '' : `, ${count(m.readsBefore)} in the same time before: ${drop >= 0 ? `${pct(drop)} fewer` : `${pct(-drop)} more`}`}`,
+    verdict: drop === undefined ? 'not yet' : !enoughData ? 'not yet' : drop >= READS_REDUCTION_TARGET ? 'ok' : 'failed',
+    why: m.tables.length === 0 ? 'no DynamoDB read metrics for the tables the functions name' : drop === undefined ? 'no reads recorded before setup to compare with' : !enoughData ? notEnough : drop >= READS_REDUCTION_TARGET ? undefined : 'most reads still reach DynamoDB: check which reads go through the cache',
+    trend: m.readsTrend,
+  })
+  return {criteria, measurements: m}
+}
+
+export interface Measurements {
+  hits: number
+  misses: number
+  readsBefore: number
+  readsAfter: number
+  tables: string[]
+  perFunction: {name: string; invocations: number; helperReads: number; helperHits: number; durationMs?: {p50: number; p95: number}}[]
+  hitRateTrend: number[]
+  readsTrend: number[]
+  durationTrend: number[]
+}
+
+async function measure(input: CriteriaInput, after: Window, before: Window | undefined): Promise<Measurements> {
+  const {cw} = input
+  const node = (name: string, id: string) => ({namespace: 'AWS/ElastiCache', name, dimensions: {CacheClusterId: id}})
+  const [hitsByNode, missesByNode] = await Promise.all([
+    Promise.all(input.cache.nodes.map((id) => hourly(cw, node('CacheHits', id), after, 'Sum'))),
+    Promise.all(input.cache.nodes.map((id) => hourly(cw, node('CacheMisses', id), after, 'Sum'))),
+  ])
+  const total = (series: {value: number}[][]) => series.flat().reduce((n, p) => n + p.value, 0)
+  const perHour = (series: {at: Date; value: number}[][]) => {
+    const byHour = new Map<number, number>()
+    for (const p of series.flat()) byHour.set(p.at.getTime(), (byHour.get(p.at.getTime()) ?? 0) + p.value)
+    return byHour
+  }
+  const hitHours = perHour(hitsByNode)
+  const missHours = perHour(missesByNode)
+  const hitRateTrend = [...new Set([...hitHours.keys(), ...missHours.keys()])].sort((a, b) => a - b).map((t) => {
+    const h = hitHours.get(t) ?? 0
+    const miss = missHours.get(t) ?? 0
+    return h + miss ? h / (h + miss) : 0
+  })
+
+  const values = new Set(input.functions.flatMap((fn) => Object.values(fn.env)))
+  const tables = (await dimensionValues(cw, 'AWS/DynamoDB', 'ConsumedReadCapacityUnits', 'TableName')).filter((t) => values.has(t))
+  const table = (t: string) => ({namespace: 'AWS/DynamoDB', name: 'ConsumedReadCapacityUnits', dimensions: {TableName: t}})
+  const [readsAfterSeries, readsBefore] = await Promise.all([
+    Promise.all(tables.map((t) => hourly(cw, table(t), after, 'Sum'))),
+    before ? Promise.all(tables.map((t) => sum(cw, table(t), before))).then((xs) => xs.reduce((a, b) => a + b, 0)) : 0,
+  ])
+
+  const perFunction = await Promise.all(
+    input.functions.map(async (fn) => {
+      const f = {FunctionName: fn.name}
+      const [invocations, helperHits, helperMisses, durationMs] = await Promise.all([
+        sum(cw, {namespace: 'AWS/Lambda', name: 'Invocations', dimensions: f}, after),
+        sum(cw, {namespace: HELPER_NAMESPACE, name: 'CacheHit', dimensions: f}, after),
+        sum(cw, {namespace: HELPER_NAMESPACE, name: 'CacheMiss', dimensions: f}, after),
+        percentiles(cw, {namespace: 'AWS/Lambda', name: 'Duration', dimensions: f}, after),
+      ])
+      return {name: fn.name, invocations, helperHits, helperReads: helperHits + helperMisses, durationMs: durationMs ? {p50: durationMs.p50 ?? 0, p95: durationMs.p95 ?? 0} : undefined}
+    }),
+  )
+  const durationTrend = (
+    await Promise.all(input.functions.map((fn) => hourly(cw, {namespace: 'AWS/Lambda', name: 'Duration', dimensions: {FunctionName: fn.name}}, after, 'Maximum')))
+  ).reduce<number[]>((acc, series) => series.map((p, i) => Math.max(p.value, acc[i] ?? 0)), [])
+
+  return {
+    hits: total(hitsByNode),
+    misses: total(missesByNode),
+    readsAfter: total(readsAfterSeries),
+    readsBefore,
+    tables,
+    perFunction,
+    hitRateTrend,
+    readsTrend: [...perHour(readsAfterSeries).entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v),
+    durationTrend,
+  }
+}
+
+function failingNames(paths: FunctionPath[], checks: string[]): string | undefined {
+  const failing = paths.flatMap((p) => p.checks.filter((c) => !c.ok && checks.includes(c.check)).map((c) => `${p.name}: ${c.check} (${c.detail}${c.fix ? `; run \`${c.fix}\`` : ''})`))
+  return failing.length ? failing.join('; ') : undefined
+}
+
+export function formatHours(h: number): string {
+  return h >= 1 ? `${Math.floor(h)} h` : `${Math.max(0, Math.round(h * 60))} min`
+}

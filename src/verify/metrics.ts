@@ -1,0 +1,65 @@
+import type {CloudWatchClient, Dimension} from '@aws-sdk/client-cloudwatch'
+
+/** A time window [start, end). */
+export interface Window {
+  start: Date
+  end: Date
+}
+
+export const hoursOf = (w: Window) => (w.end.getTime() - w.start.getTime()) / 3600_000
+
+/** CloudWatch's rules: a period is a multiple of 60 s and one request returns at most 1,440 datapoints. */
+export function periodFor(w: Window, buckets = 1440): number {
+  const seconds = Math.max(1, (w.end.getTime() - w.start.getTime()) / 1000)
+  return Math.max(60, Math.ceil(seconds / buckets / 60) * 60)
+}
+
+export interface MetricQuery {
+  namespace: string
+  name: string
+  dimensions: Record<string, string>
+}
+
+const dims = (d: Record<string, string>): Dimension[] => Object.entries(d).map(([Name, Value]) => ({Name, Value}))
+
+/** The sum of a metric over a window. */
+export async function sum(cw: CloudWatchClient, q: MetricQuery, w: Window): Promise<number> {
+  const series = await hourly(cw, q, w, 'Sum', periodFor(w))
+  return series.reduce((n, p) => n + p.value, 0)
+}
+
+/** Datapoints of one statistic per `period` seconds, oldest first (empty periods left out). */
+export async function hourly(cw: CloudWatchClient, q: MetricQuery, w: Window, stat: 'Sum' | 'Average' | 'Maximum', period = 3600): Promise<{at: Date; value: number}[]> {
+  const {GetMetricStatisticsCommand} = await import('@aws-sdk/client-cloudwatch')
+  const {Datapoints = []} = await cw.send(
+    new GetMetricStatisticsCommand({Namespace: q.namespace, MetricName: q.name, Dimensions: dims(q.dimensions), StartTime: w.start, EndTime: w.end, Period: period, Statistics: [stat]}),
+  )
+  return Datapoints.map((d) => ({at: d.Timestamp!, value: d[stat] ?? 0})).sort((a, b) => a.at.getTime() - b.at.getTime())
+}
+
+/** Percentiles (p50, p95) of a metric over the whole window, from CloudWatch's extended statistics. */
+export async function percentiles(cw: CloudWatchClient, q: MetricQuery, w: Window, names: string[] = ['p50', 'p95']): Promise<Record<string, number> | undefined> {
+  const {GetMetricStatisticsCommand} = await import('@aws-sdk/client-cloudwatch')
+  // One period spanning the window (a multiple of 60 s, as CloudWatch requires).
+  const period = Math.max(60, Math.ceil((w.end.getTime() - w.start.getTime()) / 60_000) * 60)
+  const {Datapoints = []} = await cw.send(
+    new GetMetricStatisticsCommand({Namespace: q.namespace, MetricName: q.name, Dimensions: dims(q.dimensions), StartTime: w.start, EndTime: w.end, Period: period, ExtendedStatistics: names}),
+  )
+  // A window may straddle two periods; keep the worst of each percentile.
+  const out: Record<string, number> = {}
+  for (const d of Datapoints) for (const [k, v] of Object.entries(d.ExtendedStatistics ?? {})) out[k] = Math.max(out[k] ?? 0, v)
+  return Object.keys(out).length ? out : undefined
+}
+
+/** Values of one dimension among the metrics CloudWatch holds (e.g. every TableName with read units). */
+export async function dimensionValues(cw: CloudWatchClient, namespace: string, name: string, dimension: string): Promise<string[]> {
+  const {ListMetricsCommand} = await import('@aws-sdk/client-cloudwatch')
+  const found = new Set<string>()
+  let NextToken: string | undefined
+  do {
+    const page = await cw.send(new ListMetricsCommand({Namespace: namespace, MetricName: name, NextToken}))
+    for (const m of page.Metrics ?? []) for (const d of m.Dimensions ?? []) if (d.Name === dimension && d.Value) found.add(d.Value)
+    NextToken = page.NextToken
+  } while (NextToken)
+  return [...found].sort()
+}
