@@ -407,7 +407,8 @@ export function formatSummary(s: TrafficSummary): string {
   return lines.join('\n')
 }
 
-async function lambdaInvoker(opts: TrafficOptions, concurrency: number): Promise<{invoke: Invoker; close: () => void}> {
+/** Lambda Invoke (RequestResponse, LogType Tail) at the sandbox's endpoint. */
+export async function lambdaInvoker(opts: {endpoint?: string; region?: string}, concurrency = 16): Promise<{invoke: Invoker; close: () => void}> {
   if (!opts.endpoint) throw new Error('traffic needs the sandbox endpoint (or an invoke function)')
   const [{LambdaClient, InvokeCommand}, {Agent}] = await Promise.all([import('@aws-sdk/client-lambda'), import('node:http')])
   const client = new LambdaClient({

@@ -1,8 +1,7 @@
 /**
  * The seeded account's five APIs (sandbox/seed/functions) and the traffic that drives them
- * (sandbox/traffic.ts), run for real against the sandbox's moto: through Lambda Invoke when
- * the sandbox runs function code, else the same handler files under python3 on this machine
- * (test/support/handlers.ts says why both exist).
+ * (sandbox/traffic.ts), run for real: Lambda Invoke on the sandbox runs the handlers, which
+ * reach the sandbox's DynamoDB through their normal AWS endpoint (the sandbox's edge).
  */
 import assert from 'node:assert/strict'
 import {createServer, type Server} from 'node:http'
@@ -12,12 +11,10 @@ import {after, before, describe, it} from 'node:test'
 import {startSandbox, type Sandbox} from '../../sandbox/launcher.js'
 import {idOf, type Row} from '../../sandbox/seed-data.js'
 import {DEFAULT_DATA_SEED, makeRow, seedAccount, seedRows, SEED_FUNCTIONS, SEED_TABLES} from '../../sandbox/seed.js'
-import {planTraffic, runTraffic, type Invoker} from '../../sandbox/traffic.js'
-import {directInvoker, lambdaInvoke, realInvokeWorks} from '../support/handlers.js'
+import {formatSummary, lambdaInvoker, planTraffic, runTraffic, type Invoker} from '../../sandbox/traffic.js'
 
 let sandbox: Sandbox
 let api: {invoke: Invoker; close(): void}
-let mode: 'invoke' | 'direct'
 let feed: Server
 let feedMode: 'rss' | 'hang' = 'rss'
 const hanging = new Set<Socket>()
@@ -38,19 +35,15 @@ before(async () => {
   const feedUrl = `http://127.0.0.1:${(feed.address() as AddressInfo).port}/feed.xml`
 
   sandbox = await startSandbox({redis: false})
-  const seed = await seedAccount(sandbox, {data: true})
-  if (await realInvokeWorks(sandbox, seed)) {
-    mode = 'invoke'
-    const {LambdaClient, UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2} = await import('@aws-sdk/client-lambda')
-    const lambda = new LambdaClient({endpoint: sandbox.endpoint, region: sandbox.region, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}, maxAttempts: 1})
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', Environment: {Variables: {...SEED_FUNCTIONS['news-api'], NEWS_FEED_URL: feedUrl}}}))
-    await waitUntilFunctionUpdatedV2({client: lambda, maxWaitTime: 30, minDelay: 1}, {FunctionName: 'news-api'})
-    lambda.destroy()
-    api = await lambdaInvoke(sandbox)
-  } else {
-    mode = 'direct'
-    api = directInvoker(sandbox, {'news-api': {NEWS_FEED_URL: feedUrl}})
-  }
+  await seedAccount(sandbox, {data: true})
+  // The feed on loopback instead of news.example.com (the edge's stand-in internet):
+  // this test decides what the feed does.
+  const {LambdaClient, UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2} = await import('@aws-sdk/client-lambda')
+  const lambda = new LambdaClient({endpoint: sandbox.endpoint, region: sandbox.region, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}, maxAttempts: 1})
+  await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', Environment: {Variables: {...SEED_FUNCTIONS['news-api'], NEWS_FEED_URL: feedUrl}}}))
+  await waitUntilFunctionUpdatedV2({client: lambda, maxWaitTime: 30, minDelay: 1}, {FunctionName: 'news-api'})
+  lambda.destroy()
+  api = await lambdaInvoker(sandbox)
 })
 
 after(async () => {
@@ -90,8 +83,7 @@ const asJson = (row: Row) => Object.fromEntries(Object.entries(row).map(([k, v])
 
 describe('seeded APIs: GET list, GET by id, PUT, as API Gateway HTTP API v2 calls them', () => {
   for (const table of SEED_TABLES) {
-    it(`${table.functionName}: pages of ${table.tableName}, one by id, 404, PUT creates then replaces, 400s`, async (t) => {
-      t.diagnostic(`handlers run by ${mode === 'invoke' ? 'Lambda Invoke' : 'python3 directly (Invoke does not run code yet)'}`)
+    it(`${table.functionName}: pages of ${table.tableName}, one by id, 404, PUT creates then replaces, 400s`, async () => {
       const fn = table.functionName
       const path = table.path
 
@@ -217,28 +209,32 @@ describe('traffic', () => {
   })
 
   it('runs a plan through the functions and sums up what came back', async () => {
-    const options = {rate: 30, durationSeconds: 2, seed: 3, invoke: api.invoke, concurrency: 8}
+    // Warm one container per function first, as a site that is already serving would have.
+    for (const table of SEED_TABLES) assert.equal((await call(table.functionName, 'GET', `${table.path}/${idOf(table, 1)}`)).statusCode, 200)
+    const options = {rate: 5, durationSeconds: 3, seed: 3, invoke: api.invoke, concurrency: 3}
     const plan = planTraffic(options)
     const progress: number[] = []
     const summary = await runTraffic({...options, onProgress: (p) => progress.push(p.done)})
     assert.equal(summary.planned, plan.length)
-    assert.equal(summary.invocations, plan.length)
+    // Requests go out in plan order, so what was sent is a prefix of the plan (the rest is
+    // dropped only if slow answers held every slot until the end: cold starts on a busy
+    // machine can, so how many were sent is not asserted).
+    assert.equal(summary.invocations + summary.notSent, plan.length, formatSummary(summary))
+    assert.ok(summary.invocations > 0, formatSummary(summary))
+    const sent = plan.slice(0, summary.invocations)
     assert.equal(summary.errors, 0, summary.sampleErrors.join('\n'))
-    for (const kind of ['get', 'missing', 'list', 'put'] as const) assert.equal(summary.kinds[kind], plan.filter((r) => r.kind === kind).length)
+    for (const kind of ['get', 'missing', 'list', 'put'] as const) assert.equal(summary.kinds[kind], sent.filter((r) => r.kind === kind).length)
+    for (const [name, f] of Object.entries(summary.perFunction)) assert.equal(f.invocations, sent.filter((r) => r.functionName === name).length)
     const status = (code: number) => summary.statusCodes[code] ?? 0
     assert.equal(status(404), summary.kinds.missing)
     assert.equal(status(200) + status(201), summary.kinds.get + summary.kinds.list + summary.kinds.put, JSON.stringify(summary.statusCodes))
-    for (const [name, f] of Object.entries(summary.perFunction)) assert.equal(f.invocations, plan.filter((r) => r.functionName === name).length)
-    assert.equal(progress.length, plan.length)
-    assert.equal(progress.at(-1), plan.length)
+    assert.equal(progress.length, summary.invocations)
+    assert.equal(progress.at(-1), summary.invocations)
     assert.ok(summary.latencyMs.p50! <= summary.latencyMs.p95!)
-    if (mode === 'invoke') {
-      // REPORT lines: a Duration for each, an Init Duration only on cold starts.
-      assert.ok(summary.durationMs.p50! > 0 && summary.durationMs.p50! <= summary.durationMs.p95!)
-      assert.ok(summary.coldStarts >= 1 && summary.coldStarts < summary.invocations)
-    } else {
-      assert.equal(summary.durationMs.p50, null, 'no REPORT lines without Invoke')
-    }
+    // REPORT lines: a Duration for each; Init Duration only where a new container started.
+    assert.ok(summary.durationMs.p50! > 0 && summary.durationMs.p50! <= summary.durationMs.p95!)
+    assert.ok(summary.coldStarts < summary.invocations)
+    for (const f of Object.values(summary.perFunction)) assert.ok(f.p50! > 0)
   })
 
   it('stays bounded in time when functions hang: the rest of the plan is dropped, the last answers abandoned after the drain time', async () => {
