@@ -3,6 +3,7 @@ import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {AUTO_CACHE, autoCacheFiles} from './auto-cache.js'
 import {NODE_PACKAGE, bundleNode} from './bundle-node.js'
 import {REDIS_PY, redisPyFiles} from './python-deps.js'
 import {deterministicZip} from './zip.js'
@@ -27,6 +28,8 @@ export interface LayerManifest {
   compatibleArchitectures: string[]
   node: {package: string; version: string; path: string; helperBytes: number; exports: string[]}
   python: {module: string; path: string; redisPy: string}
+  /** The exec wrapper (AWS_LAMBDA_EXEC_WRAPPER=/opt/<wrapper>) and its hooks. */
+  autoCache: {wrapper: string; python: string; node: string}
   files: number
 }
 
@@ -60,8 +63,9 @@ export async function buildLayer(outDir: string, options: BuildOptions = {}): Pr
   for (const [path, data] of node.files) files.set(`${nodeDir}/${path}`, data)
   files.set('python/cache_helper.py', readFileSync(join(root, 'templates/layer/python/cache_helper.py')))
   for (const [path, data] of redisPy) files.set(`python/${path}`, data)
+  for (const [path, data] of await autoCacheFiles(root)) files.set(path, data)
 
-  const zip = deterministicZip(files)
+  const zip = deterministicZip(files, new Set([AUTO_CACHE.wrapper]))
   const digest = createHash('sha256').update(zip).digest()
   const manifest: LayerManifest = {
     name: 'cct-cache-layer',
@@ -72,6 +76,7 @@ export async function buildLayer(outDir: string, options: BuildOptions = {}): Pr
     compatibleArchitectures: [...COMPATIBLE_ARCHITECTURES],
     node: {package: NODE_PACKAGE, version, path: `${nodeDir}/index.js`, helperBytes: node.helperBytes, exports: node.exports},
     python: {module: 'cache_helper', path: 'python/cache_helper.py', redisPy: REDIS_PY.version},
+    autoCache: {wrapper: AUTO_CACHE.wrapper, python: AUTO_CACHE.python, node: AUTO_CACHE.node},
     files: files.size,
   }
 

@@ -1,0 +1,516 @@
+/**
+ * cct auto-cache for Node: DynamoDB reads through the cct cache, with no code change.
+ *
+ * The layer's exec wrapper loads this file with NODE_OPTIONS=--require. It watches module
+ * loads (CommonJS `require`, which the SDK's own CommonJS build uses internally even when
+ * the function `import`s it) for the AWS SDK v3 client base class and wraps its `send`:
+ * the first time a DynamoDB client (DynamoDBClient, or a lib-dynamodb DocumentClient,
+ * which shares its client's middleware stack) sends, one middleware is added to its
+ * stack. It sits first in the build step, where the request is the JSON body DynamoDB will
+ * receive (after lib-dynamodb's marshalling), and returns the output the deserializer
+ * would (before lib-dynamodb's unmarshalling). Keys and stored values are byte-for-byte
+ * those of the Python hook (templates/layer/auto-cache/python/cct_auto_cache.py, whose
+ * docstring is the contract), so both languages share entries and invalidations.
+ *
+ * A function whose bundle carries its own SDK copy never loads it through require: that
+ * copy cannot be hooked. We tell at init (its handler file holds the DynamoDB protocol's
+ * target prefix), log it once and emit an AutoCacheUnhookable metric.
+ */
+import {createHash, randomUUID} from 'node:crypto'
+import {existsSync, readFileSync} from 'node:fs'
+import Module from 'node:module'
+import {join} from 'node:path'
+
+import type {Cache} from '../cache/index.js'
+
+declare const __dirname: string
+
+type Json = null | boolean | number | string | Json[] | {[key: string]: Json}
+type Wire = Record<string, any>
+type Output = Record<string, any>
+interface BuildArgs {
+  input: Record<string, unknown>
+  request?: {body?: unknown; headers?: Record<string, string>}
+}
+interface Result {
+  output: Output
+  response: unknown
+}
+type Next = (args: BuildArgs) => Promise<Result>
+interface MiddlewareStack {
+  add(middleware: never, options: Record<string, unknown>): void
+}
+
+const DEFAULT_TTL = 300 // DAX's default item and query cache TTL
+const GENERATION_TTL = 86_400
+const PREFIX = 'ddb'
+const TARGET_PREFIX = 'DynamoDB_20120810'
+
+const logged = new Set<string>()
+function logOnce(key: string, message: string): void {
+  if (logged.has(key)) return
+  logged.add(key)
+  console.error(`[cct-auto-cache] ${message}`)
+}
+
+// --- settings ------------------------------------------------------------------------
+
+type Ttls = Record<string, {item?: number; query?: number}>
+
+export function readTtls(raw: string | undefined): Ttls {
+  const ttls: Ttls = {}
+  if (!raw?.trim()) return ttls
+  try {
+    const parsed: unknown = JSON.parse(raw)
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object')
+    const ok = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0
+    for (const [table, value] of Object.entries(parsed)) {
+      if (ok(value)) ttls[table] = {item: value, query: value}
+      else if (value && typeof value === 'object') {
+        const entry: {item?: number; query?: number} = {}
+        for (const kind of ['item', 'query'] as const) if (ok((value as Record<string, unknown>)[kind])) entry[kind] = (value as Record<string, number>)[kind]
+        ttls[table] = entry
+      } else throw new Error(`${table}: want seconds or {item, query}`)
+    }
+    return ttls
+  } catch (error) {
+    logOnce('ttls', `ignoring CCT_AUTO_CACHE_TTLS (${(error as Error).message}): using ${DEFAULT_TTL}s`)
+    return {}
+  }
+}
+
+let ttls: Ttls | undefined
+export function ttlFor(table: string, kind: 'item' | 'query'): number {
+  ttls ??= readTtls(process.env.CCT_AUTO_CACHE_TTLS)
+  for (const name of [table, '*']) {
+    const seconds = ttls[name]?.[kind]
+    if (seconds !== undefined) return seconds
+  }
+  return DEFAULT_TTL
+}
+
+// --- the helper ----------------------------------------------------------------------
+
+let cache: Cache | undefined
+function helper(): Cache {
+  if (cache) return cache
+  const here = join(__dirname, '../../nodejs/node_modules/cct-cache')
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(existsSync(here) ? here : 'cct-cache') as typeof import('../cache/index.js')
+  cache = mod.getCache()
+  return cache
+}
+
+// --- metrics -------------------------------------------------------------------------
+
+const METRICS = ['AutoCacheHit', 'AutoCacheMiss', 'AutoCacheBypass', 'AutoCacheInvalidation', 'AutoCacheUnhookable']
+
+function emit(table: string | undefined, counts: Record<string, number>): void {
+  const env = process.env
+  if (['false', '0', 'no', 'off'].includes((env.CACHE_METRICS ?? 'true').trim().toLowerCase())) return
+  const names = METRICS.filter((n) => counts[n])
+  if (names.length === 0) return
+  const doc = {
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [
+        {
+          Namespace: env.CACHE_METRICS_NAMESPACE?.trim() || 'cct/cache',
+          Dimensions: [table === undefined ? ['Service'] : ['Service', 'Table']],
+          Metrics: names.map((Name) => ({Name, Unit: 'Count'})),
+        },
+      ],
+    },
+    Service: (env.CACHE_SERVICE_NAME || env.AWS_LAMBDA_FUNCTION_NAME || 'local').trim(),
+    ...(table === undefined ? {} : {Table: table}),
+    ...counts,
+  }
+  process.stdout.write(`${JSON.stringify(doc)}\n`)
+}
+const count = (table: string | undefined, name: string, n = 1) => emit(table ?? '?', {[name]: n})
+
+// --- stored values: DynamoDB's own JSON (as on the wire; B and BS in base64) ------------
+
+const PAGE_FIELDS = ['Items', 'Count', 'ScannedCount', 'LastEvaluatedKey'] as const
+function pageOf(wire: Wire): Json {
+  const page: Record<string, Json> = {}
+  for (const field of PAGE_FIELDS) if (wire[field] !== undefined) page[field] = wire[field]
+  return page
+}
+
+// --- keys (identical to the Python hook's) ---------------------------------------------
+
+export function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort()
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${stable((value as Record<string, unknown>)[k])}`).join(',')}}`
+  }
+  return JSON.stringify(value)
+}
+
+export function entryKey(table: string, generation: string, kind: string, params: unknown): string {
+  return `${PREFIX}:${table}:${generation}:${kind}:${createHash('sha256').update(stable(params)).digest('hex')}`
+}
+export const generationKey = (table: string) => `${PREFIX}:${table}:gen`
+
+/** The table's generation, or undefined when this read should skip the cache (see Python). */
+async function generation(table: string): Promise<string | undefined> {
+  let created = false
+  const value = await helper().getOrLoad(generationKey(table), async () => ((created = true), randomUUID().replaceAll('-', '')), {ttl: GENERATION_TTL})
+  return created || typeof value !== 'string' ? undefined : value
+}
+
+async function invalidate(tables: Iterable<string | undefined>): Promise<void> {
+  for (const table of [...new Set([...tables].filter((t): t is string => Boolean(t)))].sort()) {
+    try {
+      await helper().invalidate(generationKey(table))
+      count(table, 'AutoCacheInvalidation')
+    } catch (error) {
+      logOnce('invalidate', `could not invalidate ${table}: ${String(error)}`)
+    }
+  }
+}
+
+// --- reads -----------------------------------------------------------------------------
+
+/** One exchange with DynamoDB: the SDK's result, and the JSON body DynamoDB answered with. */
+interface Sent {
+  result: Result
+  wire: Wire
+}
+interface Io {
+  /** Send the request (or the same request with another body) to DynamoDB. */
+  send(body?: Wire): Promise<Sent>
+  /** Answer from the cache: the SDK deserializes this body as if DynamoDB had sent it. */
+  serve(wire: Wire): Promise<Result>
+}
+
+const wantsCapacity = (body: Wire) => body.ReturnConsumedCapacity !== undefined && body.ReturnConsumedCapacity !== 'NONE'
+
+async function throughCache(table: string, key: string, ttl: number, toValue: (wire: Wire) => Json, fromValue: (value: any) => Wire, io: Io): Promise<Result> {
+  let answer: Sent | undefined
+  const value = await helper().getOrLoad<Json>(key, async () => {
+    answer = await io.send()
+    return toValue(answer.wire)
+  }, {ttl})
+  if (answer) {
+    count(table, 'AutoCacheMiss')
+    return answer.result
+  }
+  count(table, 'AutoCacheHit')
+  return io.serve(fromValue(value))
+}
+
+const ITEM_PARAMS = ['Key', 'ProjectionExpression', 'ExpressionAttributeNames', 'AttributesToGet']
+
+type Route = (body: Wire, io: Io) => Promise<Result>
+const passOn = async (io: Io) => (await io.send()).result
+
+const getItem: Route = async (body, io) => {
+  const table = body.TableName as string
+  const ttl = ttlFor(table, 'item')
+  if (body.ConsistentRead || wantsCapacity(body) || !ttl) return count(table, 'AutoCacheBypass'), passOn(io)
+  const gen = await generation(table)
+  if (gen === undefined) return count(table, 'AutoCacheMiss'), passOn(io)
+  const params = Object.fromEntries(ITEM_PARAMS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]))
+  // null: not found, negative-cached by the helper (CACHE_TTL_NOT_FOUND at most).
+  return throughCache(table, entryKey(table, gen, 'item', params), ttl, (wire) => wire.Item ?? null, (v) => (v === null ? {} : {Item: v}), io)
+}
+
+const page = (kind: 'query' | 'scan'): Route => async (body, io) => {
+  const table = body.TableName as string
+  const ttl = ttlFor(table, 'query')
+  if (body.ConsistentRead || wantsCapacity(body) || !ttl) return count(table, 'AutoCacheBypass'), passOn(io)
+  const gen = await generation(table)
+  if (gen === undefined) return count(table, 'AutoCacheMiss'), passOn(io)
+  const {TableName: _t, ConsistentRead: _c, ReturnConsumedCapacity: _r, ...params} = body
+  return throughCache(table, entryKey(table, gen, kind, params), ttl, pageOf, (v) => v, io)
+}
+
+const sameKey = (item: Wire, key: Wire) => Object.entries(key).every(([name, value]) => stable(item[name]) === stable(value))
+
+/** Thrown by a key's loader when DynamoDB left that key unprocessed: nothing is cached. */
+class Unprocessed extends Error {}
+
+const batchGet: Route = async (body, io) => {
+  const request = (body.RequestItems ?? {}) as Record<string, Wire>
+  if (wantsCapacity(body)) {
+    for (const table of Object.keys(request)) count(table, 'AutoCacheBypass')
+    return passOn(io)
+  }
+  const cacheApi = helper()
+  interface Row {key: Wire; entry: string; value: Json | null | undefined; missed: boolean}
+  const plans = new Map<string, Row[] | undefined>()
+  const ttls = new Map<string, number>()
+  const forward: Record<string, Wire> = {}
+  for (const [table, spec] of Object.entries(request)) {
+    const ttl = ttlFor(table, 'item')
+    ttls.set(table, ttl)
+    const cacheable = ttl > 0 && !spec.ConsistentRead && spec.ProjectionExpression === undefined && spec.AttributesToGet === undefined
+    const gen = cacheable ? await generation(table) : undefined
+    if (gen === undefined) {
+      count(table, cacheable ? 'AutoCacheMiss' : 'AutoCacheBypass', (spec.Keys as unknown[] | undefined)?.length || 1)
+      forward[table] = spec
+      plans.set(table, undefined)
+      continue
+    }
+    plans.set(table, await Promise.all((spec.Keys as Wire[]).map(async (key) => {
+      const entry = entryKey(table, gen, 'item', {Key: key})
+      const value = await cacheApi.get<Json>(entry)
+      return {key, entry, value, missed: value === undefined}
+    })))
+  }
+  // The misses go through getOrLoad (single flight, cross-container lock, negative
+  // caching); their loaders share one BatchGetItem of every key that missed above.
+  const missing: Record<string, Wire> = {...forward}
+  for (const [table, rows] of plans) {
+    const keys = (rows ?? []).filter((r) => r.missed).map((r) => r.key)
+    if (keys.length) missing[table] = {...request[table], Keys: keys}
+  }
+  let batch: Promise<Sent> | undefined
+  const fetch = () => (batch ??= io.send({...body, RequestItems: missing}))
+  await Promise.all([...plans].flatMap(([table, rows]) => (rows ?? []).filter((r) => r.missed).map(async (row) => {
+    try {
+      row.value = await cacheApi.getOrLoad<Json>(row.entry, async () => {
+        const {wire} = await fetch()
+        const found = ((wire.Responses?.[table] ?? []) as Wire[]).find((item) => sameKey(item, row.key))
+        if (found) return found
+        if (((wire.UnprocessedKeys?.[table]?.Keys ?? []) as Wire[]).some((u) => sameKey(u, row.key))) throw new Unprocessed()
+        return null
+      }, {ttl: ttls.get(table)!})
+    } catch (error) {
+      if (!(error instanceof Unprocessed)) throw error
+      row.value = undefined
+    }
+  })))
+  const fetched = Object.keys(forward).length > 0 ? await fetch() : batch ? await batch : undefined
+  const responses: Record<string, Wire[]> = {}
+  for (const [table, rows] of plans) {
+    const got = fetched?.wire.Responses?.[table] as Wire[] | undefined
+    if (!rows) {
+      if (got) responses[table] = got
+      continue
+    }
+    const missed = rows.filter((r) => r.missed).length
+    emit(table, {AutoCacheHit: rows.length - missed, AutoCacheMiss: missed})
+    responses[table] = rows.filter((r) => r.value !== undefined && r.value !== null).map((r) => r.value as Wire)
+  }
+  const wire: Wire = {Responses: responses, UnprocessedKeys: fetched?.wire.UnprocessedKeys ?? {}}
+  if (fetched?.wire.ConsumedCapacity) wire.ConsumedCapacity = fetched.wire.ConsumedCapacity
+  return io.serve(wire)
+}
+
+// --- writes ----------------------------------------------------------------------------
+
+const STATEMENT = /^\s*(?:(insert\s+into|update|delete\s+from|upsert\s+into)|(select|exists))\b/i
+const WRITE_TABLE = /^\s*(?:insert\s+into|update|delete\s+from|upsert\s+into)\s+("(?:[^"]|"")+"|[A-Za-z0-9_.-]+)/i
+
+/** The table a PartiQL statement writes; undefined for a read, '' when it cannot be told. */
+export function statementWriteTable(statement: unknown): string | undefined {
+  if (typeof statement !== 'string') return undefined
+  const verb = STATEMENT.exec(statement)
+  if (!verb || verb[2]) return undefined
+  const match = WRITE_TABLE.exec(statement)
+  if (!match) {
+    logOnce('partiql', 'cannot tell the table of a PartiQL write; its cached reads age out by TTL')
+    return ''
+  }
+  const name = match[1]!
+  return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name
+}
+
+function writtenTables(operation: string, body: Wire): string[] {
+  switch (operation) {
+    case 'PutItem': case 'UpdateItem': case 'DeleteItem': case 'DeleteTable':
+      return [body.TableName]
+    case 'BatchWriteItem':
+      return Object.keys(body.RequestItems ?? {})
+    case 'TransactWriteItems':
+      return (body.TransactItems ?? []).flatMap((entry: Wire) => Object.values(entry).map((part: any) => part?.TableName).filter(Boolean))
+    case 'ExecuteStatement':
+      return [statementWriteTable(body.Statement)].filter((t): t is string => Boolean(t))
+    case 'BatchExecuteStatement':
+      return (body.Statements ?? []).map((s: Wire) => statementWriteTable(s.Statement)).filter(Boolean)
+    case 'ExecuteTransaction':
+      return (body.TransactStatements ?? []).map((s: Wire) => statementWriteTable(s.Statement)).filter(Boolean)
+    default:
+      return []
+  }
+}
+
+const write = (operation: string): Route => async (body, io) => {
+  const tables = writtenTables(operation, body)
+  if (tables.length === 0) return passOn(io) // PartiQL reads
+  try {
+    return await passOn(io)
+  } finally {
+    // After the write (also a failed or timed-out one, which may have happened).
+    await invalidate(tables)
+  }
+}
+
+const transactGet: Route = async (body, io) => {
+  for (const entry of body.TransactItems ?? []) count(entry.Get?.TableName, 'AutoCacheBypass')
+  return passOn(io)
+}
+
+const ROUTES: Record<string, Route> = {GetItem: getItem, BatchGetItem: batchGet, Query: page('query'), Scan: page('scan'), TransactGetItems: transactGet}
+for (const op of ['PutItem', 'UpdateItem', 'DeleteItem', 'DeleteTable', 'BatchWriteItem', 'TransactWriteItems', 'ExecuteStatement', 'BatchExecuteStatement', 'ExecuteTransaction']) ROUTES[op] = write(op)
+
+// --- the middlewares -------------------------------------------------------------------
+// Two, because lib-dynamodb unmarshalls right outside the deserializer and signs after the
+// build step: the build one routes (and may change the request body before it is signed);
+// the innermost one, between the deserializer and the network, records DynamoDB's JSON
+// answer or hands the deserializer a cached one. So DocumentClient users get their plain
+// objects on a hit too, and every response is parsed by the SDK's own code.
+
+const SLOT = Symbol.for('cct.autoCache.exchange')
+interface Exchange {
+  serve?: string
+  wire?: string
+}
+type Context = {commandName?: string; [SLOT]?: Exchange}
+
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+function bodyText(body: unknown): string | undefined {
+  if (typeof body === 'string') return body
+  if (body instanceof Uint8Array) return decoder.decode(body)
+  return undefined
+}
+
+export const autoCacheMiddleware = (next: Next, context: Context) => async (args: BuildArgs): Promise<Result> => {
+  const route = ROUTES[(context.commandName ?? '').replace(/Command$/, '')]
+  const text = route ? bodyText(args.request?.body) : undefined
+  if (!route || text === undefined) return next(args)
+  let sent = false
+  const io: Io = {
+    async send(body) {
+      sent = true
+      let request = args.request as Record<string, any>
+      if (body) {
+        const headers = Object.fromEntries(Object.entries(request.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'content-length'))
+        // Same request, another body; clone() keeps the class later middleware expects.
+        request = typeof request.clone === 'function' ? request.clone() : {...request}
+        request.headers = headers
+        request.body = typeof args.request!.body === 'string' ? JSON.stringify(body) : encoder.encode(JSON.stringify(body))
+      }
+      const exchange: Exchange = {}
+      context[SLOT] = exchange
+      const result = await next({...args, request} as BuildArgs)
+      return {result, wire: JSON.parse(exchange.wire ?? '{}') as Wire}
+    },
+    async serve(wire) {
+      context[SLOT] = {serve: JSON.stringify(wire)}
+      return next(args)
+    },
+  }
+  try {
+    return await route(JSON.parse(text) as Wire, io)
+  } catch (error) {
+    if (sent) throw error // DynamoDB's (or the network's) error: the caller's to see
+    logOnce(`route-${context.commandName}`, `${context.commandName} not cached: ${String(error)}`)
+    return next(args)
+  } finally {
+    delete context[SLOT]
+  }
+}
+
+type Response = {statusCode: number; headers: Record<string, string>; body?: any}
+type InnerNext = (args: unknown) => Promise<{response: Response; output?: unknown}>
+
+async function readBody(body: any): Promise<Uint8Array> {
+  if (body instanceof Uint8Array) return body
+  if (typeof body === 'string') return encoder.encode(body)
+  const chunks: Buffer[] = []
+  for await (const chunk of body) chunks.push(Buffer.from(chunk))
+  return new Uint8Array(Buffer.concat(chunks))
+}
+
+export const exchangeMiddleware = (next: InnerNext, context: Context) => async (args: any) => {
+  const exchange = context[SLOT]
+  if (!exchange) return next(args)
+  if (exchange.serve !== undefined) {
+    const requestId = randomUUID().replaceAll('-', '').toUpperCase()
+    return {response: {statusCode: 200, reason: 'OK', headers: {'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId, 'x-cct-cache': 'hit'}, body: encoder.encode(exchange.serve)}}
+  }
+  const out = await next(args)
+  if (out.response.statusCode === 200 && out.response.body !== undefined) {
+    const bytes = await readBody(out.response.body)
+    out.response.body = bytes
+    exchange.wire = decoder.decode(bytes)
+  }
+  return out
+}
+
+// --- installing ------------------------------------------------------------------------
+
+const PATCHED = Symbol.for('cct.autoCache.patched')
+const hookedStacks = new WeakSet<object>()
+
+function patchSend(proto: any): void {
+  if (!proto || typeof proto.send !== 'function' || proto[PATCHED]) return
+  const original = proto.send
+  proto.send = function (this: {config?: {serviceId?: string}; middlewareStack?: MiddlewareStack}, ...rest: unknown[]) {
+    const stack = this?.middlewareStack
+    if (this?.config?.serviceId === 'DynamoDB' && stack && !hookedStacks.has(stack)) {
+      hookedStacks.add(stack)
+      stack.add(autoCacheMiddleware as never, {step: 'build', priority: 'high', name: 'cctAutoCacheMiddleware', override: true})
+      stack.add(exchangeMiddleware as never, {step: 'deserialize', priority: 'low', name: 'cctAutoCacheExchangeMiddleware', override: true})
+    }
+    return original.apply(this, rest)
+  }
+  Object.defineProperty(proto, PATCHED, {value: true})
+}
+
+/** Patch what a loaded module exports, when it is (or carries) the SDK's client base class. */
+export function patchExports(exports: any): void {
+  if (!exports || (typeof exports !== 'object' && typeof exports !== 'function')) return
+  try {
+    for (const name of ['DynamoDBClient', 'DynamoDBDocumentClient']) {
+      const cls = Object.getOwnPropertyDescriptor(exports, name) ? exports[name] : undefined
+      if (typeof cls === 'function') patchSend(Object.getPrototypeOf(cls.prototype))
+    }
+    const base = Object.getOwnPropertyDescriptor(exports, 'Client') ? exports.Client : undefined
+    if (typeof base === 'function' && Object.getOwnPropertyDescriptor(exports, 'Command')) patchSend(base.prototype)
+  } catch {
+    // A module with throwing getters is none of ours.
+  }
+}
+
+/** Tell whether the handler's own file bundles a DynamoDB client we cannot hook. */
+function checkBundledSdk(): void {
+  const root = process.env.LAMBDA_TASK_ROOT
+  const handler = process.env._HANDLER
+  if (!root || !handler) return
+  const base = join(root, handler.slice(0, handler.lastIndexOf('.')))
+  for (const ext of ['.js', '.mjs', '.cjs']) {
+    const file = base + ext
+    if (!existsSync(file)) continue
+    if (readFileSync(file, 'latin1').includes(TARGET_PREFIX)) {
+      logOnce('bundled', `${handler}: this function bundles its own AWS SDK copy, which auto-cache cannot hook; its DynamoDB reads are not cached. Use the runtime's SDK (mark @aws-sdk/* external) to cache them.`)
+      emit(undefined, {AutoCacheUnhookable: 1})
+    }
+    return
+  }
+}
+
+function install(): void {
+  const M = Module as unknown as {_load: (request: string, parent: unknown, isMain: boolean) => unknown; [PATCHED]?: boolean}
+  if (M[PATCHED]) return
+  M[PATCHED] = true
+  const load = M._load
+  M._load = function (request, parent, isMain) {
+    const exports = load.call(this, request, parent, isMain)
+    if (request.includes('@aws-sdk/') || request.includes('@smithy/')) patchExports(exports)
+    return exports
+  }
+  try {
+    checkBundledSdk()
+  } catch {
+    // Best effort: a file we cannot read changes nothing.
+  }
+}
+
+install()
