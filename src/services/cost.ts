@@ -4,6 +4,7 @@ import {CctError, ExitCode, usageError} from '../errors.js'
 import {monthlyCost, NAT_MONTHLY_USD, NAT_PER_GB_USD, PRICES_AS_OF} from '../pricing.js'
 import type {ClusterOutput} from '../steps/cluster.js'
 import type {NatOutput} from '../steps/nat.js'
+import {windows} from '../verify/criteria.js'
 import {dimensionValues, hoursOf, sum, type Window} from '../verify/metrics.js'
 import {converge} from './converge.js'
 import type {StackRequest} from './stack.js'
@@ -60,8 +61,7 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
 
   const now = new Date()
   const setupAt = group?.ReplicationGroupCreateTime
-  const after: Window = {start: new Date(Math.max(now.getTime() - request.hours * 3600_000, setupAt?.getTime() ?? 0)), end: now}
-  const before: Window | undefined = setupAt ? {start: new Date(setupAt.getTime() - (now.getTime() - after.start.getTime())), end: setupAt} : undefined
+  const {after, before} = windows(setupAt, request.hours, now)
   const span = (w: Window) => `${w.start.toISOString().slice(0, 16)}–${w.end.toISOString().slice(11, 16)} UTC`
   const lines: CostLine[] = []
 

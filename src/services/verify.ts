@@ -6,7 +6,7 @@ import type {LayerOutput} from '../steps/layer.js'
 import type {ProbeOutput} from '../steps/probe.js'
 import type {SecurityGroupsOutput} from '../steps/security-groups.js'
 import type {VpcOutput} from '../steps/vpc.js'
-import {measureCriteria, type Criterion} from '../verify/criteria.js'
+import {judgeCriteria, measure, type Criterion, type Measurements} from '../verify/criteria.js'
 import {checkFunctionPaths, type FunctionPath} from '../verify/paths.js'
 import {runProbe, type ProbeRun} from '../verify/probe-run.js'
 import {probeEndpoint, type EndpointCheck} from '../verify/redis-probe.js'
@@ -36,6 +36,8 @@ export interface VerifyReport {
   functions: FunctionPath[]
   traffic?: TrafficResult[]
   criteria: Criterion[]
+  /** The figures the criteria were judged on (CloudWatch sums over the window). */
+  measurements: Measurements
   endpoint?: EndpointCheck & {mismatch?: string[]}
   ok: boolean
 }
@@ -70,27 +72,20 @@ export async function verifyStack(request: VerifyRequest): Promise<VerifyReport>
 
   request.onProgress?.('checking each function\'s path to the cache')
   const network = {vpcId: vpc.vpcId, cacheGroupId: sg.cacheGroupId, host: cache.host, port: cache.port, tls: cache.tls, layerVersionArn: layer.layerVersionArn, layerArn: layer.layerArn}
-  const [paths, probeRun] = await Promise.all([
-    hasPending(network) ? Promise.resolve([]) : checkFunctionPaths(ec2, lambda, network, functions),
-    (request.onProgress?.(`invoking ${probe.functionName} inside the VPC`), runProbe(lambda, probe.functionName, {host: cache.host, port: cache.port, tls: cache.tls})),
-  ])
+  const paths = hasPending(network) ? [] : await checkFunctionPaths(ec2, lambda, network, functions)
 
   let traffic: TrafficResult[] | undefined
   if (request.traffic) {
     traffic = await sendTraffic(lambda, functions.map((f) => f.name), request.traffic, (name) => request.event ?? defaultEvent(name), (done, total) => request.onProgress?.(`invoking the functions: ${done}/${total}`))
   }
 
+  // Metrics before the probe: its own cache commands are not the functions' traffic.
   request.onProgress?.('reading CloudWatch metrics')
-  const {criteria} = await measureCriteria({
-    cw,
-    cache: {id: cache.replicationGroupId, status: group.status, nodes: cache.nodes},
-    functions,
-    paths,
-    probe: probeRun,
-    setupAt: group.createdAt,
-    hours: request.hours,
-    hitRateTarget: request.target,
-  })
+  const basis = {cw, cache: {id: cache.replicationGroupId, status: group.status, nodes: cache.nodes}, functions, setupAt: group.createdAt, hours: request.hours}
+  const measurements = await measure(basis)
+  request.onProgress?.(`invoking ${probe.functionName} inside the VPC`)
+  const probeRun = await runProbe(lambda, probe.functionName, {host: cache.host, port: cache.port, tls: cache.tls})
+  const criteria = judgeCriteria({...basis, paths, probe: probeRun, hitRateTarget: request.target}, measurements)
 
   let endpoint: VerifyReport['endpoint']
   if (request.redisUrl) {
@@ -111,6 +106,7 @@ export async function verifyStack(request: VerifyRequest): Promise<VerifyReport>
     functions: paths,
     traffic,
     criteria,
+    measurements,
     endpoint,
     ok,
   }

@@ -40,16 +40,27 @@ const READS_REDUCTION_TARGET = 0.8
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`
 const count = (n: number) => Math.round(n).toLocaleString('en-US')
 
+/** The window after setup (at most `hours` long) and the same length of time before it. */
+export function windows(setupAt: Date | undefined, hours: number, now = new Date()): {after: Window; before?: Window} {
+  const start = new Date(Math.max(now.getTime() - hours * 3600_000, setupAt?.getTime() ?? 0))
+  return {after: {start, end: now}, before: setupAt ? {start: new Date(setupAt.getTime() - (now.getTime() - start.getTime())), end: setupAt} : undefined}
+}
+
+/** What the criteria are judged on, read from CloudWatch. Read before the probe runs, so its own commands are not counted. */
+export type MeasureInput = Pick<CriteriaInput, 'cw' | 'cache' | 'functions' | 'setupAt' | 'hours' | 'now'>
+
+export async function measure(input: MeasureInput): Promise<Measurements> {
+  const {after, before} = windows(input.setupAt, input.hours, input.now)
+  return measureWindows(input, after, before)
+}
+
 /** The runbook's success criteria, each with its measured figure and where it came from. */
-export async function measureCriteria(input: CriteriaInput): Promise<{criteria: Criterion[]; measurements: Measurements}> {
+export function judgeCriteria(input: CriteriaInput, m: Measurements): Criterion[] {
   const now = input.now ?? new Date()
-  const windowStart = new Date(Math.max(now.getTime() - input.hours * 3600_000, input.setupAt?.getTime() ?? 0))
-  const after: Window = {start: windowStart, end: now}
-  const before: Window | undefined = input.setupAt ? {start: new Date(input.setupAt.getTime() - (now.getTime() - windowStart.getTime())), end: input.setupAt} : undefined
+  const {after, before} = windows(input.setupAt, input.hours, now)
   const dataHours = input.setupAt ? (now.getTime() - input.setupAt.getTime()) / 3600_000 : 0
   const enoughData = dataHours >= input.hours
   const notEnough = `${formatHours(dataHours)} of data, needs ${formatHours(input.hours)}`
-  const m = await measure(input, after, before)
 
   const criteria: Criterion[] = []
   criteria.push({
@@ -119,7 +130,7 @@ export async function measureCriteria(input: CriteriaInput): Promise<{criteria: 
     why: m.tables.length === 0 ? 'no DynamoDB read metrics for the tables the functions name' : drop === undefined ? 'no reads recorded before setup to compare with' : !enoughData ? notEnough : drop >= READS_REDUCTION_TARGET ? undefined : 'most reads still reach DynamoDB: check which reads go through the cache',
     trend: m.readsTrend,
   })
-  return {criteria, measurements: m}
+  return criteria
 }
 
 export interface Measurements {
@@ -134,7 +145,7 @@ export interface Measurements {
   durationTrend: number[]
 }
 
-async function measure(input: CriteriaInput, after: Window, before: Window | undefined): Promise<Measurements> {
+async function measureWindows(input: MeasureInput, after: Window, before: Window | undefined): Promise<Measurements> {
   const {cw} = input
   const node = (name: string, id: string) => ({namespace: 'AWS/ElastiCache', name, dimensions: {CacheClusterId: id}})
   const [hitsByNode, missesByNode] = await Promise.all([

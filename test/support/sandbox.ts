@@ -17,7 +17,8 @@ export interface SandboxGetter {
   seed(): SeedInfo
 }
 
-export function useSandbox(opts: SandboxOptions & {seed?: boolean} = {}): SandboxGetter {
+/** `seedData`: also the five APIs' tables with their rows (slower; for tests that invoke the functions). */
+export function useSandbox(opts: SandboxOptions & {seed?: boolean; seedData?: boolean} = {}): SandboxGetter {
   let sandbox: Sandbox | undefined
   let seeded: SeedInfo | undefined
   before(async () => {
@@ -30,7 +31,7 @@ export function useSandbox(opts: SandboxOptions & {seed?: boolean} = {}): Sandbo
   })
   beforeEach(async () => {
     await get().reset()
-    if (opts.seed) seeded = await seedAccount(get())
+    if (opts.seed) seeded = await seedAccount(get(), {data: opts.seedData})
   })
   after(() => sandbox?.stop())
   const get = () => sandbox ?? assertNever('the sandbox is not started (call useSandbox at the top of the test file)')
