@@ -255,7 +255,11 @@ export interface TrafficOptions extends TrafficPlanOptions {
   /** The sandbox (moto) endpoint and region, for the default Lambda client. */
   endpoint?: string
   region?: string
-  /** Requests in flight at most; later arrivals wait (default 16). */
+  /**
+   * Requests in flight at most; later arrivals wait (default 4). Each concurrent request may
+   * start a container (a python3 with boto3): on a small machine a burst of cold starts
+   * starves itself past Lambda's 10 s init limit, while 4 warm containers serve 10/s.
+   */
   concurrency?: number
   /** How long to wait for the last answers after the duration (default 15 s: a seeded function's 10 s Timeout and a cold start). */
   drainSeconds?: number
@@ -266,7 +270,7 @@ export interface TrafficOptions extends TrafficPlanOptions {
 
 export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> {
   const plan = planTraffic(opts)
-  const concurrency = Math.max(1, opts.concurrency ?? 16)
+  const concurrency = Math.max(1, opts.concurrency ?? 4)
   const {invoke, close} = opts.invoke ? {invoke: opts.invoke, close: () => {}} : await lambdaInvoker(opts, concurrency)
   const abort = new AbortController()
   const results: InvocationResult[] = []
@@ -408,7 +412,7 @@ export function formatSummary(s: TrafficSummary): string {
 }
 
 /** Lambda Invoke (RequestResponse, LogType Tail) at the sandbox's endpoint. */
-export async function lambdaInvoker(opts: {endpoint?: string; region?: string}, concurrency = 16): Promise<{invoke: Invoker; close: () => void}> {
+export async function lambdaInvoker(opts: {endpoint?: string; region?: string}, concurrency = 4): Promise<{invoke: Invoker; close: () => void}> {
   if (!opts.endpoint) throw new Error('traffic needs the sandbox endpoint (or an invoke function)')
   const [{LambdaClient, InvokeCommand}, {Agent}] = await Promise.all([import('@aws-sdk/client-lambda'), import('node:http')])
   const client = new LambdaClient({
