@@ -102,13 +102,19 @@ export function judgeCriteria(input: CriteriaInput, m: Measurements): Criterion[
           ? `${unusedButCalled.map((f) => `${f.name} (${count(f.invocations)} invocations)`).join(', ')} ran without reading the cache: wrap its reads with the helper, or turn on auto-cache (\`cct setup --auto-cache\`)`
           : `no invocations of ${silent.map((f) => f.name).join(', ')} in the window`,
   })
-  const reads = m.hits + m.misses
+  // The functions' own reads (the helper's metrics) say how many requests the cache served;
+  // the nodes' CacheHits/CacheMisses count every key lookup (entries, generations, locks).
+  const appHits = m.perFunction.reduce((n, f) => n + f.helperHits, 0)
+  const appReads = m.perFunction.reduce((n, f) => n + f.helperReads, 0)
+  const lookups = m.hits + m.misses
+  const [hits, reads] = appReads ? [appHits, appReads] : [m.hits, lookups]
+  const nodeFigure = lookups ? `${pct(m.hits / lookups)} (${count(m.hits)} hits, ${count(m.misses)} misses)` : ''
   criteria.push({
     criterion: 'Cache hit rate',
     target: `> ${pct(input.hitRateTarget)} after ${formatHours(input.hours)}`,
-    measured: reads ? `${pct(m.hits / reads)} (${count(m.hits)} hits, ${count(m.misses)} misses)` : 'no cache reads',
-    verdict: !reads ? 'not yet' : m.hits / reads >= input.hitRateTarget ? (enoughData ? 'ok' : 'not yet') : enoughData ? 'failed' : 'not yet',
-    why: !reads ? 'no cache traffic in the window' : enoughData ? (m.hits / reads >= input.hitRateTarget ? undefined : 'check TTLs and which reads go through the cache') : notEnough,
+    measured: !reads ? 'no cache reads' : appReads ? `${pct(hits / reads)} of ${count(reads)} reads by the functions${nodeFigure ? `; nodes: ${nodeFigure} of key lookups` : ''}` : nodeFigure,
+    verdict: !reads ? 'not yet' : hits / reads >= input.hitRateTarget ? (enoughData ? 'ok' : 'not yet') : enoughData ? 'failed' : 'not yet',
+    why: !reads ? 'no cache traffic in the window' : enoughData ? (hits / reads >= input.hitRateTarget ? undefined : 'check TTLs and which reads go through the cache') : notEnough,
     trend: m.hitRateTrend,
   })
   const worst = m.perFunction.filter((f) => f.durationMs).sort((a, b) => b.durationMs!.p95 - a.durationMs!.p95)[0]

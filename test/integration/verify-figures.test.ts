@@ -89,7 +89,7 @@ describe('verify and cost figures', () => {
     assert.equal(report.measurements.readsBefore + report.measurements.readsAfter, after.capacity.articles!.read, 'and after it')
     const hitRate = report.criteria.find((c) => c.criterion === 'Cache hit rate')!
     const rate = ((info.hits / (info.hits + info.misses)) * 100).toFixed(1)
-    assert.match(hitRate.measured, new RegExp(`^${rate.replace('.', '\\.')}% \\(${info.hits} hits, ${info.misses} misses\\)`))
+    assert.match(hitRate.measured, new RegExp(`^80\\.0% of 60 reads by the functions; nodes: ${rate.replace('.', '\\.')}% \\(${info.hits} hits, ${info.misses} misses\\) of key lookups`))
     const helper = report.measurements.perFunction.find((f) => f.name === 'articles-api')!
     assert.deepEqual([helper.helperHits, helper.helperReads], [48, 60], "the helper's own EMF metrics: 12 keys, a miss each, then hits")
     assert.equal(hitRate.verdict, 'not yet', 'minutes of data, an hour asked for')
