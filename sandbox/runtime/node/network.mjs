@@ -30,7 +30,10 @@ export function apply(next) {
 export function resolve(host) {
   if (typeof host !== 'string' || host === '' || net.isIP(host) || host.toLowerCase() === 'localhost') return undefined
   const name = host.toLowerCase().replace(/\.$/, '')
-  return table.hosts[name] ?? table.defaultHost ?? undefined
+  if (table.hosts[name]) return table.hosts[name]
+  // The longest matching suffix: bucket-style S3 and account-based DynamoDB names.
+  const suffix = Object.keys(table.suffixes ?? {}).filter((x) => name.endsWith(x.toLowerCase())).sort((a, b) => b.length - a.length)[0]
+  return suffix ? table.suffixes[suffix] : (table.defaultHost ?? undefined)
 }
 
 export function isVirtual(ip) {

@@ -53,7 +53,14 @@ def resolve(host: str | bytes | None) -> str | None:
     name = (host.decode() if isinstance(host, bytes) else host).lower().rstrip(".")
     if not name or _is_ip(name) or name == "localhost":
         return None
-    return _table["hosts"].get(name) or _table.get("defaultHost")
+    found = _table["hosts"].get(name)
+    if found:
+        return found
+    # The longest matching suffix: bucket-style S3 and account-based DynamoDB names.
+    for suffix in sorted(_table.get("suffixes") or {}, key=len, reverse=True):
+        if name.endswith(suffix.lower()):
+            return _table["suffixes"][suffix]
+    return _table.get("defaultHost")
 
 
 def is_virtual(ip: str) -> bool:
