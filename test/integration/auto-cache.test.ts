@@ -1,0 +1,223 @@
+/**
+ * Zero-code caching (issue 10), Python side: an unchanged boto3 function runs in warm
+ * "containers" (child processes started through the layer's exec wrapper, with the env
+ * Lambda would give it) against moto and a real redis-server. DynamoDB requests are
+ * counted at the server side of a loopback proxy in front of moto.
+ */
+import assert from 'node:assert/strict'
+import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
+import {createServer, request as httpRequest, type Server} from 'node:http'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {createInterface} from 'node:readline'
+import {after, before, beforeEach, describe, it} from 'node:test'
+
+import {BatchWriteItemCommand, CreateTableCommand, DynamoDBClient} from '@aws-sdk/client-dynamodb'
+
+import {buildLayer} from '../../scripts/layer/build.js'
+import {extractLayer} from '../../scripts/layer/extract.js'
+import {startSandbox, type Sandbox} from '../../sandbox/launcher.js'
+import {startRedis, type RedisServer} from '../support/redis.js'
+
+const FIXTURES = join(import.meta.dirname, 'fixtures/auto-cache')
+const TABLE = 'articles'
+const ITEMS = 60
+
+let sandbox: Sandbox
+let redis: RedisServer
+let layer: string
+let proxy: Server
+let proxyUrl: string
+const counts = new Map<string, number>()
+const READS = ['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']
+const reads = () => READS.reduce((n, op) => n + (counts.get(op) ?? 0), 0)
+
+/** Forwards to moto; counts each request by its X-Amz-Target operation. */
+function startProxy(target: string): Promise<Server> {
+  const {hostname, port} = new URL(target)
+  const server = createServer((req, res) => {
+    const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '?'
+    counts.set(op, (counts.get(op) ?? 0) + 1)
+    const upstream = httpRequest({hostname, port, path: req.url, method: req.method, headers: req.headers}, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers)
+      answer.pipe(res)
+    })
+    upstream.on('error', () => res.destroy())
+    req.pipe(upstream)
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
+}
+
+class Container {
+  private readonly child: ChildProcessWithoutNullStreams
+  private readonly waiting: Array<(line: string) => void> = []
+  readonly stdout: string[] = []
+  constructor(opts: {autoCache: boolean; env?: Record<string, string>}) {
+    const env: Record<string, string> = {
+      PATH: process.env.PATH!,
+      HOME: process.env.HOME ?? '/tmp',
+      AWS_ENDPOINT_URL: proxyUrl,
+      AWS_REGION: 'us-east-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_LAMBDA_FUNCTION_NAME: 'articles-api',
+      // Lambda puts each layer's python/ folder on the path (/opt/python).
+      PYTHONPATH: join(layer, 'python'),
+      TABLE,
+      ...redis.env,
+      ...(opts.autoCache ? {AWS_LAMBDA_EXEC_WRAPPER: join(layer, 'cct-auto-cache')} : {}),
+      ...opts.env,
+    }
+    const command = ['python3', join(FIXTURES, 'runner.py'), FIXTURES]
+    // What the Lambda runtime does with AWS_LAMBDA_EXEC_WRAPPER: run it with the command.
+    const argv = env.AWS_LAMBDA_EXEC_WRAPPER ? [env.AWS_LAMBDA_EXEC_WRAPPER, ...command] : command
+    this.child = spawn(argv[0]!, argv.slice(1), {env, stdio: 'pipe'})
+    this.child.stderr.on('data', (d) => process.env.DEBUG_AUTO_CACHE && process.stderr.write(d))
+    createInterface({input: this.child.stdout}).on('line', (line) => {
+      if (line.startsWith('RESULT ')) this.waiting.shift()?.(line.slice(7))
+      else this.stdout.push(line)
+    })
+  }
+  invoke(event: Record<string, unknown>): Promise<{body: unknown; ms: number}> {
+    return new Promise((resolve) => {
+      this.waiting.push((line) => resolve(JSON.parse(line)))
+      this.child.stdin.write(`${JSON.stringify(event)}\n`)
+    })
+  }
+  stop(): void {
+    this.child.stdin.end()
+    this.child.kill()
+  }
+}
+
+/** A deterministic Zipf-ish mix: a few hot articles, a long tail, some list pages. */
+function traffic(n: number): Array<Record<string, unknown>> {
+  let seed = 42
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const events: Array<Record<string, unknown>> = []
+  for (let i = 0; i < n; i++) {
+    const r = random()
+    if (r < 0.1) events.push({op: 'list'})
+    else if (r < 0.15) events.push({op: 'batch', ids: [1, 2, 3, 70].map((k) => `a${k}`)})
+    else events.push({op: 'get', id: `a${Math.min(ITEMS + 5, Math.floor(1 / (random() + 0.02)))}`})
+  }
+  return events
+}
+
+async function seedTable(): Promise<void> {
+  const ddb = new DynamoDBClient({endpoint: sandbox.endpoint, region: 'us-east-1', maxAttempts: 1})
+  await ddb.send(new CreateTableCommand({TableName: TABLE, KeySchema: [{AttributeName: 'id', KeyType: 'HASH'}], AttributeDefinitions: [{AttributeName: 'id', AttributeType: 'S'}], BillingMode: 'PAY_PER_REQUEST'}))
+  for (let start = 0; start < ITEMS; start += 25) {
+    const items = Array.from({length: Math.min(25, ITEMS - start)}, (_, i) => ({PutRequest: {Item: {id: {S: `a${start + i}`}, v: {N: String(start + i)}, title: {S: `Article ${start + i}`}}}}))
+    await ddb.send(new BatchWriteItemCommand({RequestItems: {[TABLE]: items}}))
+  }
+  ddb.destroy()
+}
+
+describe('auto-cache (Python, botocore)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cct-auto-cache-'))
+  const containers: Container[] = []
+  const container = (opts: {autoCache: boolean; env?: Record<string, string>}) => {
+    const c = new Container(opts)
+    containers.push(c)
+    return c
+  }
+
+  before(async () => {
+    Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true'})
+    ;[sandbox, redis] = await Promise.all([startSandbox({redis: false}), startRedis()])
+    const built = await buildLayer(join(dir, 'dist'))
+    layer = join(dir, 'opt')
+    extractLayer(built.zipPath, layer)
+    chmodSync(join(layer, 'cct-auto-cache'), 0o755) // the zip says 0755; our extractor writes files only
+    proxy = await startProxy(sandbox.endpoint)
+    const address = proxy.address()
+    proxyUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+  })
+  beforeEach(async () => {
+    for (const c of containers.splice(0)) c.stop()
+    await sandbox.reset()
+    await redis.command('FLUSHALL')
+    await seedTable()
+    counts.clear()
+  })
+  after(async () => {
+    for (const c of containers) c.stop()
+    proxy?.close()
+    await Promise.all([sandbox?.stop(), redis?.close()])
+    rmSync(dir, {recursive: true, force: true})
+  })
+
+  it('answers a Zipf-ish read mix with the same bodies and at least 80% fewer DynamoDB reads', async () => {
+    const events = traffic(160)
+    const plain = container({autoCache: false})
+    const uncached = []
+    for (const e of events) uncached.push((await plain.invoke(e)).body)
+    const before = reads()
+    counts.clear()
+    // Two warm containers share the cache, as a function's concurrent instances do.
+    const a = container({autoCache: true})
+    const b = container({autoCache: true})
+    const cached = []
+    for (const [i, e] of events.entries()) cached.push((await (i % 2 ? b : a).invoke(e)).body)
+    const after = reads()
+    assert.deepEqual(cached, uncached)
+    const reduction = 1 - after / before
+    console.log(`# DynamoDB reads at the server: ${before} without, ${after} with auto-cache (${(reduction * 100).toFixed(1)}% fewer)`)
+    assert.ok(reduction >= 0.8, `only ${(reduction * 100).toFixed(1)}% fewer reads`)
+    assert.ok(a.stdout.some((line) => line.includes('"AutoCacheHit"') && line.includes('"Table":"articles"')), 'EMF metrics per table')
+  })
+
+  it('a PUT through one container is seen by every other container at once: zero stale reads', async () => {
+    const writer = container({autoCache: true})
+    const readers = [container({autoCache: true}), container({autoCache: true})]
+    let stale = 0
+    for (let i = 0; i < 30; i++) {
+      const id = `a${i % 4}`
+      for (const r of readers) await r.invoke({op: 'get', id}) // warm the entry
+      await writer.invoke({op: 'put', id, v: 1000 + i})
+      for (const r of readers) {
+        const got = (await r.invoke({op: 'get', id})).body as {v: number}
+        if (got.v !== 1000 + i) stale++
+        const list = (await r.invoke({op: 'batch', ids: [id]})).body as string[]
+        if (list[0] !== `${id}=${1000 + i}`) stale++
+      }
+    }
+    assert.equal(stale, 0)
+  })
+
+  it('never serves ConsistentRead or transactions from the cache', async () => {
+    const c = container({autoCache: true})
+    for (let i = 0; i < 10; i++) await c.invoke({op: 'consistent', id: 'a1'})
+    for (let i = 0; i < 10; i++) await c.invoke({op: 'tx', id: 'a1'})
+    assert.equal(counts.get('GetItem'), 10)
+    assert.equal(counts.get('TransactGetItems'), 10)
+  })
+
+  it('runs the wrapper the function already had (CCT_NEXT_EXEC_WRAPPER)', async () => {
+    const c = container({autoCache: true, env: {CCT_NEXT_EXEC_WRAPPER: join(FIXTURES, 'chained-wrapper')}})
+    assert.equal((await c.invoke({op: 'env'})).body, 'yes')
+    await c.invoke({op: 'get', id: 'a1'})
+    await c.invoke({op: 'get', id: 'a1'})
+    await c.invoke({op: 'get', id: 'a1'})
+    // The first read makes the table's generation (not cached yet), the second fills, the third hits.
+    await c.invoke({op: 'get', id: 'a1'})
+    assert.equal(counts.get('GetItem'), 2, 'the cache is still on behind the chained wrapper')
+  })
+
+  it('with Redis hung, every request answers within 0.5 s, then without waiting on Redis', async () => {
+    const c = container({autoCache: true})
+    await c.invoke({op: 'get', id: 'a1'})
+    redis.pause()
+    try {
+      const times: number[] = []
+      for (let i = 0; i < 12; i++) times.push((await c.invoke({op: 'get', id: `a${i}`})).ms)
+      assert.ok(times.every((ms) => ms < 500), `slowest ${Math.max(...times).toFixed(0)} ms`)
+      assert.ok(times.slice(-5).every((ms) => ms < 100), `after the breaker opened: ${times.slice(-5).map((t) => t.toFixed(0)).join(', ')} ms`)
+    } finally {
+      redis.resume()
+    }
+  })
+})
