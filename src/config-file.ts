@@ -8,7 +8,8 @@ import type {StackOptions} from './options.js'
  * the file; the file beats the defaults. Flat and small on purpose:
  *
  *   {"stack": "cct", "region": "us-east-1", "functions": ["articles-api"], "engine": "valkey",
- *    "nodeType": "cache.t4g.micro", "replicas": 0, "tls": true, "cidr": "10.0.0.0/16"}
+ *    "nodeType": "cache.t4g.micro", "replicas": 0, "tls": true, "cidr": "10.0.0.0/16",
+ *    "autoCache": true, "autoCacheTtls": {"*": 300, "articles": {"item": 600, "query": 60}}}
  */
 export const DEFAULT_CONFIG_FILE = 'cct.json'
 
@@ -17,7 +18,7 @@ export interface ConfigFile extends Partial<Omit<StackOptions, 'waitTimeoutSecon
   profile?: string
 }
 
-const FIELDS: Record<keyof ConfigFile, 'string' | 'number' | 'boolean' | 'string[]'> = {
+const FIELDS: Record<keyof ConfigFile, 'string' | 'number' | 'boolean' | 'string[]' | 'object'> = {
   stack: 'string',
   region: 'string',
   profile: 'string',
@@ -32,6 +33,8 @@ const FIELDS: Record<keyof ConfigFile, 'string' | 'number' | 'boolean' | 'string
   replicas: 'number',
   tls: 'boolean',
   functions: 'string[]',
+  autoCache: 'boolean',
+  autoCacheTtls: 'object',
 }
 
 /** Reads the config; a missing default file is no config, a missing named one is an error. */
@@ -53,7 +56,12 @@ export async function readConfig(path: string, explicit: boolean): Promise<Confi
   for (const [key, value] of Object.entries(parsed)) {
     const type = FIELDS[key as keyof ConfigFile]
     if (!type) throw usageError(`${path}: unknown field "${key}"`, `Known fields: ${Object.keys(FIELDS).join(', ')}`)
-    const ok = type === 'string[]' ? Array.isArray(value) && value.every((v) => typeof v === 'string') : typeof value === type
+    const ok =
+      type === 'string[]'
+        ? Array.isArray(value) && value.every((v) => typeof v === 'string')
+        : type === 'object'
+          ? value !== null && typeof value === 'object' && !Array.isArray(value)
+          : typeof value === type
     if (!ok) throw usageError(`${path}: "${key}" must be a ${type}`, 'Fix the file, or delete it and run `cct setup` again')
   }
   return parsed as ConfigFile

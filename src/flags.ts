@@ -21,6 +21,15 @@ export const cacheFlags = {
   tls: Flags.boolean({helpGroup: 'CACHE', allowNo: true, summary: 'In-transit encryption (on by default; --no-tls turns it off; at rest is always on).'}),
 }
 
+/** Zero-code caching; no flag and no cct.json answer means off (a script never opts in silently). */
+export const autoCacheFlags = {
+  'auto-cache': Flags.boolean({
+    helpGroup: 'FUNCTIONS',
+    allowNo: true,
+    summary: 'Cache DynamoDB reads without code changes (the layer\'s exec wrapper); --no-auto-cache turns it off. See the README\'s consistency contract.',
+  }),
+}
+
 export const functionFlags = {
   functions: Flags.string({helpGroup: 'FUNCTIONS', delimiter: ',', multiple: true, summary: "Functions to work on (comma-separated); default: the runbook's five that exist."}),
 }

@@ -23,6 +23,13 @@ export interface StackOptions {
   replicas: number
   /** In-transit encryption (at rest is always on). */
   tls: boolean
+  /**
+   * Zero-code caching: the layer's exec wrapper reads DynamoDB through the cache (see the
+   * README's consistency contract). undefined: never chosen, which means off.
+   */
+  autoCache?: boolean
+  /** Auto-cache TTLs in seconds per table ("*": every table): seconds, or {item, query}; 0 = not cached. */
+  autoCacheTtls?: AutoCacheTtls
   /** Functions to attach; undefined means the runbook's five, those that exist. */
   functions?: string[]
   /** Move functions that are in another VPC (recording what they had). */
@@ -32,6 +39,8 @@ export interface StackOptions {
   /** Polling interval of waits. */
   pollIntervalMs: number
 }
+
+export type AutoCacheTtls = Record<string, number | {item?: number; query?: number}>
 
 export const DEFAULT_STACK = 'cct'
 
@@ -88,6 +97,11 @@ export async function validateOptions(options: StackOptions): Promise<void> {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(name) && !/^arn:aws[a-z-]*:lambda:/.test(name)) {
       throw usageError(`"${name}" is not a Lambda function name`, 'Pass names like articles-api, comma-separated')
     }
+  }
+  for (const [table, ttl] of Object.entries(options.autoCacheTtls ?? {})) {
+    const ok = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0
+    const valid = ok(ttl) || (ttl !== null && typeof ttl === 'object' && Object.entries(ttl).every(([k, v]) => ['item', 'query'].includes(k) && ok(v)))
+    if (!valid) throw usageError(`autoCacheTtls.${table} must be seconds or {"item": seconds, "query": seconds}`, 'For example {"*": 300, "articles": {"item": 600, "query": 60}}; 0 turns caching off for that table')
   }
   if (!Number.isInteger(options.waitTimeoutSeconds) || options.waitTimeoutSeconds <= 0) {
     throw usageError(`--wait-timeout ${options.waitTimeoutSeconds} is not a positive number of seconds`, 'Pass e.g. --wait-timeout 1800')

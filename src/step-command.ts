@@ -55,6 +55,8 @@ export function stackOptions(flags: AnyFlags, config: ConfigFile): StackOptions 
     ...pick('replicas', flags.replicas),
     ...pick('tls', flags.tls),
     ...pick('functions', list(flags.functions)),
+    ...pick('autoCache', flags['auto-cache']),
+    ...pick('autoCacheTtls', undefined),
     ...(typeof flags.force === 'boolean' ? {force: flags.force} : {}),
     ...(typeof flags['wait-timeout'] === 'number' ? {waitTimeoutSeconds: flags['wait-timeout']} : {}),
     ...(process.env.CCT_POLL_INTERVAL_MS ? {pollIntervalMs: Number(process.env.CCT_POLL_INTERVAL_MS)} : {}),

@@ -1,4 +1,4 @@
-import {functionFlags, networkFlags, waitFlags} from '../flags.js'
+import {autoCacheFlags, functionFlags, networkFlags, waitFlags} from '../flags.js'
 import {StepCommand} from '../step-command.js'
 
 export default class Env extends StepCommand<typeof Env> {
@@ -11,6 +11,6 @@ export default class Env extends StepCommand<typeof Env> {
     {description: 'See what would change', command: '<%= config.bin %> env --dry-run'},
   ]
 
-  static override flags = {...functionFlags, ...networkFlags, ...waitFlags}
+  static override flags = {...functionFlags, ...autoCacheFlags, ...networkFlags, ...waitFlags}
   protected readonly targets = ['env' as const]
 }

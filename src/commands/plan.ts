@@ -1,4 +1,4 @@
-import {cacheFlags, functionFlags, networkFlags} from '../flags.js'
+import {autoCacheFlags, cacheFlags, functionFlags, networkFlags} from '../flags.js'
 import type {ConvergeReport} from '../services/converge.js'
 import {StepCommand} from '../step-command.js'
 
@@ -9,7 +9,7 @@ export default class Plan extends StepCommand<typeof Plan> {
     {description: 'The plan as JSON', command: '<%= config.bin %> plan --json'},
   ]
 
-  static override flags = {...networkFlags, ...cacheFlags, ...functionFlags}
+  static override flags = {...networkFlags, ...cacheFlags, ...functionFlags, ...autoCacheFlags}
   protected readonly targets = []
 
   override async run(): Promise<ConvergeReport> {

@@ -1,5 +1,5 @@
 import {CctError, ExitCode} from '../errors.js'
-import {cacheFlags, functionFlags, networkFlags, waitFlags} from '../flags.js'
+import {autoCacheFlags, cacheFlags, functionFlags, networkFlags, waitFlags} from '../flags.js'
 import type {StackOptions} from '../options.js'
 import type {ConvergeReport} from '../services/converge.js'
 import {StepCommand} from '../step-command.js'
@@ -15,7 +15,7 @@ export default class Setup extends StepCommand<typeof Setup> {
     {description: 'Two functions in an existing VPC', command: '<%= config.bin %> setup --yes --functions articles-api,news-api --vpc-id vpc-0abc1234'},
   ]
 
-  static override flags = {...functionFlags, ...cacheFlags, ...networkFlags, ...waitFlags}
+  static override flags = {...functionFlags, ...autoCacheFlags, ...cacheFlags, ...networkFlags, ...waitFlags}
   protected readonly targets = []
 
   protected override get configMustExist(): boolean {
@@ -75,6 +75,8 @@ export default class Setup extends StepCommand<typeof Setup> {
       replicas: options.replicas,
       tls: options.tls,
       ...(options.functions ? {functions: options.functions} : {}),
+      ...(options.autoCache !== undefined ? {autoCache: options.autoCache} : {}),
+      ...(options.autoCacheTtls ? {autoCacheTtls: options.autoCacheTtls} : {}),
     })
     this.logToStderr(`Saved the answers to ${path}; later commands read it.`)
   }

@@ -14,13 +14,32 @@ declare module '../engine/step.js' {
 
 export const ENV_KEYS = ['REDIS_HOST', 'REDIS_PORT', 'REDIS_TLS'] as const
 
-/** What a variable was before cct (null: absent), and what cct set it to. */
-type EnvRecord = Record<string, {before: string | null; set: string}>
+/**
+ * Zero-code caching (auto-cache). Lambda runs AWS_LAMBDA_EXEC_WRAPPER before the runtime;
+ * ours is the layer's /opt/cct-auto-cache. A wrapper the function already had moves to
+ * CCT_NEXT_EXEC_WRAPPER, which ours execs next; per-table TTLs go in CCT_AUTO_CACHE_TTLS.
+ * All three are recorded like the REDIS_* ones, so rollback puts back exactly what was there.
+ */
+export const AUTO_CACHE_WRAPPER = '/opt/cct-auto-cache'
+export const AUTO_CACHE_KEYS = ['AWS_LAMBDA_EXEC_WRAPPER', 'CCT_NEXT_EXEC_WRAPPER', 'CCT_AUTO_CACHE_TTLS'] as const
+
+/** What a variable was before cct (null: absent), and what cct set it to (null: removed). */
+type EnvRecord = Record<string, {before: string | null; set: string | null}>
+
+/** Per variable: the value wanted, null for "absent". Keys not listed are left alone. */
+type Desired = Record<string, string | null>
 
 export interface EnvState {
   desired: Record<string, string>
+  /** On, off (undo cct's wrapper where it is still cct's), or never chosen (leave as is). */
+  autoCache: boolean | undefined
+  autoCacheTtls?: string
+  /** The tag key of the env record (cct:<stack>:env). */
+  recordKey: string
   functions: FunctionInfo[]
 }
+
+const wanted = (fn: Pick<FunctionInfo, 'env' | 'tags'>, state: EnvState, tags = fn.tags) => desiredFor(fn.env, decodeRecord<EnvRecord>(state.recordKey, tags) ?? {}, state)
 
 const envRecordKey = (ctx: StepContext) => recordKey(ctx.stack, 'env')
 
@@ -36,14 +55,16 @@ export const envStep: Step<'env', EnvState> = {
     const lambda = await ctx.aws.lambda()
     const desired = {REDIS_HOST: host, REDIS_PORT: String(port), REDIS_TLS: String(tls)}
     const functions = isUndoing(ctx) ? await recordedFunctions(lambda, envRecordKey(ctx)) : await resolveFunctions(lambda, ctx.options, ctx.region)
-    return {desired, functions}
+    const ttls = ctx.options.autoCacheTtls
+    return {desired, functions, recordKey: envRecordKey(ctx), autoCache: ctx.options.autoCache, ...(ttls && Object.keys(ttls).length ? {autoCacheTtls: JSON.stringify(ttls)} : {})}
   },
 
   plan(state) {
     return state.functions
-      .map((fn) => ({fn, diff: changedKeys(fn, state.desired)}))
+      .map((fn) => ({fn, want: wanted(fn, state)}))
+      .map(({fn, want}) => ({fn, want, diff: changedKeys(fn, want)}))
       .filter(({diff}) => diff.length > 0)
-      .map(({fn, diff}) => ({action: 'update', resource: 'function-env', name: fn.name, detail: diff.map((k) => `${k}=${isPending(state.desired[k]) ? 'the new endpoint' : state.desired[k]}`).join(' ') + ' (other variables kept)', kind: diff.some((k) => fn.env[k] !== undefined) ? 'drift' : 'missing'}) satisfies Change)
+      .map(({fn, want, diff}) => ({action: 'update', resource: 'function-env', name: fn.name, detail: diff.map((k) => (want[k] === null ? `${k} removed` : `${k}=${isPending(want[k]) ? 'the new endpoint' : want[k]}`)).join(' ') + ' (other variables kept)', kind: diff.some((k) => fn.env[k] !== undefined) ? 'drift' : 'missing'}) satisfies Change)
   },
 
   output(state) {
@@ -53,14 +74,23 @@ export const envStep: Step<'env', EnvState> = {
   async apply(state, _plan, ctx) {
     const lambda = await ctx.aws.lambda()
     await mapBounded(state.functions, FUNCTION_CONCURRENCY, async (fn) => {
-      const diff = changedKeys(fn, state.desired)
+      const want = wanted(fn, state)
+      const diff = changedKeys(fn, want)
       if (diff.length === 0) return
       const record: EnvRecord = decodeRecord<EnvRecord>(envRecordKey(ctx), fn.tags) ?? {}
-      for (const key of ENV_KEYS) record[key] = {before: record[key]?.before !== undefined ? record[key].before : (fn.env[key] ?? null), set: state.desired[key]!}
+      for (const key of Object.keys(want)) {
+        const before = record[key]?.before !== undefined ? record[key].before : (fn.env[key] ?? null)
+        // Back to what was there before cct: nothing of ours left to undo for that key.
+        if (!ENV_KEYS.includes(key as (typeof ENV_KEYS)[number]) && want[key] === before) delete record[key]
+        else record[key] = {before, set: want[key]!}
+      }
       await tagFunction(lambda, fn, encodeRecord(envRecordKey(ctx), record))
       ctx.progress(`${fn.name}: setting ${diff.join(', ')}`)
       // Environment.Variables is replaced, not merged, by Lambda: send every variable.
-      await updateFunction(lambda, fn, (current) => (changedKeys(current, state.desired).length ? {Environment: {Variables: {...current.env, ...state.desired}}} : undefined), ctx, 'cct env')
+      await updateFunction(lambda, fn, (current) => {
+        const now = wanted(current, state, current.tags ?? fn.tags)
+        return changedKeys(current, now).length ? {Environment: {Variables: applyEnv(current.env, now)}} : undefined
+      }, ctx, 'cct env')
     })
     return {functions: state.functions.map((f) => f.name)}
   },
@@ -86,7 +116,7 @@ function restoredEnv(current: Record<string, string>, record: EnvRecord): {Envir
   const env = {...current}
   let changed = false
   for (const [key, {before, set}] of Object.entries(record)) {
-    if (env[key] !== set) continue // someone changed it since: theirs now
+    if ((env[key] ?? null) !== set) continue // someone changed it since: theirs now
     if (before === null) delete env[key]
     else env[key] = before
     changed = true
@@ -94,6 +124,36 @@ function restoredEnv(current: Record<string, string>, record: EnvRecord): {Envir
   return changed ? {Environment: {Variables: env}} : undefined
 }
 
-function changedKeys(fn: FunctionInfo, desired: Record<string, string>): string[] {
-  return ENV_KEYS.filter((k) => fn.env[k] !== desired[k])
+function changedKeys(fn: Pick<FunctionInfo, 'env'>, desired: Desired): string[] {
+  return Object.keys(desired).filter((k) => (fn.env[k] ?? null) !== desired[k])
+}
+
+function applyEnv(env: Record<string, string>, desired: Desired): Record<string, string> {
+  const out = {...env}
+  for (const [key, value] of Object.entries(desired)) {
+    if (value === null) delete out[key]
+    else out[key] = value
+  }
+  return out
+}
+
+/** What a function's environment should hold: REDIS_*, and the auto-cache variables. */
+export function desiredFor(env: Record<string, string>, record: EnvRecord, state: Pick<EnvState, 'desired' | 'autoCache' | 'autoCacheTtls'>): Desired {
+  const want: Desired = {...state.desired}
+  if (state.autoCache === undefined) return want
+  const current = env.AWS_LAMBDA_EXEC_WRAPPER ?? null
+  if (state.autoCache) {
+    // The wrapper to chain: the function's own, i.e. what it had before cct, or one set since.
+    const theirs = current === AUTO_CACHE_WRAPPER ? (record.AWS_LAMBDA_EXEC_WRAPPER?.before ?? null) : current
+    want.AWS_LAMBDA_EXEC_WRAPPER = AUTO_CACHE_WRAPPER
+    want.CCT_NEXT_EXEC_WRAPPER = theirs ?? record.CCT_NEXT_EXEC_WRAPPER?.before ?? null
+    want.CCT_AUTO_CACHE_TTLS = state.autoCacheTtls ?? record.CCT_AUTO_CACHE_TTLS?.before ?? null
+    return want
+  }
+  // Off: put back what cct changed, where it is still cct's value.
+  for (const key of AUTO_CACHE_KEYS) {
+    const entry = record[key]
+    if (entry && (env[key] ?? null) === entry.set) want[key] = entry.before
+  }
+  return want
 }

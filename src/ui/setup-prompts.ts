@@ -81,6 +81,8 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
     }),
   )
   const tls = await ask(() => confirm({message: 'Encrypt traffic to the cache (TLS)?', default: options.tls}))
+  stdout(AUTO_CACHE_CONTRACT)
+  const autoCache = await ask(() => confirm({message: 'Cache DynamoDB reads without code changes?', default: options.autoCache ?? true}))
 
   return {
     ...options,
@@ -91,5 +93,10 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
     nodeType,
     replicas,
     tls,
+    autoCache,
   }
 }
+
+/** The consistency contract in one line, shown before the question. */
+export const AUTO_CACHE_CONTRACT =
+  'Auto-cache: GetItem/BatchGetItem/Query/Scan served from the cache for up to 5 min; ConsistentRead, transactions and PartiQL reads go to DynamoDB; writes through these functions invalidate the table at once; writes from elsewhere show after at most the TTL.'
