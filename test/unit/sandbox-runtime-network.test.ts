@@ -147,7 +147,7 @@ print(json.dumps(out))
 
 describe('the network hooks resolve by the longest suffix', () => {
   it('bucket-style S3 and account-based DynamoDB names resolve to their service, others to the internet', async () => {
-    const {apply, resolve} = await import('../../sandbox/runtime/node/network.mjs')
+    const {apply, resolve} = hook
     apply({hosts: {'dynamodb.us-east-1.amazonaws.com': '127.77.0.2'}, suffixes: {'.amazonaws.com': '127.77.0.5', '.ddb.us-east-1.amazonaws.com': '127.77.0.2', '.s3.us-east-1.amazonaws.com': '127.77.0.3'}, defaultHost: '127.77.0.4', routes: {}, tarpit: null})
     assert.equal(resolve('123456789012.ddb.us-east-1.amazonaws.com'), '127.77.0.2')
     assert.equal(resolve('my-bucket.s3.us-east-1.amazonaws.com'), '127.77.0.3')
