@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -14,7 +14,7 @@ import {promisify} from 'node:util'
 import {unzipSync} from 'fflate'
 
 import {REPO_ROOT, buildLayer, type LayerBuild} from '../../scripts/layer/build.js'
-import {extractLayer} from '../../scripts/layer/extract.js'
+import {extractLayer, unixModes} from '../../scripts/layer/extract.js'
 import {startRedis, type RedisServer} from '../support/redis.js'
 
 const exec = promisify(execFile)
@@ -66,10 +66,23 @@ describe('layer zip', () => {
     }
     assert.deepEqual(paths, [...paths].sort(), 'entries are not sorted')
     assert.ok(!paths.some((p) => p.includes('__pycache__') || p.endsWith('.pyc')), 'bytecode in the layer')
-    assert.ok(paths.every((p) => p.startsWith('nodejs/node_modules/cct-cache/') || p.startsWith('python/')), 'stray paths')
+    assert.ok(
+      paths.every((p) => p.startsWith('nodejs/node_modules/cct-cache/') || p.startsWith('python/') || p === 'cct-auto-cache' || p.startsWith('cct-auto-cache.d/')),
+      'stray paths',
+    )
     assert.equal(first.manifest.files, paths.length)
     const helper = readFileSync(join(REPO_ROOT, 'templates/layer/python/cache_helper.py'))
     assert.ok(Buffer.from(unzipSync(readFileSync(first.zipPath))['python/cache_helper.py']!).equals(helper))
+  })
+
+  it('keeps the exec wrapper executable (0755) through extraction, as Lambda does; the rest 0644', () => {
+    const modes = unixModes(readFileSync(first.zipPath))
+    assert.equal(modes.get('cct-auto-cache'), 0o755)
+    assert.ok([...modes].every(([path, mode]) => path === 'cct-auto-cache' || mode === 0o644))
+    const opt = join(work, 'modes')
+    extractLayer(first.zipPath, opt)
+    assert.equal(statSync(join(opt, 'cct-auto-cache')).mode & 0o777, 0o755)
+    assert.equal(statSync(join(opt, 'python/cache_helper.py')).mode & 0o777, 0o644)
   })
 })
 
