@@ -4,7 +4,8 @@ export type BreakerState = 'closed' | 'open' | 'half-open'
  * Stops a function from paying a timeout on every request while Redis is down.
  *
  * After `threshold` consecutive failures (or at once, through trip(), when a connect ran
- * out of its budget: every further attempt would cost the same) requests skip Redis.
+ * out of its budget or a command timed out: every further attempt would cost the same)
+ * requests skip Redis.
  * No request ever probes: the owner probes in the background after nextDelay() and calls
  * close() when Redis answers. Delays start at `baseMs`, double per failed probe up to
  * `maxMs`, and are jittered (50-100% of the step) so that many containers that lost
@@ -17,6 +18,7 @@ export class CircuitBreaker {
   private failures = 0
   private probes = 0
   private current: BreakerState = 'closed'
+  private probeNow = false
 
   constructor(
     private readonly threshold: number,
@@ -46,16 +48,26 @@ export class CircuitBreaker {
     return false
   }
 
-  /** Open now. Returns true if it was closed. */
-  trip(): boolean {
+  /**
+   * Open now. Returns true if it was closed. `probeNow`: the first background probe goes
+   * at once instead of after a backoff step. For a command timeout: a hung Redis and a
+   * socket that died silently (a frozen container's) look the same to one command; a probe
+   * on a new connection tells them apart in a few ms without any request waiting for it.
+   */
+  trip(probeNow = false): boolean {
     if (this.current === 'open') return false
     this.probes = 0
+    this.probeNow = probeNow
     this.set('open')
     return true
   }
 
   /** How long to wait before the next background probe (jittered exponential backoff). */
   nextDelay(): number {
+    if (this.probeNow) {
+      this.probeNow = false
+      return 0
+    }
     const step = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(this.probes, 20))
     this.probes += 1
     return Math.round(step / 2 + (this.random() * step) / 2)
@@ -65,6 +77,7 @@ export class CircuitBreaker {
   close(): void {
     this.failures = 0
     this.probes = 0
+    this.probeNow = false
     if (this.current !== 'closed') this.set('closed')
   }
 

@@ -531,10 +531,15 @@ export class CacheAside implements Cache {
         // The connect used its whole budget: each further try would cost as much. Skip
         // Redis from now on and let the background probe find out when it is back.
         this.breaker.trip()
+      } else if (isCommandTimeout(error)) {
+        // A reply that never came: Redis is hung, or the socket died without knowing it (a
+        // frozen container, a dropped NAT entry). Either way the next command would wait
+        // as long, so skip Redis at once (a hung Redis costs one timeout per container, not
+        // one per failure up to the threshold); drop the socket (ioredis would keep it) and
+        // probe on a new connection now, which brings a merely dead socket back in ms.
+        this.drop(client)
+        this.breaker.trip(true)
       } else {
-        // A reply that never came: the socket may be dead without knowing it (a frozen
-        // container, a dropped NAT entry). ioredis would keep it; replace it.
-        if (isCommandTimeout(error)) this.drop(client)
         this.breaker.failure()
       }
       return DOWN

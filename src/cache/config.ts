@@ -59,7 +59,7 @@ export interface CacheConfig {
   lockWaitMs: number
   /** CACHE_LOCK_POLL_MS (50): how often a waiter looks for the value. */
   lockPollMs: number
-  /** CACHE_BREAKER_THRESHOLD (5): consecutive Redis failures that open the breaker. */
+  /** CACHE_BREAKER_THRESHOLD (5): consecutive Redis failures that open the breaker (a connect that spends its budget, or a command timeout, opens it at once). */
   breakerThreshold: number
   /**
    * CACHE_BREAKER_COOLDOWN_MS (500): first delay before the breaker probes Redis again, in

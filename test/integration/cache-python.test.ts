@@ -460,7 +460,9 @@ describe('python cache_helper: Redis failures', () => {
       const bound = connectTimeoutMs + commandTimeoutMs + 250
       for (const took of down.timings as number[]) assert.ok(took < bound, `a call took ${took.toFixed(0)} ms (bound ${bound} ms)`)
       assert.equal(down.breaker, 'open')
-      assert.ok(down.errors >= 3)
+      // Refused connects count up to the threshold; a command timeout (paused) opens it at once.
+      if (mode === 'stopped') assert.ok(down.errors >= 3)
+      else assert.equal(down.errors, 1, 'one command timeout, then the breaker skips Redis')
       assert.ok(down.bypass >= 1)
       assert.ok(down.logs.some((l: string) => l.includes('Redis unavailable')))
       assert.equal(up.hit, true, 'hits did not resume')

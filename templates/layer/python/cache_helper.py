@@ -17,8 +17,9 @@ shapes, so existing handlers run unchanged. Behind them:
 * Redis errors never reach the caller: short timeouts, no retries, a circuit breaker that
   probes in the background (jittered backoff), so no request waits for a sick Redis;
 * Lambda-proof connections: a connect budget (CACHE_CONNECT_TIMEOUT_MS, 400 ms) that
-  includes the TLS handshake and opens the breaker when spent, so a hung or unreachable
-  Redis costs it once per container; a connection idle for CACHE_IDLE_RECONNECT_MS
+  includes the TLS handshake and opens the breaker when spent, and a command timeout
+  opens it too (then probes at once), so a hung or unreachable Redis costs one timeout
+  per container; a connection idle for CACHE_IDLE_RECONNECT_MS
   (a frozen container) is replaced before use; after a failover (READONLY from the old
   primary) the pool reconnects, re-resolving the endpoint, and retries once;
 * a slow loader renews its cross-container lock, so other containers keep waiting for
@@ -62,11 +63,13 @@ try:  # The layer ships redis-py; without it the helper still works, as a pass-t
     from redis.backoff import NoBackoff as _NoBackoff
     from redis.exceptions import NoScriptError as _NoScriptError
     from redis.exceptions import ReadOnlyError as _ReadOnlyError
+    from redis.exceptions import TimeoutError as _RedisTimeoutError
     from redis.retry import Retry as _Retry
 except ImportError:  # pragma: no cover
     _redis = None
     _NoScriptError = Exception
     _ReadOnlyError = Exception
+    _RedisTimeoutError = ()  # isinstance(x, ()) is False: no redis-py, no timeouts
 
 __all__ = [
     "cache_get",
@@ -383,6 +386,7 @@ class _Breaker:
         self.state = "closed"
         self.failures = 0
         self.probes = 0
+        self.probe_now = False
         self.lock = threading.Lock()
 
     def allow(self):
@@ -397,17 +401,24 @@ class _Breaker:
             opened = self.state == "closed" and self.failures >= self.threshold
         return self.trip() if opened else False
 
-    def trip(self):
+    def trip(self, probe_now=False):
+        """Open now. probe_now: the first background probe goes at once, not after a
+        backoff step (a command timeout: a hung Redis and a silently dead socket look the
+        same to one command; a probe on a new connection tells them apart in a few ms)."""
         with self.lock:
             if self.state == "open":
                 return False
             self.probes = 0
+            self.probe_now = probe_now
             self.state = "open"
         self._notify("open")
         return True
 
     def next_delay(self):
         with self.lock:
+            if self.probe_now:
+                self.probe_now = False
+                return 0.0
             step = min(self.max, self.base * 2 ** min(self.probes, 20))
             self.probes += 1
         return step / 2 + random.random() * step / 2
@@ -416,6 +427,7 @@ class _Breaker:
         with self.lock:
             self.failures = 0
             self.probes = 0
+            self.probe_now = False
             changed = self.state != "closed"
             self.state = "closed"
         if changed:
@@ -576,6 +588,12 @@ def _is_connect_timeout(error):
     return isinstance(error, Exception) and "Timeout connecting" in str(error)
 
 
+def _is_command_timeout(error):
+    """A reply that never came (redis-py: "Timeout reading from ...", "Timeout writing to
+    socket"); a connect that timed out is not one (it trips the breaker on its own)."""
+    return isinstance(error, _RedisTimeoutError) and not _is_connect_timeout(error)
+
+
 class _Cache:
     def __init__(self, config, client=None, metrics_sink=None, log=None):
         self.config = config
@@ -654,6 +672,14 @@ class _Cache:
                 # The connect spent its whole budget: every further try would cost as much.
                 # Skip Redis now; the background probe finds out when it is back.
                 self.breaker.trip()
+            elif _is_command_timeout(error):
+                # Redis hung, or the socket died without knowing it (a frozen container):
+                # either way the next command would wait as long. Skip Redis at once (a hung
+                # Redis costs one timeout per container, not one per failure up to the
+                # threshold) and probe on a new connection now; redis-py has already
+                # dropped the connection that timed out.
+                self._drop_connections(client)
+                self.breaker.trip(probe_now=True)
             else:
                 self.breaker.failure()
             return _DOWN
