@@ -43,6 +43,9 @@ describe('cct setup in a real terminal', () => {
       terminal.keys('Up', ENTER) // from cache.t3.micro up to cache.t4g.micro
       await terminal.waitFor(/Encrypt traffic to the cache/)
       terminal.keys(ENTER)
+      const autoCache = await terminal.waitFor(/Cache DynamoDB reads without code changes\?/)
+      assert.match(autoCache, /ConsistentRead, transactions and PartiQL reads go to DynamoDB/, 'the consistency contract is shown before the question')
+      terminal.keys(ENTER) // yes, the guided default
       const plan = await terminal.waitFor(/Go ahead\?/)
       assert.match(plan, /create +replication-group +cct-cache +valkey 8\.0, cache\.t4g\.micro x1/)
       terminal.keys('y', ENTER)
@@ -52,6 +55,7 @@ describe('cct setup in a real terminal', () => {
       assert.equal(saved.engine, 'valkey')
       assert.equal(saved.nat, undefined, 'no NAT unless asked')
       assert.equal(saved.nodeType, 'cache.t4g.micro')
+      assert.equal(saved.autoCache, true)
       assert.deepEqual(saved.functions, ['articles-api', 'contributors-api', 'news-api', 'resources-api', 'video-list-api'])
     } finally {
       terminal.close()

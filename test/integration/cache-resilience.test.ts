@@ -492,8 +492,10 @@ describe('TLS (cct default) to a hung or untrusted endpoint', () => {
           }
           assert.ok(timings[0]! <= 500, `the first request took ${timings[0]!.toFixed(0)} ms`)
           const later = timings.slice(1)
+          // Skipping Redis costs well under 1 ms on a quiet machine (bench/cache); under CI
+          // load a few ms of scheduling remain. Any Redis wait would cost a timeout (>= 100 ms).
           assert.ok(
-            later.every((ms) => ms < 1),
+            later.every((ms) => ms < 50),
             `later requests should skip Redis: ${later.map((ms) => ms.toFixed(2)).join(', ')} ms`,
           )
           assert.match(fn.stderr(), /Redis unavailable \(.*(timed out|Timeout).*\)/)

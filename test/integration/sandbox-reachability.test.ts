@@ -104,7 +104,8 @@ async function deleteEndpoints(services: RegExp) {
 function assertTimedOut(answer: Answer, seconds: number) {
   assert.equal(answer.status, undefined, `answered ${answer.status} ${JSON.stringify(answer.body)}`)
   assert.match(answer.error ?? '', new RegExp(`Task timed out after ${seconds}\\.00 seconds`))
-  assert.ok(answer.seconds >= seconds - 0.05 && answer.seconds < seconds + 3, `Invoke took ${answer.seconds} s for a ${seconds} s Timeout`)
+  // At least its Timeout (a hang, not a refusal); the slack above it is the loaded machine's.
+  assert.ok(answer.seconds >= seconds - 0.05 && answer.seconds < seconds + 10, `Invoke took ${answer.seconds} s for a ${seconds} s Timeout`)
 }
 
 const ARTICLE = '/articles/a-042'

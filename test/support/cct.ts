@@ -1,7 +1,7 @@
 import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, existsSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 
 import {CallLog, type ApiCall} from '../../src/aws/call-log.js'
 import type {StepId} from '../../src/engine/step.js'
@@ -59,6 +59,8 @@ export async function cli(args: string[], env: Record<string, string>, options: 
   const child = spawn(process.execPath, [BIN, ...args], {
     env: {...process.env, ...env, CCT_CALL_LOG: logFile, CCT_POLL_INTERVAL_MS: '200', NO_COLOR: '1', FORCE_COLOR: '0'},
     stdio: ['pipe', 'pipe', 'pipe'],
+    // An empty working directory: a cct.json left in the checkout must not leak into a test.
+    cwd: dirname(logFile),
   })
   let stdout = ''
   let stderr = ''
