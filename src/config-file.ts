@@ -35,6 +35,7 @@ const FIELDS: Record<keyof ConfigFile, 'string' | 'number' | 'boolean' | 'string
   functions: 'string[]',
   autoCache: 'boolean',
   autoCacheTtls: 'object',
+  alarms: 'string',
 }
 
 /** Reads the config; a missing default file is no config, a missing named one is an error. */

@@ -30,6 +30,8 @@ export interface StackOptions {
   autoCache?: boolean
   /** Auto-cache TTLs in seconds per table ("*": every table): seconds, or {item, query}; 0 = not cached. */
   autoCacheTtls?: AutoCacheTtls
+  /** Opt-in alarms on the runbook's targets: an email address (cct makes a topic) or an SNS topic ARN. */
+  alarms?: string
   /** Functions to attach; undefined means the runbook's five, those that exist. */
   functions?: string[]
   /** Move functions that are in another VPC (recording what they had). */
@@ -75,6 +77,7 @@ export async function validateOptions(options: StackOptions): Promise<void> {
   const {validateVpcCidr, validateSubnetPrefix} = await import('./net/cidr.js')
   const {usageError} = await import('./errors.js')
   validateStackName(options.stack)
+  if (options.alarms !== undefined) (await import('./steps/alarms.js')).validateAlarmTarget(options.alarms)
   if (options.vpcId || options.subnetIds?.length) validateSubnetPrefix(options.subnetPrefix)
   else validateVpcCidr(options.cidr, options.subnetPrefix)
   if (options.vpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(options.vpcId)) {

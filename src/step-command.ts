@@ -57,6 +57,7 @@ export function stackOptions(flags: AnyFlags, config: ConfigFile): StackOptions 
     ...pick('functions', list(flags.functions)),
     ...pick('autoCache', flags['auto-cache']),
     ...pick('autoCacheTtls', undefined),
+    ...pick('alarms', flags.alarms),
     ...(typeof flags.force === 'boolean' ? {force: flags.force} : {}),
     ...(typeof flags['wait-timeout'] === 'number' ? {waitTimeoutSeconds: flags['wait-timeout']} : {}),
     ...(process.env.CCT_POLL_INTERVAL_MS ? {pollIntervalMs: Number(process.env.CCT_POLL_INTERVAL_MS)} : {}),

@@ -4,6 +4,7 @@ import type {DynamoDBClient} from '@aws-sdk/client-dynamodb'
 import type {ElastiCacheClient} from '@aws-sdk/client-elasticache'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import type {LambdaClient} from '@aws-sdk/client-lambda'
+import type {SNSClient} from '@aws-sdk/client-sns'
 import type {STSClient} from '@aws-sdk/client-sts'
 
 import {CctError, ExitCode, usageError} from '../errors.js'
@@ -55,6 +56,10 @@ export class AwsClients {
 
   dynamodb(): Promise<DynamoDBClient> {
     return this.client('dynamodb', async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(this.options()))
+  }
+
+  sns(): Promise<SNSClient> {
+    return this.client('sns', async () => new (await import('@aws-sdk/client-sns')).SNSClient(this.options()))
   }
 
   cloudwatch(): Promise<CloudWatchClient> {

@@ -1,3 +1,5 @@
+import {Flags} from '@oclif/core'
+
 import {CctError, ExitCode} from '../errors.js'
 import {autoCacheFlags, cacheFlags, functionFlags, networkFlags, waitFlags} from '../flags.js'
 import type {StackOptions} from '../options.js'
@@ -13,9 +15,17 @@ export default class Setup extends StepCommand<typeof Setup> {
     {description: 'Answer questions on a terminal', command: '<%= config.bin %> setup'},
     {description: 'No questions: the runbook defaults, a cheaper Valkey cache', command: '<%= config.bin %> setup --yes --engine valkey --node-type cache.t4g.micro'},
     {description: 'Two functions in an existing VPC', command: '<%= config.bin %> setup --yes --functions articles-api,news-api --vpc-id vpc-0abc1234'},
+    {description: 'Mail alarms on the runbook targets to the team', command: '<%= config.bin %> setup --yes --alarms ops@example.com'},
   ]
 
-  static override flags = {...functionFlags, ...autoCacheFlags, ...cacheFlags, ...networkFlags, ...waitFlags}
+  static override flags = {
+    ...functionFlags,
+    ...autoCacheFlags,
+    ...cacheFlags,
+    ...networkFlags,
+    ...waitFlags,
+    alarms: Flags.string({summary: 'Alarm on the runbook targets (hit rate < 80%, engine CPU > 75%, evictions, function errors) to this email address or SNS topic ARN.'}),
+  }
   protected readonly targets = []
 
   protected override get configMustExist(): boolean {
@@ -77,6 +87,7 @@ export default class Setup extends StepCommand<typeof Setup> {
       ...(options.functions ? {functions: options.functions} : {}),
       ...(options.autoCache !== undefined ? {autoCache: options.autoCache} : {}),
       ...(options.autoCacheTtls ? {autoCacheTtls: options.autoCacheTtls} : {}),
+      ...(options.alarms ? {alarms: options.alarms} : {}),
     })
     this.logToStderr(`Saved the answers to ${path}; later commands read it.`)
   }

@@ -21,7 +21,7 @@ export function statusRows(report: ConvergeReport): StatusRow[] {
     if (step.changes.length === 0) {
       for (const [key, value] of Object.entries((step.output ?? {}) as Record<string, unknown>)) {
         const values = Array.isArray(value) ? value : [value]
-        for (const v of values) rows.push({step: step.id, resource: key, name: String(v), state: 'present', detail: ''})
+        for (const v of values) if (v !== undefined && v !== null) rows.push({step: step.id, resource: key, name: String(v), state: 'present', detail: ''})
       }
       continue
     }

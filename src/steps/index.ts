@@ -1,4 +1,5 @@
 import type {Step} from '../engine/step.js'
+import {alarmsStep} from './alarms.js'
 import {attachStep} from './attach.js'
 import {clusterStep} from './cluster.js'
 import {dashboardStep} from './dashboard.js'
@@ -13,5 +14,5 @@ import {vpcStep} from './vpc.js'
 
 /** Every step of a stack, in no particular order: the runner orders them by `needs`. */
 export function allSteps(): Step[] {
-  return [vpcStep, natStep, securityGroupsStep, subnetGroupStep, clusterStep, attachStep, layerStep, layerAttachStep, envStep, dashboardStep, probeStep]
+  return [vpcStep, natStep, securityGroupsStep, subnetGroupStep, clusterStep, attachStep, layerStep, layerAttachStep, envStep, dashboardStep, probeStep, alarmsStep]
 }

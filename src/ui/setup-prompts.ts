@@ -11,7 +11,7 @@ const NEW_VPC = '__new__'
  * flags and cct.json already say, so re-running setup offers the same choices.
  */
 export async function askSetup(view: AccountView, options: StackOptions, stdout: (line: string) => void): Promise<StackOptions> {
-  const {select, checkbox, confirm} = await import('@inquirer/prompts')
+  const {select, checkbox, confirm, input} = await import('@inquirer/prompts')
   stdout(`Account ${view.account} (${view.arn}) in ${view.region}\n`)
 
   const chosen = await ask(() =>
@@ -83,6 +83,24 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
   const tls = await ask(() => confirm({message: 'Encrypt traffic to the cache (TLS)?', default: options.tls}))
   stdout(AUTO_CACHE_CONTRACT)
   const autoCache = await ask(() => confirm({message: 'Cache DynamoDB reads without code changes?', default: options.autoCache ?? true}))
+  const {validateAlarmTarget} = await import('../steps/alarms.js')
+  const alarms = (
+    await ask(() =>
+      input({
+        message: 'Alarm on the runbook targets (hit rate < 80%, CPU, evictions, errors)? Email or SNS topic ARN, empty for none:',
+        default: options.alarms ?? '',
+        validate: (value) => {
+          if (value.trim() === '') return true
+          try {
+            validateAlarmTarget(value.trim())
+            return true
+          } catch (error) {
+            return (error as Error).message
+          }
+        },
+      }),
+    )
+  ).trim()
 
   return {
     ...options,
@@ -94,6 +112,7 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
     replicas,
     tls,
     autoCache,
+    alarms: alarms || undefined,
   }
 }
 

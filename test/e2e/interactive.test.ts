@@ -46,6 +46,8 @@ describe('cct setup in a real terminal', () => {
       const autoCache = await terminal.waitFor(/Cache DynamoDB reads without code changes\?/)
       assert.match(autoCache, /ConsistentRead, transactions and PartiQL reads go to DynamoDB/, 'the consistency contract is shown before the question')
       terminal.keys(ENTER) // yes, the guided default
+      await terminal.waitFor(/Alarm on the runbook targets/)
+      terminal.keys(ENTER) // no alarms (empty)
       const plan = await terminal.waitFor(/Go ahead\?/)
       assert.match(plan, /create +replication-group +cct-cache +valkey 8\.0, cache\.t4g\.micro x1/)
       terminal.keys('y', ENTER)

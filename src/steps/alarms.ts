@@ -1,0 +1,227 @@
+import type {CloudWatchClient, MetricAlarm, PutMetricAlarmCommandInput} from '@aws-sdk/client-cloudwatch'
+import type {SNSClient} from '@aws-sdk/client-sns'
+
+import {hasPending, isUndoing, type Change, type Step} from '../engine/step.js'
+import {usageError} from '../errors.js'
+import {hasStackTags, stackTags} from '../tags.js'
+
+export interface AlarmsOutput {
+  alarms: string[]
+  topicArn?: string
+}
+
+declare module '../engine/step.js' {
+  interface StepOutputs {
+    alarms: AlarmsOutput
+  }
+}
+
+/** The runbook's targets as alarms: what a person should hear about. */
+const HIT_RATE_TARGET = 80
+const CPU_TARGET = 75
+
+export const alarmTopicName = (stack: string) => `${stack}-alarms`
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/
+const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/
+
+/** `--alarms` names where alarms go: an email address (cct makes a topic) or an SNS topic ARN. */
+export function validateAlarmTarget(target: string): void {
+  if (!EMAIL.test(target) && !TOPIC_ARN.test(target)) {
+    throw usageError(`--alarms "${target}" is neither an email address nor an SNS topic ARN`, 'Pass e.g. --alarms ops@example.com or --alarms arn:aws:sns:us-east-1:123456789012:ops')
+  }
+}
+
+export interface AlarmsState {
+  /** Where alarms should go; undefined when alarms were not asked for. */
+  target?: string
+  nodes: string[]
+  functions: string[]
+  /** cct's alarms of this stack as they are. */
+  existing: MetricAlarm[]
+  /** cct's own topic, when it made one for an email address. */
+  topicArn?: string
+  subscribed: boolean
+}
+
+/**
+ * Alarms on the runbook's targets, opt-in (`--alarms`): hit rate below 80% over an hour,
+ * engine CPU above 75%, evictions, and the functions' errors. An email address gets a topic
+ * of cct's own with the address subscribed (AWS asks the address to confirm).
+ */
+export const alarmsStep: Step<'alarms', AlarmsState> = {
+  id: 'alarms',
+  title: 'Alarms on the runbook targets',
+  needs: ['cluster', 'attach'],
+  command: 'cct setup --alarms <email or topic ARN>',
+
+  async inspect(ctx) {
+    const target = ctx.options.alarms
+    if (target !== undefined) validateAlarmTarget(target)
+    const {nodes} = ctx.need('cluster')
+    const functions = isUndoing(ctx) ? [] : ctx.need('attach').functions
+    const cw = await ctx.aws.cloudwatch()
+    const existing = await ourAlarms(cw, ctx.stack)
+    const topic = await ourTopic(await ctx.aws.sns(), ctx.stack, target)
+    return {target, nodes, functions, existing, topicArn: topic?.arn, subscribed: topic?.subscribed ?? false}
+  },
+
+  plan(state, ctx) {
+    if (state.target === undefined) return []
+    const changes: Change[] = []
+    if (EMAIL.test(state.target) && !state.topicArn) changes.push({action: 'create', resource: 'sns topic', name: alarmTopicName(ctx.stack), detail: `alarms mailed to ${state.target} (AWS asks to confirm)`})
+    else if (EMAIL.test(state.target) && !state.subscribed) changes.push({action: 'update', resource: 'sns topic', name: alarmTopicName(ctx.stack), detail: `subscribe ${state.target}`})
+    if (hasPending(state.nodes) || state.nodes.length === 0) {
+      if (state.existing.length === 0) changes.push({action: 'create', resource: 'alarms', name: `${ctx.stack}-*`, detail: 'once the cache exists'})
+      return changes
+    }
+    const wanted = desiredAlarms(ctx.stack, state, state.topicArn ?? 'pending:topic')
+    for (const alarm of wanted) {
+      const current = state.existing.find((a) => a.AlarmName === alarm.AlarmName)
+      if (!current) changes.push({action: 'create', resource: 'alarm', name: alarm.AlarmName!, detail: alarm.AlarmDescription})
+      else if (!sameAlarm(current, alarm)) changes.push({action: 'update', resource: 'alarm', name: alarm.AlarmName!, detail: 'its metrics or action changed'})
+    }
+    return changes
+  },
+
+  output(state) {
+    return {alarms: state.existing.map((a) => a.AlarmName!), ...(state.topicArn ? {topicArn: state.topicArn} : {})}
+  },
+
+  async apply(state, _plan, ctx) {
+    const target = state.target!
+    let topicArn = state.topicArn
+    if (EMAIL.test(target)) {
+      const sns = await ctx.aws.sns()
+      const {CreateTopicCommand, SubscribeCommand} = await import('@aws-sdk/client-sns')
+      topicArn ??= (await sns.send(new CreateTopicCommand({Name: alarmTopicName(ctx.stack), Tags: stackTags(ctx.stack, alarmTopicName(ctx.stack))}))).TopicArn!
+      if (!state.subscribed) await sns.send(new SubscribeCommand({TopicArn: topicArn, Protocol: 'email', Endpoint: target}))
+    } else topicArn = target
+    const cw = await ctx.aws.cloudwatch()
+    const {PutMetricAlarmCommand} = await import('@aws-sdk/client-cloudwatch')
+    const names: string[] = []
+    for (const alarm of desiredAlarms(ctx.stack, state, topicArn)) {
+      const current = state.existing.find((a) => a.AlarmName === alarm.AlarmName)
+      if (!current || !sameAlarm(current, alarm)) await cw.send(new PutMetricAlarmCommand({...alarm, Tags: stackTags(ctx.stack, alarm.AlarmName!)}))
+      names.push(alarm.AlarmName!)
+    }
+    return {alarms: names, topicArn}
+  },
+
+  destroyPlan(state, ctx) {
+    const changes: Change[] = state.existing.map((a) => ({action: 'delete', resource: 'alarm', name: a.AlarmName!}))
+    if (state.topicArn) changes.push({action: 'delete', resource: 'sns topic', name: alarmTopicName(ctx.stack)})
+    return changes
+  },
+
+  async destroy(state, _plan, ctx) {
+    if (state.existing.length) {
+      const {DeleteAlarmsCommand} = await import('@aws-sdk/client-cloudwatch')
+      await (await ctx.aws.cloudwatch()).send(new DeleteAlarmsCommand({AlarmNames: state.existing.map((a) => a.AlarmName!)}))
+    }
+    if (state.topicArn) {
+      const {DeleteTopicCommand} = await import('@aws-sdk/client-sns')
+      await (await ctx.aws.sns()).send(new DeleteTopicCommand({TopicArn: state.topicArn}))
+    }
+  },
+}
+
+/** The four alarms, with metric math across every cache node and function (metrics are per node). */
+export function desiredAlarms(stack: string, state: Pick<AlarmsState, 'nodes' | 'functions'>, topicArn: string): PutMetricAlarmCommandInput[] {
+  const node = (metric: string, stat: string, period: number) =>
+    state.nodes.map((id, i) => ({Id: `${metric.toLowerCase()}${i}`, ReturnData: false, MetricStat: {Metric: {Namespace: 'AWS/ElastiCache', MetricName: metric, Dimensions: [{Name: 'CacheClusterId', Value: id}]}, Period: period, Stat: stat}}))
+  const ids = (metric: string) => state.nodes.map((_, i) => `${metric.toLowerCase()}${i}`).join(', ')
+  const common = {ActionsEnabled: true, AlarmActions: [topicArn], OKActions: [], TreatMissingData: 'notBreaching' as const, EvaluationPeriods: 1, DatapointsToAlarm: 1}
+  const alarms: PutMetricAlarmCommandInput[] = [
+    {
+      ...common,
+      AlarmName: `${stack}-cache-hit-rate`,
+      AlarmDescription: `cct: cache hit rate below ${HIT_RATE_TARGET}% over an hour (the runbook's target)`,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: HIT_RATE_TARGET,
+      Metrics: [
+        ...node('CacheHits', 'Sum', 3600),
+        ...node('CacheMisses', 'Sum', 3600),
+        {Id: 'rate', Label: 'hit rate %', ReturnData: true, Expression: `100 * SUM([${ids('CacheHits')}]) / (SUM([${ids('CacheHits')}]) + SUM([${ids('CacheMisses')}]))`},
+      ],
+    },
+    {
+      ...common,
+      AlarmName: `${stack}-cache-cpu`,
+      AlarmDescription: `cct: engine CPU above ${CPU_TARGET}% for 15 minutes on any cache node`,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: CPU_TARGET,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Metrics: [...node('EngineCPUUtilization', 'Average', 300), {Id: 'cpu', Label: 'max engine CPU %', ReturnData: true, Expression: `MAX([${ids('EngineCPUUtilization')}])`}],
+    },
+    {
+      ...common,
+      AlarmName: `${stack}-cache-evictions`,
+      AlarmDescription: 'cct: the cache evicted keys (it is too small for its data)',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      Metrics: [...node('Evictions', 'Sum', 300), {Id: 'evictions', Label: 'evictions', ReturnData: true, Expression: `SUM([${ids('Evictions')}])`}],
+    },
+  ]
+  if (state.functions.length) {
+    alarms.push({
+      ...common,
+      AlarmName: `${stack}-function-errors`,
+      AlarmDescription: `cct: errors in ${state.functions.join(', ')}`,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+      Metrics: [
+        ...state.functions.map((fn, i) => ({Id: `errors${i}`, ReturnData: false, MetricStat: {Metric: {Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{Name: 'FunctionName', Value: fn}]}, Period: 300, Stat: 'Sum'}})),
+        {Id: 'errors', Label: 'function errors', ReturnData: true, Expression: `SUM([${state.functions.map((_, i) => `errors${i}`).join(', ')}])`},
+      ],
+    })
+  }
+  return alarms
+}
+
+/** Compares what cct sets; CloudWatch adds its own fields (state, ARNs, timestamps). */
+function sameAlarm(current: MetricAlarm, wanted: PutMetricAlarmCommandInput): boolean {
+  const metrics = (m: unknown) => JSON.stringify(m, (_k, v) => (v === undefined || (Array.isArray(v) && v.length === 0) ? undefined : v))
+  return (
+    current.Threshold === wanted.Threshold &&
+    current.ComparisonOperator === wanted.ComparisonOperator &&
+    current.EvaluationPeriods === wanted.EvaluationPeriods &&
+    JSON.stringify(current.AlarmActions ?? []) === JSON.stringify(wanted.AlarmActions ?? []) &&
+    metrics((current.Metrics ?? []).map(({Id, Expression, Label, ReturnData, MetricStat}) => ({Id, Expression, Label, ReturnData, MetricStat}))) ===
+      metrics((wanted.Metrics ?? []).map(({Id, Expression, Label, ReturnData, MetricStat}) => ({Id, Expression, Label, ReturnData, MetricStat})))
+  )
+}
+
+async function ourAlarms(cw: CloudWatchClient, stack: string): Promise<MetricAlarm[]> {
+  const {DescribeAlarmsCommand, ListTagsForResourceCommand} = await import('@aws-sdk/client-cloudwatch')
+  const found: MetricAlarm[] = []
+  let NextToken: string | undefined
+  do {
+    const page = await cw.send(new DescribeAlarmsCommand({AlarmNamePrefix: `${stack}-`, NextToken}))
+    found.push(...(page.MetricAlarms ?? []))
+    NextToken = page.NextToken
+  } while (NextToken)
+  const ours: MetricAlarm[] = []
+  for (const alarm of found) {
+    const {Tags = []} = await cw.send(new ListTagsForResourceCommand({ResourceARN: alarm.AlarmArn!}))
+    if (hasStackTags(Tags, stack)) ours.push(alarm)
+  }
+  return ours
+}
+
+async function ourTopic(sns: SNSClient, stack: string, email: string | undefined): Promise<{arn: string; subscribed: boolean} | undefined> {
+  const {ListTopicsCommand, ListTagsForResourceCommand, ListSubscriptionsByTopicCommand} = await import('@aws-sdk/client-sns')
+  let NextToken: string | undefined
+  do {
+    const page = await sns.send(new ListTopicsCommand({NextToken}))
+    for (const t of page.Topics ?? []) {
+      if (!t.TopicArn?.endsWith(`:${alarmTopicName(stack)}`)) continue
+      const {Tags = []} = await sns.send(new ListTagsForResourceCommand({ResourceArn: t.TopicArn}))
+      if (!hasStackTags(Tags, stack)) continue
+      const {Subscriptions = []} = await sns.send(new ListSubscriptionsByTopicCommand({TopicArn: t.TopicArn}))
+      return {arn: t.TopicArn, subscribed: email !== undefined && Subscriptions.some((s) => s.Protocol === 'email' && s.Endpoint === email)}
+    }
+    NextToken = page.NextToken
+  } while (NextToken)
+  return undefined
+}
