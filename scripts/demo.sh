@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job on the local sandbox, no AWS account needed: starts moto + redis-server
 # seeded like the runbook's account (five API functions, a role, a layer, their tables),
-# runs `cct setup --yes` against it, sends the functions 20 s of traffic through Lambda
-# Invoke, and shows what exists and what verify measures. Run it again: nothing changes.
+# sends the functions traffic through Lambda Invoke (the baseline: every read goes to
+# DynamoDB), runs `cct setup --yes --auto-cache` against it, sends the same traffic again,
+# and shows what exists, what verify measures and what cost computes. Run it again:
+# nothing changes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/install.sh
@@ -13,17 +15,24 @@ export CCT_CONFIG=${CCT_CONFIG:-.sandbox/cct.json}
 cct() { node bin/run.js "$@"; }
 echo "== local AWS sandbox at $AWS_ENDPOINT_URL"
 echo
-echo "== cct setup --yes"
-cct setup --yes
+echo "== traffic before the cache: 15 s at 10 invocations/s (mostly GETs of popular ids, some lists and PUTs)"
+node --import tsx sandbox/cli.ts traffic --rate 10 --duration 15
 echo
-echo "== traffic: 20 s at 10 invocations/s (mostly GETs of popular ids, some lists and PUTs)"
+echo "== cct setup --yes --auto-cache   (DynamoDB reads through the cache, no code change)"
+cct setup --yes --auto-cache
+echo
+echo "== the same traffic through the cache: 20 s at 10 invocations/s"
 node --import tsx sandbox/cli.ts traffic --rate 10 --duration 20
+sleep 11 # the sandbox publishes the cache's metrics every 10 s (AWS: every minute)
 echo
 echo "== cct status"
 cct status
 echo
 echo "== cct verify"
 cct verify || echo "(cct verify exited $?: the table above says which check)"
+echo
+echo "== cct cost"
+cct cost
 cat <<EOT
 
 Try next (in this shell: eval "\$(node --import tsx sandbox/cli.ts env)"; alias cct="node bin/run.js"):
