@@ -250,7 +250,9 @@ def _start(node: Node, primary: Node | None) -> None:
         args = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                 "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning",
                 # A replica's full sync starts at once (Redis 7 waits 5 s for more replicas).
-                "--repl-diskless-sync-delay", "0"]
+                "--repl-diskless-sync-delay", "0",
+                # A replica writes the synced RDB into its dir: not the server's cwd (the checkout).
+                "--dir", certs.state_dir()]
         if node.tls:
             certfile, keyfile = certs.leaf(_group_names(node.rg))
             args += ["--port", "0", "--tls-port", str(port), "--tls-cert-file", certfile,
