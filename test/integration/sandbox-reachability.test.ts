@@ -5,10 +5,8 @@
  */
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
-import {connect as netConnect, type Socket} from 'node:net'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
-import {connect as tlsConnect} from 'node:tls'
 
 import {
   CreateSecurityGroupCommand,
@@ -32,6 +30,7 @@ import {strToU8, zipSync} from 'fflate'
 import {REPO_ROOT} from '../../sandbox/launcher.js'
 import {seedAccount} from '../../sandbox/seed.js'
 import {STACK_STEPS} from '../../src/stack-steps.js'
+import {keyspace, primaryNode} from '../support/cache-node.js'
 import {runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
@@ -177,11 +176,11 @@ describe('reachability from the functions, before and after cct setup', () => {
     await waitUntilFunctionUpdatedV2({client: lambda, maxWaitTime: 30, minDelay: 1}, {FunctionName: 'articles-api'})
     await configure('articles-api', {Timeout: 3, env: {ARTICLES_TABLE: 'articles'}})
 
-    const node = await cacheNode()
-    const before = await keyspace(node)
+    const node = await primaryNode(sandbox().endpoint)
+    const before = await keyspace(sandbox().endpoint, node)
     const hung = await api('articles-api', 'GET', '/articles/a-004')
     assertTimedOut(hung, 3)
-    const during = await keyspace(node)
+    const during = await keyspace(sandbox().endpoint, node)
     assert.ok(during.misses > before.misses, 'the cache was reached and missed; the DynamoDB read behind it hung')
 
     // The gateway endpoint is the fix: the same read is served, then served from the cache.
@@ -189,10 +188,10 @@ describe('reachability from the functions, before and after cct setup', () => {
     const served = await api('articles-api', 'GET', '/articles/a-004')
     assert.equal(served.status, 200, JSON.stringify(served))
     assert.equal(served.body.article_id, 'a-004')
-    const loaded = await keyspace(node)
+    const loaded = await keyspace(sandbox().endpoint, node)
     const again = await api('articles-api', 'GET', '/articles/a-004')
     assert.deepEqual(again.body, served.body)
-    const cached = await keyspace(node)
+    const cached = await keyspace(sandbox().endpoint, node)
     assert.ok(cached.hits > loaded.hits, 'the second read is a cache hit')
     assert.equal(cached.misses, loaded.misses)
   })
@@ -238,31 +237,3 @@ def handler(event, context):
         return {"stage": stage, "error": "%s: %s" % (type(e).__name__, e), "seconds": time.monotonic() - began}
 `
 
-interface CacheNode {hostname: string; real: string; tls: boolean; role: string}
-
-/** The stack's primary node: its endpoint name and the real redis-server behind it. */
-async function cacheNode(): Promise<CacheNode> {
-  const res = await fetch(`${sandbox().endpoint}/cct-fidelity/caches`)
-  const nodes = (await res.json()) as (CacheNode & {kind: string})[]
-  const primary = nodes.find((n) => n.kind === 'primary')
-  assert.ok(primary, JSON.stringify(nodes))
-  return primary
-}
-
-/** keyspace_hits / keyspace_misses from the node's INFO stats, asked over its own TLS when it has it. */
-async function keyspace(node: CacheNode): Promise<{hits: number; misses: number}> {
-  const [host, port] = [node.real.split(':')[0]!, Number(node.real.split(':')[1])]
-  const ca = node.tls ? await fetch(`${sandbox().endpoint}/cct-fidelity/ca`).then((r) => r.text()) : undefined
-  const info = await new Promise<string>((resolve, reject) => {
-    const socket: Socket = node.tls ? tlsConnect({host, port, ca, servername: node.hostname}) : netConnect({host, port})
-    let out = ''
-    socket.once(node.tls ? 'secureConnect' : 'connect', () => socket.write('INFO stats\r\n'))
-    socket.on('data', (c) => {
-      out += c.toString()
-      if (out.includes('keyspace_misses:') && /keyspace_misses:\d+\r\n/.test(out)) (socket.destroy(), resolve(out))
-    })
-    socket.on('error', reject)
-  })
-  const field = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(info)![1])
-  return {hits: field('keyspace_hits'), misses: field('keyspace_misses')}
-}

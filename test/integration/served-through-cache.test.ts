@@ -7,10 +7,8 @@
  */
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
-import {connect as netConnect, type Socket} from 'node:net'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
-import {connect as tlsConnect} from 'node:tls'
 
 import {CloudWatchClient, GetMetricStatisticsCommand} from '@aws-sdk/client-cloudwatch'
 import {
@@ -28,6 +26,7 @@ import {strToU8, zipSync} from 'fflate'
 import {REPO_ROOT} from '../../sandbox/launcher.js'
 import {seedAccount} from '../../sandbox/seed.js'
 import {STACK_STEPS} from '../../src/stack-steps.js'
+import {keyspace, primaryNode} from '../support/cache-node.js'
 import {runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
@@ -43,32 +42,6 @@ function clients() {
   return {lambda: new LambdaClient(config), cloudwatch: new CloudWatchClient(config)}
 }
 
-interface CacheNode {node_id: string; hostname: string; real: string; tls: boolean; kind: string}
-
-async function primaryNode(): Promise<CacheNode> {
-  const nodes = (await (await fetch(`${sandbox().endpoint}/cct-fidelity/caches`)).json()) as CacheNode[]
-  const primary = nodes.find((n) => n.kind === 'primary')
-  assert.ok(primary, JSON.stringify(nodes))
-  return primary
-}
-
-/** INFO stats of the node's real redis-server (over its TLS, verified, when it has it). */
-async function keyspace(node: CacheNode): Promise<{hits: number; misses: number}> {
-  const [host, port] = [node.real.split(':')[0]!, Number(node.real.split(':')[1])]
-  const ca = node.tls ? await fetch(`${sandbox().endpoint}/cct-fidelity/ca`).then((r) => r.text()) : undefined
-  const info = await new Promise<string>((resolve, reject) => {
-    const socket: Socket = node.tls ? tlsConnect({host, port, ca, servername: node.hostname}) : netConnect({host, port})
-    let out = ''
-    socket.once(node.tls ? 'secureConnect' : 'connect', () => socket.write('INFO stats\r\n'))
-    socket.on('data', (c) => {
-      out += c.toString()
-      if (/keyspace_misses:\d+\r\n/.test(out)) (socket.destroy(), resolve(out))
-    })
-    socket.on('error', reject)
-  })
-  const field = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(info)![1])
-  return {hits: field('keyspace_hits'), misses: field('keyspace_misses')}
-}
 
 async function metricSum(namespace: string, metric: string, dimensions: Record<string, string>): Promise<number> {
   const {Datapoints = []} = await clients().cloudwatch.send(new GetMetricStatisticsCommand({
@@ -146,7 +119,7 @@ async function serve(): Promise<void> {
 
 async function servedThroughCache(t: {diagnostic(message: string): void}, code: Uint8Array, runtime: Runtime, handler: string) {
   await deploy(code, runtime, handler)
-  const node = await primaryNode()
+  const node = await primaryNode(sandbox().endpoint)
   const began = Date.now()
   await serve()
   t.diagnostic(`${INVOCATIONS} invocations in ${Date.now() - began} ms`)
@@ -154,7 +127,7 @@ async function servedThroughCache(t: {diagnostic(message: string): void}, code: 
   // What the node's redis-server counted (every key lookup since it started, the helper's
   // own bookkeeping included) is what AWS/ElastiCache says for that node, once a short
   // metrics period has passed.
-  const counted = await keyspace(node)
+  const counted = await keyspace(sandbox().endpoint, node)
   t.diagnostic(`redis INFO of ${node.node_id}: keyspace_hits ${counted.hits}, keyspace_misses ${counted.misses}`)
   assert.ok(counted.hits >= INVOCATIONS - KEYS, `redis counted ${counted.hits} hits`)
   assert.ok(counted.misses >= KEYS, `redis counted ${counted.misses} misses`)
@@ -162,7 +135,7 @@ async function servedThroughCache(t: {diagnostic(message: string): void}, code: 
   const node_ = {CacheClusterId: node.node_id}
   const read = async () => ({hits: await metricSum('AWS/ElastiCache', 'CacheHits', node_), misses: await metricSum('AWS/ElastiCache', 'CacheMisses', node_)})
   assert.deepEqual(await settle(read, counted), counted, `AWS/ElastiCache of ${node.node_id} vs redis INFO`)
-  assert.deepEqual(await keyspace(node), counted, 'nothing else read the cache meanwhile')
+  assert.deepEqual(await keyspace(sandbox().endpoint, node), counted, 'nothing else read the cache meanwhile')
 
   // The helper's one EMF line per invocation: a miss for each key's first read, hits after.
   const fn = {FunctionName: FUNCTION}

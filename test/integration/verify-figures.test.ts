@@ -11,9 +11,9 @@ import {describe, it} from 'node:test'
 
 import {GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, UpdateFunctionCodeCommand} from '@aws-sdk/client-lambda'
 import {zipSync, strToU8} from 'fflate'
-import {Redis} from 'ioredis'
 
 import {STACK_STEPS} from '../../src/stack-steps.js'
+import {keyspace, primaryNode} from '../support/cache-node.js'
 import {cli, runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
@@ -35,14 +35,6 @@ async function fidelity<T>(path: string): Promise<T> {
   return (await (await fetch(`${sandbox().endpoint}/cct-fidelity/${path}`)).json()) as T
 }
 
-async function infoCounts(port: number, tls: boolean): Promise<{hits: number; misses: number}> {
-  const client = new Redis({host: '127.0.0.1', port, lazyConnect: true, ...(tls ? {tls: {rejectUnauthorized: false}} : {})})
-  await client.connect()
-  const info = await client.info('stats')
-  client.disconnect()
-  const field = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(info)![1])
-  return {hits: field('keyspace_hits'), misses: field('keyspace_misses')}
-}
 
 describe('verify and cost figures', () => {
   it('equal redis INFO for hits and misses and the server-side count of DynamoDB read units', async () => {
@@ -72,8 +64,7 @@ describe('verify and cost figures', () => {
     }
     for (let i = 0; i < 60; i++) assert.equal((await invoke(getById(`a-0${String((i % 12) + 1).padStart(2, '0')}`))).statusCode, 200)
 
-    const [node] = await fidelity<{group_id: string; kind: string; real: string; tls: boolean}[]>('caches')
-    const info = await infoCounts(Number(node!.real.split(':')[1]), node!.tls)
+    const info = await keyspace(s.endpoint, await primaryNode(s.endpoint))
     // INFO counts key lookups (entries, generations, locks), not the application's reads.
     assert.ok(info.hits > 0 && info.misses > 0, JSON.stringify(info))
     await new Promise((r) => setTimeout(r, 2500)) // two metric periods: INFO's deltas reach CloudWatch
