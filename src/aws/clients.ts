@@ -4,12 +4,15 @@ import type {DynamoDBClient} from '@aws-sdk/client-dynamodb'
 import type {ElastiCacheClient} from '@aws-sdk/client-elasticache'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import type {LambdaClient} from '@aws-sdk/client-lambda'
+import type {PricingClient} from '@aws-sdk/client-pricing'
 import type {SNSClient} from '@aws-sdk/client-sns'
 import type {STSClient} from '@aws-sdk/client-sts'
 
 import {CctError, ExitCode, usageError} from '../errors.js'
 import {CallLog} from './call-log.js'
 import {REGION_PATTERN, type AwsSettings} from './settings.js'
+
+export const PRICE_LIST_REGION = 'us-east-1'
 
 interface SdkClient {
   config: {region: () => Promise<string>}
@@ -64,6 +67,19 @@ export class AwsClients {
 
   cloudwatch(): Promise<CloudWatchClient> {
     return this.client('cloudwatch', async () => new (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient(this.options()))
+  }
+
+  /**
+   * The Price List API answers only in us-east-1 (and eu-central-1, ap-south-1), whatever
+   * the stack's region; the endpoint override and profile apply as to every client. Prices
+   * are optional (an offline table stands in), so a slow or unreachable API is given up
+   * on quickly: short timeouts, one retry.
+   */
+  pricing(): Promise<PricingClient> {
+    return this.client('pricing', async () => {
+      const {PricingClient} = await import('@aws-sdk/client-pricing')
+      return new PricingClient({...this.options(), region: PRICE_LIST_REGION, maxAttempts: 2, requestHandler: {connectionTimeout: 2000, requestTimeout: 4000}})
+    })
   }
 
   /** The region every client uses; a clear error when none can be found. */

@@ -21,6 +21,8 @@ export interface FunctionInfo {
   role: string
   runtime?: string
   memoryMb?: number
+  /** What a GB-second costs depends on it (arm64 is cheaper). */
+  architecture?: 'x86_64' | 'arm64'
   revisionId?: string
   vpcId?: string
   subnetIds: string[]
@@ -41,6 +43,7 @@ export function toFunctionInfo(config: FunctionConfiguration, tags: Record<strin
     role: config.Role!,
     runtime: config.Runtime,
     memoryMb: config.MemorySize,
+    architecture: config.Architectures?.[0] === 'arm64' ? 'arm64' : 'x86_64',
     revisionId: config.RevisionId,
     vpcId: config.VpcConfig?.VpcId || undefined,
     subnetIds: config.VpcConfig?.SubnetIds ?? [],

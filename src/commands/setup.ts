@@ -47,7 +47,8 @@ export default class Setup extends StepCommand<typeof Setup> {
     if (interactive) {
       const {discoverAccount} = await import('../services/discovery.js')
       const {askSetup} = await import('../ui/setup-prompts.js')
-      options = await askSetup(await discoverAccount(new AwsClients(this.awsSettings)), options, (line) => this.log(line))
+      const aws = new AwsClients(this.awsSettings)
+      options = await askSetup(await discoverAccount(aws), options, (line) => this.log(line), aws)
     }
     const request = {settings: this.awsSettings, options, signal: this.abortController.signal}
     // The plan pass is quick and read-only: its progress would only repeat the apply's.

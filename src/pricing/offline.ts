@@ -1,10 +1,11 @@
 /**
- * Offline on-demand prices of ElastiCache nodes, so the cost is shown before anything is
- * created without a Pricing API call (which needs its own permission and region).
- * Source: the AWS ElastiCache pricing page, us-east-1, Redis OSS; Valkey nodes are 20%
- * cheaper. Regions priced like us-east-1 are listed; others say so.
+ * Offline list prices: the fallback when the AWS Price List API does not answer (it needs
+ * `pricing:GetProducts`, which many deploy roles lack, and a route to us-east-1), so a cost
+ * is still shown before anything is created. Source: the AWS pricing pages, us-east-1
+ * on-demand, Redis OSS; Valkey nodes are 20% cheaper.
  */
-export const PRICES_AS_OF = '2025-06-01'
+export const OFFLINE_AS_OF = '2025-06-01'
+export const OFFLINE_SOURCE = `offline prices of ${OFFLINE_AS_OF}`
 
 const REDIS_HOURLY_US_EAST_1: Record<string, number> = {
   'cache.t4g.micro': 0.016,
@@ -19,34 +20,27 @@ const REDIS_HOURLY_US_EAST_1: Record<string, number> = {
   'cache.r6g.large': 0.206,
 }
 
-/** Regions whose ElastiCache on-demand prices equal us-east-1's. */
-const SAME_AS_US_EAST_1 = new Set(['us-east-1', 'us-east-2', 'us-west-2'])
+/** Regions whose on-demand prices (ElastiCache, NAT, DynamoDB, Lambda) equal us-east-1's. */
+export const OFFLINE_REGIONS = ['us-east-1', 'us-east-2', 'us-west-2']
 
 const VALKEY_DISCOUNT = 0.8
-const HOURS_PER_MONTH = 730
 
-export interface CostEstimate {
-  monthlyUsd?: number
-  /** Why there is no number, or what it assumes. */
-  note: string
-}
+/** The node types setup offers (the list the table prices). */
+export const NODE_TYPES = Object.keys(REDIS_HOURLY_US_EAST_1)
 
-export function monthlyCost(region: string, engine: 'redis' | 'valkey', nodeType: string, nodes: number): CostEstimate {
+/** Hourly on-demand price of one node, or undefined when the table has no price for that region or type. */
+export function offlineNodeHourly(region: string, engine: 'redis' | 'valkey', nodeType: string): number | undefined {
   const hourly = REDIS_HOURLY_US_EAST_1[nodeType]
-  if (hourly === undefined) return {note: `no offline price for ${nodeType}; see the ElastiCache pricing page`}
-  if (!SAME_AS_US_EAST_1.has(region)) return {note: `no offline prices for ${region} (have us-east-1, us-east-2, us-west-2); see the ElastiCache pricing page`}
-  const perNode = hourly * (engine === 'valkey' ? VALKEY_DISCOUNT : 1) * HOURS_PER_MONTH
-  return {monthlyUsd: Math.round(perNode * nodes * 100) / 100, note: `${nodes} node${nodes === 1 ? '' : 's'}, on-demand prices of ${PRICES_AS_OF}`}
+  if (hourly === undefined || !OFFLINE_REGIONS.includes(region)) return undefined
+  // Rounded as AWS lists them (to the 1/10000 of a cent), so 0.016 × 0.8 is 0.0128, not 0.012800000000000002.
+  return engine === 'valkey' ? Math.round(hourly * VALKEY_DISCOUNT * 1e6) / 1e6 : hourly
 }
 
-export function formatCost(cost: CostEstimate): string {
-  return cost.monthlyUsd === undefined ? cost.note : `about $${cost.monthlyUsd.toFixed(2)}/month (${cost.note})`
+/** us-east-1 prices of the services the cost analysis counts; used for every region when offline (the source says so). */
+export const OFFLINE_US_EAST_1 = {
+  natHourly: 0.045,
+  natPerGb: 0.045,
+  dynamodbPerReadRequestUnit: 0.125 / 1e6,
+  dynamodbPerRcuHour: 0.00013,
+  lambdaPerGbSecond: {x86_64: 0.0000166667, arm64: 0.0000133334},
 }
-
-export function pricedNodeTypes(): string[] {
-  return Object.keys(REDIS_HOURLY_US_EAST_1)
-}
-
-/** A NAT gateway, us-east-1 on-demand of PRICES_AS_OF: per hour ($0.045) over a month, plus $0.045 per GB processed. */
-export const NAT_MONTHLY_USD = Math.round(0.045 * HOURS_PER_MONTH * 100) / 100
-export const NAT_PER_GB_USD = 0.045

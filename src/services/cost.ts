@@ -1,19 +1,23 @@
 import {resolveFunctions} from '../aws/functions.js'
 import {hasPending} from '../engine/step.js'
 import {CctError, ExitCode, usageError} from '../errors.js'
-import {monthlyCost, NAT_MONTHLY_USD, NAT_PER_GB_USD, PRICES_AS_OF} from '../pricing.js'
+import {
+  cacheNodePrices,
+  describePrice,
+  dynamodbOnDemandRead,
+  dynamodbProvisionedRead,
+  HOURS_PER_MONTH,
+  lambdaGbSecond,
+  monthlyCost,
+  natMonthlyUsd,
+  natPrices,
+} from '../pricing/prices.js'
 import type {ClusterOutput} from '../steps/cluster.js'
 import type {NatOutput} from '../steps/nat.js'
 import {windows} from '../verify/criteria.js'
 import {dimensionValues, hoursOf, sum, type Window} from '../verify/metrics.js'
 import {converge} from './converge.js'
 import type {StackRequest} from './stack.js'
-
-/** us-east-1 list prices of PRICES_AS_OF, for what the cache saves. */
-const DYNAMODB_ON_DEMAND_PER_MILLION_READS = 0.125
-const DYNAMODB_PROVISIONED_PER_RCU_HOUR = 0.00013
-const LAMBDA_PER_GB_SECOND = 0.0000166667
-const HOURS_PER_MONTH = 730
 
 /** One line of the cost analysis: an amount per month and where its number came from. */
 export interface CostLine {
@@ -65,10 +69,22 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
   const span = (w: Window) => `${w.start.toISOString().slice(0, 16)}–${w.end.toISOString().slice(11, 16)} UTC`
   const lines: CostLine[] = []
 
-  const price = monthlyCost(report.region, engine, nodeType, nodes)
-  lines.push({item: `Cache ${cache.replicationGroupId}: ${nodes} × ${nodeType} ${engine}`, monthlyUsd: price.monthlyUsd === undefined ? undefined : -price.monthlyUsd, source: `DescribeReplicationGroups; ${price.note}`})
-  if (nat?.natGatewayId && !hasPending(nat.natGatewayId)) {
-    lines.push({item: `NAT gateway ${nat.natGatewayId}`, monthlyUsd: -NAT_MONTHLY_USD, source: `hourly price of ${PRICES_AS_OF} (us-east-1); plus $${NAT_PER_GB_USD}/GB processed, not counted`})
+  // Prices are asked for once each and in parallel with the metrics below: the Price List API may be slow to refuse.
+  const natGatewayId = nat?.natGatewayId && !hasPending(nat.natGatewayId) ? nat.natGatewayId : undefined
+  const [nodePrices, natPrice] = await Promise.all([cacheNodePrices(aws, report.region, engine), natGatewayId ? natPrices(aws, report.region) : undefined])
+  const price = monthlyCost(nodePrices, nodeType, nodes)
+  const hourly = nodePrices.hourly(nodeType)
+  lines.push({
+    item: `Cache ${cache.replicationGroupId}: ${nodes} × ${nodeType} ${engine}`,
+    monthlyUsd: price.monthlyUsd === undefined ? undefined : -price.monthlyUsd,
+    source: `DescribeReplicationGroups; ${'usd' in hourly ? describePrice(hourly, `$${hourly.usd}/node-hour × ${HOURS_PER_MONTH} h`) : price.note}`,
+  })
+  if (natGatewayId && natPrice) {
+    lines.push({
+      item: `NAT gateway ${natGatewayId}`,
+      monthlyUsd: -natMonthlyUsd(natPrice),
+      source: `${describePrice(natPrice.hourly, `$${natPrice.hourly.usd}/hour × ${HOURS_PER_MONTH} h`)}; plus $${natPrice.perGb.usd}/GB processed, not counted`,
+    })
   }
 
   const functions = await resolveFunctions(lambda, request.options, report.region)
@@ -90,11 +106,14 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
       continue
     }
     const savedPerHour = perHour(readsBefore, before) - perHour(readsAfter, after)
-    const monthly = mode === 'PROVISIONED' ? savedPerHour * DYNAMODB_PROVISIONED_PER_RCU_HOUR * HOURS_PER_MONTH : (savedPerHour * HOURS_PER_MONTH * DYNAMODB_ON_DEMAND_PER_MILLION_READS) / 1e6
+    // Provisioned: a read unit per second saved is one RCU less; on-demand: each read unit is billed.
+    const provisioned = mode === 'PROVISIONED'
+    const price = provisioned ? await dynamodbProvisionedRead(aws, report.region) : await dynamodbOnDemandRead(aws, report.region)
+    const monthly = provisioned ? ((savedPerHour / 3600) * price.usd * HOURS_PER_MONTH) : savedPerHour * HOURS_PER_MONTH * price.usd
     lines.push({
-      item: `DynamoDB reads on ${table} (${mode === 'PROVISIONED' ? 'provisioned: if you lower read capacity to match' : 'on-demand'})`,
+      item: `DynamoDB reads on ${table} (${provisioned ? 'provisioned: if you lower read capacity to match' : 'on-demand'})`,
       monthlyUsd: round(monthly),
-      source: `${source}; ${mode === 'PROVISIONED' ? `$${DYNAMODB_PROVISIONED_PER_RCU_HOUR}/RCU-hour` : `$${DYNAMODB_ON_DEMAND_PER_MILLION_READS}/million read units`} of ${PRICES_AS_OF}`,
+      source: `${source}; ${describePrice(price, provisioned ? `$${price.usd}/RCU-hour` : `$${round6(price.usd * 1e6)}/million read units`)}`,
     })
   }
 
@@ -108,7 +127,13 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
       continue
     }
     const savedGbSecondsPerHour = ((perHour(msBefore, before) - perHour(msAfter, after)) / 1000) * memoryGb
-    lines.push({item: `Lambda duration of ${fn.name}`, monthlyUsd: round(savedGbSecondsPerHour * HOURS_PER_MONTH * LAMBDA_PER_GB_SECOND), source: `${source}; $${LAMBDA_PER_GB_SECOND}/GB-second (x86) of ${PRICES_AS_OF}`})
+    const architecture = fn.architecture ?? 'x86_64'
+    const price = await lambdaGbSecond(aws, report.region, architecture)
+    lines.push({
+      item: `Lambda duration of ${fn.name}`,
+      monthlyUsd: round(savedGbSecondsPerHour * HOURS_PER_MONTH * price.usd),
+      source: `${source}; ${describePrice(price, `$${price.usd}/GB-second (${architecture})`)}`,
+    })
   }
 
   const costs = lines.filter((l) => (l.monthlyUsd ?? 0) < 0).reduce((n, l) => n - l.monthlyUsd!, 0)
@@ -128,4 +153,8 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
 
 function round(usd: number): number {
   return Math.round(usd * 100) / 100
+}
+
+function round6(n: number): number {
+  return Math.round(n * 1e6) / 1e6
 }

@@ -12,10 +12,10 @@ import {
 } from '@aws-sdk/client-elasticache'
 
 import {waitUntil} from '../aws/wait.js'
-import {isPending, pending, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, isUndoing, pending, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {DEFAULT_ENGINE_VERSION} from '../options.js'
-import {formatCost, monthlyCost} from '../pricing.js'
+import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
 import {hasStackTags, stackTags} from '../tags.js'
 import {REDIS_PORT} from './security-groups.js'
 
@@ -51,6 +51,8 @@ export interface ClusterState {
   cacheGroupId: string
   subnetGroup: string
   group?: GroupInfo
+  /** What the group the plan creates would cost (looked up here: plan is synchronous). */
+  cost?: CostEstimate
 }
 
 export const replicationGroupId = (stack: string) => `${stack}-cache`
@@ -67,6 +69,10 @@ export const clusterStep: Step<'cluster', ClusterState> = {
     const group = await findGroup(elasticache, replicationGroupId(ctx.stack))
     if (!group || group.Status === 'deleting') {
       if (group) state.group = {id: group.ReplicationGroupId!, status: 'deleting', tls: false, nodes: 0, members: [], securityGroupIds: []}
+      if (!isUndoing(ctx)) {
+        const {engine, nodeType, replicas} = ctx.options
+        state.cost = monthlyCost(await cacheNodePrices(ctx.aws, ctx.region, engine), nodeType, 1 + replicas)
+      }
       return state
     }
     // ElastiCache refuses to read tags until a group is available; ownership is then checked after the wait.
@@ -99,7 +105,7 @@ export const clusterStep: Step<'cluster', ClusterState> = {
     const group = state.group
     if (!group) {
       const version = options.engineVersion ?? DEFAULT_ENGINE_VERSION[options.engine]
-      const cost = formatCost(monthlyCost(ctx.region, options.engine, options.nodeType, nodes))
+      const cost = formatCost(state.cost ?? {note: 'price not looked up'})
       return [
         {
           action: 'create',

@@ -25,10 +25,10 @@ import {
 
 import {deleteSubnetWhenFree} from '../aws/in-use.js'
 import {waitUntil} from '../aws/wait.js'
-import {isPending, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, isUndoing, type Change, type Step, type StepContext} from '../engine/step.js'
 import {usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr} from '../net/cidr.js'
-import {NAT_MONTHLY_USD, NAT_PER_GB_USD} from '../pricing.js'
+import {natMonthlyUsd, natPrices, type NatPrices} from '../pricing/prices.js'
 import {hasStackTags, isPublicSide, ROLE_KEY, stackFilters, stackTags} from '../tags.js'
 
 export interface NatOutput {
@@ -56,6 +56,16 @@ export interface NatState {
   publicRouteTable?: {id: string; associations: string[]; hasDefaultRoute: boolean}
   eip?: {allocationId: string}
   nat?: {id: string; state: string}
+  /** Looked up here (plan is synchronous) when the plan shows a NAT's cost. */
+  prices?: NatPrices
+}
+
+/** "about $32.85/month + $0.045/GB processed (<source>)": what the plan and its note show. */
+function natCost(prices: NatPrices | undefined): string {
+  if (!prices) return 'price not looked up'
+  const {hourly, perGb} = prices
+  const source = hourly.source === perGb.source ? hourly.source : `${hourly.source}; per GB ${perGb.source}`
+  return `about $${natMonthlyUsd(prices).toFixed(2)}/month + $${perGb.usd}/GB processed (${source})`
 }
 
 const name = (ctx: StepContext, thing: string) => `${ctx.stack}-${thing}`
@@ -79,7 +89,11 @@ export const natStep: Step<'nat', NatState> = {
     if (ctx.options.nat && !privateRouteTableId) {
       throw usageError('--nat needs the private subnets cct creates', 'Leave out --subnet-ids, or route your own subnets to a NAT gateway')
     }
-    if (isPending(vpcId)) return state
+    const priced = async () => {
+      if (!isUndoing(ctx) && (ctx.options.nat || state.nat)) state.prices = await natPrices(ctx.aws, ctx.region)
+      return state
+    }
+    if (isPending(vpcId)) return priced()
     const ec2 = await ctx.aws.ec2()
     const filters = stackFilters(ctx.stack)
     const inVpc = {Name: 'vpc-id', Values: [vpcId]}
@@ -111,12 +125,12 @@ export const natStep: Step<'nat', NatState> = {
     if (nat) state.nat = {id: nat.NatGatewayId!, state: nat.State!}
     const route = RouteTables.find((t) => t.RouteTableId === state.privateRouteTableId)?.Routes?.find((r) => r.DestinationCidrBlock === ANYWHERE)
     if (route) state.privateRoute = {target: route.NatGatewayId ?? route.GatewayId ?? 'another target'}
-    return state
+    return priced()
   },
 
   plan(state, ctx) {
     if (!ctx.options.nat) {
-      if (state.nat) ctx.note(`NAT gateway ${state.nat.id} exists (about $${NAT_MONTHLY_USD}/month); \`cct rollback\` removes it.`)
+      if (state.nat) ctx.note(`NAT gateway ${state.nat.id} exists (${natCost(state.prices)}); \`cct rollback\` removes it.`)
       return []
     }
     const changes: Change[] = []
@@ -125,7 +139,7 @@ export const natStep: Step<'nat', NatState> = {
     if (!state.publicSubnet) changes.push({action: 'create', resource: 'subnet', name: name(ctx, 'public-subnet'), detail: state.publicSubnetCidr ?? 'no free block'})
     if (!state.publicRouteTable) changes.push({action: 'create', resource: 'route-table', name: name(ctx, 'public-rt'), detail: `${ANYWHERE} -> internet gateway`})
     if (!state.eip) changes.push({action: 'create', resource: 'elastic-ip', name: name(ctx, 'nat-eip')})
-    if (!state.nat) changes.push({action: 'create', resource: 'nat-gateway', name: name(ctx, 'nat'), detail: `about $${NAT_MONTHLY_USD}/month + $${NAT_PER_GB_USD}/GB processed (us-east-1 prices)`})
+    if (!state.nat) changes.push({action: 'create', resource: 'nat-gateway', name: name(ctx, 'nat'), detail: natCost(state.prices)})
     if (!state.privateRoute || (state.nat && state.privateRoute.target !== state.nat.id)) {
       changes.push({action: 'create', resource: 'route', name: name(ctx, 'rt'), detail: `${ANYWHERE} -> NAT gateway`})
     }

@@ -1,7 +1,8 @@
 import type {AccountView} from '../services/discovery.js'
 import {DEFAULT_ENGINE_VERSION, RUNBOOK_FUNCTIONS, type StackOptions} from '../options.js'
-import {formatCost, monthlyCost, pricedNodeTypes} from '../pricing.js'
-import {NAT_MONTHLY_USD} from '../pricing.js'
+import type {AwsClients} from '../aws/clients.js'
+import {NODE_TYPES} from '../pricing/offline.js'
+import {cacheNodePrices, monthlyCost, natMonthlyUsd, natPrices} from '../pricing/prices.js'
 import {ask} from './prompts.js'
 
 const NEW_VPC = '__new__'
@@ -10,8 +11,12 @@ const NEW_VPC = '__new__'
  * The questions of `cct setup`, each answering one option; answers start from what the
  * flags and cct.json already say, so re-running setup offers the same choices.
  */
-export async function askSetup(view: AccountView, options: StackOptions, stdout: (line: string) => void): Promise<StackOptions> {
+export async function askSetup(view: AccountView, options: StackOptions, stdout: (line: string) => void, aws: Pick<AwsClients, 'pricing' | 'settings'>): Promise<StackOptions> {
   const {select, checkbox, confirm, input} = await import('@inquirer/prompts')
+  // Asked now, answered while the person reads the first questions: one query per engine
+  // (every node type at once) and one for NAT, so no question waits on a row's price.
+  const prices = {redis: cacheNodePrices(aws, view.region, 'redis'), valkey: cacheNodePrices(aws, view.region, 'valkey'), nat: natPrices(aws, view.region)}
+  for (const pending of Object.values(prices)) pending.catch(() => {})
   stdout(`Account ${view.account} (${view.arn}) in ${view.region}\n`)
 
   const chosen = await ask(() =>
@@ -43,11 +48,12 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
     }),
   )
 
+  const natPrice = vpc === NEW_VPC ? await prices.nat : undefined
   const nat =
-    vpc === NEW_VPC &&
+    natPrice !== undefined &&
     (await ask(() =>
       confirm({
-        message: `Do the functions call internet services other than DynamoDB and S3? (adds a NAT gateway, about $${NAT_MONTHLY_USD}/month + $0.045/GB)`,
+        message: `Do the functions call internet services other than DynamoDB and S3? (adds a NAT gateway, about $${natMonthlyUsd(natPrice).toFixed(2)}/month + $${natPrice.perGb.usd}/GB, ${natPrice.hourly.source})`,
         default: options.nat,
       }),
     ))
@@ -73,11 +79,21 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
       ],
     }),
   )
+  const nodes = 1 + replicas
+  const nodePrices = await prices[engine]
+  const costs = NODE_TYPES.map((t) => ({type: t, cost: monthlyCost(nodePrices, t, nodes)}))
+  // The source is said once, in the question; a row says its own only when it differs.
+  const common = costs.find((c) => c.cost.source)?.cost.source
+  const fallback = costs.find((c) => c.cost.fallback)?.cost.fallback
+  if (fallback) stdout(`Prices below are offline list prices (Price List API: ${fallback}).`)
   const nodeType = await ask(() =>
     select({
-      message: 'Node type',
+      message: `Node type (monthly, ${nodes} node${nodes === 1 ? '' : 's'}${common ? `, ${common}` : ''})`,
       default: options.nodeType,
-      choices: pricedNodeTypes().map((t) => ({name: `${t.padEnd(18)} ${formatCost(monthlyCost(view.region, engine, t, 1 + replicas))}`, value: t})),
+      choices: costs.map(({type, cost}) => ({
+        name: `${type.padEnd(18)} ${cost.monthlyUsd === undefined ? cost.note : `about $${cost.monthlyUsd.toFixed(2)}/month${cost.source === common ? '' : ` (${cost.source})`}`}`,
+        value: type,
+      })),
     }),
   )
   const tls = await ask(() => confirm({message: 'Encrypt traffic to the cache (TLS)?', default: options.tls}))
