@@ -17,7 +17,7 @@ export interface SandboxOptions {
   logDir?: string
 }
 
-/** How long AWS takes, in seconds; 0 = at once. See sandbox/fidelity/. */
+/** How long AWS takes, in seconds; 0 = at once (and a switch or two). See sandbox/fidelity/. */
 export interface FidelityConfig {
   replicationGroupCreateSeconds: number
   replicationGroupDeleteSeconds: number
@@ -37,6 +37,11 @@ export interface FidelityConfig {
   metricsPeriodSeconds?: number
   /** How long a warm Lambda container may sit idle before it is reaped (default 300, as AWS keeps them minutes). */
   containerIdleSeconds?: number
+  /**
+   * A switch, not a delay: the Price List API's GetProducts answers AccessDeniedException,
+   * as for a caller without pricing:GetProducts (sandbox/fidelity/pricing.py). Default false.
+   */
+  pricingAccessDenied?: boolean
 }
 
 export interface Sandbox {

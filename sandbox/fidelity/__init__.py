@@ -25,6 +25,7 @@ What it adds (each section below cites its source):
   function LastUpdateStatus InProgress for a configurable time, during which another
   update or PublishVersion fails (ResourceConflictException).
 - Speed: cheap resets (see speed.py).
+- Pricing: the Price List API's GetProducts from a small catalogue (see pricing.py).
 
 Design:
 - Nothing runs in the background. Time-based state ("creating" until t0 + N seconds) is
@@ -56,6 +57,8 @@ MODULES: list[ModuleType] = [speed, elasticache, lambda_vpc, lambda_updates, nat
 MODULES.append(invoke)
 from . import caches, certs, edge, network  # noqa: E402
 MODULES += [certs, caches, network, edge]
+from . import pricing  # noqa: E402
+MODULES.append(pricing)
 _installed = False
 
 

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-DEFAULTS: dict[str, float] = {
+DEFAULTS: dict[str, Any] = {
     "replicationGroupCreateSeconds": 0.0,
     "replicationGroupDeleteSeconds": 0.0,
     "eniLingerSeconds": 0.0,
@@ -17,7 +17,12 @@ DEFAULTS: dict[str, float] = {
     # How often AWS/ElastiCache metrics are read from redis INFO and published (caches.py);
     # ElastiCache publishes every 60 seconds.
     "metricsPeriodSeconds": 60.0,
+    # Whether GetProducts answers AccessDeniedException, as it does for a caller whose
+    # policies lack pricing:GetProducts (pricing.py). A switch, not seconds.
+    "pricingAccessDenied": False,
 }
+# Settings that are switches (true/false) rather than seconds.
+SWITCHES = {"pricingAccessDenied"}
 _SNAKE = {
     "replication_group_create_seconds": "replicationGroupCreateSeconds",
     "replication_group_delete_seconds": "replicationGroupDeleteSeconds",
@@ -25,22 +30,28 @@ _SNAKE = {
     "lambda_update_seconds": "lambdaUpdateSeconds",
     "container_idle_seconds": "containerIdleSeconds",
     "metrics_period_seconds": "metricsPeriodSeconds",
+    "pricing_access_denied": "pricingAccessDenied",
 }
 
-startup: dict[str, float] = dict(DEFAULTS)
-config: dict[str, float] = dict(DEFAULTS)
+startup: dict[str, Any] = dict(DEFAULTS)
+config: dict[str, Any] = dict(DEFAULTS)
 # One lock for every request: moto itself is not thread-safe, and the sweep walks dicts
 # that request handlers mutate.
 lock = threading.RLock()
 
 
-def normalize_config(raw: dict[str, Any]) -> dict[str, float]:
+def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
     """Validate a (partial) config in camelCase or snake_case; raise ValueError if bad."""
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
     for key, value in raw.items():
         name = _SNAKE.get(key, key)
         if name not in DEFAULTS:
             raise ValueError(f"unknown fidelity setting {key!r}; known: {', '.join(DEFAULTS)}")
+        if name in SWITCHES:
+            if not isinstance(value, bool):
+                raise ValueError(f"{key} must be true or false, got {value!r}")
+            out[name] = value
+            continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise ValueError(f"{key} must be a number of seconds >= 0, got {value!r}")
         out[name] = float(value)
