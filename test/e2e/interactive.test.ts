@@ -32,7 +32,7 @@ describe('cct setup in a real terminal', () => {
       await terminal.waitFor(/Network/)
       terminal.keys(ENTER) // a new VPC
       const nat = await terminal.waitFor(/internet services other than DynamoDB and S3\?/)
-      assert.match(nat, /NAT gateway, about \$32\.85\/month/, 'the NAT cost is shown before choosing it')
+      assert.match(nat, /NAT gateway, about \$32\.85\/month \+ \$0\.045\/GB, Price List API, 2025-10-21/, 'the NAT cost is shown before choosing it, with its source')
       terminal.keys(ENTER) // no NAT (the default)
       await terminal.waitFor(/Cache engine/)
       terminal.keys('Down', ENTER) // valkey
@@ -40,6 +40,7 @@ describe('cct setup in a real terminal', () => {
       terminal.keys(ENTER)
       const nodeTypes = await terminal.waitFor(/Node type/)
       assert.match(nodeTypes, /cache\.t4g\.micro +about \$9\.34\/month/, 'valkey prices are shown')
+      assert.match(nodeTypes, /Node type \(monthly, 1 node, Price List API, 2025-10-14\)/, "from the sandbox's Price List API, the source said once")
       terminal.keys('Up', ENTER) // from cache.t3.micro up to cache.t4g.micro
       await terminal.waitFor(/Encrypt traffic to the cache/)
       terminal.keys(ENTER)

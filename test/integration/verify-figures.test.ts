@@ -93,8 +93,9 @@ describe('verify and cost figures', () => {
     const lines = (JSON.parse(cost.stdout) as {lines: {item: string; monthlyUsd?: number; source: string}[]}).lines
     const cache = lines.find((l) => l.item.startsWith('Cache cct-cache'))!
     assert.equal(cache.monthlyUsd, -12.41, '1 × cache.t3.micro redis at $0.017/h × 730 h')
+    assert.match(cache.source, /\$0\.017\/node-hour × 730 h, Price List API, 2025-10-14$/, "the price's source: the sandbox's Price List API")
     const reads = lines.find((l) => l.item.startsWith('DynamoDB reads on articles'))!
     assert.match(reads.source, new RegExp(`ConsumedReadCapacityUnits Sum: ${Math.round(after.capacity.articles!.read - readsBefore)} after setup .*, ${Math.round(readsBefore)} before`))
-    assert.ok(lines.some((l) => l.item === 'Lambda duration of articles-api' && /AWS\/Lambda Duration Sum/.test(l.source)))
+    assert.ok(lines.some((l) => l.item === 'Lambda duration of articles-api' && /AWS\/Lambda Duration Sum.*\$0\.0000166667\/GB-second \(x86_64\), Price List API, 2025-10-02$/.test(l.source)))
   })
 })
