@@ -84,7 +84,12 @@ export const envStep: Step<'env', EnvState> = {
         if (!ENV_KEYS.includes(key as (typeof ENV_KEYS)[number]) && want[key] === before) delete record[key]
         else record[key] = {before, set: want[key]!}
       }
-      await tagFunction(lambda, fn, encodeRecord(envRecordKey(ctx), record))
+      const tags = encodeRecord(envRecordKey(ctx), record)
+      await tagFunction(lambda, fn, tags)
+      // A record that grew past one tag (turning auto-cache on later adds keys) is split
+      // into numbered tags; the old single tag would still win when it is read back, and
+      // rollback would restore from it. Drop the tags the new encoding does not use.
+      await untagFunction(lambda, fn, recordTagKeys(envRecordKey(ctx), fn.tags).filter((k) => !(k in tags)))
       ctx.progress(`${fn.name}: setting ${diff.join(', ')}`)
       // Environment.Variables is replaced, not merged, by Lambda: send every variable.
       await updateFunction(lambda, fn, (current) => {
