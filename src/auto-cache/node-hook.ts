@@ -116,12 +116,14 @@ function emit(table: string | undefined, counts: Record<string, number>): void {
       CloudWatchMetrics: [
         {
           Namespace: env.CACHE_METRICS_NAMESPACE?.trim() || 'cct/cache',
-          Dimensions: [table === undefined ? ['Service'] : ['Service', 'Table']],
+          // Per function (what cct verify counts, as it counts the helper's CacheHit and
+          // CacheMiss) and, for table metrics, per function and table.
+          Dimensions: table === undefined ? [['FunctionName']] : [['FunctionName'], ['FunctionName', 'Table']],
           Metrics: names.map((Name) => ({Name, Unit: 'Count'})),
         },
       ],
     },
-    Service: (env.CACHE_SERVICE_NAME || env.AWS_LAMBDA_FUNCTION_NAME || 'local').trim(),
+    FunctionName: (env.AWS_LAMBDA_FUNCTION_NAME || 'local').trim(),
     ...(table === undefined ? {} : {Table: table}),
     ...counts,
   }

@@ -89,17 +89,27 @@ export function judgeCriteria(input: CriteriaInput, m: Measurements): Criterion[
     why: layered.length === input.functions.length ? undefined : `${failingNames(input.paths, ['layer'])}; run \`cct layer\``,
   })
   const silent = m.perFunction.filter((f) => f.helperReads === 0)
-  const unusedButCalled = silent.filter((f) => f.invocations > 0)
+  const unusedButCalled = silent.filter((f) => f.invocations > 0 && !f.unhookable)
+  // Auto-cache told us at init that it cannot reach this function's SDK: no cache reads will
+  // ever come from it, whatever else its metrics say.
+  const unhookable = m.perFunction.filter((f) => f.unhookable)
+  const failing = [...unhookable, ...unusedButCalled]
+  const caching = m.perFunction.filter((f) => f.helperReads > 0 && !f.unhookable).length
   criteria.push({
     criterion: 'Cache helper in the code',
     target: 'every function reads through the cache',
-    measured: `${input.functions.length - silent.length}/${input.functions.length} functions report cache reads`,
-    verdict: silent.length === 0 ? 'ok' : unusedButCalled.length ? 'failed' : 'not yet',
+    measured: `${caching}/${input.functions.length} functions report cache reads`,
+    verdict: silent.length === 0 && unhookable.length === 0 ? 'ok' : failing.length ? 'failed' : 'not yet',
     why:
-      silent.length === 0
+      silent.length === 0 && unhookable.length === 0
         ? undefined
-        : unusedButCalled.length
-          ? `${unusedButCalled.map((f) => `${f.name} (${count(f.invocations)} invocations)`).join(', ')} ran without reading the cache: wrap its reads with the helper, or turn on auto-cache (\`cct setup --auto-cache\`)`
+        : failing.length
+          ? [
+              ...unhookable.map((f) => `${f.name} bundles its own AWS SDK: auto-cache cannot hook it (mark @aws-sdk/* external so it uses the runtime's SDK, or wrap its reads with the helper)`),
+              ...(unusedButCalled.length
+                ? [`${unusedButCalled.map((f) => `${f.name} (${count(f.invocations)} invocations)`).join(', ')} ran without reading the cache: wrap its reads with the helper, or turn on auto-cache (\`cct setup --auto-cache\`)`]
+                : []),
+            ].join('; ')
           : `no invocations of ${silent.map((f) => f.name).join(', ')} in the window`,
   })
   // The functions' own reads (the helper's metrics) say how many requests the cache served;
@@ -145,7 +155,12 @@ export interface Measurements {
   readsBefore: number
   readsAfter: number
   tables: string[]
-  perFunction: {name: string; invocations: number; helperReads: number; helperHits: number; durationMs?: {p50: number; p95: number}}[]
+  /**
+   * Per function: reads through the cache, from the helper's CacheHit/CacheMiss and
+   * auto-cache's AutoCacheHit/AutoCacheMiss (namespace cct/cache, dimension FunctionName);
+   * unhookable when auto-cache reported AutoCacheUnhookable (a bundled SDK copy).
+   */
+  perFunction: {name: string; invocations: number; helperReads: number; helperHits: number; unhookable: boolean; durationMs?: {p50: number; p95: number}}[]
   hitRateTrend: number[]
   readsTrend: number[]
   durationTrend: number[]
@@ -183,13 +198,19 @@ async function measureWindows(input: MeasureInput, after: Window, before: Window
   const perFunction = await Promise.all(
     input.functions.map(async (fn) => {
       const f = {FunctionName: fn.name}
-      const [invocations, helperHits, helperMisses, durationMs] = await Promise.all([
+      const helper = (name: string) => sum(cw, {namespace: HELPER_NAMESPACE, name, dimensions: f}, after)
+      const [invocations, helperHits, helperMisses, autoHits, autoMisses, unhookable, durationMs] = await Promise.all([
         sum(cw, {namespace: 'AWS/Lambda', name: 'Invocations', dimensions: f}, after),
-        sum(cw, {namespace: HELPER_NAMESPACE, name: 'CacheHit', dimensions: f}, after),
-        sum(cw, {namespace: HELPER_NAMESPACE, name: 'CacheMiss', dimensions: f}, after),
+        helper('CacheHit'),
+        helper('CacheMiss'),
+        // Auto-cache's reads are the function's reads served (or not) by the cache too.
+        helper('AutoCacheHit'),
+        helper('AutoCacheMiss'),
+        helper('AutoCacheUnhookable'),
         percentiles(cw, {namespace: 'AWS/Lambda', name: 'Duration', dimensions: f}, after),
       ])
-      return {name: fn.name, invocations, helperHits, helperReads: helperHits + helperMisses, durationMs: durationMs ? {p50: durationMs.p50 ?? 0, p95: durationMs.p95 ?? 0} : undefined}
+      const hits = helperHits + autoHits
+      return {name: fn.name, invocations, helperHits: hits, helperReads: hits + helperMisses + autoMisses, unhookable: unhookable > 0, durationMs: durationMs ? {p50: durationMs.p50 ?? 0, p95: durationMs.p95 ?? 0} : undefined}
     }),
   )
   const durationTrend = (

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict'
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
-import {chmodSync, mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {createServer, request as httpRequest, type Server} from 'node:http'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -131,7 +131,6 @@ describe('auto-cache (Python, botocore)', () => {
     const built = await buildLayer(join(dir, 'dist'))
     layer = join(dir, 'opt')
     extractLayer(built.zipPath, layer)
-    chmodSync(join(layer, 'cct-auto-cache'), 0o755) // the zip says 0755; our extractor writes files only
     proxy = await startProxy(sandbox.endpoint)
     const address = proxy.address()
     proxyUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`

@@ -125,12 +125,14 @@ def _emit(counts):
                 "CloudWatchMetrics": [
                     {
                         "Namespace": (env.get("CACHE_METRICS_NAMESPACE") or "").strip() or "cct/cache",
-                        "Dimensions": [["Service", "Table"]],
+                        # Per function (what cct verify counts, as it counts the helper's
+                        # CacheHit/CacheMiss) and per function and table.
+                        "Dimensions": [["FunctionName"], ["FunctionName", "Table"]],
                         "Metrics": [{"Name": n, "Unit": "Count"} for n in _METRICS if n in names],
                     }
                 ],
             },
-            "Service": (env.get("CACHE_SERVICE_NAME") or env.get("AWS_LAMBDA_FUNCTION_NAME") or "local").strip(),
+            "FunctionName": (env.get("AWS_LAMBDA_FUNCTION_NAME") or "local").strip(),
             "Table": table,
         }
         doc.update(names)
