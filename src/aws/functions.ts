@@ -14,6 +14,7 @@ import type {StepContext} from '../engine/step.js'
 import {CctError, ExitCode, usageError} from '../errors.js'
 import {RUNBOOK_FUNCTIONS, type StackOptions} from '../options.js'
 import {waitUntil} from './wait.js'
+import {isAwsError} from './errors.js'
 
 export interface FunctionInfo {
   name: string
@@ -60,7 +61,7 @@ export async function describeFunction(lambda: LambdaClient, name: string): Prom
   try {
     config = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
   } catch (error) {
-    if ((error as {name?: string}).name === 'ResourceNotFoundException') return undefined
+    if (isAwsError(error, 'ResourceNotFoundException')) return undefined
     throw error
   }
   const {Tags = {}} = await lambda.send(new ListTagsCommand({Resource: config.FunctionArn!.replace(/:\$LATEST$/, '')}))
@@ -110,7 +111,7 @@ export async function recordedFunctions(lambda: LambdaClient, recordKey: string)
       return toFunctionInfo(config, Tags)
     } catch (error) {
       // Deleted between the listing and now (by anyone, or by a concurrent step): no records.
-      if ((error as {name?: string}).name === 'ResourceNotFoundException') return undefined
+      if (isAwsError(error, 'ResourceNotFoundException')) return undefined
       throw error
     }
   })
@@ -147,15 +148,14 @@ export async function updateFunction(
       fn = toFunctionInfo(config, fn.tags)
       break
     } catch (error) {
-      const name = (error as {name?: string}).name
       const message = (error as Error).message ?? ''
-      if (name === 'PreconditionFailedException') {
+      if (isAwsError(error, 'PreconditionFailedException')) {
         throw new CctError(`${fn.name} was changed by someone else while cct was updating it; nothing was overwritten`, {exitCode: ExitCode.Conflict, hint: `Run \`${resume}\` again to merge with the new configuration`, cause: error})
       }
       fn = current
       // Someone else's update started between our wait and our write: wait for it, rebuild.
-      if (name === 'ResourceConflictException' && conflictRetries-- > 0) continue
-      if (name === 'InvalidParameterValueException' && /execution role/i.test(message) && roleRetries-- > 0) {
+      if (isAwsError(error, 'ResourceConflictException') && conflictRetries-- > 0) continue
+      if (isAwsError(error, 'InvalidParameterValueException') && /execution role/i.test(message) && roleRetries-- > 0) {
         ctx.progress(`${fn.name}: waiting for the role's new permissions to propagate`)
         await new Promise((r) => setTimeout(r, ctx.options.pollIntervalMs))
         continue

@@ -2,6 +2,7 @@ import {DeleteSubnetCommand, DescribeNetworkInterfacesCommand, type EC2Client} f
 
 import type {StepContext} from '../engine/step.js'
 import {waitUntil} from './wait.js'
+import {isAwsError} from './errors.js'
 
 export interface DeleteWhenFree {
   what: string
@@ -29,7 +30,7 @@ export async function deleteWhenFree(ctx: Pick<StepContext, 'progress' | 'signal
         await request.remove()
         return {done: true, status: 'deleted'}
       } catch (error) {
-        if ((error as {name?: string}).name !== request.busyError) throw error
+        if (!isAwsError(error, request.busyError)) throw error
         return {done: false, status: await request.status()}
       }
     },

@@ -12,6 +12,8 @@ import {
   type IAMClient,
 } from '@aws-sdk/client-iam'
 
+import {isAwsError} from './errors.js'
+
 export const VPC_ACCESS_POLICY_NAME = 'AWSLambdaVPCAccessExecutionRole'
 
 export function vpcAccessPolicyArn(partition = 'aws'): string {
@@ -86,7 +88,7 @@ export async function detachVpcPolicy(iam: IAMClient, roleName: string, recordTa
   try {
     await iam.send(new DetachRolePolicyCommand({RoleName: roleName, PolicyArn: vpcAccessPolicyArn(partition)}))
   } catch (error) {
-    if ((error as {name?: string}).name !== 'NoSuchEntityException') throw error
+    if (!isAwsError(error, 'NoSuchEntityException')) throw error
   }
   await iam.send(new UntagRoleCommand({RoleName: roleName, TagKeys: [recordTag]}))
 }

@@ -18,6 +18,7 @@ import {DEFAULT_ENGINE_VERSION} from '../options.js'
 import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
 import {hasStackTags, stackTags} from '../tags.js'
 import {REDIS_PORT} from './security-groups.js'
+import {isAwsError} from '../aws/errors.js'
 
 export interface ClusterOutput {
   replicationGroupId: string
@@ -210,7 +211,7 @@ export const clusterStep: Step<'cluster', ClusterState> = {
       try {
         await elasticache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: id, RetainPrimaryCluster: false}))
       } catch (error) {
-        if ((error as {name?: string}).name !== 'InvalidReplicationGroupStateFault') throw error
+        if (!isAwsError(error, 'InvalidReplicationGroupStateFault')) throw error
       }
     }
     await waitForGone(elasticache, id, ctx, 'cct rollback')
@@ -222,7 +223,7 @@ async function findGroup(elasticache: ElastiCacheClient, id: string): Promise<Re
     const {ReplicationGroups = []} = await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: id}))
     return ReplicationGroups[0]
   } catch (error) {
-    if ((error as {name?: string}).name === 'ReplicationGroupNotFoundFault') return undefined
+    if (isAwsError(error, 'ReplicationGroupNotFoundFault')) return undefined
     throw error
   }
 }
@@ -233,7 +234,7 @@ async function ownedByStack(elasticache: ElastiCacheClient, group: ReplicationGr
     const {TagList = []} = await elasticache.send(new ListTagsForResourceCommand({ResourceName: group.ARN!}))
     return hasStackTags(TagList, stack)
   } catch (error) {
-    if ((error as {name?: string}).name === 'InvalidReplicationGroupStateFault') return undefined
+    if (isAwsError(error, 'InvalidReplicationGroupStateFault')) return undefined
     throw error
   }
 }
@@ -243,7 +244,7 @@ async function describeMember(elasticache: ElastiCacheClient, id: string) {
   try {
     return (await elasticache.send(new DescribeCacheClustersCommand({CacheClusterId: id}))).CacheClusters ?? []
   } catch (error) {
-    if ((error as {name?: string}).name === 'CacheClusterNotFoundFault') return []
+    if (isAwsError(error, 'CacheClusterNotFoundFault')) return []
     throw error
   }
 }

@@ -2,6 +2,7 @@ import {DeleteDashboardsCommand, GetDashboardCommand, PutDashboardCommand, type 
 
 import {hasPending, type Step} from '../engine/step.js'
 import {conflictError} from '../errors.js'
+import {isAwsError} from '../aws/errors.js'
 
 export interface DashboardOutput {
   name: string
@@ -107,7 +108,7 @@ async function readDashboard(cloudwatch: CloudWatchClient, name: string): Promis
   try {
     return (await cloudwatch.send(new GetDashboardCommand({DashboardName: name}))).DashboardBody
   } catch (error) {
-    if (['ResourceNotFound', 'ResourceNotFoundException', 'DashboardNotFoundError'].includes((error as {name?: string}).name ?? '')) return undefined
+    if (isAwsError(error, 'ResourceNotFound', 'ResourceNotFoundException', 'DashboardNotFoundError')) return undefined
     throw error
   }
 }

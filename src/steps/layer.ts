@@ -2,6 +2,7 @@ import {DeleteLayerVersionCommand, ListLayerVersionsCommand, PublishLayerVersion
 
 import {pending, type Step} from '../engine/step.js'
 import {LAYER_ARCHITECTURES, LAYER_RUNTIMES, loadBundle, type LayerBundle} from '../layer-bundle.js'
+import {isAwsError} from '../aws/errors.js'
 
 export interface LayerOutput {
   /** The versioned ARN functions attach. */
@@ -89,7 +90,7 @@ async function listVersions(lambda: LambdaClient, name: string): Promise<LayerVe
       Marker = page.NextMarker
     } while (Marker)
   } catch (error) {
-    if ((error as {name?: string}).name !== 'ResourceNotFoundException') throw error
+    if (!isAwsError(error, 'ResourceNotFoundException')) throw error
   }
   return versions
 }

@@ -11,6 +11,7 @@ import {hasPending, type Step, type StepContext} from '../engine/step.js'
 import {CctError, conflictError} from '../errors.js'
 import {BUNDLE_DIR} from '../layer-bundle.js'
 import {hasStackTags, stackTags, tagMap} from '../tags.js'
+import {isAwsError} from '../aws/errors.js'
 
 export interface ProbeOutput {
   functionName: string
@@ -192,7 +193,7 @@ async function readFunction(lambda: LambdaClient, stack: string): Promise<Functi
     }
     return Configuration
   } catch (error) {
-    if ((error as {name?: string}).name === 'ResourceNotFoundException') return undefined
+    if (isAwsError(error, 'ResourceNotFoundException')) return undefined
     throw error
   }
 }
@@ -204,7 +205,7 @@ async function readRole(iam: IAMClient, stack: string): Promise<ProbeState['role
   try {
     role = (await iam.send(new GetRoleCommand({RoleName: name}))).Role!
   } catch (error) {
-    if ((error as {name?: string}).name === 'NoSuchEntityException') return undefined
+    if (isAwsError(error, 'NoSuchEntityException')) return undefined
     throw error
   }
   if (!hasStackTags(role.Tags, stack)) {
@@ -249,7 +250,7 @@ async function createFunction(lambda: LambdaClient, ctx: StepContext, state: Pro
       )
       return
     } catch (error) {
-      const retryable = (error as {name?: string}).name === 'InvalidParameterValueException' && /role|assume/i.test((error as Error).message)
+      const retryable = isAwsError(error, 'InvalidParameterValueException') && /role|assume/i.test((error as Error).message)
       if (!retryable || attempt >= 10) throw error
       ctx.progress(`${name}: waiting for its new role to propagate`)
       await new Promise((r) => setTimeout(r, ctx.options.pollIntervalMs))
@@ -285,6 +286,6 @@ async function ignoreMissing(call: Promise<unknown>): Promise<void> {
   try {
     await call
   } catch (error) {
-    if (!['ResourceNotFoundException', 'NoSuchEntityException'].includes((error as {name?: string}).name ?? '')) throw error
+    if (!isAwsError(error, 'ResourceNotFoundException', 'NoSuchEntityException')) throw error
   }
 }

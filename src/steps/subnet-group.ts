@@ -13,6 +13,7 @@ import {deleteWhenFree} from '../aws/in-use.js'
 import {hasPending, pending, type Step} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {hasStackTags, stackTags} from '../tags.js'
+import {isAwsError} from '../aws/errors.js'
 
 export interface SubnetGroupOutput {
   name: string
@@ -110,7 +111,7 @@ async function findSubnetGroup(elasticache: ElastiCacheClient, name: string): Pr
     const {CacheSubnetGroups = []} = await elasticache.send(new DescribeCacheSubnetGroupsCommand({CacheSubnetGroupName: name}))
     return CacheSubnetGroups[0]
   } catch (error) {
-    if ((error as {name?: string}).name === 'CacheSubnetGroupNotFoundFault') return undefined
+    if (isAwsError(error, 'CacheSubnetGroupNotFoundFault')) return undefined
     throw error
   }
 }

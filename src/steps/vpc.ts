@@ -24,6 +24,7 @@ import {pending, type Change, type Step, type StepContext} from '../engine/step.
 import {conflictError, usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr, validateVpcCidr} from '../net/cidr.js'
 import {hasStackTags, isPublicSide, stackFilters, stackTags} from '../tags.js'
+import {isAwsError} from '../aws/errors.js'
 
 export interface VpcOutput {
   vpcId: string
@@ -309,7 +310,7 @@ async function describeVpc(ec2: EC2Client, vpcId: string, region: string) {
     const {Vpcs = []} = await ec2.send(new DescribeVpcsCommand({VpcIds: [vpcId]}))
     if (Vpcs[0]) return Vpcs[0]
   } catch (error) {
-    if ((error as {name?: string}).name !== 'InvalidVpcID.NotFound') throw error
+    if (!isAwsError(error, 'InvalidVpcID.NotFound')) throw error
   }
   throw usageError(`VPC ${vpcId} does not exist in ${region}`, `List VPCs with \`aws ec2 describe-vpcs --region ${region}\`, or leave out --vpc-id to create one`)
 }
@@ -327,7 +328,7 @@ async function describeUserSubnets(ec2: EC2Client, ids: string[], vpcId?: string
     try {
       return await describeSubnets(ec2, undefined, [id])
     } catch (error) {
-      if ((error as {name?: string}).name !== 'InvalidSubnetID.NotFound') throw error
+      if (!isAwsError(error, 'InvalidSubnetID.NotFound')) throw error
       return []
     }
   }

@@ -1,5 +1,7 @@
 import type {LambdaClient} from '@aws-sdk/client-lambda'
 
+import {isAwsError} from '../aws/errors.js'
+
 export type Hop = 'dns' | 'tcp' | 'tls' | 'auth' | 'command' | 'dynamodb' | 'layer'
 
 /** One hop as the probe saw it from inside the VPC. */
@@ -40,8 +42,7 @@ export async function runProbe(lambda: LambdaClient, functionName: string, targe
   try {
     answer = await lambda.send(new InvokeCommand({FunctionName: functionName, Payload: Buffer.from(JSON.stringify(target))}))
   } catch (error) {
-    const name = (error as {name?: string}).name
-    if (name === 'ResourceNotFoundException') {
+    if (isAwsError(error, 'ResourceNotFoundException')) {
       return {ran: false, ok: false, stages: [], failure: {message: `the probe function ${functionName} does not exist`, cause: 'the stack was set up before cct had a probe, or it was deleted', fix: 'cct setup'}}
     }
     throw error
