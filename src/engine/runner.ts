@@ -3,7 +3,7 @@ import {CctError, explainAwsError} from '../errors.js'
 import type {StackOptions} from '../options.js'
 import type {RendererChoice} from '../ui/renderer.js'
 import {closure} from './graph.js'
-import {hasPending, type Change, type Step, type StepContext, type StepId, type StepOutputs} from './step.js'
+import {hasPending, type Change, type Resource, type Step, type StepContext, type StepId, type StepOutputs} from './step.js'
 
 /** apply converges, plan shows what apply would do; destroy undoes, unplan shows what destroy would do. */
 export type RunMode = 'apply' | 'plan' | 'destroy' | 'unplan'
@@ -16,6 +16,8 @@ export interface StepResult {
   /** Whether this step was asked for, or only inspected because a target needs it. */
   target: boolean
   output?: unknown
+  /** What of the step exists now (planning a target only): `cct status` lists these. */
+  resources?: Resource[]
   status: 'converged' | 'changed' | 'planned' | 'failed' | 'skipped'
   error?: string
 }
@@ -126,6 +128,7 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
       }
       const changes = isTarget ? step.plan(state, ctx) : []
       result.changes = changes
+      if (isTarget && mode === 'plan' && step.resources) result.resources = step.resources(state, ctx)
       let output: unknown
       if (!isTarget) {
         output = step.output(state, ctx)

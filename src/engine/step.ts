@@ -10,14 +10,33 @@ export interface StepOutputs {}
 
 export type StepId = keyof StepOutputs & string
 
-/** One change a plan would make, as shown in the plan table and in --json. */
-export interface Change {
+/**
+ * What a change does, as data: each step declares its own kinds (a discriminated union on
+ * `kind`), and its apply and destroy switch on them. Ids a run creates are `pending(...)`.
+ */
+export interface Operation {
+  readonly kind: string
+}
+
+/**
+ * One change a plan would make. `op` is what apply performs; the rest is how a person reads
+ * it (the plan table, `cct status`, --json) and is never parsed back.
+ */
+export interface Change<Op extends Operation = Operation> {
   action: 'create' | 'update' | 'delete' | 'attach' | 'detach' | 'restore' | 'wait'
   resource: string
   name: string
+  /** Display text: what exactly, or how the resource differs from what is asked. */
   detail?: string
   /** For `cct status`: cct's part is absent (missing) or there but different (drift). Default: create and attach are missing, anything else drift. */
   kind?: 'missing' | 'drift'
+  op?: Op
+}
+
+/** A resource of cct's (or cct's part of one of yours) that exists now, as `cct status` lists it. */
+export interface Resource {
+  resource: string
+  name: string
 }
 
 export interface StepContext {
@@ -38,10 +57,11 @@ export interface StepContext {
 
 /**
  * The step contract (design.md): inspect is read-only and finds resources by tags;
- * plan lists the changes to converge (empty when converged); apply does exactly the plan;
+ * plan lists the changes to converge (empty when converged), each with its operation;
+ * apply performs exactly those operations;
  * destroy undoes only what cct created or changed.
  */
-export interface Step<Id extends StepId = StepId, State = any> {
+export interface Step<Id extends StepId = StepId, State = any, Op extends Operation = Operation> {
   readonly id: Id
   readonly title: string
   readonly needs: readonly StepId[]
@@ -54,15 +74,21 @@ export interface Step<Id extends StepId = StepId, State = any> {
   /** The command that converges this step alone, for hints. */
   readonly command: string
   inspect(ctx: StepContext): Promise<State>
-  plan(state: State, ctx: StepContext): Change[]
+  plan(state: State, ctx: StepContext): Change<Op>[]
+  /**
+   * What of this step exists now, one entry per resource (`cct status` lists them; a
+   * change with the same resource and name says how it differs).
+   */
+  resources?(state: State, ctx: StepContext): Resource[]
   /**
    * What dependents get: real ids where resources exist, `pending(...)` ids where the
    * plan would create them (so a dry run of several steps can plan them all).
    */
   output(state: State, ctx: StepContext): StepOutputs[Id]
-  apply(state: State, plan: Change[], ctx: StepContext): Promise<StepOutputs[Id]>
-  destroyPlan(state: State, ctx: StepContext): Change[]
-  destroy(state: State, plan: Change[], ctx: StepContext): Promise<void>
+  /** Performs the plan's operations, and only those: it never works out its own diff. */
+  apply(state: State, plan: Change<Op>[], ctx: StepContext): Promise<StepOutputs[Id]>
+  destroyPlan(state: State, ctx: StepContext): Change<Op>[]
+  destroy(state: State, plan: Change<Op>[], ctx: StepContext): Promise<void>
 }
 
 const PENDING = 'pending:'
@@ -87,4 +113,22 @@ export function hasPending(value: unknown): boolean {
 /** Whether this run undoes (rollback or its plan): steps then look for what cct recorded, not what is asked. */
 export function isUndoing(ctx: Pick<StepContext, 'mode'>): boolean {
   return ctx.mode === 'destroy' || ctx.mode === 'unplan'
+}
+
+/** `value` with every pending id that a run has since created replaced by its real id. */
+export function resolvePending<T>(value: T, created: ReadonlyMap<string, string>): T {
+  if (typeof value === 'string') return (created.get(value) ?? value) as T
+  if (Array.isArray(value)) return value.map((v) => resolvePending(v, created)) as T
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePending(v, created)])) as T
+  return value
+}
+
+/** For a switch over a step's operations: an operation it does not know is a bug. */
+export function unknownOperation(op: never): never {
+  throw new Error(`No such operation: ${JSON.stringify(op)}`)
+}
+
+/** The operations of a plan, in order. */
+export function operations<Op extends Operation>(plan: readonly Change<Op>[]): Op[] {
+  return plan.map((c) => c.op ?? unknownOperation(c as never))
 }

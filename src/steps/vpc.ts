@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-ec2'
 
 import {deleteSubnetWhenFree} from '../aws/in-use.js'
-import {pending, type Change, type Step, type StepContext} from '../engine/step.js'
+import {operations, pending, resolvePending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError, usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr, validateVpcCidr} from '../net/cidr.js'
 import {hasStackTags, isPublicSide, stackFilters, stackTags} from '../tags.js'
@@ -77,9 +77,23 @@ export interface VpcState {
   endpoints: Record<EndpointService, EndpointInfo[]>
 }
 
-const name = (ctx: StepContext, thing: string) => `${ctx.stack}-${thing}`
+/** What the vpc step does; ids a run creates are pending ids (pending(name)). */
+export type VpcOp =
+  | {kind: 'create-vpc'; id: string; cidr: string}
+  | {kind: 'create-subnet'; id: string; vpcId: string; az: string; cidr: string}
+  | {kind: 'create-route-table'; id: string; vpcId: string}
+  | {kind: 'associate-route-table'; routeTableId: string; subnetId: string}
+  | {kind: 'create-endpoint'; service: EndpointService; vpcId: string; routeTableIds: string[]}
+  | {kind: 'add-endpoint-route-tables'; service: EndpointService; endpointId: string; routeTableIds: string[]}
+  | {kind: 'delete-endpoint'; service: EndpointService; endpointId: string}
+  | {kind: 'delete-route-table'; routeTableId: string; associationIds: string[]}
+  | {kind: 'delete-subnet'; subnetId: string}
+  | {kind: 'delete-vpc'; vpcId: string}
 
-export const vpcStep: Step<'vpc', VpcState> = {
+const name = (ctx: StepContext, thing: string) => `${ctx.stack}-${thing}`
+const show = (id: string) => id.replace(/^pending:/, '')
+
+export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
   id: 'vpc',
   title: 'Network (VPC, subnets, DynamoDB/S3 endpoints)',
   needs: [],
@@ -152,14 +166,19 @@ export const vpcStep: Step<'vpc', VpcState> = {
   },
 
   plan(state, ctx) {
-    const changes: Change[] = []
-    if (!state.vpc) changes.push({action: 'create', resource: 'vpc', name: name(ctx, 'vpc'), detail: ctx.options.cidr})
-    for (const s of state.missingSubnets) changes.push({action: 'create', resource: 'subnet', name: name(ctx, `subnet-${s.az}`), detail: `${s.cidr} in ${s.az}`})
+    const changes: Change<VpcOp>[] = []
+    const vpcId = state.vpc?.id ?? pending(name(ctx, 'vpc'))
+    if (!state.vpc) changes.push({action: 'create', resource: 'vpc', name: name(ctx, 'vpc'), detail: ctx.options.cidr, op: {kind: 'create-vpc', id: vpcId, cidr: ctx.options.cidr}})
+    for (const s of state.missingSubnets) {
+      const id = pending(name(ctx, `subnet-${s.az}`))
+      changes.push({action: 'create', resource: 'subnet', name: show(id), detail: `${s.cidr} in ${s.az}`, op: {kind: 'create-subnet', id, vpcId, az: s.az, cidr: s.cidr}})
+    }
     if (!state.userSubnets) {
-      if (!state.routeTable) changes.push({action: 'create', resource: 'route-table', name: name(ctx, 'rt'), detail: 'private: no internet route'})
-      const subnetNames = [...state.subnets.map((s) => s.id), ...state.missingSubnets.map((s) => name(ctx, `subnet-${s.az}`))]
-      for (const subnet of subnetNames) {
-        if (!state.routeTable?.associations.has(subnet)) changes.push({action: 'attach', resource: 'route-table-association', name: name(ctx, 'rt'), detail: subnet})
+      const routeTableId = state.routeTable?.id ?? pending(name(ctx, 'rt'))
+      if (!state.routeTable) changes.push({action: 'create', resource: 'route-table', name: name(ctx, 'rt'), detail: 'private: no internet route', op: {kind: 'create-route-table', id: routeTableId, vpcId}})
+      for (const subnetId of subnetIdsOf(state, ctx)) {
+        if (state.routeTable?.associations.has(subnetId)) continue
+        changes.push({action: 'attach', resource: 'route-table-association', name: show(routeTableId), detail: `subnet ${show(subnetId)} not associated`, op: {kind: 'associate-route-table', routeTableId, subnetId}})
       }
     }
     const tables = neededRouteTables(state, ctx)
@@ -168,14 +187,24 @@ export const vpcStep: Step<'vpc', VpcState> = {
       const missing = tables.filter((t) => !covered.has(t))
       if (missing.length === 0) continue
       const own = state.endpoints[service].find((e) => e.managed)
-      changes.push({
-        action: own ? 'update' : 'create',
-        resource: 'vpc-endpoint',
-        name: own?.id ?? name(ctx, `${service}-endpoint`),
-        detail: `${service} gateway on ${missing.join(', ')}`,
-      })
+      const detail = `${service} gateway ${own ? 'missing route tables' : 'on'} ${missing.map(show).join(', ')}`
+      changes.push(
+        own
+          ? {action: 'update', resource: 'vpc-endpoint', name: own.id, detail, op: {kind: 'add-endpoint-route-tables', service, endpointId: own.id, routeTableIds: missing}}
+          : {action: 'create', resource: 'vpc-endpoint', name: name(ctx, `${service}-endpoint`), detail, op: {kind: 'create-endpoint', service, vpcId, routeTableIds: missing}},
+      )
     }
     return changes
+  },
+
+  resources(state) {
+    const endpoints = ENDPOINT_SERVICES.flatMap((service) => state.endpoints[service].map((e) => ({resource: 'vpc-endpoint', name: e.id})))
+    return [
+      ...(state.vpc ? [{resource: 'vpc', name: state.vpc.id}] : []),
+      ...state.subnets.map((s) => ({resource: 'subnet', name: s.id})),
+      ...(state.routeTable ? [{resource: 'route-table', name: state.routeTable.id}] : []),
+      ...endpoints,
+    ]
   },
 
   output(state, ctx) {
@@ -183,96 +212,110 @@ export const vpcStep: Step<'vpc', VpcState> = {
       vpcId: state.vpc?.id ?? pending(name(ctx, 'vpc')),
       cidr: state.vpc?.cidr ?? ctx.options.cidr,
       ...(state.userSubnets ? {} : {privateRouteTableId: state.routeTable?.id ?? pending(name(ctx, 'rt'))}),
-      subnetIds: [...state.subnets.map((s) => s.id), ...state.missingSubnets.map((s) => pending(name(ctx, `subnet-${s.az}`)))],
+      subnetIds: subnetIdsOf(state, ctx),
       routeTableIds: neededRouteTables(state, ctx),
     }
   },
 
-  async apply(state, _plan, ctx) {
+  async apply(state, plan, ctx) {
     const ec2 = await ctx.aws.ec2()
-    let vpc = state.vpc
-    if (!vpc) {
-      const created = await ec2.send(
-        new CreateVpcCommand({CidrBlock: ctx.options.cidr, TagSpecifications: [{ResourceType: 'vpc', Tags: stackTags(ctx.stack, name(ctx, 'vpc'))}]}),
-      )
-      vpc = {id: created.Vpc!.VpcId!, cidr: ctx.options.cidr, managed: true}
-      ctx.progress(`created ${vpc.id}`)
-    }
-    const subnets = [...state.subnets]
-    for (const s of state.missingSubnets) {
-      const created = await ec2.send(
-        new CreateSubnetCommand({
-          VpcId: vpc.id,
-          CidrBlock: s.cidr,
-          AvailabilityZone: s.az,
-          TagSpecifications: [{ResourceType: 'subnet', Tags: stackTags(ctx.stack, name(ctx, `subnet-${s.az}`))}],
-        }),
-      )
-      subnets.push({id: created.Subnet!.SubnetId!, az: s.az, cidr: s.cidr, managed: true})
-    }
-    let routeTableIds = state.userRouteTableIds
-    if (!state.userSubnets) {
-      let table = state.routeTable
-      if (!table) {
-        const created = await ec2.send(
-          new CreateRouteTableCommand({VpcId: vpc.id, TagSpecifications: [{ResourceType: 'route-table', Tags: stackTags(ctx.stack, name(ctx, 'rt'))}]}),
-        )
-        table = {id: created.RouteTable!.RouteTableId!, associations: new Map()}
-      }
-      for (const s of subnets) {
-        if (table.associations.has(s.id)) continue
-        const {AssociationId} = await ec2.send(new AssociateRouteTableCommand({RouteTableId: table.id, SubnetId: s.id}))
-        table.associations.set(s.id, AssociationId!)
-      }
-      routeTableIds = [table.id]
-    }
-    for (const service of ENDPOINT_SERVICES) {
-      const covered = new Set(state.endpoints[service].flatMap((e) => e.routeTableIds))
-      const missing = routeTableIds.filter((t) => !covered.has(t))
-      if (missing.length === 0) continue
-      const own = state.endpoints[service].find((e) => e.managed)
-      if (own) {
-        await ec2.send(new ModifyVpcEndpointCommand({VpcEndpointId: own.id, AddRouteTableIds: missing}))
-      } else {
-        await ec2.send(
-          new CreateVpcEndpointCommand({
-            VpcId: vpc.id,
-            VpcEndpointType: 'Gateway',
-            ServiceName: serviceName(ctx.region, service),
-            RouteTableIds: missing,
-            TagSpecifications: [{ResourceType: 'vpc-endpoint', Tags: stackTags(ctx.stack, name(ctx, `${service}-endpoint`))}],
-          }),
-        )
+    // What this run creates: pending id -> real id, for the operations after and the output.
+    const created = new Map<string, string>()
+    const real = (id: string) => created.get(id) ?? id
+    for (const op of operations(plan)) {
+      switch (op.kind) {
+        case 'create-vpc': {
+          const {Vpc} = await ec2.send(new CreateVpcCommand({CidrBlock: op.cidr, TagSpecifications: [{ResourceType: 'vpc', Tags: stackTags(ctx.stack, show(op.id))}]}))
+          created.set(op.id, Vpc!.VpcId!)
+          ctx.progress(`created ${Vpc!.VpcId}`)
+          break
+        }
+        case 'create-subnet': {
+          const {Subnet} = await ec2.send(
+            new CreateSubnetCommand({VpcId: real(op.vpcId), CidrBlock: op.cidr, AvailabilityZone: op.az, TagSpecifications: [{ResourceType: 'subnet', Tags: stackTags(ctx.stack, show(op.id))}]}),
+          )
+          created.set(op.id, Subnet!.SubnetId!)
+          break
+        }
+        case 'create-route-table': {
+          const {RouteTable} = await ec2.send(new CreateRouteTableCommand({VpcId: real(op.vpcId), TagSpecifications: [{ResourceType: 'route-table', Tags: stackTags(ctx.stack, show(op.id))}]}))
+          created.set(op.id, RouteTable!.RouteTableId!)
+          break
+        }
+        case 'associate-route-table':
+          await ec2.send(new AssociateRouteTableCommand({RouteTableId: real(op.routeTableId), SubnetId: real(op.subnetId)}))
+          break
+        case 'create-endpoint':
+          await ec2.send(
+            new CreateVpcEndpointCommand({
+              VpcId: real(op.vpcId),
+              VpcEndpointType: 'Gateway',
+              ServiceName: serviceName(ctx.region, op.service),
+              RouteTableIds: op.routeTableIds.map(real),
+              TagSpecifications: [{ResourceType: 'vpc-endpoint', Tags: stackTags(ctx.stack, name(ctx, `${op.service}-endpoint`))}],
+            }),
+          )
+          break
+        case 'add-endpoint-route-tables':
+          await ec2.send(new ModifyVpcEndpointCommand({VpcEndpointId: op.endpointId, AddRouteTableIds: op.routeTableIds.map(real)}))
+          break
+        case 'delete-endpoint':
+        case 'delete-route-table':
+        case 'delete-subnet':
+        case 'delete-vpc':
+          throw new Error(`vpc apply was given ${op.kind}, which only destroy performs`)
+        default:
+          unknownOperation(op)
       }
     }
     if (!state.userSubnets) {
       ctx.note('The subnets have no internet route: functions in the VPC reach DynamoDB and S3 through gateway endpoints; other internet calls need a NAT gateway (about $32/month per AZ).')
     }
-    return {vpcId: vpc.id, cidr: vpc.cidr, subnetIds: subnets.map((s) => s.id), routeTableIds, ...(state.userSubnets ? {} : {privateRouteTableId: routeTableIds[0]})}
+    return resolvePending(vpcStep.output(state, ctx), created)
   },
 
   destroyPlan(state) {
-    const changes: Change[] = []
+    const changes: Change<VpcOp>[] = []
     for (const service of ENDPOINT_SERVICES) {
-      for (const e of state.endpoints[service]) if (e.managed) changes.push({action: 'delete', resource: 'vpc-endpoint', name: e.id, detail: service})
+      for (const e of state.endpoints[service]) if (e.managed) changes.push({action: 'delete', resource: 'vpc-endpoint', name: e.id, detail: service, op: {kind: 'delete-endpoint', service, endpointId: e.id}})
     }
-    if (state.routeTable) changes.push({action: 'delete', resource: 'route-table', name: state.routeTable.id})
-    for (const s of state.subnets) if (s.managed) changes.push({action: 'delete', resource: 'subnet', name: s.id, detail: `${s.cidr} in ${s.az}`})
-    if (state.vpc?.managed) changes.push({action: 'delete', resource: 'vpc', name: state.vpc.id, detail: state.vpc.cidr})
+    const table = state.routeTable
+    if (table) changes.push({action: 'delete', resource: 'route-table', name: table.id, op: {kind: 'delete-route-table', routeTableId: table.id, associationIds: [...table.associations.values()]}})
+    for (const s of state.subnets) if (s.managed) changes.push({action: 'delete', resource: 'subnet', name: s.id, detail: `${s.cidr} in ${s.az}`, op: {kind: 'delete-subnet', subnetId: s.id}})
+    if (state.vpc?.managed) changes.push({action: 'delete', resource: 'vpc', name: state.vpc.id, detail: state.vpc.cidr, op: {kind: 'delete-vpc', vpcId: state.vpc.id}})
     return changes
   },
 
-  async destroy(state, plan, ctx) {
+  async destroy(_state, plan, ctx) {
     const ec2 = await ctx.aws.ec2()
-    const endpointIds = plan.filter((c) => c.resource === 'vpc-endpoint').map((c) => c.name)
+    const ops = operations(plan)
+    // One call removes every endpoint.
+    const endpointIds = ops.flatMap((op) => (op.kind === 'delete-endpoint' ? [op.endpointId] : []))
     if (endpointIds.length) await ec2.send(new DeleteVpcEndpointsCommand({VpcEndpointIds: endpointIds}))
-    if (state.routeTable) {
-      for (const associationId of state.routeTable.associations.values()) await ec2.send(new DisassociateRouteTableCommand({AssociationId: associationId}))
-      await ec2.send(new DeleteRouteTableCommand({RouteTableId: state.routeTable.id}))
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'delete-endpoint':
+          break
+        case 'delete-route-table':
+          for (const associationId of op.associationIds) await ec2.send(new DisassociateRouteTableCommand({AssociationId: associationId}))
+          await ec2.send(new DeleteRouteTableCommand({RouteTableId: op.routeTableId}))
+          break
+        case 'delete-subnet':
+          await deleteSubnetWhenFree(ec2, ctx, op.subnetId)
+          break
+        case 'delete-vpc':
+          await ec2.send(new DeleteVpcCommand({VpcId: op.vpcId}))
+          break
+        default:
+          throw new Error(`vpc destroy was given ${op.kind}, which only apply performs`)
+      }
     }
-    for (const s of state.subnets.filter((x) => x.managed)) await deleteSubnetWhenFree(ec2, ctx, s.id)
-    if (state.vpc?.managed) await ec2.send(new DeleteVpcCommand({VpcId: state.vpc.id}))
   },
+}
+
+/** The stack's two subnets: those that exist, then pending ids of those a run creates. */
+function subnetIdsOf(state: VpcState, ctx: StepContext): string[] {
+  return [...state.subnets.map((s) => s.id), ...state.missingSubnets.map((s) => pending(name(ctx, `subnet-${s.az}`)))]
 }
 
 function neededRouteTables(state: VpcState, ctx: StepContext): string[] {
