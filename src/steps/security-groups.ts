@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-ec2'
 
 import {deleteWhenFree, ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
-import {isPending, pending, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, operations, pending, resolvePending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {hasStackTags, stackTags} from '../tags.js'
 
@@ -51,7 +51,19 @@ const DESCRIPTIONS: Record<Role, string> = {
   cache: 'cct: the cache; admits Redis only from the Lambda group',
 }
 
-export const securityGroupsStep: Step<'sg', SecurityGroupsState> = {
+/** What the sg step does; the id of a group a run creates is pending(its name). */
+export type SecurityGroupsOp =
+  | {kind: 'create-group'; role: Role; id: string; vpcId: string}
+  | {kind: 'authorize-redis'; groupId: string; fromGroupId: string}
+  | {kind: 'revoke-egress'; groupId: string; rules: IpPermission[]}
+  | {kind: 'delete-group'; role: Role; groupId: string}
+
+/** A new group starts with allow-all egress and no ingress. */
+const DEFAULT_EGRESS: IpPermission[] = [{IpProtocol: '-1', IpRanges: [{CidrIp: '0.0.0.0/0'}]}]
+
+const show = (id: string) => id.replace(/^pending:/, '')
+
+export const securityGroupsStep: Step<'sg', SecurityGroupsState, SecurityGroupsOp> = {
   id: 'sg',
   title: 'Security groups (lambda, cache)',
   needs: ['vpc'],
@@ -74,18 +86,26 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState> = {
   },
 
   plan(state, ctx) {
-    const changes: Change[] = []
+    const changes: Change<SecurityGroupsOp>[] = []
+    const {lambdaGroupId, cacheGroupId} = securityGroupsStep.output(state, ctx)
     for (const role of ['lambda', 'cache'] as const) {
-      if (!state[role]) changes.push({action: 'create', resource: 'security-group', name: groupName(ctx, role), detail: DESCRIPTIONS[role]})
+      if (!state[role]) changes.push({action: 'create', resource: 'security-group', name: groupName(ctx, role), detail: DESCRIPTIONS[role], op: {kind: 'create-group', role, id: pending(groupName(ctx, role)), vpcId: state.vpcId}})
     }
     if (!state.cache || !admitsRedisFrom(state.cache, state.lambda?.id)) {
-      changes.push({action: 'attach', resource: 'ingress-rule', name: groupName(ctx, 'cache'), detail: `tcp ${REDIS_PORT} from ${groupName(ctx, 'lambda')}`})
+      const detail = state.cache ? `ingress tcp ${REDIS_PORT} from ${show(lambdaGroupId)} missing` : `tcp ${REDIS_PORT} from ${groupName(ctx, 'lambda')}`
+      changes.push({action: 'attach', resource: 'ingress-rule', name: groupName(ctx, 'cache'), detail, op: {kind: 'authorize-redis', groupId: cacheGroupId, fromGroupId: lambdaGroupId}})
     }
     // A cache never dials out; a new group's allow-all egress is removed (least privilege).
     if (!state.cache || state.cache.egress.length > 0) {
-      changes.push({action: 'detach', resource: 'egress-rule', name: groupName(ctx, 'cache'), detail: 'all outbound (the cache needs none)', ...(state.cache ? {} : {kind: 'missing' as const})})
+      const rules = (state.cache?.egress ?? DEFAULT_EGRESS).map(stripRuleIds)
+      const detail = state.cache ? `egress ${rules.map(describeRule).join(', ')} present (the cache needs none)` : 'all outbound (the cache needs none)'
+      changes.push({action: 'detach', resource: 'egress-rule', name: groupName(ctx, 'cache'), detail, ...(state.cache ? {} : {kind: 'missing' as const}), op: {kind: 'revoke-egress', groupId: cacheGroupId, rules}})
     }
     return changes
+  },
+
+  resources(state, ctx) {
+    return (['lambda', 'cache'] as const).filter((role) => state[role]).map((role) => ({resource: 'security-group', name: groupName(ctx, role)}))
   },
 
   output(state, ctx) {
@@ -95,58 +115,72 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState> = {
     }
   },
 
-  async apply(state, _plan, ctx) {
+  async apply(state, plan, ctx) {
     const ec2 = await ctx.aws.ec2()
-    const ensure = async (role: Role): Promise<GroupInfo> => {
-      const existing = state[role]
-      if (existing) return existing
-      const {GroupId} = await ec2.send(
-        new CreateSecurityGroupCommand({
-          GroupName: groupName(ctx, role),
-          Description: DESCRIPTIONS[role],
-          VpcId: state.vpcId,
-          TagSpecifications: [{ResourceType: 'security-group', Tags: stackTags(ctx.stack, groupName(ctx, role))}],
-        }),
-      )
-      // A new group starts with allow-all egress and no ingress.
-      return {id: GroupId!, ingress: [], egress: [{IpProtocol: '-1', IpRanges: [{CidrIp: '0.0.0.0/0'}]}]}
+    const created = new Map<string, string>()
+    const real = (id: string) => created.get(id) ?? id
+    for (const op of operations(plan)) {
+      switch (op.kind) {
+        case 'create-group': {
+          const {GroupId} = await ec2.send(
+            new CreateSecurityGroupCommand({
+              GroupName: groupName(ctx, op.role),
+              Description: DESCRIPTIONS[op.role],
+              VpcId: op.vpcId,
+              TagSpecifications: [{ResourceType: 'security-group', Tags: stackTags(ctx.stack, groupName(ctx, op.role))}],
+            }),
+          )
+          created.set(op.id, GroupId!)
+          break
+        }
+        case 'authorize-redis':
+          await ec2.send(
+            new AuthorizeSecurityGroupIngressCommand({
+              GroupId: real(op.groupId),
+              IpPermissions: [{IpProtocol: 'tcp', FromPort: REDIS_PORT, ToPort: REDIS_PORT, UserIdGroupPairs: [{GroupId: real(op.fromGroupId), Description: 'Redis from the Lambda functions'}]}],
+            }),
+          )
+          break
+        case 'revoke-egress':
+          await ec2.send(new RevokeSecurityGroupEgressCommand({GroupId: real(op.groupId), IpPermissions: op.rules}))
+          break
+        case 'delete-group':
+          throw new Error('sg apply was given delete-group, which only destroy performs')
+        default:
+          unknownOperation(op)
+      }
     }
-    const lambda = await ensure('lambda')
-    const cache = await ensure('cache')
-    if (!admitsRedisFrom(cache, lambda.id)) {
-      await ec2.send(
-        new AuthorizeSecurityGroupIngressCommand({
-          GroupId: cache.id,
-          IpPermissions: [{IpProtocol: 'tcp', FromPort: REDIS_PORT, ToPort: REDIS_PORT, UserIdGroupPairs: [{GroupId: lambda.id, Description: 'Redis from the Lambda functions'}]}],
-        }),
-      )
-    }
-    if (cache.egress.length > 0) await ec2.send(new RevokeSecurityGroupEgressCommand({GroupId: cache.id, IpPermissions: cache.egress.map(stripRuleIds)}))
-    return {lambdaGroupId: lambda.id, cacheGroupId: cache.id}
+    return resolvePending(securityGroupsStep.output(state, ctx), created)
   },
 
   destroyPlan(state, ctx) {
     // The cache group references the lambda group, so it goes first.
     return (['cache', 'lambda'] as const)
       .filter((role) => state[role])
-      .map((role) => ({action: 'delete', resource: 'security-group', name: groupName(ctx, role), detail: state[role]!.id}))
+      .map((role) => ({action: 'delete', resource: 'security-group', name: groupName(ctx, role), detail: state[role]!.id, op: {kind: 'delete-group', role, groupId: state[role]!.id}}))
   },
 
-  async destroy(state, _plan, ctx) {
+  async destroy(_state, plan, ctx) {
     const ec2 = await ctx.aws.ec2()
-    for (const role of ['cache', 'lambda'] as const) {
-      const group = state[role]
-      if (!group) continue
+    for (const op of operations(plan)) {
+      if (op.kind !== 'delete-group') throw new Error(`sg destroy was given ${op.kind}, which only apply performs`)
       await deleteWhenFree(ctx, {
-        what: `security group ${groupName(ctx, role)}`,
-        remove: () => ec2.send(new DeleteSecurityGroupCommand({GroupId: group.id})),
+        what: `security group ${groupName(ctx, op.role)}`,
+        remove: () => ec2.send(new DeleteSecurityGroupCommand({GroupId: op.groupId})),
         busyError: 'DependencyViolation',
-        status: async () => interfacesStatus((await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'group-id', Values: [group.id]}]}))).NetworkInterfaces?.length ?? 0),
+        status: async () => interfacesStatus((await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'group-id', Values: [op.groupId]}]}))).NetworkInterfaces?.length ?? 0),
         resume: 'cct rollback',
         estimate: ENI_ESTIMATE,
       })
     }
   },
+}
+
+/** "tcp 443 to 0.0.0.0/0", "all to 0.0.0.0/0": a rule as a person reads it. */
+function describeRule(p: IpPermission): string {
+  const protocol = p.IpProtocol === '-1' ? 'all' : `${p.IpProtocol}${p.FromPort === undefined ? '' : ` ${p.FromPort === p.ToPort ? p.FromPort : `${p.FromPort}-${p.ToPort}`}`}`
+  const to = [...(p.IpRanges ?? []).map((r) => r.CidrIp), ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6), ...(p.PrefixListIds ?? []).map((r) => r.PrefixListId), ...(p.UserIdGroupPairs ?? []).map((g) => g.GroupId)]
+  return `${protocol} to ${to.join(' ') || 'anywhere'}`
 }
 
 function admitsRedisFrom(cache: GroupInfo, lambdaGroupId: string | undefined): boolean {
