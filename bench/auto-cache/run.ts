@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     const result = {
       date: new Date().toISOString(),
       command: `node --import tsx bench/auto-cache/run.ts --requests ${REQUESTS} --seed ${SEED}`,
-      machine: {...machine(), loadAverageAtEnd: loadavg().map((l) => round(l, 2))},
+      machine: {...(machine() as {cpu: string; cores: number; memoryGiB: number; os: string; node: string; redis: string}), loadAverageAtEnd: loadavg().map((l) => round(l, 2))},
       traffic: {seed: SEED, requests: REQUESTS, functions: Object.keys(SEED_FUNCTIONS), mix: 'sandbox default: Zipf GETs by id, 10% list pages, 5% PUTs, 2% missing ids; concurrency 4'},
       without,
       with: withCache,
