@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-elasticache'
 
 import {deleteWhenFree} from '../aws/in-use.js'
-import {hasPending, pending, type Step} from '../engine/step.js'
+import {hasPending, operations, pending, unknownOperation, type Step} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {hasStackTags, stackTags} from '../tags.js'
 import {isAwsError} from '../aws/errors.js'
@@ -32,7 +32,12 @@ export interface SubnetGroupState {
 
 export const subnetGroupName = (stack: string) => `${stack}-cache-subnet-group`
 
-export const subnetGroupStep: Step<'subnet-group', SubnetGroupState> = {
+export type SubnetGroupOp =
+  | {kind: 'create-subnet-group'; name: string; subnetIds: string[]}
+  | {kind: 'set-subnets'; name: string; subnetIds: string[]}
+  | {kind: 'delete-subnet-group'; name: string}
+
+export const subnetGroupStep: Step<'subnet-group', SubnetGroupState, SubnetGroupOp> = {
   id: 'subnet-group',
   title: 'Cache subnet group',
   needs: ['vpc'],
@@ -52,52 +57,70 @@ export const subnetGroupStep: Step<'subnet-group', SubnetGroupState> = {
 
   plan(state, ctx) {
     const name = subnetGroupName(ctx.stack)
-    if (!state.group) return [{action: 'create', resource: 'cache-subnet-group', name, detail: state.subnetIds.join(', ')}]
-    if (!sameSet(state.group.subnetIds, state.subnetIds)) {
-      return [{action: 'update', resource: 'cache-subnet-group', name, detail: `subnets ${state.group.subnetIds.join(', ')} -> ${state.subnetIds.join(', ')}`}]
+    const subnetIds = state.subnetIds
+    if (!state.group) return [{action: 'create', resource: 'cache-subnet-group', name, detail: subnetIds.map(show).join(', '), op: {kind: 'create-subnet-group', name, subnetIds}}]
+    if (!sameSet(state.group.subnetIds, subnetIds)) {
+      return [{action: 'update', resource: 'cache-subnet-group', name, detail: `subnets differ: has ${state.group.subnetIds.join(', ')}, needs ${subnetIds.map(show).join(', ')}`, op: {kind: 'set-subnets', name, subnetIds}}]
     }
     return []
+  },
+
+  resources(state) {
+    return state.group ? [{resource: 'cache-subnet-group', name: state.group.name}] : []
   },
 
   output(state, ctx) {
     return {name: state.group?.name ?? pending(subnetGroupName(ctx.stack))}
   },
 
-  async apply(state, _plan, ctx) {
+  async apply(_state, plan, ctx) {
     const elasticache = await ctx.aws.elasticache()
-    const name = subnetGroupName(ctx.stack)
-    if (hasPending(state.subnetIds)) throw new Error('subnet-group apply ran before its subnets exist')
-    if (!state.group) {
-      await elasticache.send(
-        new CreateCacheSubnetGroupCommand({
-          CacheSubnetGroupName: name,
-          CacheSubnetGroupDescription: `cct: cache subnets of stack ${ctx.stack}`,
-          SubnetIds: state.subnetIds,
-          Tags: stackTags(ctx.stack, name),
-        }),
-      )
-    } else {
-      await elasticache.send(new ModifyCacheSubnetGroupCommand({CacheSubnetGroupName: name, SubnetIds: state.subnetIds}))
+    for (const op of operations(plan)) {
+      switch (op.kind) {
+        case 'create-subnet-group':
+          if (hasPending(op.subnetIds)) throw new Error('subnet-group apply ran before its subnets exist')
+          await elasticache.send(
+            new CreateCacheSubnetGroupCommand({
+              CacheSubnetGroupName: op.name,
+              CacheSubnetGroupDescription: `cct: cache subnets of stack ${ctx.stack}`,
+              SubnetIds: op.subnetIds,
+              Tags: stackTags(ctx.stack, op.name),
+            }),
+          )
+          break
+        case 'set-subnets':
+          if (hasPending(op.subnetIds)) throw new Error('subnet-group apply ran before its subnets exist')
+          await elasticache.send(new ModifyCacheSubnetGroupCommand({CacheSubnetGroupName: op.name, SubnetIds: op.subnetIds}))
+          break
+        case 'delete-subnet-group':
+          throw new Error('subnet-group apply was given delete-subnet-group, which only destroy performs')
+        default:
+          unknownOperation(op)
+      }
     }
-    return {name}
+    return {name: subnetGroupName(ctx.stack)}
   },
 
   destroyPlan(state) {
-    return state.group ? [{action: 'delete', resource: 'cache-subnet-group', name: state.group.name}] : []
+    return state.group ? [{action: 'delete', resource: 'cache-subnet-group', name: state.group.name, op: {kind: 'delete-subnet-group', name: state.group.name}}] : []
   },
 
-  async destroy(state, _plan, ctx) {
+  async destroy(_state, plan, ctx) {
     const elasticache = await ctx.aws.elasticache()
-    const name = state.group!.name
-    await deleteWhenFree(ctx, {
-      what: `cache subnet group ${name}`,
-      remove: () => elasticache.send(new DeleteCacheSubnetGroupCommand({CacheSubnetGroupName: name})),
-      busyError: 'CacheSubnetGroupInUse',
-      status: () => usersOf(elasticache, name),
-      resume: 'cct rollback',
-    })
+    for (const op of operations(plan)) {
+      if (op.kind !== 'delete-subnet-group') throw new Error(`subnet-group destroy was given ${op.kind}, which only apply performs`)
+      await deleteWhenFree(ctx, {
+        what: `cache subnet group ${op.name}`,
+        remove: () => elasticache.send(new DeleteCacheSubnetGroupCommand({CacheSubnetGroupName: op.name})),
+        busyError: 'CacheSubnetGroupInUse',
+        status: () => usersOf(elasticache, op.name),
+        resume: 'cct rollback',
+      })
+    }
   },
 }
+
+const show = (id: string) => id.replace(/^pending:/, 'new ')
 
 /** Which cache clusters still hold the group, for the progress line. */
 async function usersOf(elasticache: ElastiCacheClient, name: string): Promise<string> {
