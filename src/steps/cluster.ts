@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-elasticache'
 
 import {waitUntil} from '../aws/wait.js'
-import {isPending, isUndoing, pending, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, isUndoing, operations, pending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {DEFAULT_ENGINE_VERSION} from '../options.js'
 import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
@@ -58,7 +58,27 @@ export interface ClusterState {
 
 export const replicationGroupId = (stack: string) => `${stack}-cache`
 
-export const clusterStep: Step<'cluster', ClusterState> = {
+/** What the cluster step does. cct never recreates a cache: no operation replaces one. */
+export type ClusterOp =
+  | {
+      kind: 'create-replication-group'
+      id: string
+      engine: 'redis' | 'valkey'
+      engineVersion: string
+      nodeType: string
+      replicas: number
+      tls: boolean
+      subnetGroup: string
+      securityGroupId: string
+      /** A group of the same id is still being deleted: wait until it is gone first. */
+      afterDeletion: boolean
+    }
+  | {kind: 'set-security-groups'; id: string; from: string[]; to: string[]}
+  | {kind: 'set-replicas'; id: string; from: number; to: number}
+  | {kind: 'wait-available'; id: string; status: string}
+  | {kind: 'delete-replication-group'; id: string; alreadyDeleting: boolean}
+
+export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
   id: 'cluster',
   title: 'Cache (ElastiCache replication group)',
   needs: ['sg', 'subnet-group'],
@@ -104,8 +124,21 @@ export const clusterStep: Step<'cluster', ClusterState> = {
     const name = replicationGroupId(ctx.stack)
     const nodes = 1 + options.replicas
     const group = state.group
-    if (!group) {
+    if (!group || group.status === 'deleting') {
       const version = options.engineVersion ?? DEFAULT_ENGINE_VERSION[options.engine]
+      const op: ClusterOp = {
+        kind: 'create-replication-group',
+        id: name,
+        engine: options.engine,
+        engineVersion: version,
+        nodeType: options.nodeType,
+        replicas: options.replicas,
+        tls: options.tls,
+        subnetGroup: state.subnetGroup,
+        securityGroupId: state.cacheGroupId,
+        afterDeletion: group !== undefined,
+      }
+      if (group) return [{action: 'wait', resource: 'replication-group', name, detail: 'a previous one is being deleted; wait, then create', op}]
       const cost = formatCost(state.cost ?? {note: 'price not looked up'})
       return [
         {
@@ -113,13 +146,11 @@ export const clusterStep: Step<'cluster', ClusterState> = {
           resource: 'replication-group',
           name,
           detail: `${options.engine} ${version}, ${options.nodeType} x${nodes}${options.replicas ? ', Multi-AZ failover' : ''}, TLS ${options.tls ? 'on' : 'off'}, encrypted at rest; ${cost}`,
+          op,
         },
       ]
     }
-    if (group.status === 'deleting') {
-      return [{action: 'wait', resource: 'replication-group', name, detail: 'a previous one is being deleted; wait, then create'}]
-    }
-    const changes: Change[] = []
+    const changes: Change<ClusterOp>[] = []
     // Engine, node type and TLS cannot change in place without downtime: say so, never recreate.
     const differs = [
       group.engine && group.engine !== options.engine ? `engine is ${group.engine}, asked ${options.engine}` : undefined,
@@ -130,15 +161,21 @@ export const clusterStep: Step<'cluster', ClusterState> = {
       ctx.note(`${name} differs from what was asked (${differs.join('; ')}); cct never recreates a cache. Keep it, or remove it with \`cct rollback\` and create it again.`)
     }
     if (group.securityGroupIds.length > 0 && !group.securityGroupIds.includes(state.cacheGroupId)) {
-      changes.push({action: 'update', resource: 'replication-group', name, detail: `security groups ${group.securityGroupIds.join(',')} -> ${state.cacheGroupId}`})
+      const op: ClusterOp = {kind: 'set-security-groups', id: name, from: group.securityGroupIds, to: [state.cacheGroupId]}
+      changes.push({action: 'update', resource: 'replication-group', name, detail: `security groups differ: has ${op.from.join(', ')}, needs ${op.to.join(', ')}`, op})
     }
     if (group.nodes !== nodes && group.nodes > 0) {
-      changes.push({action: 'update', resource: 'replication-group', name, detail: `replicas ${group.nodes - 1} -> ${options.replicas}`})
+      const op: ClusterOp = {kind: 'set-replicas', id: name, from: group.nodes - 1, to: options.replicas}
+      changes.push({action: 'update', resource: 'replication-group', name, detail: `replicas differ: has ${op.from}, needs ${op.to}`, op})
     }
     if (group.status !== 'available' && changes.length === 0) {
-      changes.push({action: 'wait', resource: 'replication-group', name, detail: `status ${group.status}`})
+      changes.push({action: 'wait', resource: 'replication-group', name, detail: `status ${group.status}`, op: {kind: 'wait-available', id: name, status: group.status}})
     }
     return changes
+  },
+
+  resources(state) {
+    return state.group && state.group.status !== 'deleting' ? [{resource: 'replication-group', name: state.group.id}] : []
   },
 
   output(state, ctx) {
@@ -147,47 +184,51 @@ export const clusterStep: Step<'cluster', ClusterState> = {
     return {replicationGroupId: g.id, host: g.host, port: g.port ?? REDIS_PORT, tls: g.tls, nodes: g.members}
   },
 
-  async apply(state, plan, ctx) {
+  async apply(_state, plan, ctx) {
     const elasticache = await ctx.aws.elasticache()
     const id = replicationGroupId(ctx.stack)
-    const {options} = ctx
-    if (state.group?.status === 'deleting') await waitForGone(elasticache, id, ctx, 'cct cluster')
-    if (!state.group || state.group.status === 'deleting') {
-      if (isPending(state.cacheGroupId) || isPending(state.subnetGroup)) throw new Error('cluster apply ran before its groups exist')
-      await elasticache.send(
-        new CreateReplicationGroupCommand({
-          ReplicationGroupId: id,
-          ReplicationGroupDescription: `cct: cache for stack ${ctx.stack}`,
-          Engine: options.engine,
-          EngineVersion: options.engineVersion ?? DEFAULT_ENGINE_VERSION[options.engine],
-          CacheNodeType: options.nodeType,
-          NumCacheClusters: 1 + options.replicas,
-          AutomaticFailoverEnabled: options.replicas > 0,
-          MultiAZEnabled: options.replicas > 0,
-          CacheSubnetGroupName: state.subnetGroup,
-          SecurityGroupIds: [state.cacheGroupId],
-          Port: REDIS_PORT,
-          PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-          SnapshotRetentionLimit: 0,
-          TransitEncryptionEnabled: options.tls,
-          AtRestEncryptionEnabled: true,
-          Tags: stackTags(ctx.stack, id),
-        }),
-      )
-    } else {
-      for (const change of plan) {
-        if (change.detail?.startsWith('security groups')) {
-          await elasticache.send(new ModifyReplicationGroupCommand({ReplicationGroupId: id, SecurityGroupIds: [state.cacheGroupId], ApplyImmediately: true}))
-          await waitForAvailable(elasticache, id, ctx)
-        } else if (change.detail?.startsWith('replicas')) {
-          const current = state.group.nodes - 1
-          if (options.replicas > current) {
-            await elasticache.send(new IncreaseReplicaCountCommand({ReplicationGroupId: id, NewReplicaCount: options.replicas, ApplyImmediately: true}))
-          } else {
-            await elasticache.send(new DecreaseReplicaCountCommand({ReplicationGroupId: id, NewReplicaCount: options.replicas, ApplyImmediately: true}))
-          }
-          await waitForAvailable(elasticache, id, ctx)
+    for (const op of operations(plan)) {
+      switch (op.kind) {
+        case 'create-replication-group':
+          if (op.afterDeletion) await waitForGone(elasticache, op.id, ctx, 'cct cluster')
+          if (isPending(op.securityGroupId) || isPending(op.subnetGroup)) throw new Error('cluster apply ran before its groups exist')
+          await elasticache.send(
+            new CreateReplicationGroupCommand({
+              ReplicationGroupId: op.id,
+              ReplicationGroupDescription: `cct: cache for stack ${ctx.stack}`,
+              Engine: op.engine,
+              EngineVersion: op.engineVersion,
+              CacheNodeType: op.nodeType,
+              NumCacheClusters: 1 + op.replicas,
+              AutomaticFailoverEnabled: op.replicas > 0,
+              MultiAZEnabled: op.replicas > 0,
+              CacheSubnetGroupName: op.subnetGroup,
+              SecurityGroupIds: [op.securityGroupId],
+              Port: REDIS_PORT,
+              PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
+              SnapshotRetentionLimit: 0,
+              TransitEncryptionEnabled: op.tls,
+              AtRestEncryptionEnabled: true,
+              Tags: stackTags(ctx.stack, op.id),
+            }),
+          )
+          break
+        case 'set-security-groups':
+          await elasticache.send(new ModifyReplicationGroupCommand({ReplicationGroupId: op.id, SecurityGroupIds: op.to, ApplyImmediately: true}))
+          await waitForAvailable(elasticache, op.id, ctx)
+          break
+        case 'set-replicas': {
+          const Command = op.to > op.from ? IncreaseReplicaCountCommand : DecreaseReplicaCountCommand
+          await elasticache.send(new Command({ReplicationGroupId: op.id, NewReplicaCount: op.to, ApplyImmediately: true}))
+          await waitForAvailable(elasticache, op.id, ctx)
+          break
         }
+        case 'wait-available':
+          break // the wait below
+        case 'delete-replication-group':
+          throw new Error('cluster apply was given delete-replication-group, which only destroy performs')
+        default:
+          unknownOperation(op)
       }
     }
     const group = await waitForAvailable(elasticache, id, ctx)
@@ -201,20 +242,23 @@ export const clusterStep: Step<'cluster', ClusterState> = {
   destroyPlan(state) {
     const g = state.group
     if (!g) return []
-    return [{action: 'delete', resource: 'replication-group', name: g.id, detail: g.status === 'deleting' ? 'already deleting; wait until gone' : 'no final snapshot'}]
+    const alreadyDeleting = g.status === 'deleting'
+    return [{action: 'delete', resource: 'replication-group', name: g.id, detail: alreadyDeleting ? 'already deleting; wait until gone' : 'no final snapshot', op: {kind: 'delete-replication-group', id: g.id, alreadyDeleting}}]
   },
 
-  async destroy(state, _plan, ctx) {
+  async destroy(_state, plan, ctx) {
     const elasticache = await ctx.aws.elasticache()
-    const id = state.group!.id
-    if (state.group!.status !== 'deleting') {
-      try {
-        await elasticache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: id, RetainPrimaryCluster: false}))
-      } catch (error) {
-        if (!isAwsError(error, 'InvalidReplicationGroupStateFault')) throw error
+    for (const op of operations(plan)) {
+      if (op.kind !== 'delete-replication-group') throw new Error(`cluster destroy was given ${op.kind}, which only apply performs`)
+      if (!op.alreadyDeleting) {
+        try {
+          await elasticache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: op.id, RetainPrimaryCluster: false}))
+        } catch (error) {
+          if (!isAwsError(error, 'InvalidReplicationGroupStateFault')) throw error
+        }
       }
+      await waitForGone(elasticache, op.id, ctx, 'cct rollback')
     }
-    await waitForGone(elasticache, id, ctx, 'cct rollback')
   },
 }
 
