@@ -3,7 +3,7 @@ import {type LambdaClient} from '@aws-sdk/client-lambda'
 import {FUNCTION_CONCURRENCY, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {attachVpcPolicy, detachVpcPolicy, inspectRole, partitionOf, type RoleInfo} from '../aws/roles.js'
-import {isPending, isUndoing, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, isUndoing, operations, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 
 export interface AttachOutput {
@@ -17,7 +17,7 @@ declare module '../engine/step.js' {
 }
 
 /** A function's VpcConfig before cct first changed it. */
-interface VpcRecord {
+export interface VpcRecord {
   vpcId?: string
   subnetIds: string[]
   securityGroupIds: string[]
@@ -25,7 +25,8 @@ interface VpcRecord {
 
 interface FunctionPlan {
   fn: FunctionInfo
-  target?: {subnetIds: string[]; securityGroupIds: string[]}
+  /** Where the function should be; `addsGroup` when it stays in its subnets and only gains the lambda group. */
+  target?: {addsGroup: boolean; subnetIds: string[]; securityGroupIds: string[]}
 }
 
 export interface AttachState {
@@ -41,7 +42,17 @@ export interface AttachState {
 const vpcRecordKey = (ctx: StepContext) => recordKey(ctx.stack, 'vpc')
 const roleRecordKey = (ctx: StepContext) => recordKey(ctx.stack, 'role-policy')
 
-export const attachStep: Step<'attach', AttachState> = {
+/** What the attach step does to functions (and their roles); ids a run creates are pending. */
+export type AttachOp =
+  | {kind: 'attach-role-policy'; roleName: string; roleArn: string}
+  /** In the stack's VPC already: the lambda group joins its groups; its subnets and groups stay. */
+  | {kind: 'add-security-group'; functionName: string; groupId: string}
+  /** Not in a VPC (or moved from another with --force): the stack's subnets and the lambda group. */
+  | {kind: 'move-into-vpc'; functionName: string; subnetIds: string[]; securityGroupIds: string[]}
+  | {kind: 'restore-vpc-config'; functionName: string}
+  | {kind: 'detach-role-policy'; roleName: string; roleArn: string}
+
+export const attachStep: Step<'attach', AttachState, AttachOp> = {
   id: 'attach',
   title: 'Functions into the VPC',
   needs: ['vpc', 'sg'],
@@ -65,74 +76,125 @@ export const attachStep: Step<'attach', AttachState> = {
     return {vpcId, subnetIds, lambdaGroupId, functions: plans, roles, recorded: functions.filter((f) => decodeRecord(vpcRecordKey(ctx), f.tags))}
   },
 
-  plan(state) {
-    const changes: Change[] = []
+  plan(state, ctx) {
+    const changes: Change<AttachOp>[] = []
     const rolesInUse = new Set(state.functions.filter((p) => p.target).map((p) => p.fn.role))
     for (const role of state.roles) {
-      if (!role.canCreateEni && rolesInUse.has(role.arn)) changes.push({action: 'attach', resource: 'iam-role-policy', name: role.name, detail: 'service-role/AWSLambdaVPCAccessExecutionRole', kind: 'missing'})
+      if (!role.canCreateEni && rolesInUse.has(role.arn)) {
+        changes.push({action: 'attach', resource: 'iam-role-policy', name: role.name, detail: 'service-role/AWSLambdaVPCAccessExecutionRole', kind: 'missing', op: {kind: 'attach-role-policy', roleName: role.name, roleArn: role.arn}})
+      }
     }
     for (const {fn, target} of state.functions) {
       if (!target) continue
-      const detail = fn.vpcId ? `add ${show(state.lambdaGroupId)} (keeps its subnets and groups)` : `subnets ${target.subnetIds.map(show).join(', ')}; group ${show(state.lambdaGroupId)}`
-      changes.push({action: 'update', resource: 'function-vpc', name: fn.name, detail: fn.vpcId && fn.vpcId !== state.vpcId ? `move from ${fn.vpcId} (--force): ${detail}` : detail, kind: 'missing'})
+      // Attached by cct before and changed since: drift; never attached: missing.
+      const kind = decodeRecord(vpcRecordKey(ctx), fn.tags) ? 'drift' : 'missing'
+      if (target.addsGroup) {
+        const detail = `security groups differ: has ${fn.securityGroupIds.join(', ')}, needs ${show(state.lambdaGroupId)} too (keeps its subnets and groups)`
+        changes.push({action: 'update', resource: 'function-vpc', name: fn.name, detail, kind, op: {kind: 'add-security-group', functionName: fn.name, groupId: state.lambdaGroupId}})
+        continue
+      }
+      const into = `subnets ${target.subnetIds.map(show).join(', ')}; group ${show(state.lambdaGroupId)}`
+      const detail = fn.vpcId ? `move from ${fn.vpcId} (--force): ${into}` : `not in a VPC: ${into}`
+      changes.push({action: 'update', resource: 'function-vpc', name: fn.name, detail, kind, op: {kind: 'move-into-vpc', functionName: fn.name, subnetIds: target.subnetIds, securityGroupIds: target.securityGroupIds}})
     }
     return changes
+  },
+
+  resources(state) {
+    return [
+      ...state.roles.filter((r) => r.canCreateEni).map((r) => ({resource: 'iam-role-policy', name: r.name})),
+      ...state.functions.map((p) => ({resource: 'function-vpc', name: p.fn.name})),
+    ]
   },
 
   output(state) {
     return {functions: state.functions.map((p) => p.fn.name)}
   },
 
-  async apply(state, _plan, ctx) {
+  async apply(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
     const iam = await ctx.aws.iam()
-    const rolesInUse = new Set(state.functions.filter((p) => p.target).map((p) => p.fn.role))
-    for (const role of state.roles) {
-      if (role.canCreateEni || !rolesInUse.has(role.arn)) continue
-      ctx.progress(`attaching the VPC access policy to role ${role.name}`)
-      await attachVpcPolicy(iam, role, roleRecordKey(ctx), partitionOf(role.arn))
+    const ops = operations(plan)
+    const fnOf = (name: string) => state.functions.find((p) => p.fn.name === name)!.fn
+    // Roles first: a function moved into a VPC needs its role's ENI permissions.
+    for (const op of ops) {
+      if (op.kind !== 'attach-role-policy') continue
+      ctx.progress(`attaching the VPC access policy to role ${op.roleName}`)
+      const role = state.roles.find((r) => r.arn === op.roleArn)!
+      await attachVpcPolicy(iam, role, roleRecordKey(ctx), partitionOf(op.roleArn))
     }
-    await mapBounded(state.functions, FUNCTION_CONCURRENCY, async ({fn, target}) => {
-      if (!target) return
-      if (!decodeRecord(vpcRecordKey(ctx), fn.tags)) {
-        await tagFunction(lambda, fn, encodeRecord(vpcRecordKey(ctx), {vpcId: fn.vpcId, subnetIds: fn.subnetIds, securityGroupIds: fn.securityGroupIds} satisfies VpcRecord))
+    await mapBounded(ops, FUNCTION_CONCURRENCY, async (op) => {
+      switch (op.kind) {
+        case 'attach-role-policy':
+          return
+        case 'add-security-group':
+        case 'move-into-vpc': {
+          const fn = fnOf(op.functionName)
+          if (!decodeRecord(vpcRecordKey(ctx), fn.tags)) {
+            await tagFunction(lambda, fn, encodeRecord(vpcRecordKey(ctx), {vpcId: fn.vpcId, subnetIds: fn.subnetIds, securityGroupIds: fn.securityGroupIds} satisfies VpcRecord))
+          }
+          ctx.progress(`${fn.name}: moving into the VPC`)
+          await updateFunction(lambda, fn, (current) => vpcUpdate(current, op), ctx, 'cct attach')
+          ctx.progress(`${fn.name}: in the VPC`)
+          return
+        }
+        case 'restore-vpc-config':
+        case 'detach-role-policy':
+          throw new Error(`attach apply was given ${op.kind}, which only destroy performs`)
+        default:
+          unknownOperation(op)
       }
-      ctx.progress(`${fn.name}: moving into the VPC`)
-      await updateFunction(lambda, fn, (current) => {
-        const next = planFunction(current, state.vpcId, state.subnetIds, state.lambdaGroupId, ctx).target
-        return next ? {VpcConfig: {SubnetIds: next.subnetIds, SecurityGroupIds: next.securityGroupIds}} : undefined
-      }, ctx, 'cct attach')
-      ctx.progress(`${fn.name}: in the VPC`)
     })
     return {functions: state.functions.map((p) => p.fn.name)}
   },
 
   destroyPlan(state, ctx) {
-    const changes: Change[] = state.recorded.map((fn) => ({action: 'restore', resource: 'function-vpc', name: fn.name, detail: describeRestore(fn, ctx)}))
-    for (const role of state.roles) if (role.tags[roleRecordKey(ctx)]) changes.push({action: 'detach', resource: 'iam-role-policy', name: role.name, detail: 'service-role/AWSLambdaVPCAccessExecutionRole'})
+    const changes: Change<AttachOp>[] = state.recorded.map((fn) => ({action: 'restore', resource: 'function-vpc', name: fn.name, detail: describeRestore(fn, ctx), op: {kind: 'restore-vpc-config', functionName: fn.name}}))
+    for (const role of state.roles) {
+      if (role.tags[roleRecordKey(ctx)]) changes.push({action: 'detach', resource: 'iam-role-policy', name: role.name, detail: 'service-role/AWSLambdaVPCAccessExecutionRole', op: {kind: 'detach-role-policy', roleName: role.name, roleArn: role.arn}})
+    }
     return changes
   },
 
-  async destroy(state, _plan, ctx) {
+  async destroy(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
     const iam = await ctx.aws.iam()
-    await mapBounded(state.recorded, FUNCTION_CONCURRENCY, (fn) => restoreFunction(lambda, fn, state, ctx))
-    for (const role of state.roles) {
-      if (role.tags[roleRecordKey(ctx)]) await detachVpcPolicy(iam, role.name, roleRecordKey(ctx), partitionOf(role.arn))
+    const ops = operations(plan)
+    await mapBounded(ops, FUNCTION_CONCURRENCY, async (op) => {
+      if (op.kind === 'restore-vpc-config') await restoreFunction(lambda, state.recorded.find((f) => f.name === op.functionName)!, state, ctx)
+    })
+    for (const op of ops) {
+      if (op.kind === 'detach-role-policy') await detachVpcPolicy(iam, op.roleName, roleRecordKey(ctx), partitionOf(op.roleArn))
+      else if (op.kind !== 'restore-vpc-config') throw new Error(`attach destroy was given ${op.kind}, which only apply performs`)
     }
   },
 }
 
-function planFunction(fn: FunctionInfo, vpcId: string, subnetIds: string[], lambdaGroupId: string, ctx: StepContext): FunctionPlan {
-  if (!fn.vpcId || fn.subnetIds.length === 0) return {fn, target: {subnetIds, securityGroupIds: [lambdaGroupId]}}
+/** The VpcConfig update an operation makes to the function as it is now; undefined when it is already so. */
+export function vpcUpdate(current: FunctionInfo, op: Extract<AttachOp, {kind: 'add-security-group' | 'move-into-vpc'}>): {VpcConfig: {SubnetIds: string[]; SecurityGroupIds: string[]}} | undefined {
+  if (op.kind === 'add-security-group') {
+    if (current.securityGroupIds.includes(op.groupId)) return undefined
+    return {VpcConfig: {SubnetIds: current.subnetIds, SecurityGroupIds: [...current.securityGroupIds, op.groupId]}}
+  }
+  if (sameSet(current.subnetIds, op.subnetIds) && sameSet(current.securityGroupIds, op.securityGroupIds)) return undefined
+  return {VpcConfig: {SubnetIds: op.subnetIds, SecurityGroupIds: op.securityGroupIds}}
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x))
+}
+
+/** Where a function should be: unchanged (no target), its own VPC plus the lambda group, or the stack's subnets. */
+export function planFunction(fn: FunctionInfo, vpcId: string, subnetIds: string[], lambdaGroupId: string, ctx: Pick<StepContext, 'options'>): FunctionPlan {
+  if (!fn.vpcId || fn.subnetIds.length === 0) return {fn, target: {addsGroup: false, subnetIds, securityGroupIds: [lambdaGroupId]}}
   if (fn.vpcId === vpcId || isPending(vpcId)) {
     if (fn.securityGroupIds.includes(lambdaGroupId)) return {fn}
-    return {fn, target: {subnetIds: fn.subnetIds, securityGroupIds: [...fn.securityGroupIds, lambdaGroupId]}}
+    return {fn, target: {addsGroup: true, subnetIds: fn.subnetIds, securityGroupIds: [...fn.securityGroupIds, lambdaGroupId]}}
   }
   if (!ctx.options.force) {
     throw conflictError(`Function ${fn.name} is in ${fn.vpcId}, not the stack's VPC ${vpcId}`, 'Pass --force to move it (cct records its current VPC config so rollback restores it), or leave it out of --functions')
   }
-  return {fn, target: {subnetIds, securityGroupIds: [lambdaGroupId]}}
+  return {fn, target: {addsGroup: false, subnetIds, securityGroupIds: [lambdaGroupId]}}
 }
 
 /**
@@ -151,7 +213,7 @@ async function restoreFunction(lambda: LambdaClient, recordedFn: FunctionInfo, s
   await untagFunction(lambda, fn, recordTagKeys(vpcRecordKey(ctx), fn.tags))
 }
 
-function restoredVpc(fn: FunctionInfo, before: VpcRecord, state: AttachState): {SubnetIds: string[]; SecurityGroupIds: string[]} | undefined {
+export function restoredVpc(fn: FunctionInfo, before: VpcRecord, state: Pick<AttachState, 'vpcId' | 'subnetIds' | 'lambdaGroupId'>): {SubnetIds: string[]; SecurityGroupIds: string[]} | undefined {
   const inOurSubnets = fn.subnetIds.length > 0 && fn.subnetIds.every((s) => state.subnetIds.includes(s))
   if (before.subnetIds.length === 0) {
     if (!inOurSubnets && fn.subnetIds.length > 0) return withoutGroup(fn, state.lambdaGroupId)
