@@ -1,6 +1,6 @@
 import {mapBounded, FUNCTION_CONCURRENCY, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
-import {isPending, isUndoing, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, isUndoing, operations, type Change, type Step, type StepContext} from '../engine/step.js'
 
 export interface EnvOutput {
   functions: string[]
@@ -24,10 +24,10 @@ export const AUTO_CACHE_WRAPPER = '/opt/cct-auto-cache'
 export const AUTO_CACHE_KEYS = ['AWS_LAMBDA_EXEC_WRAPPER', 'CCT_NEXT_EXEC_WRAPPER', 'CCT_AUTO_CACHE_TTLS'] as const
 
 /** What a variable was before cct (null: absent), and what cct set it to (null: removed). */
-type EnvRecord = Record<string, {before: string | null; set: string | null}>
+export type EnvRecord = Record<string, {before: string | null; set: string | null}>
 
 /** Per variable: the value wanted, null for "absent". Keys not listed are left alone. */
-type Desired = Record<string, string | null>
+export type Desired = Record<string, string | null>
 
 export interface EnvState {
   desired: Record<string, string>
@@ -43,7 +43,14 @@ const wanted = (fn: Pick<FunctionInfo, 'env' | 'tags'>, state: EnvState, tags = 
 
 const envRecordKey = (ctx: StepContext) => recordKey(ctx.stack, 'env')
 
-export const envStep: Step<'env', EnvState> = {
+/**
+ * What the env step does to a function's variables. `vars` is every variable cct manages on
+ * it as it should be (null: absent), including those already right: the record keeps what
+ * each was before cct.
+ */
+export type EnvOp = {kind: 'set-env'; functionName: string; vars: Desired} | {kind: 'restore-env'; functionName: string}
+
+export const envStep: Step<'env', EnvState, EnvOp> = {
   id: 'env',
   title: 'Function environment (REDIS_HOST, REDIS_PORT, REDIS_TLS)',
   needs: ['cluster'],
@@ -60,29 +67,37 @@ export const envStep: Step<'env', EnvState> = {
   },
 
   plan(state) {
-    return state.functions
-      .map((fn) => ({fn, want: wanted(fn, state)}))
-      .map(({fn, want}) => ({fn, want, diff: changedKeys(fn, want)}))
-      .filter(({diff}) => diff.length > 0)
-      .map(({fn, want, diff}) => ({action: 'update', resource: 'function-env', name: fn.name, detail: diff.map((k) => (want[k] === null ? `${k} removed` : `${k}=${isPending(want[k]) ? 'the new endpoint' : want[k]}`)).join(' ') + ' (other variables kept)', kind: diff.some((k) => fn.env[k] !== undefined) ? 'drift' : 'missing'}) satisfies Change)
+    const changes: Change<EnvOp>[] = []
+    for (const fn of state.functions) {
+      const vars = wanted(fn, state)
+      const diff = changedKeys(fn, vars)
+      if (diff.length === 0) continue
+      const detail = diff.map((k) => describeVar(k, fn.env[k], vars[k]!)).join('; ') + ' (other variables kept)'
+      const kind = diff.some((k) => fn.env[k] !== undefined) ? 'drift' : 'missing'
+      changes.push({action: 'update', resource: 'function-env', name: fn.name, detail, kind, op: {kind: 'set-env', functionName: fn.name, vars}})
+    }
+    return changes
+  },
+
+  resources(state) {
+    return state.functions.map((fn) => ({resource: 'function-env', name: fn.name}))
   },
 
   output(state) {
     return {functions: state.functions.map((f) => f.name)}
   },
 
-  async apply(state, _plan, ctx) {
+  async apply(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
-    await mapBounded(state.functions, FUNCTION_CONCURRENCY, async (fn) => {
-      const want = wanted(fn, state)
-      const diff = changedKeys(fn, want)
-      if (diff.length === 0) return
+    await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
+      if (op.kind !== 'set-env') throw new Error(`env apply was given ${op.kind}, which only destroy performs`)
+      const fn = state.functions.find((f) => f.name === op.functionName)!
       const record: EnvRecord = decodeRecord<EnvRecord>(envRecordKey(ctx), fn.tags) ?? {}
-      for (const key of Object.keys(want)) {
+      for (const key of Object.keys(op.vars)) {
         const before = record[key]?.before !== undefined ? record[key].before : (fn.env[key] ?? null)
         // Back to what was there before cct: nothing of ours left to undo for that key.
-        if (!ENV_KEYS.includes(key as (typeof ENV_KEYS)[number]) && want[key] === before) delete record[key]
-        else record[key] = {before, set: want[key]!}
+        if (!ENV_KEYS.includes(key as (typeof ENV_KEYS)[number]) && op.vars[key] === before) delete record[key]
+        else record[key] = {before, set: op.vars[key]!}
       }
       const tags = encodeRecord(envRecordKey(ctx), record)
       await tagFunction(lambda, fn, tags)
@@ -90,24 +105,23 @@ export const envStep: Step<'env', EnvState> = {
       // into numbered tags; the old single tag would still win when it is read back, and
       // rollback would restore from it. Drop the tags the new encoding does not use.
       await untagFunction(lambda, fn, recordTagKeys(envRecordKey(ctx), fn.tags).filter((k) => !(k in tags)))
-      ctx.progress(`${fn.name}: setting ${diff.join(', ')}`)
-      // Environment.Variables is replaced, not merged, by Lambda: send every variable.
-      await updateFunction(lambda, fn, (current) => {
-        const now = wanted(current, state, current.tags ?? fn.tags)
-        return changedKeys(current, now).length ? {Environment: {Variables: applyEnv(current.env, now)}} : undefined
-      }, ctx, 'cct env')
+      ctx.progress(`${fn.name}: setting ${changedKeys(fn, op.vars).join(', ')}`)
+      // Environment.Variables is replaced, not merged, by Lambda: send every variable, as they are at write time.
+      await updateFunction(lambda, fn, (current) => (changedKeys(current, op.vars).length ? {Environment: {Variables: applyEnv(current.env, op.vars)}} : undefined), ctx, 'cct env')
     })
     return {functions: state.functions.map((f) => f.name)}
   },
 
   destroyPlan(state) {
-    return state.functions.map((fn) => ({action: 'restore', resource: 'function-env', name: fn.name, detail: `${ENV_KEYS.join(', ')} back to what they were (changes made since are kept)`}) satisfies Change)
+    return state.functions.map((fn) => ({action: 'restore', resource: 'function-env', name: fn.name, detail: `${ENV_KEYS.join(', ')} back to what they were (changes made since are kept)`, op: {kind: 'restore-env', functionName: fn.name}}) satisfies Change<EnvOp>)
   },
 
-  async destroy(state, _plan, ctx) {
+  async destroy(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
-    await mapBounded(state.functions, FUNCTION_CONCURRENCY, async (recorded) => {
-      const fn = (await describeFunction(lambda, recorded.name)) ?? recorded
+    await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
+      if (op.kind !== 'restore-env') throw new Error(`env destroy was given ${op.kind}, which only apply performs`)
+      // The record as it is now: a run since may have changed it.
+      const fn = (await describeFunction(lambda, op.functionName)) ?? state.functions.find((f) => f.name === op.functionName)!
       const record = decodeRecord<EnvRecord>(envRecordKey(ctx), fn.tags) ?? {}
       ctx.progress(`${fn.name}: restoring ${Object.keys(record).join(', ')}`)
       await updateFunction(lambda, fn, (current) => restoredEnv(current.env, record), ctx, 'cct rollback')
@@ -116,8 +130,15 @@ export const envStep: Step<'env', EnvState> = {
   },
 }
 
+/** "REDIS_PORT is 7000, needs 6379", "REDIS_HOST=the new endpoint", "CCT_NEXT_EXEC_WRAPPER removed". */
+function describeVar(key: string, has: string | undefined, needs: string | null): string {
+  const value = (v: string) => (isPending(v) ? 'the new endpoint' : v)
+  if (needs === null) return `${key} removed`
+  return has === undefined ? `${key}=${value(needs)}` : `${key} is ${has}, needs ${value(needs)}`
+}
+
 /** The environment with cct's values put back to what they were; undefined when none is still cct's. */
-function restoredEnv(current: Record<string, string>, record: EnvRecord): {Environment: {Variables: Record<string, string>}} | undefined {
+export function restoredEnv(current: Record<string, string>, record: EnvRecord): {Environment: {Variables: Record<string, string>}} | undefined {
   const env = {...current}
   let changed = false
   for (const [key, {before, set}] of Object.entries(record)) {
