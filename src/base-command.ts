@@ -3,6 +3,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 import type {AwsSettings} from './aws/settings.js'
 import {readConfig, DEFAULT_CONFIG_FILE, type ConfigFile} from './config-file.js'
 import {CctError, ExitCode, explainAwsError} from './errors.js'
+import {envelope} from './json/envelope.js'
 import {DEFAULT_STACK} from './options.js'
 import {validateStackName} from './stack-name.js'
 import {chooseRenderer, type RendererChoice} from './ui/renderer.js'
@@ -12,7 +13,8 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
 /**
  * What every cct command shares: AWS location flags resolved as the AWS CLI does, the
  * stack, --yes, --dry-run and --json; and one way of reporting errors (one line with
- * the fix, a documented exit code, no stack trace unless DEBUG asks).
+ * the fix, a documented exit code, no stack trace unless DEBUG asks). With --json, success
+ * and failure alike print one envelope (src/json/envelope.ts) on stdout and nothing else.
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
@@ -31,6 +33,10 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** What `cct setup` saved; flags win over it. */
   protected stackConfig: ConfigFile = {}
   protected abortController = new AbortController()
+  /** Notes for the envelope's `warnings` (a person reads them in the command's own output). */
+  protected warnings: string[] = []
+  /** Set by `fail()`: the command has a result to print and still failed. */
+  private failure?: CctError
 
   public override async init(): Promise<void> {
     await super.init()
@@ -66,6 +72,43 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return chooseRenderer({json: this.jsonEnabled(), isTTY: process.stdout.isTTY})
   }
 
+  /**
+   * The command has a result worth printing and still failed (`cct verify` with a failed
+   * check): with --json the envelope carries both the result and the error, with the
+   * error's exit code; without, the error is thrown as any other.
+   */
+  protected fail(error: CctError): void {
+    if (!this.jsonEnabled()) throw error
+    this.failure = error
+    process.exitCode = error.exitCode
+  }
+
+  /** What goes in the envelope's `result`, from what run() returned; commands shape it. */
+  protected jsonResult(result: unknown): unknown {
+    return result
+  }
+
+  /** oclif's hook for what run() returned with --json: our envelope instead of the bare value. */
+  protected override toSuccessJson(result: unknown): ReturnType<typeof envelope> {
+    const region = (result as {region?: unknown} | undefined)?.region
+    const shaped = this.jsonResult(result) // may add warnings
+    return envelope({
+      command: this.id ?? '',
+      stack: this.knownStack(),
+      region: typeof region === 'string' ? region : this.knownRegion(),
+      result: shaped,
+      warnings: this.warnings,
+      error: this.failure,
+    })
+  }
+
+  /** With --json, oclif's warnings (deprecated flags, ...) go into the envelope instead of stderr. */
+  public override warn(input: string | Error): string | Error {
+    if (this.jsonEnabled()) this.warnings.push(typeof input === 'string' ? input : input.message)
+    else super.warn(input)
+    return input
+  }
+
   protected override async catch(err: Error & {oclif?: {exit?: number}; code?: string}): Promise<unknown> {
     if (err.code === 'EEXIT') throw err
     // oclif's parser errors carry exit 2; everything else is ours or AWS's.
@@ -74,12 +117,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         ? new CctError(firstLine(err.message), {exitCode: ExitCode.Usage, hint: `See \`cct ${this.id} --help\``})
         : explainAwsError(this.abortController.signal.aborted ? this.abortController.signal.reason : err)
     if (this.jsonEnabled()) {
-      this.logJson({error: {message: error.message, hint: error.hint, exitCode: error.exitCode}})
+      this.logJson(envelope({command: this.id ?? '', stack: this.knownStack(), region: this.knownRegion(), result: null, warnings: this.warnings, error}))
     } else {
       process.stderr.write(`✖ ${error.line}\n`)
       if (process.env.DEBUG) process.stderr.write(`${(error.cause as Error | undefined)?.stack ?? error.stack}\n`)
     }
     return this.exit(error.exitCode)
+  }
+
+  /** The stack, when the flags were parsed far enough to know it (a bad flag stops earlier). */
+  private knownStack(): string | null {
+    return this.flags ? this.stack : null
+  }
+
+  /** The region asked for by flag, AWS_REGION or cct.json; a profile's region is only known after the AWS client resolved it. */
+  private knownRegion(): string | null {
+    return (this.flags && this.awsSettings.region) || null
   }
 }
 

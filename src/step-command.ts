@@ -3,6 +3,8 @@ import type {Command, Interfaces} from '@oclif/core'
 import {BaseCommand} from './base-command.js'
 import type {StepId} from './engine/step.js'
 import type {ConfigFile} from './config-file.js'
+import {stepsResult} from './json/results.js'
+import type {ConvergeReport} from './services/converge.js'
 import {defaultOptions, type StackOptions} from './options.js'
 
 type AnyFlags = Interfaces.InferredFlags<typeof BaseCommand.baseFlags> & Record<string, unknown>
@@ -32,6 +34,13 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
     const {formatReport} = await import('./ui/report.js')
     this.log(formatReport(report))
     return report
+  }
+
+  /** What the steps did or would do, in the user's words; the run's notes become warnings. */
+  protected override jsonResult(result: unknown): unknown {
+    const report = result as ConvergeReport
+    this.warnings.push(...report.notes)
+    return stepsResult(report)
   }
 }
 

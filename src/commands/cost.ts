@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {usageError} from '../errors.js'
 import {functionFlags} from '../flags.js'
+import type {CostResult} from '../json/results.js'
 import type {CostReport} from '../services/cost.js'
 import {StepCommand} from '../step-command.js'
 
@@ -35,5 +36,9 @@ export default class Cost extends StepCommand<typeof Cost> {
     this.log(`\nCost ${usd(-report.costUsd)}, savings ${usd(report.savingsUsd)}, net ${usd(report.netUsd)}${report.roi === undefined ? '' : `, return ×${report.roi}`} per month`)
     if (report.savingsUsd === undefined) this.log('Savings need metrics from before setup to compare with; run again once there is traffic on both sides.')
     return report
+  }
+
+  protected override jsonResult({stack, region, ...result}: CostReport): CostResult {
+    return result
   }
 }

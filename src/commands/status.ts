@@ -1,4 +1,5 @@
 import {cacheFlags, functionFlags, networkFlags} from '../flags.js'
+import type {StatusResult} from '../json/results.js'
 import type {StatusRow} from '../services/status.js'
 import {StepCommand} from '../step-command.js'
 
@@ -20,5 +21,9 @@ export default class Status extends StepCommand<typeof Status> {
     this.log(`Stack "${report.stack}" in ${report.region}: ${counts}\n`)
     this.log(table(['STEP', 'RESOURCE', 'NAME', 'STATE', 'DETAIL'], rows.map((r) => [r.step, r.resource, r.name, r.state, r.detail])))
     return {stack: report.stack, region: report.region, resources: rows}
+  }
+
+  protected override jsonResult(result: {resources: StatusRow[]}): StatusResult {
+    return {resources: result.resources}
   }
 }

@@ -4,6 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {CctError, ExitCode, usageError} from '../errors.js'
 import {functionFlags} from '../flags.js'
+import type {VerifyResult} from '../json/results.js'
 import type {VerifyReport} from '../services/verify.js'
 import {StepCommand} from '../step-command.js'
 
@@ -55,15 +56,16 @@ verify changes nothing; it invokes only the probe, and your functions when you p
     const {formatVerifyReport} = await import('../ui/verify-report.js')
     this.log(formatVerifyReport(report, {hours, trends: Boolean(process.stdout.isTTY)}))
     if (!report.ok) {
-      if (this.jsonEnabled()) {
-        process.exitCode = ExitCode.Verification
-        return report
-      }
+      // With --json the report is still printed, in an envelope with ok: false and this error.
       const {firstFailure} = await import('../ui/verify-report.js')
       const failure = firstFailure(report)
-      throw new CctError(failure.message, {exitCode: ExitCode.Verification, hint: failure.hint})
+      this.fail(new CctError(failure.message, {exitCode: ExitCode.Verification, hint: failure.hint}))
     }
     return report
+  }
+
+  protected override jsonResult({stack, region, ...result}: VerifyReport): VerifyResult {
+    return result
   }
 }
 

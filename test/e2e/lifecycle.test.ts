@@ -10,7 +10,7 @@ import {IAMClient, ListAttachedRolePoliciesCommand, ListRoleTagsCommand} from '@
 import {GetFunctionConfigurationCommand, LambdaClient, ListTagsCommand} from '@aws-sdk/client-lambda'
 
 import {SEED_FUNCTIONS} from '../../sandbox/seed.js'
-import {cli} from '../support/cct.js'
+import {cli, jsonResult} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
 const sandbox = useSandbox({seed: true, redis: false, fidelity: {replicationGroupCreateSeconds: 1, replicationGroupDeleteSeconds: 1, eniLingerSeconds: 2}})
@@ -54,7 +54,7 @@ describe('the real cct process: setup, status, rollback', () => {
 
     const status = await run(['status', '--json'])
     assert.equal(status.code, 0, status.stderr)
-    const rows = (JSON.parse(status.stdout) as {resources: {state: string; step: string}[]}).resources
+    const rows = jsonResult<{resources: {state: string; step: string}[]}>(status).resources
     assert.ok(rows.length > 10)
     assert.deepEqual(rows.filter((r) => r.state !== 'present'), [], 'every resource present')
     assert.deepEqual(new Set(rows.map((r) => r.step)), new Set(['vpc', 'sg', 'subnet-group', 'cluster', 'attach', 'layer', 'layer-attach', 'env', 'dashboard', 'probe']))
@@ -68,7 +68,7 @@ describe('the real cct process: setup, status, rollback', () => {
     assert.match(rollback.stdout, /waiting for security group cct-lambda-sg to be free: \d network interfaces? still attached/, 'it waited for lingering ENIs, visibly')
 
     const after = await run(['status', '--json'])
-    const left = (JSON.parse(after.stdout) as {resources: {state: string}[]}).resources
+    const left = jsonResult<{resources: {state: string}[]}>(after).resources
     assert.deepEqual(left.filter((r) => r.state === 'present'), [], 'nothing of the stack is left')
 
     const s = sandbox()

@@ -47,10 +47,11 @@ describe('bad input is refused before any change', () => {
     await refused(['vpc', '--vpc-id', Vpc!.VpcId!, '--subnet-ids', ids.join(',')], /are all in us-east-1a\. Pass subnets in at least two availability zones/)
   })
 
-  it('--json reports the error as JSON on stdout with the same exit code', async () => {
+  it('--json reports the error in the envelope on stdout with the same exit code', async () => {
     const result = await cli(['vpc', '--cidr', 'nope', '--json'], sandbox().env)
     assert.equal(result.code, 2)
-    const body = JSON.parse(result.stdout) as {error: {message: string; hint: string; exitCode: number}}
+    const body = JSON.parse(result.stdout) as {ok: boolean; command: string; result: unknown; error: {message: string; hint: string; exitCode: number}}
+    assert.deepEqual([body.ok, body.command, body.result], [false, 'vpc', null])
     assert.match(body.error.message, /not an IPv4 CIDR/)
     assert.equal(body.error.exitCode, 2)
     assert.ok(body.error.hint)

@@ -12,15 +12,15 @@ import {describe, it} from 'node:test'
 import {GetProductsCommand, PricingClient} from '@aws-sdk/client-pricing'
 
 import {seedAccount} from '../../sandbox/seed.js'
-import {cli, runSteps, type CliResult} from '../support/cct.js'
+import {cli, jsonResult, runSteps, type CliResult} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
 const sandbox = useSandbox({seed: true, redis: false})
 const IRELAND = 'eu-west-1'
 
 const priceCalls = (r: CliResult) => r.calls.filter((c) => c.service === 'pricing')
-const planned = (r: CliResult) => JSON.parse(r.stdout) as {steps: {id: string; changes: {resource: string; detail?: string}[]}[]}
-const detail = (r: CliResult, step: string, resource: string) => planned(r).steps.find((s) => s.id === step)!.changes.find((c) => c.resource === resource)!.detail!
+const planned = (r: CliResult) => jsonResult<{steps: {step: string; changes: {resource: string; detail: string | null}[]}[]}>(r)
+const detail = (r: CliResult, step: string, resource: string) => planned(r).steps.find((s) => s.step === step)!.changes.find((c) => c.resource === resource)!.detail!
 
 async function inIreland() {
   const s = sandbox()
@@ -56,8 +56,8 @@ describe('prices from the Price List API', () => {
     const cost = await cli(['cost', '--json', '--hours', '1'], env)
     assert.equal(cost.code, 0, cost.stderr)
     assert.deepEqual(cost.mutating, [], 'cost is read-only, price queries included')
-    const report = JSON.parse(cost.stdout) as {region: string; lines: {item: string; monthlyUsd?: number; source: string}[]}
-    assert.equal(report.region, IRELAND)
+    assert.equal((JSON.parse(cost.stdout) as {region: string}).region, IRELAND)
+    const report = jsonResult<{lines: {item: string; monthlyUsd?: number; source: string}[]}>(cost)
     const cache = report.lines.find((l) => l.item.startsWith('Cache cct-cache'))!
     assert.equal(cache.monthlyUsd, -13.87, '1 × cache.t3.micro redis at $0.019/h × 730 h')
     assert.equal(cache.source, 'DescribeReplicationGroups; $0.019/node-hour × 730 h, Price List API, 2025-10-14')
@@ -85,7 +85,7 @@ describe('when the Price List API refuses', () => {
     await sandbox().configure({pricingAccessDenied: true})
     const cost = await cli(['cost', '--json', '--hours', '1'], env)
     assert.equal(cost.code, 0, cost.stderr)
-    const cache = (JSON.parse(cost.stdout) as {lines: {item: string; monthlyUsd?: number; source: string}[]}).lines.find((l) => l.item.startsWith('Cache cct-cache'))!
+    const cache = jsonResult<{lines: {item: string; monthlyUsd?: number; source: string}[]}>(cost).lines.find((l) => l.item.startsWith('Cache cct-cache'))!
     assert.equal(cache.monthlyUsd, -12.41)
     assert.equal(cache.source, 'DescribeReplicationGroups; $0.017/node-hour × 730 h, offline prices of 2025-06-01 (Price List API: AccessDeniedException (needs pricing:GetProducts))')
     assert.deepEqual(cost.mutating, [])

@@ -14,7 +14,7 @@ import {zipSync, strToU8} from 'fflate'
 
 import {STACK_STEPS} from '../../src/stack-steps.js'
 import {keyspace, primaryNode} from '../support/cache-node.js'
-import {cli, runSteps} from '../support/cct.js'
+import {cli, jsonResult, runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
 const sandbox = useSandbox({seed: true, seedData: true, fidelity: {metricsPeriodSeconds: 1}})
@@ -71,10 +71,10 @@ describe('verify and cost figures', () => {
     const after = await fidelity<{capacity: Record<string, {read: number}>}>('dynamodb-requests')
 
     const result = await cli(['verify', '--json', '--hours', '1'], s.env)
-    const report = JSON.parse(result.stdout) as {
+    const report = jsonResult<{
       measurements: {hits: number; misses: number; readsBefore: number; readsAfter: number; tables: string[]; perFunction: {name: string; helperHits: number; helperReads: number}[]}
       criteria: {criterion: string; verdict: string; measured: string}[]
-    }
+    }>(result)
     assert.equal(report.measurements.hits, info.hits, 'CacheHits of the node = keyspace_hits')
     assert.equal(report.measurements.misses, info.misses, 'CacheMisses of the node = keyspace_misses')
     assert.ok(report.measurements.tables.includes('articles'))
@@ -90,7 +90,7 @@ describe('verify and cost figures', () => {
     const cost = await cli(['cost', '--json', '--hours', '1'], s.env)
     assert.equal(cost.code, 0, cost.stderr)
     assert.deepEqual(cost.mutating, [], 'cost is read-only')
-    const lines = (JSON.parse(cost.stdout) as {lines: {item: string; monthlyUsd?: number; source: string}[]}).lines
+    const lines = jsonResult<{lines: {item: string; monthlyUsd?: number; source: string}[]}>(cost).lines
     const cache = lines.find((l) => l.item.startsWith('Cache cct-cache'))!
     assert.equal(cache.monthlyUsd, -12.41, '1 × cache.t3.micro redis at $0.017/h × 730 h')
     assert.match(cache.source, /\$0\.017\/node-hour × 730 h, Price List API, 2025-10-14$/, "the price's source: the sandbox's Price List API")

@@ -17,7 +17,7 @@ import {
 import {GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand} from '@aws-sdk/client-lambda'
 
 import {STACK_STEPS} from '../../src/stack-steps.js'
-import {cli, runSteps} from '../support/cct.js'
+import {cli, jsonResult, runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
 const sandbox = useSandbox({seed: true})
@@ -37,7 +37,7 @@ function clients() {
 
 async function verify(...args: string[]) {
   const result = await cli(['verify', ...args], sandbox().env)
-  return {...result, report: args.includes('--json') ? (JSON.parse(result.stdout) as Report) : undefined}
+  return {...result, report: args.includes('--json') ? jsonResult<Report>(result) : undefined}
 }
 
 /** Env of one function, changed by hand as a user (or another tool) would. */

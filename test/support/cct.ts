@@ -89,3 +89,10 @@ export async function cli(args: string[], env: Record<string, string>, options: 
     : []
   return {code, stdout, stderr, calls, mutating: calls.filter((c) => c.mutating), killed}
 }
+
+/** The `result` of a `cct … --json` run's envelope (README "JSON output"); throws unless stdout is one envelope. */
+export function jsonResult<T>(run: Pick<CliResult, 'stdout'>): T {
+  const envelope = JSON.parse(run.stdout) as {ok?: unknown; result?: unknown}
+  if (typeof envelope.ok !== 'boolean' || !('result' in envelope)) throw new Error(`not a cct --json envelope: ${run.stdout.slice(0, 300)}`)
+  return envelope.result as T
+}
