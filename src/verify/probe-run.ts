@@ -12,12 +12,18 @@ export interface ProbeStage {
   skipped?: boolean
   error?: string
   address?: string
+  port?: number
+  /** The AUTH reply. */
+  reply?: string
+  cipher?: string
   pingMs?: {p50: number; max: number}
   engine?: string
   version?: string
   ttl?: number
   tables?: number
   protocol?: string
+  /** How many names the layer's helper exports (it loaded). */
+  exports?: number
 }
 
 export interface ProbeRun {
