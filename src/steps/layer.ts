@@ -1,6 +1,6 @@
 import {DeleteLayerVersionCommand, ListLayerVersionsCommand, PublishLayerVersionCommand, type LambdaClient, type LayerVersionsListItem} from '@aws-sdk/client-lambda'
 
-import {pending, type Step} from '../engine/step.js'
+import {operations, pending, type Step} from '../engine/step.js'
 import {LAYER_ARCHITECTURES, LAYER_RUNTIMES, loadBundle, type LayerBundle} from '../layer-bundle.js'
 import {isAwsError} from '../aws/errors.js'
 
@@ -30,7 +30,9 @@ export interface LayerState {
   layerArn?: string
 }
 
-export const layerStep: Step<'layer', LayerState> = {
+export type LayerOp = {kind: 'publish-layer-version'; sha256: string} | {kind: 'delete-layer-version'; version: number}
+
+export const layerStep: Step<'layer', LayerState, LayerOp> = {
   id: 'layer',
   title: 'Cache layer (publish)',
   needs: [],
@@ -46,7 +48,12 @@ export const layerStep: Step<'layer', LayerState> = {
 
   plan(state, ctx) {
     if (state.latest?.Description === `${DESCRIPTION}${state.bundle.sha256}`) return []
-    return [{action: 'create', resource: 'layer-version', name: layerName(ctx.stack), detail: `${(state.bundle.size / 1024).toFixed(0)} KB, sha256 ${state.bundle.sha256.slice(0, 12)}…, ${LAYER_RUNTIMES.join(' ')}`}]
+    const detail = `${state.latest ? `published version ${state.latest.Version} is not this build; ` : ''}${(state.bundle.size / 1024).toFixed(0)} KB, sha256 ${state.bundle.sha256.slice(0, 12)}…, ${LAYER_RUNTIMES.join(' ')}`
+    return [{action: 'create', resource: 'layer-version', name: layerName(ctx.stack), detail, op: {kind: 'publish-layer-version', sha256: state.bundle.sha256}}]
+  },
+
+  resources(state, ctx) {
+    return state.latest ? [{resource: 'layer-version', name: layerName(ctx.stack)}] : []
   },
 
   output(state, ctx) {
@@ -54,7 +61,11 @@ export const layerStep: Step<'layer', LayerState> = {
     return {layerVersionArn: current?.LayerVersionArn ?? pending(layerName(ctx.stack)), layerArn: state.layerArn ?? pending(layerName(ctx.stack))}
   },
 
-  async apply(state, _plan, ctx) {
+  async apply(state, plan, ctx) {
+    const [op, ...more] = operations(plan)
+    if (op?.kind !== 'publish-layer-version' || more.length) throw new Error('layer apply publishes one version, nothing else')
+    // The bundle inspect read is the one the plan described.
+    if (op.sha256 !== state.bundle.sha256) throw new Error('the layer bundle changed between plan and apply')
     const lambda = await ctx.aws.lambda()
     ctx.progress(`publishing ${(state.bundle.size / 1024).toFixed(0)} KB`)
     const published = await lambda.send(
@@ -71,12 +82,15 @@ export const layerStep: Step<'layer', LayerState> = {
   },
 
   destroyPlan(state, ctx) {
-    return state.ours.map((v) => ({action: 'delete', resource: 'layer-version', name: `${layerName(ctx.stack)}:${v.Version}`}))
+    return state.ours.map((v) => ({action: 'delete', resource: 'layer-version', name: `${layerName(ctx.stack)}:${v.Version}`, op: {kind: 'delete-layer-version', version: v.Version!}}))
   },
 
-  async destroy(state, _plan, ctx) {
+  async destroy(_state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
-    for (const v of state.ours) await lambda.send(new DeleteLayerVersionCommand({LayerName: layerName(ctx.stack), VersionNumber: v.Version!}))
+    for (const op of operations(plan)) {
+      if (op.kind !== 'delete-layer-version') throw new Error(`layer destroy was given ${op.kind}, which only apply performs`)
+      await lambda.send(new DeleteLayerVersionCommand({LayerName: layerName(ctx.stack), VersionNumber: op.version}))
+    }
   },
 }
 
