@@ -1,6 +1,6 @@
 import {FUNCTION_CONCURRENCY, describeFunction, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, type FunctionInfo} from '../aws/functions.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
-import {isUndoing, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isUndoing, operations, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {LAYER_RUNTIMES} from '../layer-bundle.js'
 import {layerName} from './layer.js'
@@ -26,9 +26,12 @@ export interface LayerAttachState {
 const layersRecordKey = (ctx: StepContext) => recordKey(ctx.stack, 'layers')
 
 /** Whether an ARN is any version of this stack's cache layer. */
-const isOurLayer = (arn: string, ctx: StepContext) => arn.includes(`:layer:${layerName(ctx.stack)}:`)
+const isOurLayer = (arn: string, ctx: Pick<StepContext, 'stack'>) => arn.includes(`:layer:${layerName(ctx.stack)}:`)
 
-export const layerAttachStep: Step<'layer-attach', LayerAttachState> = {
+/** Put this version of cct's layer on a function (in place of an older one, or appended); take it off. */
+export type LayerAttachOp = {kind: 'set-layer'; functionName: string; layerVersionArn: string} | {kind: 'remove-layer'; functionName: string}
+
+export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttachOp> = {
   id: 'layer-attach',
   title: 'Cache layer on the functions',
   needs: ['layer'],
@@ -48,23 +51,29 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState> = {
       .filter(({target}) => target)
       .map(({fn, target}) => {
         const replacing = fn.layers.find((arn) => !target!.includes(arn) && arn.includes(':layer:'))
-        return {action: 'update', resource: 'function-layers', name: fn.name, detail: replacing ? `replace ${shortArn(replacing)} in place (other layers kept, in order)` : `add the cache layer after ${fn.layers.length} existing layer(s)`, kind: replacing ? 'drift' : 'missing'} satisfies Change
+        const detail = replacing ? `has ${shortArn(replacing)}, needs ${shortArn(state.layerVersionArn)}: replaced in place (other layers kept, in order)` : `add the cache layer after ${fn.layers.length} existing layer(s)`
+        return {action: 'update', resource: 'function-layers', name: fn.name, detail, kind: replacing ? 'drift' : 'missing', op: {kind: 'set-layer', functionName: fn.name, layerVersionArn: state.layerVersionArn}} satisfies Change<LayerAttachOp>
       })
+  },
+
+  resources(state) {
+    return state.functions.map(({fn}) => ({resource: 'function-layers', name: fn.name}))
   },
 
   output(state) {
     return {functions: state.functions.map(({fn}) => fn.name)}
   },
 
-  async apply(state, _plan, ctx) {
+  async apply(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
-    await mapBounded(state.functions, FUNCTION_CONCURRENCY, async ({fn, target}) => {
-      if (!target) return
+    await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
+      if (op.kind !== 'set-layer') throw new Error(`layer-attach apply was given ${op.kind}, which only destroy performs`)
+      const {fn} = state.functions.find((f) => f.fn.name === op.functionName)!
       if (!decodeRecord(layersRecordKey(ctx), fn.tags)) await tagFunction(lambda, fn, encodeRecord(layersRecordKey(ctx), {before: fn.layers}))
       ctx.progress(`${fn.name}: attaching the cache layer`)
       // Layers, like Environment, are replaced whole by Lambda: send the full list.
       await updateFunction(lambda, fn, (current) => {
-        const layers = desiredLayers(current, state.layerVersionArn, ctx)
+        const layers = desiredLayers(current, op.layerVersionArn, ctx)
         return layers ? {Layers: layers} : undefined
       }, ctx, 'cct layer')
     })
@@ -72,12 +81,14 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState> = {
   },
 
   destroyPlan(state) {
-    return state.functions.map(({fn}) => ({action: 'restore', resource: 'function-layers', name: fn.name, detail: 'the cache layer comes off (other layers kept)'}) satisfies Change)
+    return state.functions.map(({fn}) => ({action: 'restore', resource: 'function-layers', name: fn.name, detail: 'the cache layer comes off (other layers kept)', op: {kind: 'remove-layer', functionName: fn.name}}) satisfies Change<LayerAttachOp>)
   },
 
-  async destroy(state, _plan, ctx) {
+  async destroy(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
-    await mapBounded(state.functions, FUNCTION_CONCURRENCY, async ({fn: recorded}) => {
+    await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
+      if (op.kind !== 'remove-layer') throw new Error(`layer-attach destroy was given ${op.kind}, which only apply performs`)
+      const recorded = state.functions.find((f) => f.fn.name === op.functionName)!.fn
       const fn = (await describeFunction(lambda, recorded.name)) ?? recorded
       const before = decodeRecord<{before: string[]}>(layersRecordKey(ctx), fn.tags)?.before ?? []
       ctx.progress(`${fn.name}: removing the cache layer`)
@@ -92,7 +103,7 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState> = {
 }
 
 /** The function's layers with cct's in place of an older version of it, or appended; undefined when already right. */
-function desiredLayers(fn: FunctionInfo, layerVersionArn: string, ctx: StepContext): string[] | undefined {
+export function desiredLayers(fn: FunctionInfo, layerVersionArn: string, ctx: Pick<StepContext, 'stack'>): string[] | undefined {
   if (fn.layers.includes(layerVersionArn)) return undefined
   const runtime = fn.runtime
   if (runtime && !LAYER_RUNTIMES.includes(runtime)) {
