@@ -25,7 +25,7 @@ import {
 
 import {deleteSubnetWhenFree} from '../aws/in-use.js'
 import {waitUntil} from '../aws/wait.js'
-import {isPending, isUndoing, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, isUndoing, operations, pending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr} from '../net/cidr.js'
 import {natMonthlyUsd, natPrices, type NatPrices} from '../pricing/prices.js'
@@ -77,7 +77,25 @@ const publicTags = (ctx: StepContext, thing: string): Tag[] => [...stackTags(ctx
  * first AZ: about $33/month plus $0.045/GB, shown before it is created. Without --nat the
  * step changes nothing; rollback removes what an earlier --nat created.
  */
-export const natStep: Step<'nat', NatState> = {
+/** What the nat step does; ids a run creates are pending(name). */
+export type NatOp =
+  /** Creates the gateway and attaches it to the VPC. */
+  | {kind: 'create-internet-gateway'; id: string; vpcId: string}
+  | {kind: 'attach-internet-gateway'; igwId: string; vpcId: string}
+  | {kind: 'create-public-subnet'; id: string; vpcId: string; cidr?: string}
+  | {kind: 'create-public-route-table'; vpcId: string; igwId: string; subnetId: string}
+  | {kind: 'allocate-eip'; id: string}
+  | {kind: 'create-nat-gateway'; id: string; subnetId: string; allocationId: string}
+  /** `occupiedBy`: the private table already routes 0.0.0.0/0 elsewhere; cct will not replace it. */
+  | {kind: 'route-to-nat'; routeTableId: string; natGatewayId: string; occupiedBy?: string}
+  | {kind: 'delete-route'; routeTableId: string}
+  | {kind: 'delete-nat-gateway'; natGatewayId: string}
+  | {kind: 'release-eip'; allocationId: string}
+  | {kind: 'delete-route-table'; routeTableId: string; associationIds: string[]}
+  | {kind: 'delete-subnet'; subnetId: string}
+  | {kind: 'delete-internet-gateway'; igwId: string; attachedTo?: string}
+
+export const natStep: Step<'nat', NatState, NatOp> = {
   id: 'nat',
   title: 'NAT gateway (opt-in)',
   needs: ['vpc'],
@@ -133,96 +151,163 @@ export const natStep: Step<'nat', NatState> = {
       if (state.nat) ctx.note(`NAT gateway ${state.nat.id} exists (${natCost(state.prices)}); \`cct rollback\` removes it.`)
       return []
     }
-    const changes: Change[] = []
-    if (!state.igw) changes.push({action: 'create', resource: 'internet-gateway', name: name(ctx, 'igw'), detail: 'for the NAT gateway only; functions stay private'})
-    else if (!state.igw.attached) changes.push({action: 'attach', resource: 'internet-gateway', name: state.igw.id, detail: state.vpcId})
-    if (!state.publicSubnet) changes.push({action: 'create', resource: 'subnet', name: name(ctx, 'public-subnet'), detail: state.publicSubnetCidr ?? 'no free block'})
-    if (!state.publicRouteTable) changes.push({action: 'create', resource: 'route-table', name: name(ctx, 'public-rt'), detail: `${ANYWHERE} -> internet gateway`})
-    if (!state.eip) changes.push({action: 'create', resource: 'elastic-ip', name: name(ctx, 'nat-eip')})
-    if (!state.nat) changes.push({action: 'create', resource: 'nat-gateway', name: name(ctx, 'nat'), detail: natCost(state.prices)})
+    const changes: Change<NatOp>[] = []
+    const igwId = state.igw?.id ?? pending(name(ctx, 'igw'))
+    const subnetId = state.publicSubnet?.id ?? pending(name(ctx, 'public-subnet'))
+    const allocationId = state.eip?.allocationId ?? pending(name(ctx, 'nat-eip'))
+    const natGatewayId = state.nat?.id ?? pending(name(ctx, 'nat'))
+    if (!state.igw) changes.push({action: 'create', resource: 'internet-gateway', name: name(ctx, 'igw'), detail: 'for the NAT gateway only; functions stay private', op: {kind: 'create-internet-gateway', id: igwId, vpcId: state.vpcId}})
+    else if (!state.igw.attached) changes.push({action: 'attach', resource: 'internet-gateway', name: state.igw.id, detail: `not attached to ${state.vpcId}`, op: {kind: 'attach-internet-gateway', igwId, vpcId: state.vpcId}})
+    if (!state.publicSubnet) changes.push({action: 'create', resource: 'subnet', name: name(ctx, 'public-subnet'), detail: state.publicSubnetCidr ?? 'no free block', op: {kind: 'create-public-subnet', id: subnetId, vpcId: state.vpcId, cidr: state.publicSubnetCidr}})
+    if (!state.publicRouteTable) changes.push({action: 'create', resource: 'route-table', name: name(ctx, 'public-rt'), detail: `${ANYWHERE} -> internet gateway`, op: {kind: 'create-public-route-table', vpcId: state.vpcId, igwId, subnetId}})
+    if (!state.eip) changes.push({action: 'create', resource: 'elastic-ip', name: name(ctx, 'nat-eip'), op: {kind: 'allocate-eip', id: allocationId}})
+    if (!state.nat) changes.push({action: 'create', resource: 'nat-gateway', name: name(ctx, 'nat'), detail: natCost(state.prices), op: {kind: 'create-nat-gateway', id: natGatewayId, subnetId, allocationId}})
     if (!state.privateRoute || (state.nat && state.privateRoute.target !== state.nat.id)) {
-      changes.push({action: 'create', resource: 'route', name: name(ctx, 'rt'), detail: `${ANYWHERE} -> NAT gateway`})
+      const occupiedBy = state.privateRoute && state.privateRoute.target !== state.nat?.id ? state.privateRoute.target : undefined
+      const op: NatOp = {kind: 'route-to-nat', routeTableId: state.privateRouteTableId ?? pending(name(ctx, 'rt')), natGatewayId, ...(occupiedBy ? {occupiedBy} : {})}
+      changes.push({action: 'create', resource: 'route', name: name(ctx, 'rt'), detail: `${ANYWHERE} -> NAT gateway${occupiedBy ? ` (routes to ${occupiedBy} now)` : ''}`, op})
     }
     return changes
+  },
+
+  resources(state, ctx) {
+    return [
+      ...(state.igw ? [{resource: 'internet-gateway', name: state.igw.id}] : []),
+      ...(state.publicSubnet ? [{resource: 'subnet', name: state.publicSubnet.id}] : []),
+      ...(state.publicRouteTable ? [{resource: 'route-table', name: state.publicRouteTable.id}] : []),
+      ...(state.eip ? [{resource: 'elastic-ip', name: state.eip.allocationId}] : []),
+      ...(state.nat ? [{resource: 'nat-gateway', name: state.nat.id}] : []),
+      ...(state.privateRoute && state.privateRoute.target === state.nat?.id ? [{resource: 'route', name: name(ctx, 'rt')}] : []),
+    ]
   },
 
   output(state) {
     return state.nat ? {natGatewayId: state.nat.id} : {}
   },
 
-  async apply(state, _plan, ctx) {
+  async apply(state, plan, ctx) {
     const ec2 = await ctx.aws.ec2()
-    if (state.privateRoute && state.privateRoute.target !== state.nat?.id) {
-      throw usageError(`${name(ctx, 'rt')} already routes ${ANYWHERE} to ${state.privateRoute.target}`, 'Remove that route, or leave out --nat')
+    const ops = operations(plan)
+    for (const op of ops) {
+      if (op.kind === 'route-to-nat' && op.occupiedBy) throw usageError(`${name(ctx, 'rt')} already routes ${ANYWHERE} to ${op.occupiedBy}`, 'Remove that route, or leave out --nat')
     }
-    let igwId = state.igw?.id
-    if (!igwId) {
-      igwId = (await ec2.send(new CreateInternetGatewayCommand({TagSpecifications: [{ResourceType: 'internet-gateway', Tags: publicTags(ctx, 'igw')}]}))).InternetGateway!.InternetGatewayId!
+    const created = new Map<string, string>()
+    const real = (id: string) => created.get(id) ?? id
+    // Every run that changes anything waits for the gateway: the route to it is only useful once it is up.
+    let natId = state.nat?.id
+    const waitForNat = async (id: string) =>
+      waitUntil(
+        ctx,
+        `NAT gateway ${id} to be available`,
+        async () => {
+          const status = (await describeNat(ec2, id)) ?? 'missing'
+          if (status === 'failed') throw usageError(`NAT gateway ${id} failed to start`, 'See it in the VPC console, then run `cct vpc --nat` again')
+          return {done: status === 'available', status}
+        },
+        'cct vpc --nat',
+        'usually 1-2 minutes',
+      )
+    let waited = false
+    for (const op of ops) {
+      switch (op.kind) {
+        case 'create-internet-gateway': {
+          const {InternetGateway} = await ec2.send(new CreateInternetGatewayCommand({TagSpecifications: [{ResourceType: 'internet-gateway', Tags: publicTags(ctx, 'igw')}]}))
+          created.set(op.id, InternetGateway!.InternetGatewayId!)
+          await ec2.send(new AttachInternetGatewayCommand({InternetGatewayId: InternetGateway!.InternetGatewayId!, VpcId: op.vpcId}))
+          break
+        }
+        case 'attach-internet-gateway':
+          await ec2.send(new AttachInternetGatewayCommand({InternetGatewayId: real(op.igwId), VpcId: op.vpcId}))
+          break
+        case 'create-public-subnet': {
+          if (!op.cidr) throw usageError(`VPC ${op.vpcId} has no free /${ctx.options.subnetPrefix} block for a public subnet`, 'Use a longer --subnet-prefix')
+          const {Subnet} = await ec2.send(new CreateSubnetCommand({VpcId: op.vpcId, CidrBlock: op.cidr, TagSpecifications: [{ResourceType: 'subnet', Tags: publicTags(ctx, 'public-subnet')}]}))
+          created.set(op.id, Subnet!.SubnetId!)
+          break
+        }
+        case 'create-public-route-table': {
+          const table = (await ec2.send(new CreateRouteTableCommand({VpcId: op.vpcId, TagSpecifications: [{ResourceType: 'route-table', Tags: publicTags(ctx, 'public-rt')}]}))).RouteTable!.RouteTableId!
+          await ec2.send(new CreateRouteCommand({RouteTableId: table, DestinationCidrBlock: ANYWHERE, GatewayId: real(op.igwId)}))
+          await ec2.send(new AssociateRouteTableCommand({RouteTableId: table, SubnetId: real(op.subnetId)}))
+          break
+        }
+        case 'allocate-eip': {
+          const {AllocationId} = await ec2.send(new AllocateAddressCommand({Domain: 'vpc', TagSpecifications: [{ResourceType: 'elastic-ip', Tags: publicTags(ctx, 'nat-eip')}]}))
+          created.set(op.id, AllocationId!)
+          break
+        }
+        case 'create-nat-gateway': {
+          const {NatGateway} = await ec2.send(
+            new CreateNatGatewayCommand({SubnetId: real(op.subnetId), AllocationId: real(op.allocationId), TagSpecifications: [{ResourceType: 'natgateway', Tags: publicTags(ctx, 'nat')}]}),
+          )
+          natId = NatGateway!.NatGatewayId!
+          created.set(op.id, natId)
+          break
+        }
+        case 'route-to-nat':
+          await waitForNat(real(op.natGatewayId))
+          waited = true
+          await ec2.send(new CreateRouteCommand({RouteTableId: real(op.routeTableId), DestinationCidrBlock: ANYWHERE, NatGatewayId: real(op.natGatewayId)}))
+          break
+        case 'delete-route':
+        case 'delete-nat-gateway':
+        case 'release-eip':
+        case 'delete-route-table':
+        case 'delete-subnet':
+        case 'delete-internet-gateway':
+          throw new Error(`nat apply was given ${op.kind}, which only destroy performs`)
+        default:
+          unknownOperation(op)
+      }
     }
-    if (!state.igw?.attached) await ec2.send(new AttachInternetGatewayCommand({InternetGatewayId: igwId, VpcId: state.vpcId}))
-    let subnetId = state.publicSubnet?.id
-    if (!subnetId) {
-      if (!state.publicSubnetCidr) throw usageError(`VPC ${state.vpcId} has no free /${ctx.options.subnetPrefix} block for a public subnet`, 'Use a longer --subnet-prefix')
-      subnetId = (await ec2.send(new CreateSubnetCommand({VpcId: state.vpcId, CidrBlock: state.publicSubnetCidr, TagSpecifications: [{ResourceType: 'subnet', Tags: publicTags(ctx, 'public-subnet')}]}))).Subnet!.SubnetId!
-    }
-    if (!state.publicRouteTable) {
-      const table = (await ec2.send(new CreateRouteTableCommand({VpcId: state.vpcId, TagSpecifications: [{ResourceType: 'route-table', Tags: publicTags(ctx, 'public-rt')}]}))).RouteTable!.RouteTableId!
-      await ec2.send(new CreateRouteCommand({RouteTableId: table, DestinationCidrBlock: ANYWHERE, GatewayId: igwId}))
-      await ec2.send(new AssociateRouteTableCommand({RouteTableId: table, SubnetId: subnetId}))
-    }
-    const allocationId =
-      state.eip?.allocationId ?? (await ec2.send(new AllocateAddressCommand({Domain: 'vpc', TagSpecifications: [{ResourceType: 'elastic-ip', Tags: publicTags(ctx, 'nat-eip')}]}))).AllocationId!
-    const natId =
-      state.nat?.id ??
-      (await ec2.send(new CreateNatGatewayCommand({SubnetId: subnetId, AllocationId: allocationId, TagSpecifications: [{ResourceType: 'natgateway', Tags: publicTags(ctx, 'nat')}]}))).NatGateway!.NatGatewayId!
-    await waitUntil(
-      ctx,
-      `NAT gateway ${natId} to be available`,
-      async () => {
-        const state = (await describeNat(ec2, natId)) ?? 'missing'
-        if (state === 'failed') throw usageError(`NAT gateway ${natId} failed to start`, 'See it in the VPC console, then run `cct vpc --nat` again')
-        return {done: state === 'available', status: state}
-      },
-      'cct vpc --nat',
-      'usually 1-2 minutes',
-    )
-    if (state.privateRoute?.target !== natId) await ec2.send(new CreateRouteCommand({RouteTableId: state.privateRouteTableId!, DestinationCidrBlock: ANYWHERE, NatGatewayId: natId}))
-    return {natGatewayId: natId}
+    if (!waited && natId) await waitForNat(natId)
+    return {natGatewayId: natId!}
   },
 
   destroyPlan(state, ctx) {
-    const changes: Change[] = []
-    if (state.privateRoute && state.nat && state.privateRoute.target === state.nat.id) changes.push({action: 'delete', resource: 'route', name: name(ctx, 'rt'), detail: `${ANYWHERE} -> ${state.nat.id}`})
-    if (state.nat) changes.push({action: 'delete', resource: 'nat-gateway', name: state.nat.id})
-    if (state.eip) changes.push({action: 'delete', resource: 'elastic-ip', name: state.eip.allocationId})
-    if (state.publicRouteTable) changes.push({action: 'delete', resource: 'route-table', name: state.publicRouteTable.id})
-    if (state.publicSubnet) changes.push({action: 'delete', resource: 'subnet', name: state.publicSubnet.id})
-    if (state.igw) changes.push({action: 'delete', resource: 'internet-gateway', name: state.igw.id})
+    const changes: Change<NatOp>[] = []
+    if (state.privateRoute && state.nat && state.privateRoute.target === state.nat.id) {
+      changes.push({action: 'delete', resource: 'route', name: name(ctx, 'rt'), detail: `${ANYWHERE} -> ${state.nat.id}`, op: {kind: 'delete-route', routeTableId: state.privateRouteTableId!}})
+    }
+    if (state.nat) changes.push({action: 'delete', resource: 'nat-gateway', name: state.nat.id, op: {kind: 'delete-nat-gateway', natGatewayId: state.nat.id}})
+    if (state.eip) changes.push({action: 'delete', resource: 'elastic-ip', name: state.eip.allocationId, op: {kind: 'release-eip', allocationId: state.eip.allocationId}})
+    if (state.publicRouteTable) changes.push({action: 'delete', resource: 'route-table', name: state.publicRouteTable.id, op: {kind: 'delete-route-table', routeTableId: state.publicRouteTable.id, associationIds: state.publicRouteTable.associations}})
+    if (state.publicSubnet) changes.push({action: 'delete', resource: 'subnet', name: state.publicSubnet.id, op: {kind: 'delete-subnet', subnetId: state.publicSubnet.id}})
+    if (state.igw) changes.push({action: 'delete', resource: 'internet-gateway', name: state.igw.id, op: {kind: 'delete-internet-gateway', igwId: state.igw.id, ...(state.igw.attached ? {attachedTo: state.vpcId} : {})}})
     return changes
   },
 
-  async destroy(state, _plan, ctx) {
+  async destroy(_state, plan, ctx) {
     const ec2 = await ctx.aws.ec2()
-    if (state.privateRoute && state.nat && state.privateRoute.target === state.nat.id) {
-      await ec2.send(new DeleteRouteCommand({RouteTableId: state.privateRouteTableId!, DestinationCidrBlock: ANYWHERE}))
-    }
-    if (state.nat) {
-      const natId = state.nat.id
-      await ec2.send(new DeleteNatGatewayCommand({NatGatewayId: natId}))
-      await waitUntil(ctx, `NAT gateway ${natId} to be deleted`, async () => {
-        const s = (await describeNat(ec2, natId)) ?? 'deleted'
-        return {done: s === 'deleted', status: s}
-      }, 'cct rollback', 'usually about a minute')
-    }
-    if (state.eip) await ec2.send(new ReleaseAddressCommand({AllocationId: state.eip.allocationId}))
-    if (state.publicRouteTable) {
-      for (const association of state.publicRouteTable.associations) await ec2.send(new DisassociateRouteTableCommand({AssociationId: association}))
-      await ec2.send(new DeleteRouteTableCommand({RouteTableId: state.publicRouteTable.id}))
-    }
-    if (state.publicSubnet) await deleteSubnetWhenFree(ec2, ctx, state.publicSubnet.id)
-    if (state.igw) {
-      if (state.igw.attached) await ec2.send(new DetachInternetGatewayCommand({InternetGatewayId: state.igw.id, VpcId: state.vpcId}))
-      await ec2.send(new DeleteInternetGatewayCommand({InternetGatewayId: state.igw.id}))
+    for (const op of operations(plan)) {
+      switch (op.kind) {
+        case 'delete-route':
+          await ec2.send(new DeleteRouteCommand({RouteTableId: op.routeTableId, DestinationCidrBlock: ANYWHERE}))
+          break
+        case 'delete-nat-gateway':
+          await ec2.send(new DeleteNatGatewayCommand({NatGatewayId: op.natGatewayId}))
+          await waitUntil(ctx, `NAT gateway ${op.natGatewayId} to be deleted`, async () => {
+            const s = (await describeNat(ec2, op.natGatewayId)) ?? 'deleted'
+            return {done: s === 'deleted', status: s}
+          }, 'cct rollback', 'usually about a minute')
+          break
+        case 'release-eip':
+          await ec2.send(new ReleaseAddressCommand({AllocationId: op.allocationId}))
+          break
+        case 'delete-route-table':
+          for (const association of op.associationIds) await ec2.send(new DisassociateRouteTableCommand({AssociationId: association}))
+          await ec2.send(new DeleteRouteTableCommand({RouteTableId: op.routeTableId}))
+          break
+        case 'delete-subnet':
+          await deleteSubnetWhenFree(ec2, ctx, op.subnetId)
+          break
+        case 'delete-internet-gateway':
+          if (op.attachedTo) await ec2.send(new DetachInternetGatewayCommand({InternetGatewayId: op.igwId, VpcId: op.attachedTo}))
+          await ec2.send(new DeleteInternetGatewayCommand({InternetGatewayId: op.igwId}))
+          break
+        default:
+          throw new Error(`nat destroy was given ${op.kind}, which only apply performs`)
+      }
     }
   },
 }
