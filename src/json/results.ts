@@ -34,9 +34,11 @@ export interface StepJson {
   requested: boolean
   /**
    * unchanged: already as asked; changed: this run changed it; would-change: a dry run found
-   * changes to make; failed: see `error`; skipped: not run because a step it needs failed.
+   * changes to make; not-requested: only read, for a requested step that depends on it (its
+   * `output` says whether it exists); failed: see `error`; skipped: not run because a step it
+   * needs failed.
    */
-  status: 'unchanged' | 'changed' | 'would-change' | 'failed' | 'skipped'
+  status: 'unchanged' | 'changed' | 'would-change' | 'not-requested' | 'failed' | 'skipped'
   changes: ChangeJson[]
   /** Ids and endpoints the step provides (vpcId, subnetIds, host, ...); an id a run would create is null. */
   output: {[key: string]: JsonValue} | null
@@ -91,7 +93,8 @@ export function stepsResult(report: ConvergeReport): StepsResult {
       step: s.id,
       title: s.title,
       requested: s.target,
-      status: STATUS[s.status],
+      // A step only read is not "unchanged" when it does not even exist: say it was not asked for.
+      status: !s.target && s.status === 'converged' ? 'not-requested' : STATUS[s.status],
       changes: s.changes.map((c) => ({
         action: c.action,
         resource: c.resource,
