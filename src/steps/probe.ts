@@ -7,7 +7,7 @@ import type {FunctionConfiguration, LambdaClient} from '@aws-sdk/client-lambda'
 
 import {partitionOf, vpcAccessPolicyArn} from '../aws/roles.js'
 import {waitUntil} from '../aws/wait.js'
-import {hasPending, type Step, type StepContext} from '../engine/step.js'
+import {hasPending, operations, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {CctError, conflictError} from '../errors.js'
 import {BUNDLE_DIR} from '../layer-bundle.js'
 import {hasStackTags, stackTags, tagMap} from '../tags.js'
@@ -79,7 +79,17 @@ export interface ProbeState {
  * like the functions, with its own role that may only create its network interfaces, log,
  * and list DynamoDB tables.
  */
-export const probeStep: Step<'probe', ProbeState> = {
+/** What the probe step does to its function and role. */
+export type ProbeOp =
+  /** Create the role if missing, and give it the policies it lacks. */
+  | {kind: 'ensure-role'}
+  | {kind: 'create-function'}
+  | {kind: 'update-code'; sha256: string}
+  | {kind: 'update-config'; drift: string[]}
+  | {kind: 'delete-function'}
+  | {kind: 'delete-role'}
+
+export const probeStep: Step<'probe', ProbeState, ProbeOp> = {
   id: 'probe',
   title: 'Probe function (for cct verify)',
   needs: ['vpc', 'sg', 'layer'],
@@ -105,19 +115,24 @@ export const probeStep: Step<'probe', ProbeState> = {
 
   plan(state, ctx) {
     const name = probeName(ctx.stack)
-    const changes: ReturnType<Step['plan']> = []
-    if (!state.role) changes.push({action: 'create', resource: 'iam role', name: probeRoleName(ctx.stack), detail: 'VPC access, logs, dynamodb:ListTables'})
+    const changes: Change<ProbeOp>[] = []
+    if (!state.role) changes.push({action: 'create', resource: 'iam role', name: probeRoleName(ctx.stack), detail: 'VPC access, logs, dynamodb:ListTables', op: {kind: 'ensure-role'}})
     else if (!state.role.policies.includes(vpcAccessPolicyArn(state.partition)) || !state.role.inline.includes(PROBE_POLICY_NAME)) {
-      changes.push({action: 'update', resource: 'iam role', name: probeRoleName(ctx.stack), detail: 'policies missing'})
+      changes.push({action: 'update', resource: 'iam role', name: probeRoleName(ctx.stack), detail: 'policies missing', op: {kind: 'ensure-role'}})
     }
     if (!state.fn) {
-      changes.push({action: 'create', resource: 'lambda function', name, detail: hasPending(state.desired) ? 'once the subnets, groups and layer exist' : `${PROBE_RUNTIME} in ${state.desired.subnetIds.length} subnets`})
+      const detail = hasPending(state.desired) ? 'once the subnets, groups and layer exist' : `${PROBE_RUNTIME} in ${state.desired.subnetIds.length} subnets`
+      changes.push({action: 'create', resource: 'lambda function', name, detail, op: {kind: 'create-function'}})
       return changes
     }
-    if (state.fn.CodeSha256 !== state.bundle.codeSha256) changes.push({action: 'update', resource: 'lambda function', name, detail: 'probe code'})
+    if (state.fn.CodeSha256 !== state.bundle.codeSha256) changes.push({action: 'update', resource: 'lambda function', name, detail: 'probe code', op: {kind: 'update-code', sha256: state.bundle.codeSha256}})
     const drift = configDrift(state.fn, state.desired)
-    if (drift.length) changes.push({action: 'update', resource: 'lambda function', name, detail: drift.join(', ')})
+    if (drift.length) changes.push({action: 'update', resource: 'lambda function', name, detail: `${drift.join(', ')} differ`, op: {kind: 'update-config', drift}})
     return changes
+  },
+
+  resources(state, ctx) {
+    return [...(state.role ? [{resource: 'iam role', name: probeRoleName(ctx.stack)}] : []), ...(state.fn ? [{resource: 'lambda function', name: probeName(ctx.stack)}] : [])]
   },
 
   output(_state, ctx) {
@@ -128,19 +143,32 @@ export const probeStep: Step<'probe', ProbeState> = {
     const iam = await ctx.aws.iam()
     const lambda = await ctx.aws.lambda()
     const name = probeName(ctx.stack)
-    if (plan.some((c) => c.resource === 'iam role')) state.role = await ensureRole(iam, ctx, state)
-    if (!state.fn) {
-      await createFunction(lambda, ctx, state, state.role!.arn)
-    } else {
-      if (state.fn.CodeSha256 !== state.bundle.codeSha256) {
-        await waitIdle(lambda, ctx, name)
-        const {UpdateFunctionCodeCommand} = await import('@aws-sdk/client-lambda')
-        await lambda.send(new UpdateFunctionCodeCommand({FunctionName: name, ZipFile: state.bundle.zip}))
-      }
-      if (configDrift(state.fn, state.desired).length) {
-        await waitIdle(lambda, ctx, name)
-        const {UpdateFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
-        await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: name, ...functionConfig(state.desired)}))
+    let role = state.role
+    for (const op of operations(plan)) {
+      switch (op.kind) {
+        case 'ensure-role':
+          role = await ensureRole(iam, ctx, state)
+          break
+        case 'create-function':
+          await createFunction(lambda, ctx, state, role!.arn)
+          break
+        case 'update-code': {
+          await waitIdle(lambda, ctx, name)
+          const {UpdateFunctionCodeCommand} = await import('@aws-sdk/client-lambda')
+          await lambda.send(new UpdateFunctionCodeCommand({FunctionName: name, ZipFile: state.bundle.zip}))
+          break
+        }
+        case 'update-config': {
+          await waitIdle(lambda, ctx, name)
+          const {UpdateFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
+          await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: name, ...functionConfig(state.desired)}))
+          break
+        }
+        case 'delete-function':
+        case 'delete-role':
+          throw new Error(`probe apply was given ${op.kind}, which only destroy performs`)
+        default:
+          unknownOperation(op)
       }
     }
     await waitIdle(lambda, ctx, name)
@@ -148,18 +176,23 @@ export const probeStep: Step<'probe', ProbeState> = {
   },
 
   destroyPlan(state, ctx) {
-    const changes: ReturnType<Step['plan']> = []
-    if (state.fn) changes.push({action: 'delete', resource: 'lambda function', name: probeName(ctx.stack)})
-    if (state.role) changes.push({action: 'delete', resource: 'iam role', name: probeRoleName(ctx.stack)})
+    const changes: Change<ProbeOp>[] = []
+    if (state.fn) changes.push({action: 'delete', resource: 'lambda function', name: probeName(ctx.stack), op: {kind: 'delete-function'}})
+    if (state.role) changes.push({action: 'delete', resource: 'iam role', name: probeRoleName(ctx.stack), op: {kind: 'delete-role'}})
     return changes
   },
 
-  async destroy(state, _plan, ctx) {
-    if (state.fn) {
-      const {DeleteFunctionCommand} = await import('@aws-sdk/client-lambda')
-      await ignoreMissing((await ctx.aws.lambda()).send(new DeleteFunctionCommand({FunctionName: probeName(ctx.stack)})))
+  async destroy(state, plan, ctx) {
+    for (const op of operations(plan)) {
+      if (op.kind === 'delete-function') {
+        const {DeleteFunctionCommand} = await import('@aws-sdk/client-lambda')
+        await ignoreMissing((await ctx.aws.lambda()).send(new DeleteFunctionCommand({FunctionName: probeName(ctx.stack)})))
+      } else if (op.kind === 'delete-role') {
+        await deleteRole(await ctx.aws.iam(), probeRoleName(ctx.stack), state.role!)
+      } else {
+        throw new Error(`probe destroy was given ${op.kind}, which only apply performs`)
+      }
     }
-    if (state.role) await deleteRole(await ctx.aws.iam(), probeRoleName(ctx.stack), state.role)
   },
 }
 
