@@ -1,6 +1,6 @@
 import {DeleteDashboardsCommand, GetDashboardCommand, PutDashboardCommand, type CloudWatchClient} from '@aws-sdk/client-cloudwatch'
 
-import {hasPending, type Step} from '../engine/step.js'
+import {hasPending, operations, type Change, type Step} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {isAwsError} from '../aws/errors.js'
 
@@ -60,7 +60,10 @@ export function dashboardBody(stack: string, region: string, nodes: string[]): s
   })
 }
 
-export const dashboardStep: Step<'dashboard', DashboardState> = {
+/** Write the dashboard for these cache nodes (pending while the cache does not exist); delete it. */
+export type DashboardOp = {kind: 'put-dashboard'; nodes: string[]} | {kind: 'delete-dashboard'}
+
+export const dashboardStep: Step<'dashboard', DashboardState, DashboardOp> = {
   id: 'dashboard',
   title: 'CloudWatch dashboard',
   needs: ['cluster'],
@@ -77,30 +80,42 @@ export const dashboardStep: Step<'dashboard', DashboardState> = {
 
   plan(state, ctx) {
     const name = dashboardName(ctx.stack)
+    const op: DashboardOp = {kind: 'put-dashboard', nodes: state.nodes}
     if (hasPending(state.nodes) || state.nodes.length === 0) {
-      return state.current === undefined ? [{action: 'create', resource: 'dashboard', name, detail: 'once the cache exists'}] : []
+      return state.current === undefined ? [{action: 'create', resource: 'dashboard', name, detail: 'once the cache exists', op}] : []
     }
-    if (state.current === undefined) return [{action: 'create', resource: 'dashboard', name, detail: `hit rate, hits/misses, CPU, memory, evictions for ${state.nodes.join(', ')}`}]
-    if (!sameJson(state.current, dashboardBody(ctx.stack, state.region, state.nodes))) return [{action: 'update', resource: 'dashboard', name, detail: `nodes are now ${state.nodes.join(', ')}`}]
+    if (state.current === undefined) return [{action: 'create', resource: 'dashboard', name, detail: `hit rate, hits/misses, CPU, memory, evictions for ${state.nodes.join(', ')}`, op}]
+    if (!sameJson(state.current, dashboardBody(ctx.stack, state.region, state.nodes))) return [{action: 'update', resource: 'dashboard', name, detail: `its widgets differ from those for nodes ${state.nodes.join(', ')}`, op}] satisfies Change<DashboardOp>[]
     return []
+  },
+
+  resources(state, ctx) {
+    return state.current === undefined ? [] : [{resource: 'dashboard', name: dashboardName(ctx.stack)}]
   },
 
   output(_state, ctx) {
     return {name: dashboardName(ctx.stack)}
   },
 
-  async apply(state, _plan, ctx) {
+  async apply(state, plan, ctx) {
     const cloudwatch = await ctx.aws.cloudwatch()
-    await cloudwatch.send(new PutDashboardCommand({DashboardName: dashboardName(ctx.stack), DashboardBody: dashboardBody(ctx.stack, state.region, state.nodes)}))
+    for (const op of operations(plan)) {
+      if (op.kind !== 'put-dashboard') throw new Error(`dashboard apply was given ${op.kind}, which only destroy performs`)
+      if (hasPending(op.nodes)) throw new Error('dashboard apply ran before the cache exists')
+      await cloudwatch.send(new PutDashboardCommand({DashboardName: dashboardName(ctx.stack), DashboardBody: dashboardBody(ctx.stack, state.region, op.nodes)}))
+    }
     return {name: dashboardName(ctx.stack)}
   },
 
   destroyPlan(state, ctx) {
-    return state.current === undefined ? [] : [{action: 'delete', resource: 'dashboard', name: dashboardName(ctx.stack)}]
+    return state.current === undefined ? [] : [{action: 'delete', resource: 'dashboard', name: dashboardName(ctx.stack), op: {kind: 'delete-dashboard'}}]
   },
 
-  async destroy(_state, _plan, ctx) {
-    await (await ctx.aws.cloudwatch()).send(new DeleteDashboardsCommand({DashboardNames: [dashboardName(ctx.stack)]}))
+  async destroy(_state, plan, ctx) {
+    for (const op of operations(plan)) {
+      if (op.kind !== 'delete-dashboard') throw new Error(`dashboard destroy was given ${op.kind}, which only apply performs`)
+      await (await ctx.aws.cloudwatch()).send(new DeleteDashboardsCommand({DashboardNames: [dashboardName(ctx.stack)]}))
+    }
   },
 }
 
