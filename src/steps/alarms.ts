@@ -1,7 +1,7 @@
 import type {CloudWatchClient, MetricAlarm, PutMetricAlarmCommandInput} from '@aws-sdk/client-cloudwatch'
 import type {SNSClient} from '@aws-sdk/client-sns'
 
-import {hasPending, isUndoing, type Change, type Step} from '../engine/step.js'
+import {hasPending, isUndoing, operations, pending, resolvePending, unknownOperation, type Change, type Step} from '../engine/step.js'
 import {usageError} from '../errors.js'
 import {hasStackTags, stackTags} from '../tags.js'
 
@@ -48,7 +48,18 @@ export interface AlarmsState {
  * engine CPU above 75%, evictions, and the functions' errors. An email address gets a topic
  * of cct's own with the address subscribed (AWS asks the address to confirm).
  */
-export const alarmsStep: Step<'alarms', AlarmsState> = {
+/** What the alarms step does; the ARN of a topic a run creates is pending(its name). */
+export type AlarmsOp =
+  /** cct's own topic for an email address, with the address subscribed. */
+  | {kind: 'create-topic'; id: string; email: string}
+  | {kind: 'subscribe'; topicArn: string; email: string}
+  | {kind: 'put-alarm'; alarm: PutMetricAlarmCommandInput}
+  /** Planned while the cache does not exist yet: its nodes are what the alarms watch. */
+  | {kind: 'put-alarms-once-cache-exists'}
+  | {kind: 'delete-alarm'; name: string}
+  | {kind: 'delete-topic'; topicArn: string}
+
+export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
   id: 'alarms',
   title: 'Alarms on the runbook targets',
   needs: ['cluster', 'attach'],
@@ -67,60 +78,86 @@ export const alarmsStep: Step<'alarms', AlarmsState> = {
 
   plan(state, ctx) {
     if (state.target === undefined) return []
-    const changes: Change[] = []
-    if (EMAIL.test(state.target) && !state.topicArn) changes.push({action: 'create', resource: 'sns topic', name: alarmTopicName(ctx.stack), detail: `alarms mailed to ${state.target} (AWS asks to confirm)`})
-    else if (EMAIL.test(state.target) && !state.subscribed) changes.push({action: 'update', resource: 'sns topic', name: alarmTopicName(ctx.stack), detail: `subscribe ${state.target}`})
+    const changes: Change<AlarmsOp>[] = []
+    const email = EMAIL.test(state.target) ? state.target : undefined
+    const topicArn = email ? (state.topicArn ?? pending(alarmTopicName(ctx.stack))) : state.target
+    if (email && !state.topicArn) changes.push({action: 'create', resource: 'sns topic', name: alarmTopicName(ctx.stack), detail: `alarms mailed to ${email} (AWS asks to confirm)`, op: {kind: 'create-topic', id: topicArn, email}})
+    else if (email && !state.subscribed) changes.push({action: 'update', resource: 'sns topic', name: alarmTopicName(ctx.stack), detail: `${email} not subscribed`, op: {kind: 'subscribe', topicArn, email}})
     if (hasPending(state.nodes) || state.nodes.length === 0) {
-      if (state.existing.length === 0) changes.push({action: 'create', resource: 'alarms', name: `${ctx.stack}-*`, detail: 'once the cache exists'})
+      if (state.existing.length === 0) changes.push({action: 'create', resource: 'alarms', name: `${ctx.stack}-*`, detail: 'once the cache exists', op: {kind: 'put-alarms-once-cache-exists'}})
       return changes
     }
-    const wanted = desiredAlarms(ctx.stack, state, state.topicArn ?? 'pending:topic')
-    for (const alarm of wanted) {
+    for (const alarm of desiredAlarms(ctx.stack, state, topicArn)) {
       const current = state.existing.find((a) => a.AlarmName === alarm.AlarmName)
-      if (!current) changes.push({action: 'create', resource: 'alarm', name: alarm.AlarmName!, detail: alarm.AlarmDescription})
-      else if (!sameAlarm(current, alarm)) changes.push({action: 'update', resource: 'alarm', name: alarm.AlarmName!, detail: 'its metrics or action changed'})
+      if (!current) changes.push({action: 'create', resource: 'alarm', name: alarm.AlarmName!, detail: alarm.AlarmDescription, op: {kind: 'put-alarm', alarm}})
+      else if (!sameAlarm(current, alarm)) changes.push({action: 'update', resource: 'alarm', name: alarm.AlarmName!, detail: 'its metrics or action differ', op: {kind: 'put-alarm', alarm}})
     }
     return changes
+  },
+
+  resources(state, ctx) {
+    return [...(state.topicArn ? [{resource: 'sns topic', name: alarmTopicName(ctx.stack)}] : []), ...state.existing.map((a) => ({resource: 'alarm', name: a.AlarmName!}))]
   },
 
   output(state) {
     return {alarms: state.existing.map((a) => a.AlarmName!), ...(state.topicArn ? {topicArn: state.topicArn} : {})}
   },
 
-  async apply(state, _plan, ctx) {
-    const target = state.target!
-    let topicArn = state.topicArn
-    if (EMAIL.test(target)) {
-      const sns = await ctx.aws.sns()
-      const {CreateTopicCommand, SubscribeCommand} = await import('@aws-sdk/client-sns')
-      topicArn ??= (await sns.send(new CreateTopicCommand({Name: alarmTopicName(ctx.stack), Tags: stackTags(ctx.stack, alarmTopicName(ctx.stack))}))).TopicArn!
-      if (!state.subscribed) await sns.send(new SubscribeCommand({TopicArn: topicArn, Protocol: 'email', Endpoint: target}))
-    } else topicArn = target
-    const cw = await ctx.aws.cloudwatch()
-    const {PutMetricAlarmCommand} = await import('@aws-sdk/client-cloudwatch')
-    const names: string[] = []
-    for (const alarm of desiredAlarms(ctx.stack, state, topicArn)) {
-      const current = state.existing.find((a) => a.AlarmName === alarm.AlarmName)
-      if (!current || !sameAlarm(current, alarm)) await cw.send(new PutMetricAlarmCommand({...alarm, Tags: stackTags(ctx.stack, alarm.AlarmName!)}))
-      names.push(alarm.AlarmName!)
+  async apply(state, plan, ctx) {
+    const created = new Map<string, string>()
+    for (const op of operations(plan)) {
+      switch (op.kind) {
+        case 'create-topic': {
+          const sns = await ctx.aws.sns()
+          const {CreateTopicCommand, SubscribeCommand} = await import('@aws-sdk/client-sns')
+          const {TopicArn} = await sns.send(new CreateTopicCommand({Name: alarmTopicName(ctx.stack), Tags: stackTags(ctx.stack, alarmTopicName(ctx.stack))}))
+          created.set(op.id, TopicArn!)
+          await sns.send(new SubscribeCommand({TopicArn, Protocol: 'email', Endpoint: op.email}))
+          break
+        }
+        case 'subscribe': {
+          const {SubscribeCommand} = await import('@aws-sdk/client-sns')
+          await (await ctx.aws.sns()).send(new SubscribeCommand({TopicArn: op.topicArn, Protocol: 'email', Endpoint: op.email}))
+          break
+        }
+        case 'put-alarm': {
+          const {PutMetricAlarmCommand} = await import('@aws-sdk/client-cloudwatch')
+          const alarm = resolvePending(op.alarm, created)
+          await (await ctx.aws.cloudwatch()).send(new PutMetricAlarmCommand({...alarm, Tags: stackTags(ctx.stack, alarm.AlarmName!)}))
+          break
+        }
+        case 'put-alarms-once-cache-exists':
+          throw new Error('alarms apply ran before the cache exists')
+        case 'delete-alarm':
+        case 'delete-topic':
+          throw new Error(`alarms apply was given ${op.kind}, which only destroy performs`)
+        default:
+          unknownOperation(op)
+      }
     }
-    return {alarms: names, topicArn}
+    const topicArn = EMAIL.test(state.target!) ? (state.topicArn ?? [...created.values()][0]!) : state.target!
+    return {alarms: desiredAlarms(ctx.stack, state, topicArn).map((a) => a.AlarmName!), topicArn}
   },
 
   destroyPlan(state, ctx) {
-    const changes: Change[] = state.existing.map((a) => ({action: 'delete', resource: 'alarm', name: a.AlarmName!}))
-    if (state.topicArn) changes.push({action: 'delete', resource: 'sns topic', name: alarmTopicName(ctx.stack)})
+    const changes: Change<AlarmsOp>[] = state.existing.map((a) => ({action: 'delete', resource: 'alarm', name: a.AlarmName!, op: {kind: 'delete-alarm', name: a.AlarmName!}}))
+    if (state.topicArn) changes.push({action: 'delete', resource: 'sns topic', name: alarmTopicName(ctx.stack), op: {kind: 'delete-topic', topicArn: state.topicArn}})
     return changes
   },
 
-  async destroy(state, _plan, ctx) {
-    if (state.existing.length) {
+  async destroy(_state, plan, ctx) {
+    const ops = operations(plan)
+    // One call deletes every alarm.
+    const alarmNames = ops.flatMap((op) => (op.kind === 'delete-alarm' ? [op.name] : []))
+    if (alarmNames.length) {
       const {DeleteAlarmsCommand} = await import('@aws-sdk/client-cloudwatch')
-      await (await ctx.aws.cloudwatch()).send(new DeleteAlarmsCommand({AlarmNames: state.existing.map((a) => a.AlarmName!)}))
+      await (await ctx.aws.cloudwatch()).send(new DeleteAlarmsCommand({AlarmNames: alarmNames}))
     }
-    if (state.topicArn) {
-      const {DeleteTopicCommand} = await import('@aws-sdk/client-sns')
-      await (await ctx.aws.sns()).send(new DeleteTopicCommand({TopicArn: state.topicArn}))
+    for (const op of ops) {
+      if (op.kind === 'delete-topic') {
+        const {DeleteTopicCommand} = await import('@aws-sdk/client-sns')
+        await (await ctx.aws.sns()).send(new DeleteTopicCommand({TopicArn: op.topicArn}))
+      } else if (op.kind !== 'delete-alarm') throw new Error(`alarms destroy was given ${op.kind}, which only apply performs`)
     }
   },
 }

@@ -50,6 +50,7 @@ describe('alarms', () => {
     const {MetricAlarms = []} = await new CloudWatchClient(config()).send(new DescribeAlarmsCommand({AlarmNamePrefix: 'cct-'}))
     assert.equal(MetricAlarms.length, 4)
     assert.ok(MetricAlarms.every((a) => a.AlarmActions!.length === 1 && a.AlarmActions![0] === TopicArn))
+    assert.deepEqual((await runSteps(sandbox(), STACK_STEPS, {alarms: TopicArn})).mutating, [], 'converged: the plan compares with the topic given')
     await runSteps(sandbox(), STACK_STEPS, {}, 'destroy')
     assert.ok(((await sns.send(new ListTopicsCommand({}))).Topics ?? []).some((t) => t.TopicArn === TopicArn))
   })
