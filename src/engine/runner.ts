@@ -128,7 +128,7 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
       }
       const changes = isTarget ? step.plan(state, ctx) : []
       result.changes = changes
-      if (isTarget && mode === 'plan' && step.resources) result.resources = step.resources(state, ctx)
+      if (isTarget && mode === 'plan') result.resources = step.resources(state, ctx)
       let output: unknown
       if (!isTarget) {
         output = step.output(state, ctx)

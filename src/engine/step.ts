@@ -30,7 +30,7 @@ export interface Change<Op extends Operation = Operation> {
   detail?: string
   /** For `cct status`: cct's part is absent (missing) or there but different (drift). Default: create and attach are missing, anything else drift. */
   kind?: 'missing' | 'drift'
-  op?: Op
+  op: Op
 }
 
 /** A resource of cct's (or cct's part of one of yours) that exists now, as `cct status` lists it. */
@@ -79,7 +79,7 @@ export interface Step<Id extends StepId = StepId, State = any, Op extends Operat
    * What of this step exists now, one entry per resource (`cct status` lists them; a
    * change with the same resource and name says how it differs).
    */
-  resources?(state: State, ctx: StepContext): Resource[]
+  resources(state: State, ctx: StepContext): Resource[]
   /**
    * What dependents get: real ids where resources exist, `pending(...)` ids where the
    * plan would create them (so a dry run of several steps can plan them all).
@@ -130,5 +130,5 @@ export function unknownOperation(op: never): never {
 
 /** The operations of a plan, in order. */
 export function operations<Op extends Operation>(plan: readonly Change<Op>[]): Op[] {
-  return plan.map((c) => c.op ?? unknownOperation(c as never))
+  return plan.map((c) => c.op)
 }
