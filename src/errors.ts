@@ -17,6 +17,8 @@ export const ExitCode = {
   Timeout: 6,
   /** `cct verify` found something not in place or not answering. */
   Verification: 7,
+  /** `cct status` found a resource missing or different from what is asked. */
+  Drift: 8,
   /** Interrupted (Ctrl-C). */
   Interrupted: 130,
 } as const
@@ -32,6 +34,7 @@ export const EXIT_CODE_HELP: ReadonlyArray<[number, string]> = [
   [ExitCode.Conflict, 'the account is in a state cct will not change on its own (read the hint)'],
   [ExitCode.Timeout, 'a wait timed out; run the same command again to resume'],
   [ExitCode.Verification, 'cct verify: a check failed (the table says which)'],
+  [ExitCode.Drift, 'cct status: something is missing or drifted (the table says what and how)'],
   [ExitCode.Interrupted, 'interrupted or cancelled; what was created is tagged and the same command resumes'],
 ]
 

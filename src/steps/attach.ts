@@ -100,9 +100,10 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
     return changes
   },
 
-  resources(state) {
+  resources(state, ctx) {
     return [
-      ...state.roles.filter((r) => r.canCreateEni).map((r) => ({resource: 'iam-role-policy', name: r.name})),
+      // A role's policy is cct's part only where cct attached it (its record says so).
+      ...state.roles.filter((r) => r.tags[roleRecordKey(ctx)]).map((r) => ({resource: 'iam-role-policy', name: r.name})),
       ...state.functions.map((p) => ({resource: 'function-vpc', name: p.fn.name})),
     ]
   },
