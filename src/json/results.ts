@@ -23,6 +23,11 @@ export interface ChangeJson {
   name: string
   /** Why, or what exactly: display text, not meant to be parsed. */
   detail: string | null
+  /**
+   * What the change does, as data: `kind` (create-vpc, set-security-groups, set-env, ...) and
+   * its parameters; what the run performs. An id a run would create is null.
+   */
+  operation: {kind: string; [key: string]: JsonValue}
 }
 
 /** One resource kind of the stack and what the run did (or would do) to it. */
@@ -101,6 +106,7 @@ export function stepsResult(report: ConvergeReport): StepsResult {
         // A resource a run would create is named by the name it will get.
         name: c.name.startsWith(PENDING) ? c.name.slice(PENDING.length) : c.name,
         detail: c.detail === undefined ? null : c.detail.replaceAll(PENDING, 'new '),
+        operation: publicOutput(c.op) as ChangeJson['operation'],
       })),
       output: s.output === undefined || s.output === null ? null : (publicOutput(s.output) as {[key: string]: JsonValue}),
       willCreate: hasPending(s.output),

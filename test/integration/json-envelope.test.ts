@@ -83,6 +83,8 @@ describe('one JSON envelope for every command', () => {
     assert.equal(vpc.willCreate, true)
     assert.equal(vpc.output!.vpcId, null)
     assert.ok(vpc.changes.some((c) => c.action === 'create' && c.resource === 'vpc' && c.name === 'cct-vpc'), JSON.stringify(vpc.changes))
+    // Each change carries the operation a run performs; the id it would create is null.
+    assert.deepEqual(vpc.changes.find((c) => c.resource === 'vpc')!.operation, {kind: 'create-vpc', id: null, cidr: '10.0.0.0/16'})
 
     const planned = await json(['plan'], {code: 0})
     assert.deepEqual((planned.result as StepsResult).steps.map((s) => s.step).sort(), (setup.result as StepsResult).steps.map((s) => s.step).sort())
