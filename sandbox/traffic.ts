@@ -307,7 +307,16 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
       if (wait > 0) await sleep(wait)
       // Open loop, but bounded in flight and in time: when slow answers hold every slot
       // until the duration is over, the rest of the plan is dropped, not sent late.
-      while (inFlight >= concurrency && performance.now() < end) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), sleep(end - performance.now())])
+      while (inFlight >= concurrency && performance.now() < end) {
+        // Woken by an answer, or by the end of the duration; the timer is cleared either way,
+        // or each wait would keep the process alive until the end of the duration.
+        let timer: NodeJS.Timeout | undefined
+        await new Promise<void>((resolve) => {
+          wake = resolve
+          timer = setTimeout(resolve, end - performance.now())
+        })
+        clearTimeout(timer)
+      }
       if (inFlight >= concurrency) break
       inFlight++
       sent++
