@@ -39,7 +39,7 @@ const READ_OPS = ['GetItem', 'BatchGetItem', 'Query', 'Scan']
 /** Same seed, same requests: the warm-up brings the cache to steady state, the window is compared. */
 const TRAFFIC = {seed: 3, rate: 1000, durationSeconds: 600, putRatio: 0}
 const WARMUP = 2000
-const WINDOW = 300
+const WINDOW = 200
 
 let sandbox: Sandbox
 let seed: SeedInfo
