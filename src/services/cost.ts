@@ -15,7 +15,7 @@ import {
 import type {ClusterOutput} from '../steps/cluster.js'
 import type {NatOutput} from '../steps/nat.js'
 import {windows} from '../verify/criteria.js'
-import {dimensionValues, hoursOf, sum, type Window} from '../verify/metrics.js'
+import {functionTables, hoursOf, sum, type Window} from '../verify/metrics.js'
 import {converge} from './converge.js'
 import type {StackRequest} from './stack.js'
 
@@ -88,8 +88,7 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
   }
 
   const functions = await resolveFunctions(lambda, request.options, report.region)
-  const envValues = new Set(functions.flatMap((fn) => Object.values(fn.env)))
-  const tables = (await dimensionValues(cw, 'AWS/DynamoDB', 'ConsumedReadCapacityUnits', 'TableName')).filter((t) => envValues.has(t))
+  const tables = await functionTables(cw, functions)
   const perHour = (n: number, w: Window) => n / Math.max(hoursOf(w), 1 / 60)
   const {DescribeTableCommand} = await import('@aws-sdk/client-dynamodb')
   for (const table of tables) {

@@ -1,7 +1,7 @@
 import type {CloudWatchClient} from '@aws-sdk/client-cloudwatch'
 
 import type {FunctionInfo} from '../aws/functions.js'
-import {dimensionValues, hourly, hoursOf, percentiles, sum, type Window} from './metrics.js'
+import {functionTables, hourly, hoursOf, percentiles, sum, type Window} from './metrics.js'
 import type {FunctionPath} from './paths.js'
 import type {ProbeRun} from './probe-run.js'
 
@@ -187,8 +187,7 @@ async function measureWindows(input: MeasureInput, after: Window, before: Window
     return h + miss ? h / (h + miss) : 0
   })
 
-  const values = new Set(input.functions.flatMap((fn) => Object.values(fn.env)))
-  const tables = (await dimensionValues(cw, 'AWS/DynamoDB', 'ConsumedReadCapacityUnits', 'TableName')).filter((t) => values.has(t))
+  const tables = await functionTables(cw, input.functions)
   const table = (t: string) => ({namespace: 'AWS/DynamoDB', name: 'ConsumedReadCapacityUnits', dimensions: {TableName: t}})
   const [readsAfterSeries, readsBefore] = await Promise.all([
     Promise.all(tables.map((t) => hourly(cw, table(t), after, 'Sum'))),

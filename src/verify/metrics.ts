@@ -51,6 +51,12 @@ export async function percentiles(cw: CloudWatchClient, q: MetricQuery, w: Windo
   return Object.keys(out).length ? out : undefined
 }
 
+/** The DynamoDB tables the functions read: those with read-unit metrics that a function names in its env. */
+export async function functionTables(cw: CloudWatchClient, functions: readonly {env: Record<string, string>}[]): Promise<string[]> {
+  const named = new Set(functions.flatMap((fn) => Object.values(fn.env)))
+  return (await dimensionValues(cw, 'AWS/DynamoDB', 'ConsumedReadCapacityUnits', 'TableName')).filter((t) => named.has(t))
+}
+
 /** Values of one dimension among the metrics CloudWatch holds (e.g. every TableName with read units). */
 export async function dimensionValues(cw: CloudWatchClient, namespace: string, name: string, dimension: string): Promise<string[]> {
   const {ListMetricsCommand} = await import('@aws-sdk/client-cloudwatch')
