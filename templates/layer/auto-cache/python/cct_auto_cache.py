@@ -184,30 +184,26 @@ def _map_in(item):
 _PAGE_FIELDS = ("Items", "Count", "ScannedCount", "LastEvaluatedKey")
 
 
-def _page_out(parsed):
+def _convert_page(source, map_item):
+    """A Query/Scan page's fields, each item and the last key converted by `map_item`."""
     page = {}
     for field in _PAGE_FIELDS:
-        if field in parsed:
-            value = parsed[field]
+        if field in source:
+            value = source[field]
             if field == "Items":
-                value = [_map_out(i) for i in value]
+                value = [map_item(i) for i in value]
             elif field == "LastEvaluatedKey":
-                value = _map_out(value)
+                value = map_item(value)
             page[field] = value
     return page
 
 
+def _page_out(parsed):
+    return _convert_page(parsed, _map_out)
+
+
 def _page_in(page):
-    parsed = {}
-    for field in _PAGE_FIELDS:
-        if field in page:
-            value = page[field]
-            if field == "Items":
-                value = [_map_in(i) for i in value]
-            elif field == "LastEvaluatedKey":
-                value = _map_in(value)
-            parsed[field] = value
-    return parsed
+    return _convert_page(page, _map_in)
 
 
 # --- keys ----------------------------------------------------------------------------
