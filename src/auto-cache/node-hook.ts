@@ -154,19 +154,61 @@ export function stable(value: unknown): string {
 export function entryKey(table: string, generation: string, kind: string, params: unknown): string {
   return `${PREFIX}:${table}:${generation}:${kind}:${createHash('sha256').update(stable(params)).digest('hex')}`
 }
+/** The table's page generation: Query and Scan pages, projected GetItems. */
 export const generationKey = (table: string) => `${PREFIX}:${table}:gen`
+/** The table's item generation: GetItem and BatchGetItem entries of whole items. */
+export const itemGenerationKey = (table: string) => `${PREFIX}:${table}:igen`
+/** The table's key attribute names, as any container learned them from a Key. */
+export const keyNamesKey = (table: string) => `${PREFIX}:${table}:keys`
 
-/** The table's generation, or undefined when this read should skip the cache (see Python). */
-async function generation(table: string): Promise<string | undefined> {
+/** A generation's value, or undefined when this read should skip the cache (see Python). */
+async function generation(key: string): Promise<string | undefined> {
   let created = false
-  const value = await helper().getOrLoad(generationKey(table), async () => ((created = true), randomUUID().replaceAll('-', '')), {ttl: GENERATION_TTL})
+  const value = await helper().getOrLoad(key, async () => ((created = true), randomUUID().replaceAll('-', '')), {ttl: GENERATION_TTL})
   return created || typeof value !== 'string' ? undefined : value
 }
 
-async function invalidate(tables: Iterable<string | undefined>): Promise<void> {
-  for (const table of [...new Set([...tables].filter((t): t is string => Boolean(t)))].sort()) {
+const keyNames = new Map<string, string[]>()
+
+/** A request's Key names the table's key attributes exactly: kept, and shared once. */
+async function learnKey(table: string | undefined, key: unknown): Promise<void> {
+  if (!table || !key || typeof key !== 'object' || Array.isArray(key)) return
+  const names = Object.keys(key).sort()
+  if (!names.length || keyNames.get(table)?.join('\0') === names.join('\0')) return
+  keyNames.set(table, names)
+  try {
+    await helper().set(keyNamesKey(table), names, {ttl: GENERATION_TTL})
+  } catch (error) {
+    logOnce('learn-key', `could not share the key of ${table}: ${String(error)}`)
+  }
+}
+
+/** The key of a whole item about to be written, or undefined when it cannot be told. */
+async function keyOf(table: string, item: unknown): Promise<Wire | undefined> {
+  let names = keyNames.get(table)
+  if (!names) {
+    const shared = await helper().get<unknown>(keyNamesKey(table)).catch(() => undefined)
+    if (!Array.isArray(shared) || !shared.length) return undefined
+    keyNames.set(table, (names = (shared as string[]).slice().sort()))
+  }
+  if (!item || typeof item !== 'object' || !names.every((n) => n in (item as Wire))) return undefined
+  return Object.fromEntries(names.map((n) => [n, (item as Wire)[n]]))
+}
+
+/** A write's target: its table, and the written item's key (undefined: any item). */
+type Target = [table: string | undefined, key: Wire | undefined]
+
+async function invalidate(targets: Target[]): Promise<void> {
+  const byTable = new Map<string, Array<Wire | undefined>>()
+  for (const [table, key] of targets) if (table) byTable.set(table, [...(byTable.get(table) ?? []), key])
+  for (const table of [...byTable.keys()].sort()) {
+    const keys = byTable.get(table)!
     try {
-      await helper().invalidate(generationKey(table))
+      const itemGen = keys.includes(undefined) ? undefined : await helper().get<unknown>(itemGenerationKey(table))
+      // Not told (or Redis did not answer): every item of the table. The helper replays
+      // an invalidation Redis missed, so nothing stale outlives an outage.
+      const doomed = typeof itemGen === 'string' ? keys.map((key) => entryKey(table, itemGen, 'item', {Key: key})) : [itemGenerationKey(table)]
+      await helper().invalidate(generationKey(table), ...doomed)
       count(table, 'AutoCacheInvalidation')
     } catch (error) {
       logOnce('invalidate', `could not invalidate ${table}: ${String(error)}`)
@@ -212,10 +254,13 @@ const passOn = async (io: Io) => (await io.send()).result
 const getItem: Route = async (body, io) => {
   const table = body.TableName as string
   const ttl = ttlFor(table, 'item')
+  await learnKey(table, body.Key)
   if (body.ConsistentRead || wantsCapacity(body) || !ttl) return count(table, 'AutoCacheBypass'), passOn(io)
-  const gen = await generation(table)
-  if (gen === undefined) return count(table, 'AutoCacheMiss'), passOn(io)
   const params = Object.fromEntries(ITEM_PARAMS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]))
+  // A projection is a part of the item a write's key cannot name: it follows the pages.
+  const whole = Object.keys(params).join() === 'Key'
+  const gen = await generation(whole ? itemGenerationKey(table) : generationKey(table))
+  if (gen === undefined) return count(table, 'AutoCacheMiss'), passOn(io)
   // null: not found, negative-cached by the helper (CACHE_TTL_NOT_FOUND at most).
   return throughCache(table, entryKey(table, gen, 'item', params), ttl, (wire) => wire.Item ?? null, (v) => (v === null ? {} : {Item: v}), io)
 }
@@ -224,7 +269,7 @@ const page = (kind: 'query' | 'scan'): Route => async (body, io) => {
   const table = body.TableName as string
   const ttl = ttlFor(table, 'query')
   if (body.ConsistentRead || wantsCapacity(body) || !ttl) return count(table, 'AutoCacheBypass'), passOn(io)
-  const gen = await generation(table)
+  const gen = await generation(generationKey(table))
   if (gen === undefined) return count(table, 'AutoCacheMiss'), passOn(io)
   const {TableName: _t, ConsistentRead: _c, ReturnConsumedCapacity: _r, ...params} = body
   return throughCache(table, entryKey(table, gen, kind, params), ttl, pageOf, (v) => v, io)
@@ -250,7 +295,8 @@ const batchGet: Route = async (body, io) => {
     const ttl = ttlFor(table, 'item')
     ttls.set(table, ttl)
     const cacheable = ttl > 0 && !spec.ConsistentRead && spec.ProjectionExpression === undefined && spec.AttributesToGet === undefined
-    const gen = cacheable ? await generation(table) : undefined
+    for (const key of (spec.Keys ?? []) as Wire[]) await learnKey(table, key)
+    const gen = cacheable ? await generation(itemGenerationKey(table)) : undefined
     if (gen === undefined) {
       count(table, cacheable ? 'AutoCacheMiss' : 'AutoCacheBypass', (spec.Keys as unknown[] | undefined)?.length || 1)
       forward[table] = spec
@@ -322,33 +368,54 @@ export function statementWriteTable(statement: unknown): string | undefined {
   return name.startsWith('"') ? name.slice(1, -1).replaceAll('""', '"') : name
 }
 
-function writtenTables(operation: string, body: Wire): string[] {
+/** (table, the written item's key): a Key names it; a whole Item does once the key attributes are known. */
+async function writtenItem(table: string | undefined, key: Wire | undefined, item?: Wire): Promise<Target> {
+  if (key !== undefined) return await learnKey(table, key), [table, key]
+  return [table, table ? await keyOf(table, item) : undefined]
+}
+
+const statementTargets = (statements: unknown[]): Target[] =>
+  statements.map(statementWriteTable).filter((t): t is string => Boolean(t)).map((t) => [t, undefined])
+
+/** What a write can change, as (table, key) pairs; an undefined key means any item of the table. */
+export async function writtenItems(operation: string, body: Wire): Promise<Target[]> {
   switch (operation) {
-    case 'PutItem': case 'UpdateItem': case 'DeleteItem': case 'DeleteTable':
-      return [body.TableName]
+    case 'PutItem':
+      return [await writtenItem(body.TableName, undefined, body.Item)]
+    case 'UpdateItem': case 'DeleteItem':
+      return [await writtenItem(body.TableName, body.Key)]
+    case 'DeleteTable':
+      keyNames.delete(body.TableName)
+      return [[body.TableName, undefined]]
     case 'BatchWriteItem':
-      return Object.keys(body.RequestItems ?? {})
+      return Promise.all(Object.entries((body.RequestItems ?? {}) as Record<string, Wire[]>).flatMap(([table, requests]) =>
+        (requests.length ? requests : [{}]).map((r) => (r.DeleteRequest ? writtenItem(table, r.DeleteRequest.Key) : writtenItem(table, undefined, r.PutRequest?.Item)))))
     case 'TransactWriteItems':
-      return (body.TransactItems ?? []).flatMap((entry: Wire) => Object.values(entry).map((part: any) => part?.TableName).filter(Boolean))
+      return Promise.all((body.TransactItems ?? []).flatMap((entry: Wire) => Object.entries(entry)
+        // A condition check writes nothing.
+        .filter(([kind, part]) => kind !== 'ConditionCheck' && part?.TableName)
+        .map(([kind, part]) => (kind === 'Put' ? writtenItem(part.TableName, undefined, part.Item) : writtenItem(part.TableName, part.Key)))))
     case 'ExecuteStatement':
-      return [statementWriteTable(body.Statement)].filter((t): t is string => Boolean(t))
+      return statementTargets([body.Statement])
     case 'BatchExecuteStatement':
-      return (body.Statements ?? []).map((s: Wire) => statementWriteTable(s.Statement)).filter(Boolean)
+      return statementTargets((body.Statements ?? []).map((s: Wire) => s.Statement))
     case 'ExecuteTransaction':
-      return (body.TransactStatements ?? []).map((s: Wire) => statementWriteTable(s.Statement)).filter(Boolean)
+      return statementTargets((body.TransactStatements ?? []).map((s: Wire) => s.Statement))
     default:
       return []
   }
 }
 
 const write = (operation: string): Route => async (body, io) => {
-  const tables = writtenTables(operation, body)
-  if (tables.length === 0) return passOn(io) // PartiQL reads
+  const targets = await writtenItems(operation, body)
+  if (targets.length === 0) return passOn(io) // PartiQL reads, condition checks only
   try {
     return await passOn(io)
   } finally {
-    // After the write (also a failed or timed-out one, which may have happened).
-    await invalidate(tables)
+    // After the write (also a failed or timed-out one, which may have happened): a read
+    // that started before it cannot write back what it read (per-entry invalidation in
+    // the helper), nor be found under the old generation.
+    await invalidate(targets)
   }
 }
 

@@ -11,10 +11,16 @@ Contract (the README's "Zero-code caching"):
 * GetItem, BatchGetItem (per item), Query and Scan (per page) are cached, unless
   ConsistentRead is true or ReturnConsumedCapacity asks for capacity (a cached answer
   consumes none, so it could not say).
-* Keys: table + table generation + operation + SHA-256 of the canonical parameters.
+* Keys: table + a generation + operation + SHA-256 of the canonical parameters. Items
+  (GetItem without a projection, BatchGetItem) live under the table's item generation;
+  Query and Scan pages and projected GetItems under its page generation.
 * Every write (PutItem, UpdateItem, DeleteItem, BatchWriteItem, TransactWriteItems,
-  PartiQL INSERT/UPDATE/DELETE, DeleteTable) invalidates the table's generation after the
-  write: every cached item and page of that table, for every container, at once.
+  PartiQL INSERT/UPDATE/DELETE, DeleteTable), after it is sent, invalidates for every
+  container at once: the items it names and every page of the table (a new page
+  generation). Where the written item's key cannot be told (PartiQL, a PutItem on a table
+  whose key attributes no container has seen yet, DeleteTable), every item of the table
+  too (a new item generation). Key attribute names are learned from the Key of any
+  request on the table and shared through Redis.
 * TransactGetItems and PartiQL reads go to DynamoDB.
 * Everything else the helper (cache_helper) guarantees: single flight and a cross-container
   lock on a cold key, TTL jitter, negative caching of a missing item, no write-back of a
@@ -219,11 +225,22 @@ def entry_key(table, generation, kind, params):
 
 
 def generation_key(table):
+    """The table's page generation: Query and Scan pages, projected GetItems."""
     return "%s:%s:gen" % (_PREFIX, table)
 
 
-def _generation(table):
-    """The table's current generation, or None when this read should not use the cache:
+def item_generation_key(table):
+    """The table's item generation: GetItem and BatchGetItem entries of whole items."""
+    return "%s:%s:igen" % (_PREFIX, table)
+
+
+def key_names_key(table):
+    """The table's key attribute names, as any container learned them from a Key."""
+    return "%s:%s:keys" % (_PREFIX, table)
+
+
+def _generation(key):
+    """A generation's current value, or None when this read should not use the cache:
     the generation was just created here (no entry can exist under it), or Redis is down
     (the helper then called our loader: one failed Redis call, not two, per request)."""
     created = []
@@ -232,17 +249,65 @@ def _generation(table):
         created.append(True)
         return uuid.uuid4().hex
 
-    generation = _cache().cache_get_or_load(generation_key(table), new_generation, ttl=GENERATION_TTL)
+    generation = _cache().cache_get_or_load(key, new_generation, ttl=GENERATION_TTL)
     if created or not isinstance(generation, str):
         return None
     return generation
 
 
-def invalidate(tables):
-    """Every cached item and page of these tables, in every container."""
-    for table in sorted(set(t for t in tables if t)):
+_key_names = {}  # table -> sorted key attribute names, in this container
+
+
+def learn_key(table, key):
+    """A request's Key names the table's key attributes exactly (DynamoDB wants all of
+    them and nothing else): kept here, and shared once so a PutItem elsewhere can tell
+    which item it writes."""
+    if not table or not isinstance(key, dict) or not key:
+        return
+    names = sorted(key)
+    if _key_names.get(table) == names:
+        return
+    _key_names[table] = names
+    try:
+        _cache().cache_set(key_names_key(table), names, ttl=GENERATION_TTL)
+    except Exception as error:
+        _log_once("learn-key", "could not share the key of %s: %r" % (table, error))
+
+
+def key_of(table, item):
+    """The key of a whole item about to be written, or None when it cannot be told."""
+    names = _key_names.get(table)
+    if names is None:
         try:
-            _cache().cache_invalidate(generation_key(table))
+            shared = _cache().cache_get(key_names_key(table))
+        except Exception:
+            shared = None
+        if not isinstance(shared, list) or not shared:
+            return None
+        names = _key_names[table] = sorted(shared)
+    if not isinstance(item, dict) or not all(n in item for n in names):
+        return None
+    return {n: item[n] for n in names}
+
+
+def invalidate(targets):
+    """After a write: targets are (table, key), key None when the item cannot be told."""
+    by_table = {}
+    for table, key in targets:
+        if table:
+            by_table.setdefault(table, []).append(key)
+    for table in sorted(by_table):
+        keys = by_table[table]
+        try:
+            helper = _cache()
+            item_generation = None if None in keys else helper.cache_get(item_generation_key(table))
+            if isinstance(item_generation, str):
+                doomed = [entry_key(table, item_generation, "item", {"Key": k}) for k in keys]
+            else:
+                # Not told (or Redis did not answer): every item of the table. The helper
+                # replays an invalidation Redis missed, so nothing stale outlives an outage.
+                doomed = [item_generation_key(table)]
+            helper.cache_invalidate(generation_key(table), *doomed)
             _count(table, "AutoCacheInvalidation")
         except Exception as error:  # fail open: the write already happened
             _log_once("invalidate", "could not invalidate %s: %r" % (table, error))
@@ -314,13 +379,17 @@ _ITEM_PARAMS = ("Key", "ProjectionExpression", "ExpressionAttributeNames", "Attr
 def _get_item(body, send):
     table = body.get("TableName")
     ttl = ttl_for(table, "item")
+    learn_key(table, body.get("Key"))
     if body.get("ConsistentRead") or _wants_capacity(body) or not ttl:
         return _bypass(table, send)
-    generation = _generation(table)
+    params = {k: body[k] for k in _ITEM_PARAMS if k in body}
+    # A projection is a part of the item a write's key cannot name: it follows the pages.
+    whole = list(params) == ["Key"]
+    generation = _generation(item_generation_key(table) if whole else generation_key(table))
     if generation is None:
         _count(table, "AutoCacheMiss")
         return send(None)
-    key = entry_key(table, generation, "item", {k: body[k] for k in _ITEM_PARAMS if k in body})
+    key = entry_key(table, generation, "item", params)
 
     def to_value(parsed):
         item = parsed.get("Item")
@@ -338,7 +407,7 @@ def _page(kind):
         ttl = ttl_for(table, "query")
         if body.get("ConsistentRead") or _wants_capacity(body) or not ttl:
             return _bypass(table, send)
-        generation = _generation(table)
+        generation = _generation(generation_key(table))
         if generation is None:
             _count(table, "AutoCacheMiss")
             return send(None)
@@ -367,7 +436,9 @@ def _batch_get(body, send):
         cacheable = ttl and not spec.get("ConsistentRead") and not any(
             k in spec for k in ("ProjectionExpression", "AttributesToGet")
         )
-        generation = _generation(table) if cacheable else None
+        for key in spec.get("Keys") or []:
+            learn_key(table, key)
+        generation = _generation(item_generation_key(table)) if cacheable else None
         if not cacheable or generation is None:
             _count(table, "AutoCacheBypass" if not cacheable else "AutoCacheMiss", len(spec.get("Keys") or []) or 1)
             forward[table] = spec
@@ -453,18 +524,46 @@ def statement_write_table(statement):
     return name[1:-1].replace('""', '"') if name.startswith('"') else name
 
 
-def _written_tables(operation, body):
-    if operation in ("PutItem", "UpdateItem", "DeleteItem", "DeleteTable"):
-        return [body.get("TableName")]
+def _written_item(table, key=None, item=None):
+    """(table, the written item's key or None): a Key names it; a whole Item does once the
+    table's key attributes are known."""
+    if key is not None:
+        learn_key(table, key)
+        return table, key
+    return table, key_of(table, item)
+
+
+def written_items(operation, body):
+    """What a write can change, as (table, key) pairs; key None means any item of table."""
+    table = body.get("TableName")
+    if operation == "PutItem":
+        return [_written_item(table, item=body.get("Item"))]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [_written_item(table, key=body.get("Key"))]
+    if operation == "DeleteTable":
+        _key_names.pop(table, None)
+        return [(table, None)]
     if operation == "BatchWriteItem":
-        return list((body.get("RequestItems") or {}).keys())
+        targets = []
+        for name, requests in (body.get("RequestItems") or {}).items():
+            for request in requests or [{}]:
+                put, delete = request.get("PutRequest"), request.get("DeleteRequest")
+                if delete is not None:
+                    targets.append(_written_item(name, key=delete.get("Key")))
+                else:
+                    targets.append(_written_item(name, item=(put or {}).get("Item")))
+        return targets
     if operation == "TransactWriteItems":
-        tables = []
+        targets = []
         for entry in body.get("TransactItems") or []:
-            for part in entry.values():
-                if isinstance(part, dict) and part.get("TableName"):
-                    tables.append(part["TableName"])
-        return tables
+            for kind, part in entry.items():
+                if kind == "ConditionCheck" or not isinstance(part, dict) or not part.get("TableName"):
+                    continue  # a condition check writes nothing
+                if kind == "Put":
+                    targets.append(_written_item(part["TableName"], item=part.get("Item")))
+                else:
+                    targets.append(_written_item(part["TableName"], key=part.get("Key")))
+        return targets
     statements = []
     if operation == "ExecuteStatement":
         statements = [body.get("Statement")]
@@ -472,20 +571,21 @@ def _written_tables(operation, body):
         statements = [s.get("Statement") for s in body.get("Statements") or []]
     elif operation == "ExecuteTransaction":
         statements = [s.get("Statement") for s in body.get("TransactStatements") or []]
-    return [t for t in (statement_write_table(s) for s in statements) if t]
+    return [(t, None) for t in (statement_write_table(s) for s in statements) if t]
 
 
 def _write(operation):
     def write(body, send):
-        tables = _written_tables(operation, body)
-        if not tables:  # PartiQL reads
+        targets = written_items(operation, body)
+        if not targets:  # PartiQL reads
             return send(None)
         try:
             return send(None)
         finally:
             # After the write (also a failed or timed-out one, which may have happened):
-            # a read that started before it can only write back under the old generation.
-            invalidate(tables)
+            # a read that started before it cannot write back what it read (the helper's
+            # per-entry invalidation), nor be found under the old generation.
+            invalidate(targets)
 
     return write
 
