@@ -161,11 +161,10 @@ export const itemGenerationKey = (table: string) => `${PREFIX}:${table}:igen`
 /** The table's key attribute names, as any container learned them from a Key. */
 export const keyNamesKey = (table: string) => `${PREFIX}:${table}:keys`
 
-/** A generation's value, or undefined when this read should skip the cache (see Python). */
+/** A generation's value (a new one when there is none: the read that makes it fills the first entry under it). */
 async function generation(key: string): Promise<string | undefined> {
-  let created = false
-  const value = await helper().getOrLoad(key, async () => ((created = true), randomUUID().replaceAll('-', '')), {ttl: GENERATION_TTL})
-  return created || typeof value !== 'string' ? undefined : value
+  const value = await helper().getOrLoad(key, async () => randomUUID().replaceAll('-', ''), {ttl: GENERATION_TTL})
+  return typeof value === 'string' ? value : undefined
 }
 
 const keyNames = new Map<string, string[]>()

@@ -193,8 +193,6 @@ describe('auto-cache (Python, botocore)', () => {
     const writer = container({autoCache: true})
     const get = async (id: string) => (await reader.invoke({op: 'get', id})).body as {v: number}
     for (const id of ['a1', 'a2', 'a3']) await get(id)
-    await get('a1') // the item generation exists once a read found it: cached from here on
-    for (const id of ['a1', 'a2', 'a3']) await get(id)
     await writer.invoke({op: 'put', id: 'a1', v: 501})
     let before = reads()
     assert.equal((await get('a2')).v, 2)
@@ -223,10 +221,9 @@ describe('auto-cache (Python, botocore)', () => {
     assert.equal((await c.invoke({op: 'env'})).body, 'yes')
     await c.invoke({op: 'get', id: 'a1'})
     await c.invoke({op: 'get', id: 'a1'})
+    // The first read fills the entry, the second hits.
     await c.invoke({op: 'get', id: 'a1'})
-    // The first read makes the table's generation (not cached yet), the second fills, the third hits.
-    await c.invoke({op: 'get', id: 'a1'})
-    assert.equal(counts.get('GetItem'), 2, 'the cache is still on behind the chained wrapper')
+    assert.equal(counts.get('GetItem'), 1, 'the cache is still on behind the chained wrapper')
   })
 
   it('with Redis hung, every request answers within 0.5 s, and only the first waits on Redis', async () => {

@@ -240,19 +240,10 @@ def key_names_key(table):
 
 
 def _generation(key):
-    """A generation's current value, or None when this read should not use the cache:
-    the generation was just created here (no entry can exist under it), or Redis is down
-    (the helper then called our loader: one failed Redis call, not two, per request)."""
-    created = []
-
-    def new_generation():
-        created.append(True)
-        return uuid.uuid4().hex
-
-    generation = _cache().cache_get_or_load(key, new_generation, ttl=GENERATION_TTL)
-    if created or not isinstance(generation, str):
-        return None
-    return generation
+    """A generation's current value (a new one when there is none: the read that makes it
+    fills the first entry under it), or None if Redis gave something else."""
+    generation = _cache().cache_get_or_load(key, lambda: uuid.uuid4().hex, ttl=GENERATION_TTL)
+    return generation if isinstance(generation, str) else None
 
 
 _key_names = {}  # table -> sorted key attribute names, in this container
