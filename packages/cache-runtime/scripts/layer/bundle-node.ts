@@ -191,12 +191,12 @@ export async function bundleNode(root: string, version: string): Promise<NodeBun
 }
 
 /**
- * The shipped types come from templates/layer/nodejs/cct-cache.d.ts, an ambient module
+ * The shipped types come from layer/nodejs/cct-cache.d.ts, an ambient module
  * declaration (so templates and examples typecheck against `cct-cache` in this repo);
  * inside the package the same text is a plain module.
  */
 function moduleTypes(root: string): string {
-  const ambient = readFileSync(join(root, 'templates/layer/nodejs/cct-cache.d.ts'), 'utf8')
+  const ambient = readFileSync(join(root, 'layer/nodejs/cct-cache.d.ts'), 'utf8')
   const open = ambient.indexOf("declare module 'cct-cache' {")
   const close = ambient.lastIndexOf('}')
   if (open === -1 || close < open) throw new Error('cct-cache.d.ts must hold one `declare module \'cct-cache\' {...}` block')
@@ -226,7 +226,8 @@ function thirdPartyLicenses(root: string, inputs: string[]): string {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {version?: string; license?: string}
     const licenseFile = readdirSync(dir).find((file) => /^licen[cs]e/i.test(file))
     const body = licenseFile ? readFileSync(join(dir, licenseFile), 'utf8').trim() : `License: ${pkg.license ?? 'unknown'}`
-    sections.push(`${name}@${pkg.version ?? '?'} (${relative(root, dir).replace(/\\/g, '/')})\n\n${body}`)
+    // The folder from node_modules/ on: how far up the workspace hoisted it is no part of the notice.
+    sections.push(`${name}@${pkg.version ?? '?'} (${relative(root, dir).replace(/\\/g, '/').replace(/^(\.\.\/)+/, '')})\n\n${body}`)
   }
   return `${sections.join('\n\n' + '-'.repeat(72) + '\n\n')}\n`
 }

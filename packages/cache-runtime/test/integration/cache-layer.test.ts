@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -13,7 +14,7 @@ import {promisify} from 'node:util'
 
 import {unzipSync} from 'fflate'
 
-import {REPO_ROOT, buildLayer, type LayerBuild} from '../../scripts/layer/build.js'
+import {PACKAGE_ROOT, buildLayer, type LayerBuild} from '../../scripts/layer/build.js'
 import {extractLayer, unixModes} from '../../scripts/layer/extract.js'
 import {startRedis, type RedisServer} from '../support/redis.js'
 
@@ -71,7 +72,7 @@ describe('layer zip', () => {
       'stray paths',
     )
     assert.equal(first.manifest.files, paths.length)
-    const helper = readFileSync(join(REPO_ROOT, 'templates/layer/python/cache_helper.py'))
+    const helper = readFileSync(join(PACKAGE_ROOT, 'layer/python/cache_helper.py'))
     assert.ok(Buffer.from(unzipSync(readFileSync(first.zipPath))['python/cache_helper.py']!).equals(helper))
   })
 
@@ -175,7 +176,7 @@ export async function load(id: string): Promise<{title: string} | null> {
 `,
     )
     writeFileSync(join(fn, 'package.json'), '{"type": "module"}')
-    const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
     await exec(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', join(fn, 'check.ts')], {cwd: fn})
   })
 })
