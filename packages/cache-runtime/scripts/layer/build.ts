@@ -5,6 +5,7 @@ import {fileURLToPath} from 'node:url'
 
 import {AUTO_CACHE, autoCacheFiles} from './auto-cache.js'
 import {NODE_PACKAGE, bundleNode} from './bundle-node.js'
+import {embedLua} from './lua.js'
 import {REDIS_PY, redisPyFiles} from './python-deps.js'
 import {deterministicZip} from './zip.js'
 
@@ -62,7 +63,7 @@ export async function buildLayer(outDir: string, options: BuildOptions = {}): Pr
   const files = new Map<string, Uint8Array>()
   const nodeDir = `nodejs/node_modules/${NODE_PACKAGE}`
   for (const [path, data] of node.files) files.set(`${nodeDir}/${path}`, data)
-  files.set('python/cache_helper.py', readFileSync(join(root, 'layer/python/cache_helper.py')))
+  files.set('python/cache_helper.py', new TextEncoder().encode(embedLua(readFileSync(join(root, 'layer/python/cache_helper.py'), 'utf8'), root)))
   for (const [path, data] of redisPy) files.set(`python/${path}`, data)
   for (const [path, data] of await autoCacheFiles(root)) files.set(path, data)
 

@@ -4,6 +4,8 @@ import {dirname, join, relative} from 'node:path'
 
 import {build, type Plugin} from 'esbuild'
 
+import {luaInline} from './lua.js'
+
 /**
  * The Node half of the layer: src/cache bundled with ioredis into one minified CommonJS
  * file, plus an ESM entry, types and a package.json, as `nodejs/node_modules/cct-cache/`.
@@ -137,7 +139,7 @@ export async function bundleNode(root: string, version: string): Promise<NodeBun
     write: false,
     absWorkingDir: root,
     legalComments: 'none' as const,
-    plugins: [ioredisStubs(root)],
+    plugins: [ioredisStubs(root), luaInline(root)],
     logLevel: 'silent' as const,
   }
   const [cjs, esm] = await Promise.all([

@@ -15,6 +15,7 @@ import {promisify} from 'node:util'
 import {unzipSync} from 'fflate'
 
 import {PACKAGE_ROOT, buildLayer, type LayerBuild} from '../../scripts/layer/build.js'
+import {embedLua} from '../../scripts/layer/lua.js'
 import {extractLayer, unixModes} from '../../scripts/layer/extract.js'
 import {startRedis, type RedisServer} from '../support/redis.js'
 
@@ -72,8 +73,12 @@ describe('layer zip', () => {
       'stray paths',
     )
     assert.equal(first.manifest.files, paths.length)
-    const helper = readFileSync(join(PACKAGE_ROOT, 'layer/python/cache_helper.py'))
-    assert.ok(Buffer.from(unzipSync(readFileSync(first.zipPath))['python/cache_helper.py']!).equals(helper))
+    // The Python helper ships with the Lua of lua/*.lua filled in, the same text the Node bundle carries.
+    const helper = embedLua(readFileSync(join(PACKAGE_ROOT, 'layer/python/cache_helper.py'), 'utf8'), PACKAGE_ROOT)
+    const shipped = Buffer.from(unzipSync(readFileSync(first.zipPath))['python/cache_helper.py']!).toString('utf8')
+    assert.equal(shipped, helper)
+    assert.doesNotMatch(shipped, /\bLUA\(/)
+    assert.ok(shipped.includes(`_MISS = """${readFileSync(join(PACKAGE_ROOT, 'lua/miss.lua'), 'utf8').replace(/\n$/, '')}"""`))
   })
 
   it('keeps the exec wrapper executable (0755) through extraction, as Lambda does; the rest 0644', () => {
