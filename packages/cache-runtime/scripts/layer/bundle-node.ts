@@ -2,6 +2,7 @@ import {readFileSync, readdirSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, relative} from 'node:path'
 
+import {generateDtsBundle} from 'dts-bundle-generator'
 import {build, type Plugin} from 'esbuild'
 
 import {luaInline} from './lua.js'
@@ -193,23 +194,16 @@ export async function bundleNode(root: string, version: string): Promise<NodeBun
 }
 
 /**
- * The shipped types come from layer/nodejs/cct-cache.d.ts, an ambient module
- * declaration (so templates and examples typecheck against `cct-cache` in this repo);
- * inside the package the same text is a plain module.
+ * The package's index.d.ts, generated from src/cache: tsc's declaration emit, with what
+ * index.ts exports (and the types those refer to) put into one file by dts-bundle-generator,
+ * so the package carries no internal module and no import of ioredis, which it bundles.
  */
 function moduleTypes(root: string): string {
-  const ambient = readFileSync(join(root, 'layer/nodejs/cct-cache.d.ts'), 'utf8')
-  const open = ambient.indexOf("declare module 'cct-cache' {")
-  const close = ambient.lastIndexOf('}')
-  if (open === -1 || close < open) throw new Error('cct-cache.d.ts must hold one `declare module \'cct-cache\' {...}` block')
-  const header = ambient.slice(0, open)
-  const body = ambient
-    .slice(open + "declare module 'cct-cache' {".length, close)
-    .split('\n')
-    .map((line) => line.replace(/^ {2}/, ''))
-    .join('\n')
-    .trim()
-  return `${header}${body}\n`
+  const [types] = generateDtsBundle(
+    [{filePath: join(root, 'src/cache/index.ts'), output: {noBanner: true, exportReferencedTypes: false}}],
+    {preferredConfigPath: join(root, 'tsconfig.json')},
+  )
+  return `// Types of \`cct-cache\`, the Node helper in the cct layer, generated from its sources by the layer build.\n${types!}`
 }
 
 /** MIT and friends ask for their notices to travel with the code: collect them. */

@@ -170,10 +170,14 @@ process.exit(0)
     assert.deepEqual(fresh.results[1], {item: {id: '2', via: 'import'}, loads: 1, articlesTtl: 3600})
   })
 
-  it('ships types that a TypeScript handler compiles against', async () => {
+  it('ships types (generated from src/cache) that a TypeScript handler compiles against, declaring every export', async () => {
+    // Every name the bundle exports must be declared: an import of one the types lack fails tsc.
+    const names = first.manifest.node.exports.filter((name) => name !== 'default')
+    assert.ok(names.includes('getCache') && names.includes('METRIC_NAMES'))
     writeFileSync(
       join(fn, 'check.ts'),
-      `import {getCache, type Cache} from 'cct-cache'
+      `import {${names.join(', ')}, type Cache} from 'cct-cache'
+export const all = [${names.join(', ')}]
 const cache: Cache = getCache()
 export async function load(id: string): Promise<{title: string} | null> {
   return cache.getOrLoad(\`article:\${id}\`, async () => ({title: 'x'}), {preset: 'articles'})
