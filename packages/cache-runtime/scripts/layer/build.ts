@@ -12,6 +12,10 @@ import {deterministicZip} from './zip.js'
 /** The layer cct publishes as `<stack>-cache-layer`. */
 export const LAYER_ZIP = 'cct-cache-layer.zip'
 export const LAYER_MANIFEST = 'cct-cache-layer.json'
+/**
+ * The runtimes and architectures the layer serves: the one list. The manifest carries it,
+ * and the CLI publishes the layer for (and checks functions against) what the manifest says.
+ */
 export const COMPATIBLE_RUNTIMES = ['nodejs22.x', 'nodejs24.x', 'python3.12', 'python3.13'] as const
 /** Pure JavaScript and pure Python: one zip serves both architectures. */
 export const COMPATIBLE_ARCHITECTURES = ['x86_64', 'arm64'] as const
