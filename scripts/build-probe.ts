@@ -6,8 +6,9 @@
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {REPO_ROOT} from './layer/build.js'
-import {deterministicZip} from './layer/zip.js'
+import {deterministicZip} from '@cct/cache-runtime/zip'
+
+const REPO_ROOT = join(import.meta.dirname, '..')
 
 const outDir = process.argv[2] ?? join(REPO_ROOT, 'dist/probe')
 mkdirSync(outDir, {recursive: true})

@@ -1,12 +1,9 @@
 import {createHash} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {CctError} from './errors.js'
-
-/** The Lambda runtimes and architectures the prebuilt cache layer serves. */
-export const LAYER_RUNTIMES = ['nodejs22.x', 'nodejs24.x', 'python3.12', 'python3.13']
-export const LAYER_ARCHITECTURES = ['x86_64', 'arm64']
 
 export interface LayerBundle {
   zip: Buffer
@@ -18,6 +15,35 @@ export interface LayerBundle {
 /** dist/layer beside this module, in the repository and in the installed npm package alike. */
 export const BUNDLE_DIR = join(import.meta.dirname, '..', 'dist', 'layer')
 const ZIP = 'cct-cache-layer.zip'
+const MANIFEST = 'cct-cache-layer.json'
+
+/** The Lambda runtimes and architectures the prebuilt cache layer serves. */
+export interface LayerTargets {
+  runtimes: string[]
+  architectures: string[]
+}
+
+let targets: LayerTargets | undefined
+
+/**
+ * What the layer is built for, as its build recorded it in the manifest beside the zip:
+ * the list lives once, in the layer build (packages/cache-runtime/scripts/layer/build.ts).
+ */
+export function layerTargets(): LayerTargets {
+  if (targets) return targets
+  const path = join(BUNDLE_DIR, MANIFEST)
+  let manifest: {compatibleRuntimes?: string[]; compatibleArchitectures?: string[]}
+  try {
+    manifest = JSON.parse(readFileSync(path, 'utf8'))
+  } catch {
+    throw new CctError(`The cache layer bundle's manifest ${path} is missing or unreadable`, {hint: 'Reinstall cct, or run `npm run build` in its checkout'})
+  }
+  if (!manifest.compatibleRuntimes?.length || !manifest.compatibleArchitectures?.length) {
+    throw new CctError(`The cache layer bundle's manifest ${path} names no runtimes or architectures`, {hint: 'Reinstall cct, or run `npm run build` in its checkout'})
+  }
+  targets = {runtimes: manifest.compatibleRuntimes, architectures: manifest.compatibleArchitectures}
+  return targets
+}
 
 /** The prebuilt layer zip shipped with cct (built reproducibly by `npm run build`). */
 export async function loadBundle(dir = BUNDLE_DIR): Promise<LayerBundle> {

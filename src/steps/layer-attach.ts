@@ -2,7 +2,7 @@ import {FUNCTION_CONCURRENCY, describeFunction, mapBounded, recordedFunctions, r
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {isUndoing, operations, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
-import {LAYER_RUNTIMES} from '../layer-bundle.js'
+import {layerTargets} from '../layer-bundle.js'
 import {layerName} from './layer.js'
 
 export interface LayerAttachOutput {
@@ -106,8 +106,8 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
 export function desiredLayers(fn: FunctionInfo, layerVersionArn: string, ctx: Pick<StepContext, 'stack'>): string[] | undefined {
   if (fn.layers.includes(layerVersionArn)) return undefined
   const runtime = fn.runtime
-  if (runtime && !LAYER_RUNTIMES.includes(runtime)) {
-    throw conflictError(`Function ${fn.name} runs ${runtime}; the cache layer is built for ${LAYER_RUNTIMES.join(', ')}`, `Upgrade its runtime, or leave it out of --functions`)
+  if (runtime && !layerTargets().runtimes.includes(runtime)) {
+    throw conflictError(`Function ${fn.name} runs ${runtime}; the cache layer is built for ${layerTargets().runtimes.join(', ')}`, `Upgrade its runtime, or leave it out of --functions`)
   }
   const index = fn.layers.findIndex((arn) => isOurLayer(arn, ctx))
   if (index >= 0) return fn.layers.map((arn, i) => (i === index ? layerVersionArn : arn)).filter((arn, i) => i === index || !isOurLayer(arn, ctx))

@@ -1,7 +1,7 @@
 import {DeleteLayerVersionCommand, ListLayerVersionsCommand, PublishLayerVersionCommand, type LambdaClient, type LayerVersionsListItem} from '@aws-sdk/client-lambda'
 
 import {operations, pending, type Step} from '../engine/step.js'
-import {LAYER_ARCHITECTURES, LAYER_RUNTIMES, loadBundle, type LayerBundle} from '../layer-bundle.js'
+import {layerTargets, loadBundle, type LayerBundle} from '../layer-bundle.js'
 import {isAwsError} from '../aws/errors.js'
 
 export interface LayerOutput {
@@ -48,7 +48,7 @@ export const layerStep: Step<'layer', LayerState, LayerOp> = {
 
   plan(state, ctx) {
     if (state.latest?.Description === `${DESCRIPTION}${state.bundle.sha256}`) return []
-    const detail = `${state.latest ? `published version ${state.latest.Version} is not this build; ` : ''}${(state.bundle.size / 1024).toFixed(0)} KB, sha256 ${state.bundle.sha256.slice(0, 12)}…, ${LAYER_RUNTIMES.join(' ')}`
+    const detail = `${state.latest ? `published version ${state.latest.Version} is not this build; ` : ''}${(state.bundle.size / 1024).toFixed(0)} KB, sha256 ${state.bundle.sha256.slice(0, 12)}…, ${layerTargets().runtimes.join(' ')}`
     return [{action: 'create', resource: 'layer-version', name: layerName(ctx.stack), detail, op: {kind: 'publish-layer-version', sha256: state.bundle.sha256}}]
   },
 
@@ -73,8 +73,8 @@ export const layerStep: Step<'layer', LayerState, LayerOp> = {
         LayerName: layerName(ctx.stack),
         Description: `${DESCRIPTION}${state.bundle.sha256}`,
         Content: {ZipFile: state.bundle.zip},
-        CompatibleRuntimes: LAYER_RUNTIMES as never,
-        CompatibleArchitectures: LAYER_ARCHITECTURES as never,
+        CompatibleRuntimes: layerTargets().runtimes as never,
+        CompatibleArchitectures: layerTargets().architectures as never,
         LicenseInfo: 'MIT',
       }),
     )

@@ -15,10 +15,11 @@ import {after, before, beforeEach, describe, it} from 'node:test'
 
 import {BatchWriteItemCommand, CreateTableCommand, DynamoDBClient} from '@aws-sdk/client-dynamodb'
 
-import {buildLayer} from '../../scripts/layer/build.js'
-import {extractLayer} from '../../scripts/layer/extract.js'
+import {buildLayer} from '@cct/cache-runtime/build'
+import {extractLayer} from '@cct/cache-runtime/extract'
+import {startRedis, type RedisServer} from '@cct/cache-runtime/test/redis'
+
 import {startSandbox, type Sandbox} from '../../sandbox/launcher.js'
-import {startRedis, type RedisServer} from '../support/redis.js'
 
 const FIXTURES = join(import.meta.dirname, 'fixtures/auto-cache')
 const TABLE = 'articles'

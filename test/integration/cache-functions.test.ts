@@ -22,11 +22,13 @@ import {
 } from '@aws-sdk/client-dynamodb'
 import {build} from 'esbuild'
 
-import {REPO_ROOT, buildLayer} from '../../scripts/layer/build.js'
-import {extractLayer} from '../../scripts/layer/extract.js'
-import {freePort, startRedis, type RedisServer} from '../support/redis.js'
+import {PACKAGE_ROOT as RUNTIME_ROOT, buildLayer} from '@cct/cache-runtime/build'
+import {extractLayer} from '@cct/cache-runtime/extract'
+import {freePort, startRedis, type RedisServer} from '@cct/cache-runtime/test/redis'
 
-const RUNBOOK_DIR = join(REPO_ROOT, 'bench/cache/runbook/articles_api')
+import {REPO_ROOT} from '../../sandbox/launcher.js'
+
+const RUNBOOK_DIR = join(RUNTIME_ROOT, 'bench/cache/runbook/articles_api')
 const SEED = '000_168a8750a1cede05.txt'
 
 let redis: RedisServer

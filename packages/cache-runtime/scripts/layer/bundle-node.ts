@@ -2,7 +2,10 @@ import {readFileSync, readdirSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, relative} from 'node:path'
 
+import {generateDtsBundle} from 'dts-bundle-generator'
 import {build, type Plugin} from 'esbuild'
+
+import {luaInline} from './lua.js'
 
 /**
  * The Node half of the layer: src/cache bundled with ioredis into one minified CommonJS
@@ -137,7 +140,7 @@ export async function bundleNode(root: string, version: string): Promise<NodeBun
     write: false,
     absWorkingDir: root,
     legalComments: 'none' as const,
-    plugins: [ioredisStubs(root)],
+    plugins: [ioredisStubs(root), luaInline(root)],
     logLevel: 'silent' as const,
   }
   const [cjs, esm] = await Promise.all([
@@ -191,23 +194,16 @@ export async function bundleNode(root: string, version: string): Promise<NodeBun
 }
 
 /**
- * The shipped types come from templates/layer/nodejs/cct-cache.d.ts, an ambient module
- * declaration (so templates and examples typecheck against `cct-cache` in this repo);
- * inside the package the same text is a plain module.
+ * The package's index.d.ts, generated from src/cache: tsc's declaration emit, with what
+ * index.ts exports (and the types those refer to) put into one file by dts-bundle-generator,
+ * so the package carries no internal module and no import of ioredis, which it bundles.
  */
 function moduleTypes(root: string): string {
-  const ambient = readFileSync(join(root, 'templates/layer/nodejs/cct-cache.d.ts'), 'utf8')
-  const open = ambient.indexOf("declare module 'cct-cache' {")
-  const close = ambient.lastIndexOf('}')
-  if (open === -1 || close < open) throw new Error('cct-cache.d.ts must hold one `declare module \'cct-cache\' {...}` block')
-  const header = ambient.slice(0, open)
-  const body = ambient
-    .slice(open + "declare module 'cct-cache' {".length, close)
-    .split('\n')
-    .map((line) => line.replace(/^ {2}/, ''))
-    .join('\n')
-    .trim()
-  return `${header}${body}\n`
+  const [types] = generateDtsBundle(
+    [{filePath: join(root, 'src/cache/index.ts'), output: {noBanner: true, exportReferencedTypes: false}}],
+    {preferredConfigPath: join(root, 'tsconfig.json')},
+  )
+  return `// Types of \`cct-cache\`, the Node helper in the cct layer, generated from its sources by the layer build.\n${types!}`
 }
 
 /** MIT and friends ask for their notices to travel with the code: collect them. */
@@ -226,7 +222,8 @@ function thirdPartyLicenses(root: string, inputs: string[]): string {
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {version?: string; license?: string}
     const licenseFile = readdirSync(dir).find((file) => /^licen[cs]e/i.test(file))
     const body = licenseFile ? readFileSync(join(dir, licenseFile), 'utf8').trim() : `License: ${pkg.license ?? 'unknown'}`
-    sections.push(`${name}@${pkg.version ?? '?'} (${relative(root, dir).replace(/\\/g, '/')})\n\n${body}`)
+    // The folder from node_modules/ on: how far up the workspace hoisted it is no part of the notice.
+    sections.push(`${name}@${pkg.version ?? '?'} (${relative(root, dir).replace(/\\/g, '/').replace(/^(\.\.\/)+/, '')})\n\n${body}`)
   }
   return `${sections.join('\n\n' + '-'.repeat(72) + '\n\n')}\n`
 }

@@ -1,11 +1,12 @@
 import {createHash} from 'node:crypto'
 
 import type {CacheClient} from './client.js'
+import {LUA} from './lua.js'
 
 /**
  * The Lua scripts behind the race-free parts. Each runs atomically on the server and
- * touches only the keys of one KeySet (same hash slot). The Python helper carries the
- * same text, so a Node writer and a Python invalidator agree.
+ * touches only the keys of one KeySet (same hash slot). Their text is in lua/*.lua, which
+ * the layer build puts into both helpers, so a Node writer and a Python invalidator agree.
  */
 export interface Script {
   readonly lua: string
@@ -23,15 +24,7 @@ function script(keys: number, lua: string): Script {
  * KEYS: entry, gen, lock. ARGV: token, lockMs.
  * Returns {1, value} or {0, generation, lockTaken}.
  */
-export const MISS = script(
-  3,
-  `local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
-local g = redis.call('GET', KEYS[2]) or ''
-local ok = redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2])
-if ok then return {0, g, 1} end
-return {0, g, 0}`,
-)
+export const MISS = script(3, LUA.miss)
 
 /**
  * Write a loaded value only if no invalidation happened since the load began (the
@@ -40,49 +33,27 @@ return {0, g, 0}`,
  * KEYS: entry, gen, lock. ARGV: payload, ttlMs, expectedGen, token ('' = none).
  * Returns 1 if written.
  */
-export const WRITE_IF_CURRENT = script(
-  3,
-  `local written = 0
-if (redis.call('GET', KEYS[2]) or '') == ARGV[3] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  written = 1
-end
-if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
-return written`,
-)
+export const WRITE_IF_CURRENT = script(3, LUA.write_if_current)
 
 /**
  * Invalidate: bump the generation (so in-flight loads cannot write back) and delete the entry.
  * KEYS: entry, gen. ARGV: genTtlMs.
  */
-export const INVALIDATE = script(
-  2,
-  `redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-return redis.call('DEL', KEYS[1])`,
-)
+export const INVALIDATE = script(2, LUA.invalidate)
 
 /**
  * Delete a key only if it still holds the given value: releases a lock only if it is
  * still ours, and removes a corrupt entry only if nobody has rewritten it meanwhile.
  * KEYS: key. ARGV: expected value.
  */
-export const DELETE_IF_EQUALS = script(
-  1,
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`,
-)
+export const DELETE_IF_EQUALS = script(1, LUA.delete_if_equals)
 
 /**
  * Keep a load lock alive while its (slow) loader runs: extend it only if it is still ours,
  * so a holder whose lock already passed to another container cannot take it back.
  * KEYS: lock. ARGV: token, lockMs. Returns 1 if extended.
  */
-export const RENEW_LOCK = script(
-  1,
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`,
-)
+export const RENEW_LOCK = script(1, LUA.renew_lock)
 
 /** EVALSHA, falling back to EVAL once when the server has not seen the script (NOSCRIPT). */
 export async function runScript(

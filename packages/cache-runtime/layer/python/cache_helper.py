@@ -115,32 +115,17 @@ METRIC_NAMES = (
     "CacheStaleWriteRejected",
 )
 
-# --- Lua: the same text as src/cache/scripts.ts --------------------------------------
+# --- Lua: the text of lua/*.lua, put in by the layer build (scripts/layer/lua.ts) --
 
-_MISS = """local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
-local g = redis.call('GET', KEYS[2]) or ''
-local ok = redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2])
-if ok then return {0, g, 1} end
-return {0, g, 0}"""
+_MISS = LUA("miss.lua")
 
-_WRITE_IF_CURRENT = """local written = 0
-if (redis.call('GET', KEYS[2]) or '') == ARGV[3] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  written = 1
-end
-if ARGV[4] ~= '' and redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
-return written"""
+_WRITE_IF_CURRENT = LUA("write_if_current.lua")
 
-_INVALIDATE = """redis.call('INCR', KEYS[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-return redis.call('DEL', KEYS[1])"""
+_INVALIDATE = LUA("invalidate.lua")
 
-_DELETE_IF_EQUALS = """if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0"""
+_DELETE_IF_EQUALS = LUA("delete_if_equals.lua")
 
-_RENEW_LOCK = """if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0"""
+_RENEW_LOCK = LUA("renew_lock.lua")
 
 SCRIPTS = {
     "MISS": _MISS,

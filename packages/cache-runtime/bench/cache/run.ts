@@ -1,7 +1,7 @@
 /**
  * Cache helper benchmark, one command, everything against a local redis-server it starts:
  *
- *   node --import tsx bench/cache/run.ts [--quick]
+ *   node --import tsx packages/cache-runtime/bench/cache/run.ts [--quick]
  *
  * 1. hit path latency (p50/p99): the layer's bundled helper, default metrics (EMF to
  *    stdout, as users get it), vs raw ioredis GET + JSON.parse
@@ -13,20 +13,20 @@
  * 5. layer zip size and bundled helper size
  *
  * Ratios are against baselines measured in the same run. Results go to
- * bench/results/cache-<date>.json and .md with the machine they ran on.
+ * packages/cache-runtime/bench/results/cache-<date>.json and .md with the machine they ran on.
  * Loops are bounded by count; all traffic is on 127.0.0.1.
  */
 import {execFile} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import os from 'node:os'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {promisify} from 'node:util'
 
 import {Redis} from 'ioredis'
 
-import {REPO_ROOT, buildLayer} from '../../scripts/layer/build.js'
+import {PACKAGE_ROOT, buildLayer} from '../../scripts/layer/build.js'
 import {extractLayer} from '../../scripts/layer/extract.js'
 import {createCache, readConfig} from '../../src/cache/index.js'
 import {createRedisClient} from '../../src/cache/client.js'
@@ -81,13 +81,13 @@ async function main(): Promise<void> {
       nodeHelperUnder150KB: size.nodeHelperBytes < 150 * 1000,
       initUnder30ms: init.bundled.medianMs < 30,
     }
-    const result = {date: new Date().toISOString(), command: 'node --import tsx bench/cache/run.ts', quick, machine, latency, throughput, stampede, slowLoader, init, size, aims}
+    const result = {date: new Date().toISOString(), command: 'node --import tsx packages/cache-runtime/bench/cache/run.ts', quick, machine, latency, throughput, stampede, slowLoader, init, size, aims}
     const day = result.date.slice(0, 10)
-    const outDir = join(REPO_ROOT, 'bench/results')
+    const outDir = join(PACKAGE_ROOT, 'bench/results')
     mkdirSync(outDir, {recursive: true})
     writeFileSync(join(outDir, `cache-${day}.json`), `${JSON.stringify(result, null, 2)}\n`)
     writeFileSync(join(outDir, `cache-${day}.md`), markdown(result))
-    log(`\nwrote bench/results/cache-${day}.json and .md`)
+    log(`\nwrote packages/cache-runtime/bench/results/cache-${day}.json and .md`)
     log(JSON.stringify(aims))
   } finally {
     await redis.close()
@@ -247,7 +247,7 @@ print(json.dumps({"stampede": len(calls), "falsy100": len(falsy)}))
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as {stampede: number; falsy100: number}
   }
   await redis.command('FLUSHALL')
-  const runbook = await runPython(join(REPO_ROOT, 'bench/cache/runbook'))
+  const runbook = await runPython(join(PACKAGE_ROOT, 'bench/cache/runbook'))
   await redis.command('FLUSHALL')
   const ours = await runPython(layerPython)
   log(`   node helper (200 concurrent calls):       ${nodeCalls} loader call(s)`)
@@ -341,7 +341,7 @@ async function coldInit(bundledDir: string, work: string) {
     `const t0 = performance.now(); import(${JSON.stringify(emptyEsm)}).then(() => { process.stdout.write(String(performance.now() - t0)); process.exit(0) })`,
   )
   // Baseline: ioredis from node_modules, unbundled, with the same lazy client.
-  const ioredisDir = join(REPO_ROOT, 'node_modules', 'ioredis')
+  const ioredisDir = dirname(createRequire(import.meta.url).resolve('ioredis/package.json'))
   const ioredis = await measure(timed(`const {Redis} = require(${JSON.stringify(ioredisDir)}); new Redis({lazyConnect: true})`))
   log(`   bundled cct-cache (require): median ${bundled.medianMs} ms  (min ${bundled.minMs}, max ${bundled.maxMs})`)
   log(`   bundled cct-cache (import):  median ${bundledEsm.medianMs} ms`)

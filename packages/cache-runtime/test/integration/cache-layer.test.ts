@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import {execFile} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {after, before, describe, it} from 'node:test'
@@ -13,7 +14,8 @@ import {promisify} from 'node:util'
 
 import {unzipSync} from 'fflate'
 
-import {REPO_ROOT, buildLayer, type LayerBuild} from '../../scripts/layer/build.js'
+import {PACKAGE_ROOT, buildLayer, type LayerBuild} from '../../scripts/layer/build.js'
+import {embedLua} from '../../scripts/layer/lua.js'
 import {extractLayer, unixModes} from '../../scripts/layer/extract.js'
 import {startRedis, type RedisServer} from '../support/redis.js'
 
@@ -71,8 +73,12 @@ describe('layer zip', () => {
       'stray paths',
     )
     assert.equal(first.manifest.files, paths.length)
-    const helper = readFileSync(join(REPO_ROOT, 'templates/layer/python/cache_helper.py'))
-    assert.ok(Buffer.from(unzipSync(readFileSync(first.zipPath))['python/cache_helper.py']!).equals(helper))
+    // The Python helper ships with the Lua of lua/*.lua filled in, the same text the Node bundle carries.
+    const helper = embedLua(readFileSync(join(PACKAGE_ROOT, 'layer/python/cache_helper.py'), 'utf8'), PACKAGE_ROOT)
+    const shipped = Buffer.from(unzipSync(readFileSync(first.zipPath))['python/cache_helper.py']!).toString('utf8')
+    assert.equal(shipped, helper)
+    assert.doesNotMatch(shipped, /\bLUA\(/)
+    assert.ok(shipped.includes(`_MISS = """${readFileSync(join(PACKAGE_ROOT, 'lua/miss.lua'), 'utf8').replace(/\n$/, '')}"""`))
   })
 
   it('keeps the exec wrapper executable (0755) through extraction, as Lambda does; the rest 0644', () => {
@@ -164,10 +170,14 @@ process.exit(0)
     assert.deepEqual(fresh.results[1], {item: {id: '2', via: 'import'}, loads: 1, articlesTtl: 3600})
   })
 
-  it('ships types that a TypeScript handler compiles against', async () => {
+  it('ships types (generated from src/cache) that a TypeScript handler compiles against, declaring every export', async () => {
+    // Every name the bundle exports must be declared: an import of one the types lack fails tsc.
+    const names = first.manifest.node.exports.filter((name) => name !== 'default')
+    assert.ok(names.includes('getCache') && names.includes('METRIC_NAMES'))
     writeFileSync(
       join(fn, 'check.ts'),
-      `import {getCache, type Cache} from 'cct-cache'
+      `import {${names.join(', ')}, type Cache} from 'cct-cache'
+export const all = [${names.join(', ')}]
 const cache: Cache = getCache()
 export async function load(id: string): Promise<{title: string} | null> {
   return cache.getOrLoad(\`article:\${id}\`, async () => ({title: 'x'}), {preset: 'articles'})
@@ -175,7 +185,7 @@ export async function load(id: string): Promise<{title: string} | null> {
 `,
     )
     writeFileSync(join(fn, 'package.json'), '{"type": "module"}')
-    const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
     await exec(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', join(fn, 'check.ts')], {cwd: fn})
   })
 })

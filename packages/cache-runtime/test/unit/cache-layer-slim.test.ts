@@ -10,7 +10,7 @@ import {dirname, join} from 'node:path'
 import {after, describe, it} from 'node:test'
 
 import {queriedFlags, slimCommands} from '../../scripts/layer/bundle-node.js'
-import {REPO_ROOT} from '../../scripts/layer/build.js'
+import {PACKAGE_ROOT} from '../../scripts/layer/build.js'
 
 interface CommandsModule {
   list: string[]
@@ -19,12 +19,12 @@ interface CommandsModule {
   getKeyIndexes(name: string, args: unknown[], options?: {nameCaseInsensitive?: boolean}): number[]
 }
 
-const require = createRequire(join(REPO_ROOT, 'package.json'))
+const require = createRequire(join(PACKAGE_ROOT, 'package.json'))
 const originalPath = require.resolve('@ioredis/commands')
 const original = require(originalPath) as CommandsModule
 const dir = mkdtempSync(join(tmpdir(), 'cct-slim-'))
 const metadata = JSON.parse(readFileSync(join(dirname(originalPath), 'commands.json'), 'utf8'))
-const flags = queriedFlags(REPO_ROOT)
+const flags = queriedFlags(PACKAGE_ROOT)
 copyFileSync(originalPath, join(dir, 'index.js'))
 writeFileSync(join(dir, 'commands.json'), JSON.stringify(slimCommands(metadata, flags)))
 const slim = createRequire(join(dir, 'index.js'))('./index.js') as CommandsModule

@@ -5,17 +5,23 @@ import {fileURLToPath} from 'node:url'
 
 import {AUTO_CACHE, autoCacheFiles} from './auto-cache.js'
 import {NODE_PACKAGE, bundleNode} from './bundle-node.js'
+import {embedLua} from './lua.js'
 import {REDIS_PY, redisPyFiles} from './python-deps.js'
 import {deterministicZip} from './zip.js'
 
 /** The layer cct publishes as `<stack>-cache-layer`. */
 export const LAYER_ZIP = 'cct-cache-layer.zip'
 export const LAYER_MANIFEST = 'cct-cache-layer.json'
+/**
+ * The runtimes and architectures the layer serves: the one list. The manifest carries it,
+ * and the CLI publishes the layer for (and checks functions against) what the manifest says.
+ */
 export const COMPATIBLE_RUNTIMES = ['nodejs22.x', 'nodejs24.x', 'python3.12', 'python3.13'] as const
 /** Pure JavaScript and pure Python: one zip serves both architectures. */
 export const COMPATIBLE_ARCHITECTURES = ['x86_64', 'arm64'] as const
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+/** This package's folder (packages/cache-runtime): its sources, layer/ and build/. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 
 export interface LayerManifest {
   name: string
@@ -42,7 +48,7 @@ export interface LayerBuild {
 }
 
 export interface BuildOptions {
-  /** Repository root (sources, node_modules). Default: this checkout. */
+  /** The package's folder (sources; node_modules are found from there up). Default: this checkout's. */
   root?: string
   /** Where pip's install of redis-py is cached. Default: <root>/build/layer-cache. */
   cacheDir?: string
@@ -53,7 +59,7 @@ export interface BuildOptions {
  * The manifest holds no timestamp either, so it is as reproducible as the zip.
  */
 export async function buildLayer(outDir: string, options: BuildOptions = {}): Promise<LayerBuild> {
-  const root = options.root ?? REPO_ROOT
+  const root = options.root ?? PACKAGE_ROOT
   const cacheDir = options.cacheDir ?? join(root, 'build/layer-cache')
   const version = (await import('../../src/cache/index.js')).VERSION
 
@@ -61,7 +67,7 @@ export async function buildLayer(outDir: string, options: BuildOptions = {}): Pr
   const files = new Map<string, Uint8Array>()
   const nodeDir = `nodejs/node_modules/${NODE_PACKAGE}`
   for (const [path, data] of node.files) files.set(`${nodeDir}/${path}`, data)
-  files.set('python/cache_helper.py', readFileSync(join(root, 'templates/layer/python/cache_helper.py')))
+  files.set('python/cache_helper.py', new TextEncoder().encode(embedLua(readFileSync(join(root, 'layer/python/cache_helper.py'), 'utf8'), root)))
   for (const [path, data] of redisPy) files.set(`python/${path}`, data)
   for (const [path, data] of await autoCacheFiles(root)) files.set(path, data)
 

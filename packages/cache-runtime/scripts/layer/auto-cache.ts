@@ -16,7 +16,7 @@ export const AUTO_CACHE = {
 } as const
 
 export async function autoCacheFiles(root: string): Promise<Map<string, Uint8Array>> {
-  const templates = join(root, 'templates/layer/auto-cache')
+  const templates = join(root, 'layer/auto-cache')
   const files = new Map<string, Uint8Array>()
   files.set(AUTO_CACHE.wrapper, readFileSync(join(templates, 'cct-auto-cache')))
   for (const name of ['sitecustomize.py', 'cct_auto_cache.py']) files.set(`cct-auto-cache.d/python/${name}`, readFileSync(join(templates, 'python', name)))

@@ -1,12 +1,13 @@
 /**
- * Build the cct cache layer: dist/layer/cct-cache-layer.zip (+ .json with its SHA-256).
+ * Build the cct cache layer: <outDir>/cct-cache-layer.zip (+ .json with its SHA-256);
+ * outDir defaults to this package's dist/layer (the CLI's build passes its own dist/layer).
  *   node --import tsx scripts/build-layer.ts [outDir]
  */
 import {join, relative} from 'node:path'
 
-import {REPO_ROOT, buildLayer} from './layer/build.js'
+import {PACKAGE_ROOT, buildLayer} from './layer/build.js'
 
-const outDir = process.argv[2] ?? join(REPO_ROOT, 'dist/layer')
+const outDir = process.argv[2] ?? join(PACKAGE_ROOT, 'dist/layer')
 const started = performance.now()
 const {zipPath, manifest} = await buildLayer(outDir)
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`
