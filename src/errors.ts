@@ -101,6 +101,15 @@ export function explainAwsError(error: unknown, action?: string): CctError {
       cause: error,
     })
   }
+  if (name === 'TimeoutError') {
+    // The client's connect or request timeout (src/aws/clients.ts), after the SDK's retries.
+    const what = message.replace(/^@smithy\/[\w-]+ - /, '').replace(/\.$/, '')
+    return new CctError(`AWS did not answer${action ? ` ${action}` : ''} in time (${what})`, {
+      exitCode: ExitCode.Failure,
+      hint: 'Check --endpoint-url / AWS_ENDPOINT_URL and your network; CCT_CONNECT_TIMEOUT and CCT_REQUEST_TIMEOUT (seconds) set the limits',
+      cause: error,
+    })
+  }
   if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up/.test(message) || /ECONNREFUSED|ENOTFOUND/.test(String(err.code))) {
     return new CctError(`Cannot reach the AWS endpoint (${message})`, {
       exitCode: ExitCode.Failure,
