@@ -73,13 +73,20 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected get awsSettings(): AwsSettings {
-    const fromFile = (key: 'region' | 'profile', flag: string | undefined) => (flag === undefined && this.stackConfig[key] !== undefined ? {[key]: `${this.configFile} "${key}"`} : {})
+    // A value oclif read from the environment is named by its variable, one from cct.json by its key.
+    const typed = (flag: string) => this.argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))
+    const label = (key: 'region' | 'profile' | 'endpoint', flag: string, variable: string, value: string | undefined) =>
+      value === undefined || typed(flag) ? {} : {[key]: process.env[variable] === value ? variable : `${this.configFile} "${key}"`}
     return {
       region: this.flags.region ?? this.stackConfig.region,
       profile: this.flags.profile ?? this.stackConfig.profile,
       endpoint: this.flags['endpoint-url'],
       ...timeoutsFromEnv(),
-      labels: {...fromFile('region', this.flags.region), ...fromFile('profile', this.flags.profile)},
+      labels: {
+        ...label('region', 'region', 'AWS_REGION', this.flags.region ?? this.stackConfig.region),
+        ...label('profile', 'profile', 'AWS_PROFILE', this.flags.profile ?? this.stackConfig.profile),
+        ...label('endpoint', 'endpoint-url', 'AWS_ENDPOINT_URL', this.flags['endpoint-url']),
+      },
     }
   }
 
@@ -167,7 +174,7 @@ export function parserMessage(text: string): string {
   const lines = text
     .split('\n')
     .map((l) => l.replace(/^Error:\s*/, '').trim())
-    .filter((l) => l && !/^See more help with/.test(l))
+    .filter((l) => l && !/^See more help with/.test(l) && !/^The following errors? occurred:$/.test(l))
   const parsing = /^Parsing (--[\w-]+)$/.exec(lines[0] ?? '')
   if (parsing && lines.length > 1) return `${parsing[1]}: ${lines.slice(1).join('; ')}`
   return lines.join('; ')

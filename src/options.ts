@@ -152,7 +152,8 @@ export async function validateOptions(options: StackOptions): Promise<void> {
   for (const [table, ttl] of Object.entries(options.autoCacheTtls ?? {})) {
     const ok = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0
     const valid = ok(ttl) || (ttl !== null && typeof ttl === 'object' && Object.entries(ttl).every(([k, v]) => ['item', 'query'].includes(k) && ok(v)))
-    if (!valid) throw usageError(`${label('autoCacheTtls')}.${table} must be seconds or {"item": seconds, "query": seconds}`, 'For example {"*": 300, "articles": {"item": 600, "query": 60}}; 0 turns caching off for that table')
+    const where = options.sources?.autoCacheTtls ? options.sources.autoCacheTtls.replace(/"$/, `.${table}"`) : `autoCacheTtls.${table}`
+    if (!valid) throw usageError(`${where} must be seconds or {"item": seconds, "query": seconds}`, 'For example {"*": 300, "articles": {"item": 600, "query": 60}}; 0 turns caching off for that table')
   }
   if (!Number.isInteger(options.waitTimeoutSeconds) || options.waitTimeoutSeconds <= 0) {
     throw usageError(`${label('waitTimeoutSeconds')} ${options.waitTimeoutSeconds} is not a positive number of seconds`, 'Pass e.g. --wait-timeout 1800')

@@ -20,17 +20,23 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
     return stackOptions(this.flags as unknown as AnyFlags, this.stackConfig, this.configFile)
   }
 
+  /** What can be checked without AWS is checked before any AWS SDK is loaded: a typo costs no time. */
+  public override async init(): Promise<void> {
+    await super.init()
+    const [{validateSettings}, {validateOptions}] = await Promise.all([import('./aws/settings.js'), import('./options.js')])
+    await validateSettings(this.awsSettings)
+    await validateOptions(this.options)
+  }
+
   async run(): Promise<unknown> {
     const flags = this.flags as unknown as AnyFlags
     const {converge} = await import('./services/converge.js')
-    const report = await converge({
-      targets: this.targets,
-      mode: flags['dry-run'] ? 'plan' : 'apply',
-      settings: this.awsSettings,
-      options: this.options,
-      renderer: this.renderer,
-      signal: this.abortController.signal,
-    })
+    const request = {targets: this.targets, settings: this.awsSettings, options: this.options, signal: this.abortController.signal}
+    // Everything AWS could refuse is checked in a plan of every step before the first
+    // change: a step's refusal (a function the layer cannot go on, --nat with the user's
+    // subnets, a node type the region lacks) must not come after an earlier step changed things.
+    if (!flags['dry-run']) await converge({...request, mode: 'plan', renderer: 'silent'})
+    const report = await converge({...request, mode: flags['dry-run'] ? 'plan' : 'apply', renderer: this.renderer})
     const {formatReport} = await import('./ui/report.js')
     this.log(formatReport(report))
     return report
