@@ -1,8 +1,9 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
-import type {AwsSettings} from './aws/settings.js'
+import {timeoutsFromEnv, type AwsSettings} from './aws/settings.js'
 import {readConfig, DEFAULT_CONFIG_FILE, type ConfigFile} from './config-file.js'
 import {CctError, ExitCode, explainAwsError} from './errors.js'
+import {exitOnInterrupt} from './interrupt.js'
 import {envelope} from './json/envelope.js'
 import {DEFAULT_STACK} from './options.js'
 import {validateStackName} from './stack-name.js'
@@ -37,9 +38,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected warnings: string[] = []
   /** Set by `fail()`: the command has a result to print and still failed. */
   private failure?: CctError
+  /** An error was printed (once: an interrupt's forced exit must not print it again). */
+  private reported = false
 
   public override async init(): Promise<void> {
     await super.init()
+    // Ctrl-C and SIGTERM stop cct at once (exit 130), whatever it is doing.
+    exitOnInterrupt({controller: this.abortController, report: (error) => this.report(error)})
+    refuseContradictions(this.argv, {...(this.ctor as typeof BaseCommand).baseFlags, ...this.ctor.flags})
     const {flags} = await this.parse({
       flags: this.ctor.flags,
       baseFlags: (this.ctor as typeof BaseCommand).baseFlags,
@@ -49,10 +55,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.stackConfig = await readConfig(this.flags.config ?? DEFAULT_CONFIG_FILE, this.flags.config !== undefined && this.configMustExist)
-    validateStackName(this.stack)
-    const interrupt = () => this.abortController.abort(new CctError('Interrupted', {exitCode: ExitCode.Interrupted, hint: 'What was created is tagged; run the same command again to resume'}))
-    process.once('SIGINT', interrupt)
-    process.once('SIGTERM', interrupt)
+    validateStackName(this.stack, this.flags.stack === undefined && this.stackConfig.stack !== undefined ? `${this.configFile} "stack"` : undefined)
+  }
+
+  /** The config file read (or that would be): for messages about its values. */
+  protected get configFile(): string {
+    return this.flags?.config ?? DEFAULT_CONFIG_FILE
   }
 
   /** A --config that names a missing file is an error, except where the command writes it. */
@@ -65,7 +73,21 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   protected get awsSettings(): AwsSettings {
-    return {region: this.flags.region ?? this.stackConfig.region, profile: this.flags.profile ?? this.stackConfig.profile, endpoint: this.flags['endpoint-url']}
+    // A value oclif read from the environment is named by its variable, one from cct.json by its key.
+    const typed = (flag: string) => this.argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))
+    const label = (key: 'region' | 'profile' | 'endpoint', flag: string, variable: string, value: string | undefined) =>
+      value === undefined || typed(flag) ? {} : {[key]: process.env[variable] === value ? variable : `${this.configFile} "${key}"`}
+    return {
+      region: this.flags.region ?? this.stackConfig.region,
+      profile: this.flags.profile ?? this.stackConfig.profile,
+      endpoint: this.flags['endpoint-url'],
+      ...timeoutsFromEnv(),
+      labels: {
+        ...label('region', 'region', 'AWS_REGION', this.flags.region ?? this.stackConfig.region),
+        ...label('profile', 'profile', 'AWS_PROFILE', this.flags.profile ?? this.stackConfig.profile),
+        ...label('endpoint', 'endpoint-url', 'AWS_ENDPOINT_URL', this.flags['endpoint-url']),
+      },
+    }
   }
 
   protected get renderer(): RendererChoice {
@@ -114,15 +136,22 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     // oclif's parser errors carry exit 2; everything else is ours or AWS's.
     const error =
       err.oclif?.exit === 2
-        ? new CctError(firstLine(err.message), {exitCode: ExitCode.Usage, hint: `See \`cct ${this.id} --help\``})
+        ? new CctError(parserMessage(err.message), {exitCode: ExitCode.Usage, hint: `See \`cct ${this.id} --help\``})
         : explainAwsError(this.abortController.signal.aborted ? this.abortController.signal.reason : err)
+    this.report(error)
+    return this.exit(error.exitCode)
+  }
+
+  /** Prints an error once: one line on stderr, or the --json envelope on stdout. */
+  private report(error: CctError): void {
+    if (this.reported) return
+    this.reported = true
     if (this.jsonEnabled()) {
       this.logJson(envelope({command: this.id ?? '', stack: this.knownStack(), region: this.knownRegion(), result: null, warnings: this.warnings, error}))
     } else {
       process.stderr.write(`✖ ${error.line}\n`)
       if (process.env.DEBUG) process.stderr.write(`${(error.cause as Error | undefined)?.stack ?? error.stack}\n`)
     }
-    return this.exit(error.exitCode)
   }
 
   /** The stack, when the flags were parsed far enough to know it (a bad flag stops earlier). */
@@ -136,6 +165,30 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 }
 
-function firstLine(text: string): string {
-  return text.split('\n')[0]!.replace(/^Error:\s*/, '').trim()
+/**
+ * oclif's parser error as one line with its reason: "Parsing --replicas\n\tExpected an
+ * integer but received: abc\nSee more help with --help" becomes "--replicas: Expected an
+ * integer but received: abc".
+ */
+export function parserMessage(text: string): string {
+  const lines = text
+    .split('\n')
+    .map((l) => l.replace(/^Error:\s*/, '').trim())
+    .filter((l) => l && !/^See more help with/.test(l) && !/^The following errors? occurred:$/.test(l))
+  const parsing = /^Parsing (--[\w-]+)$/.exec(lines[0] ?? '')
+  if (parsing && lines.length > 1) return `${parsing[1]}: ${lines.slice(1).join('; ')}`
+  return lines.join('; ')
+}
+
+/**
+ * `--tls --no-tls` (and any flag given both ways) is a contradiction, refused: oclif
+ * would let the last one win silently.
+ */
+function refuseContradictions(argv: readonly string[], flags: Record<string, {type?: string; allowNo?: boolean}>): void {
+  for (const [name, flag] of Object.entries(flags)) {
+    if (flag.type !== 'boolean' || !flag.allowNo) continue
+    if (argv.includes(`--${name}`) && argv.includes(`--no-${name}`)) {
+      throw new CctError(`--${name} and --no-${name} contradict each other`, {exitCode: ExitCode.Usage, hint: `Pass one of them`})
+    }
+  }
 }

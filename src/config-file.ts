@@ -13,7 +13,7 @@ import type {StackOptions} from './options.js'
  */
 export const DEFAULT_CONFIG_FILE = 'cct.json'
 
-export interface ConfigFile extends Partial<Omit<StackOptions, 'waitTimeoutSeconds' | 'pollIntervalMs' | 'force'>> {
+export interface ConfigFile extends Partial<Omit<StackOptions, 'waitTimeoutSeconds' | 'pollIntervalMs' | 'force' | 'sources'>> {
   region?: string
   profile?: string
 }

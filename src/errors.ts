@@ -28,14 +28,14 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
 export const EXIT_CODE_HELP: ReadonlyArray<[number, string]> = [
   [0, 'success (or nothing to do)'],
   [ExitCode.Failure, 'unexpected failure (set DEBUG=cct for details)'],
-  [ExitCode.Usage, 'bad input: a flag, name, CIDR, id or function that cannot be used; nothing was changed'],
-  [ExitCode.Credentials, 'no usable AWS credentials or region'],
+  [ExitCode.Usage, 'bad input: a flag, name, CIDR, id, function, node type or engine version that cannot be used; nothing was changed'],
+  [ExitCode.Credentials, 'no usable AWS credentials or region, or a profile that does not exist'],
   [ExitCode.Permission, 'AWS denied an action; the message names the IAM action to grant'],
   [ExitCode.Conflict, 'the account is in a state cct will not change on its own (read the hint)'],
   [ExitCode.Timeout, 'a wait timed out; run the same command again to resume'],
   [ExitCode.Verification, 'cct verify: a check failed (the table says which)'],
   [ExitCode.Drift, 'cct status: something is missing or drifted (the table says what and how)'],
-  [ExitCode.Interrupted, 'interrupted or cancelled; what was created is tagged and the same command resumes'],
+  [ExitCode.Interrupted, 'interrupted (Ctrl-C, SIGTERM) or cancelled; what was created is tagged and the same command resumes'],
 ]
 
 export class CctError extends Error {
@@ -98,6 +98,15 @@ export function explainAwsError(error: unknown, action?: string): CctError {
     return new CctError(missing ? 'No AWS credentials found' : `AWS credentials were not accepted (${name}: ${message})`, {
       exitCode: ExitCode.Credentials,
       hint: 'Run `aws sso login` or `aws configure`, or pass --profile',
+      cause: error,
+    })
+  }
+  if (name === 'TimeoutError') {
+    // The client's connect or request timeout (src/aws/clients.ts), after the SDK's retries.
+    const what = message.replace(/^@smithy\/[\w-]+ - /, '').replace(/\.$/, '')
+    return new CctError(`AWS did not answer${action ? ` ${action}` : ''} in time (${what})`, {
+      exitCode: ExitCode.Failure,
+      hint: 'Check --endpoint-url / AWS_ENDPOINT_URL and your network; CCT_CONNECT_TIMEOUT and CCT_REQUEST_TIMEOUT (seconds) set the limits',
       cause: error,
     })
   }

@@ -40,6 +40,38 @@ export interface StackOptions {
   waitTimeoutSeconds: number
   /** Polling interval of waits. */
   pollIntervalMs: number
+  /**
+   * Where each value a user gave came from, as messages name it: `--node-type` for a flag,
+   * `cct.json "nodeType"` for the config file. Absent: a default (messages then name the flag).
+   */
+  sources?: OptionSources
+}
+
+export type OptionSources = Partial<Record<keyof StackOptions, string>>
+
+/** The flag of each option, for messages about values that came from no file. */
+export const OPTION_FLAGS: Partial<Record<keyof StackOptions, string>> = {
+  stack: '--stack',
+  cidr: '--cidr',
+  subnetPrefix: '--subnet-prefix',
+  nat: '--nat',
+  vpcId: '--vpc-id',
+  subnetIds: '--subnet-ids',
+  engine: '--engine',
+  engineVersion: '--engine-version',
+  nodeType: '--node-type',
+  replicas: '--replicas',
+  tls: '--tls',
+  autoCache: '--auto-cache',
+  autoCacheTtls: 'autoCacheTtls',
+  alarms: '--alarms',
+  functions: '--functions',
+  waitTimeoutSeconds: '--wait-timeout',
+}
+
+/** How a message names an option: where its value came from, else its flag. */
+export function optionLabel(options: Pick<StackOptions, 'sources'>, key: keyof StackOptions): string {
+  return options.sources?.[key] ?? OPTION_FLAGS[key] ?? key
 }
 
 export type AutoCacheTtls = Record<string, number | {item?: number; query?: number}>
@@ -76,37 +108,54 @@ export async function validateOptions(options: StackOptions): Promise<void> {
   const {validateStackName} = await import('./stack-name.js')
   const {validateVpcCidr, validateSubnetPrefix} = await import('./net/cidr.js')
   const {usageError} = await import('./errors.js')
-  validateStackName(options.stack)
+  const label = (key: keyof StackOptions) => optionLabel(options, key)
+  const given = (key: keyof StackOptions) => options.sources?.[key] !== undefined
+  validateStackName(options.stack, options.sources?.stack?.startsWith('--') ? undefined : options.sources?.stack)
+  // Contradictions are refused, never resolved silently: the user's VPC is used as it is.
+  if (options.vpcId !== undefined && given('cidr')) {
+    throw usageError(`${label('cidr')} cannot be used with ${label('vpcId')}: cct creates no VPC when it uses yours`, `Leave out ${label('cidr')}; subnets cct adds to your VPC take free blocks of its own CIDR`)
+  }
+  if (options.nat && options.subnetIds?.length) {
+    throw usageError(`${label('nat')} cannot be used with ${label('subnetIds')}: cct routes to a NAT only from the private subnets it creates`, 'Leave out --subnet-ids, or route your own subnets to a NAT gateway')
+  }
   if (options.alarms !== undefined) (await import('./steps/alarms.js')).validateAlarmTarget(options.alarms)
-  if (options.vpcId || options.subnetIds?.length) validateSubnetPrefix(options.subnetPrefix)
-  else validateVpcCidr(options.cidr, options.subnetPrefix)
+  const fromFile = (key: keyof StackOptions) => (options.sources?.[key]?.startsWith('--') ? undefined : options.sources?.[key])
+  if (options.vpcId || options.subnetIds?.length) validateSubnetPrefix(options.subnetPrefix, label('subnetPrefix'))
+  else validateVpcCidr(options.cidr, options.subnetPrefix, fromFile('cidr'), label('subnetPrefix'))
   if (options.vpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(options.vpcId)) {
-    throw usageError(`"${options.vpcId}" is not a VPC id`, 'VPC ids look like vpc-0abc1234def567890')
+    throw usageError(`"${options.vpcId}" (${label('vpcId')}) is not a VPC id`, 'VPC ids look like vpc-0abc1234def567890')
   }
   for (const id of options.subnetIds ?? []) {
-    if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) throw usageError(`"${id}" is not a subnet id`, 'Subnet ids look like subnet-0abc1234def567890')
+    if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) throw usageError(`"${id}" (${label('subnetIds')}) is not a subnet id`, 'Subnet ids look like subnet-0abc1234def567890')
   }
   if (options.subnetIds && options.subnetIds.length < 2) {
-    throw usageError('--subnet-ids needs at least two subnets', 'Pass two subnets in different availability zones, comma-separated')
+    throw usageError(`${label('subnetIds')} needs at least two subnets`, 'Pass two subnets in different availability zones, comma-separated')
   }
-  if (!['redis', 'valkey'].includes(options.engine)) throw usageError(`--engine ${options.engine} is not supported`, 'Use redis or valkey')
+  if (!['redis', 'valkey'].includes(options.engine)) throw usageError(`${label('engine')} ${options.engine} is not supported`, 'Use redis or valkey')
   if (!/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(options.nodeType)) {
-    throw usageError(`"${options.nodeType}" is not an ElastiCache node type`, 'Node types look like cache.t4g.micro or cache.r7g.large')
+    throw usageError(`"${options.nodeType}" (${label('nodeType')}) is not an ElastiCache node type`, 'Node types look like cache.t4g.micro or cache.r7g.large')
+  }
+  if (options.engineVersion !== undefined && !/^\d+(\.(\d+|x))*$/.test(options.engineVersion)) {
+    throw usageError(`"${options.engineVersion}" (${label('engineVersion')}) is not an engine version`, 'Versions look like 7.1 (redis) or 8.0 (valkey)')
   }
   if (!Number.isInteger(options.replicas) || options.replicas < 0 || options.replicas > 5) {
-    throw usageError(`--replicas ${options.replicas} is outside 0-5`, 'A replication group has one primary and up to five replicas')
+    throw usageError(`${label('replicas')} ${options.replicas} is outside 0-5`, 'A replication group has one primary and up to five replicas')
+  }
+  if (options.functions !== undefined && options.functions.length === 0) {
+    throw usageError(`${label('functions')} names no function`, "Pass names like articles-api,news-api, or leave it out for the runbook's five")
   }
   for (const name of options.functions ?? []) {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(name) && !/^arn:aws[a-z-]*:lambda:/.test(name)) {
-      throw usageError(`"${name}" is not a Lambda function name`, 'Pass names like articles-api, comma-separated')
+      throw usageError(`"${name}" (${label('functions')}) is not a Lambda function name`, 'Pass names like articles-api, comma-separated')
     }
   }
   for (const [table, ttl] of Object.entries(options.autoCacheTtls ?? {})) {
     const ok = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0
     const valid = ok(ttl) || (ttl !== null && typeof ttl === 'object' && Object.entries(ttl).every(([k, v]) => ['item', 'query'].includes(k) && ok(v)))
-    if (!valid) throw usageError(`autoCacheTtls.${table} must be seconds or {"item": seconds, "query": seconds}`, 'For example {"*": 300, "articles": {"item": 600, "query": 60}}; 0 turns caching off for that table')
+    const where = options.sources?.autoCacheTtls ? options.sources.autoCacheTtls.replace(/"$/, `.${table}"`) : `autoCacheTtls.${table}`
+    if (!valid) throw usageError(`${where} must be seconds or {"item": seconds, "query": seconds}`, 'For example {"*": 300, "articles": {"item": 600, "query": 60}}; 0 turns caching off for that table')
   }
   if (!Number.isInteger(options.waitTimeoutSeconds) || options.waitTimeoutSeconds <= 0) {
-    throw usageError(`--wait-timeout ${options.waitTimeoutSeconds} is not a positive number of seconds`, 'Pass e.g. --wait-timeout 1800')
+    throw usageError(`${label('waitTimeoutSeconds')} ${options.waitTimeoutSeconds} is not a positive number of seconds`, 'Pass e.g. --wait-timeout 1800')
   }
 }

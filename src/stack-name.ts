@@ -8,10 +8,11 @@ import {usageError} from './errors.js'
 export const STACK_PATTERN = /^[a-z](?:[a-z0-9]|-(?!-))*$/
 export const STACK_MAX = 30
 
-export function validateStackName(stack: string): string {
+/** `source` names where a value other than --stack came from (`cct.json "stack"`). */
+export function validateStackName(stack: string, source?: string): string {
   if (stack.length === 0 || stack.length > STACK_MAX || !STACK_PATTERN.test(stack) || stack.endsWith('-')) {
     throw usageError(
-      `Stack name "${stack}" cannot be used in AWS resource names`,
+      `Stack name "${stack}"${source ? ` (${source})` : ''} cannot be used in AWS resource names`,
       `Use 1-${STACK_MAX} lowercase letters, digits and single hyphens, starting with a letter (e.g. cct or shop-prod)`,
     )
   }

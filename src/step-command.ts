@@ -5,7 +5,7 @@ import type {StepId} from './engine/step.js'
 import type {ConfigFile} from './config-file.js'
 import {stepsResult} from './json/results.js'
 import type {ConvergeReport} from './services/converge.js'
-import {defaultOptions, type StackOptions} from './options.js'
+import {defaultOptions, type OptionSources, type StackOptions} from './options.js'
 
 type AnyFlags = Interfaces.InferredFlags<typeof BaseCommand.baseFlags> & Record<string, unknown>
 
@@ -17,20 +17,26 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
   protected abstract readonly targets: StepId[]
 
   protected get options(): StackOptions {
-    return stackOptions(this.flags as unknown as AnyFlags, this.stackConfig)
+    return stackOptions(this.flags as unknown as AnyFlags, this.stackConfig, this.configFile)
+  }
+
+  /** What can be checked without AWS is checked before any AWS SDK is loaded: a typo costs no time. */
+  public override async init(): Promise<void> {
+    await super.init()
+    const [{validateSettings}, {validateOptions}] = await Promise.all([import('./aws/settings.js'), import('./options.js')])
+    await validateSettings(this.awsSettings)
+    await validateOptions(this.options)
   }
 
   async run(): Promise<unknown> {
     const flags = this.flags as unknown as AnyFlags
     const {converge} = await import('./services/converge.js')
-    const report = await converge({
-      targets: this.targets,
-      mode: flags['dry-run'] ? 'plan' : 'apply',
-      settings: this.awsSettings,
-      options: this.options,
-      renderer: this.renderer,
-      signal: this.abortController.signal,
-    })
+    const request = {targets: this.targets, settings: this.awsSettings, options: this.options, signal: this.abortController.signal}
+    // Everything AWS could refuse is checked in a plan of every step before the first
+    // change: a step's refusal (a function the layer cannot go on, --nat with the user's
+    // subnets, a node type the region lacks) must not come after an earlier step changed things.
+    if (!flags['dry-run']) await converge({...request, mode: 'plan', renderer: 'silent'})
+    const report = await converge({...request, mode: flags['dry-run'] ? 'plan' : 'apply', renderer: this.renderer})
     const {formatReport} = await import('./ui/report.js')
     this.log(formatReport(report))
     return report
@@ -44,31 +50,59 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
   }
 }
 
-/** Flags beat the config file, which beats the defaults. */
-export function stackOptions(flags: AnyFlags, config: ConfigFile): StackOptions {
-  const list = (value: unknown) => (Array.isArray(value) && value.length ? (value as string[]).map((s) => s.trim()).filter(Boolean) : undefined)
-  const pick = <K extends keyof StackOptions>(key: K, flag: unknown): Partial<StackOptions> => {
-    const value = flag ?? config[key as keyof ConfigFile]
-    return value === undefined ? {} : ({[key]: value} as Partial<StackOptions>)
+/** The flag each option is read from (the config file's key is the option's own name). */
+const FLAG_OF: Partial<Record<keyof StackOptions, string>> = {
+  stack: 'stack',
+  cidr: 'cidr',
+  subnetPrefix: 'subnet-prefix',
+  nat: 'nat',
+  vpcId: 'vpc-id',
+  subnetIds: 'subnet-ids',
+  engine: 'engine',
+  engineVersion: 'engine-version',
+  nodeType: 'node-type',
+  replicas: 'replicas',
+  tls: 'tls',
+  functions: 'functions',
+  autoCache: 'auto-cache',
+  autoCacheTtls: '',
+  alarms: 'alarms',
+}
+
+/**
+ * Flags beat the config file, which beats the defaults. Each value remembers where it
+ * came from (`sources`), so a message about a value from the file names the file and its
+ * key, not a flag the user never typed. A list flag given but empty (`--functions ''`) is
+ * kept empty, and refused by validation, rather than read as "not given".
+ */
+export function stackOptions(flags: AnyFlags, config: ConfigFile, configFile = 'cct.json'): StackOptions {
+  const list = (value: unknown) => (Array.isArray(value) ? (value as string[]).map((s) => s.trim()).filter(Boolean) : undefined)
+  const sources: OptionSources = {}
+  const values: Partial<StackOptions> = {}
+  const flagValue = (key: keyof StackOptions): unknown => {
+    const flag = FLAG_OF[key]
+    if (!flag) return undefined
+    const value = flags[flag]
+    return key === 'subnetIds' || key === 'functions' ? list(value) : value
+  }
+  // A VPC given by flag replaces the file's network choice (its CIDR was for a VPC cct makes).
+  const fileIgnored = new Set<keyof StackOptions>(flags['vpc-id'] !== undefined ? ['cidr'] : [])
+  for (const key of Object.keys(FLAG_OF) as (keyof StackOptions)[]) {
+    const flag = flagValue(key)
+    const file = fileIgnored.has(key) ? undefined : config[key as keyof ConfigFile]
+    if (flag !== undefined) {
+      ;(values as Record<string, unknown>)[key] = flag
+      sources[key] = `--${FLAG_OF[key]}`
+    } else if (file !== undefined) {
+      ;(values as Record<string, unknown>)[key] = file
+      sources[key] = `${configFile} "${key}"`
+    }
   }
   return defaultOptions({
-    ...pick('stack', flags.stack),
-    ...pick('cidr', flags.cidr),
-    ...pick('subnetPrefix', flags['subnet-prefix']),
-    ...pick('nat', flags.nat),
-    ...pick('vpcId', flags['vpc-id']),
-    ...pick('subnetIds', list(flags['subnet-ids'])),
-    ...pick('engine', flags.engine),
-    ...pick('engineVersion', flags['engine-version']),
-    ...pick('nodeType', flags['node-type']),
-    ...pick('replicas', flags.replicas),
-    ...pick('tls', flags.tls),
-    ...pick('functions', list(flags.functions)),
-    ...pick('autoCache', flags['auto-cache']),
-    ...pick('autoCacheTtls', undefined),
-    ...pick('alarms', flags.alarms),
+    ...values,
     ...(typeof flags.force === 'boolean' ? {force: flags.force} : {}),
     ...(typeof flags['wait-timeout'] === 'number' ? {waitTimeoutSeconds: flags['wait-timeout']} : {}),
     ...(process.env.CCT_POLL_INTERVAL_MS ? {pollIntervalMs: Number(process.env.CCT_POLL_INTERVAL_MS)} : {}),
+    sources: {...sources, ...(typeof flags['wait-timeout'] === 'number' ? {waitTimeoutSeconds: '--wait-timeout'} : {})},
   })
 }

@@ -26,6 +26,9 @@ What it adds (each section below cites its source):
   update or PublishVersion fails (ResourceConflictException).
 - Speed: cheap resets (see speed.py).
 - Pricing: the Price List API's GetProducts from a small catalogue (see pricing.py).
+- ElastiCache offerings: DescribeCacheEngineVersions and DescribeReservedCacheNodesOfferings,
+  and CreateReplicationGroup refusing a node type or engine version AWS does not offer
+  (see elasticache_offerings.py).
 
 Design:
 - Nothing runs in the background. Time-based state ("creating" until t0 + N seconds) is
@@ -59,6 +62,8 @@ from . import caches, certs, edge, network  # noqa: E402
 MODULES += [certs, caches, network, edge]
 from . import pricing  # noqa: E402
 MODULES.append(pricing)
+from . import elasticache_offerings  # noqa: E402
+MODULES.append(elasticache_offerings)
 _installed = False
 
 

@@ -8,9 +8,9 @@ import type {PricingClient} from '@aws-sdk/client-pricing'
 import type {SNSClient} from '@aws-sdk/client-sns'
 import type {STSClient} from '@aws-sdk/client-sts'
 
-import {CctError, ExitCode, usageError} from '../errors.js'
+import {CctError, ExitCode} from '../errors.js'
 import {CallLog} from './call-log.js'
-import {REGION_PATTERN, type AwsSettings} from './settings.js'
+import {DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, validateSettings, type AwsSettings} from './settings.js'
 
 export const PRICE_LIST_REGION = 'us-east-1'
 
@@ -27,6 +27,7 @@ interface SdkClient {
 export class AwsClients {
   readonly log: CallLog
   private readonly cache = new Map<string, Promise<unknown>>()
+  private checked?: Promise<void>
 
   constructor(
     readonly settings: AwsSettings,
@@ -78,17 +79,19 @@ export class AwsClients {
   pricing(): Promise<PricingClient> {
     return this.client('pricing', async () => {
       const {PricingClient} = await import('@aws-sdk/client-pricing')
-      return new PricingClient({...this.options(), region: PRICE_LIST_REGION, maxAttempts: 2, requestHandler: {connectionTimeout: 2000, requestTimeout: 4000}})
+      return new PricingClient({...this.options(), region: PRICE_LIST_REGION, maxAttempts: 2, requestHandler: {connectionTimeout: 2000, socketTimeout: 4000}})
     })
   }
 
-  /** The region every client uses; a clear error when none can be found. */
+  /**
+   * The region every client uses; a clear error when none can be found. The first thing
+   * every service asks, so it checks the settings (endpoint, region, profile) first.
+   */
   async region(): Promise<string> {
+    this.checked ??= validateSettings(this.settings)
+    await this.checked
     const {region} = this.settings
-    if (region !== undefined) {
-      if (!REGION_PATTERN.test(region)) throw usageError(`"${region}" is not an AWS region name`, 'Pass a region such as us-east-1 or eu-west-2')
-      return region
-    }
+    if (region !== undefined) return region
     const sts = (await this.sts()) as unknown as SdkClient
     try {
       return await sts.config.region()
@@ -100,13 +103,20 @@ export class AwsClients {
     }
   }
 
+  /**
+   * Every call has a connect timeout and a request timeout (seconds without an answer:
+   * an endpoint that accepts and never answers fails instead of hanging); the SDK's
+   * logger prints its warnings as one line and nothing else.
+   */
   private options() {
-    const {region, profile, endpoint, maxAttempts} = this.settings
+    const {region, profile, endpoint, maxAttempts, connectTimeoutMs, requestTimeoutMs} = this.settings
     return {
       ...(region ? {region} : {}),
       ...(profile ? {profile} : {}),
       ...(endpoint ? {endpoint} : {}),
       maxAttempts: maxAttempts ?? 4,
+      requestHandler: {connectionTimeout: connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, socketTimeout: requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS},
+      logger: sdkLogger,
     }
   }
 
@@ -120,7 +130,8 @@ export class AwsClients {
             if (this.signal?.aborted) throw this.signal.reason
             this.log.record(service, operation)
             try {
-              return await next(args)
+              // An interrupt does not wait for a call in flight (it may never answer).
+              return await (this.signal ? untilAborted(next(args), this.signal) : next(args))
             } catch (error) {
               // The IAM action, so an AccessDenied can name what to grant.
               if (error && typeof error === 'object') (error as {cctAction?: string}).cctAction ??= `${service}:${operation}`
@@ -135,4 +146,41 @@ export class AwsClients {
     }
     return pending
   }
+}
+
+/** `work`, or the signal's reason as soon as it is aborted, whichever comes first. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, {once: true})
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+const printed = new Set<string>()
+
+/**
+ * The SDK's logger: its info and debug (every request) are dropped; a warning (e.g.
+ * "Multiple credential sources detected", nine lines) becomes one line on stderr, once.
+ */
+export const sdkLogger = {
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: (...content: unknown[]) => {
+    const text = content.map((c) => (typeof c === 'string' ? c : c instanceof Error ? c.message : JSON.stringify(c))).join(' ')
+    const line = oneLine(text)
+    if (!line || printed.has(line)) return
+    printed.add(line)
+    process.stderr.write(`⚠ AWS SDK: ${line}\n`)
+  },
+  error: () => {},
+}
+
+/** A multi-line SDK warning as one line: its source prefix dropped, its first two sentences kept. */
+export function oneLine(text: string): string {
+  const flat = text.replace(/^@[\w/-]+\s+-\s+[\w:]+\s+WARNING:\s*/i, '').replace(/\s+/g, ' ').trim()
+  const sentences = flat.match(/[^.]+\.(\s|$)/g)
+  return sentences ? sentences.slice(0, 2).join('').trim() : flat
 }

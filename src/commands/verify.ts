@@ -38,6 +38,7 @@ verify changes nothing; it invokes only the probe, and your functions when you p
   override async run(): Promise<VerifyReport> {
     const hours = Number(this.flags.hours)
     if (!Number.isFinite(hours) || hours <= 0) throw usageError(`--hours must be a positive number, got "${this.flags.hours}"`, 'Pass e.g. --hours 24')
+    if (this.flags['redis-url'] !== undefined) checkRedisUrl(this.flags['redis-url'])
     const event = this.flags.event === undefined ? undefined : await readEvent(this.flags.event)
     const {verifyStack} = await import('../services/verify.js')
     const report = await verifyStack({
@@ -66,6 +67,25 @@ verify changes nothing; it invokes only the probe, and your functions when you p
 
   protected override jsonResult({stack, region, ...result}: VerifyReport): VerifyResult {
     return result
+  }
+}
+
+/** A redis:// or rediss:// URL with a host and a port AWS could listen on; its password is never repeated. */
+export function checkRedisUrl(text: string): void {
+  const source = process.argv.includes('--redis-url') || process.argv.some((a) => a.startsWith('--redis-url=')) ? '--redis-url' : 'CCT_REDIS_URL'
+  const shown = text.replace(/\/\/[^@/]*@/, '//***@')
+  const port = /^[a-z]+:\/\/(?:[^@/]*@)?(?:\[[^\]]*\]|[^:/]*):(\d+)/i.exec(text)?.[1]
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) {
+    throw usageError(`${source} ${shown}: port ${port} is outside 1-65535`, 'ElastiCache listens on 6379; pass the port your tunnel listens on')
+  }
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {
+    url = undefined
+  }
+  if (!url || !['redis:', 'rediss:'].includes(url.protocol) || !url.hostname) {
+    throw usageError(`${source} ${shown} is not a redis:// or rediss:// URL`, 'Pass e.g. rediss://localhost:6380 (rediss for a cache with TLS)')
   }
 }
 

@@ -47,21 +47,23 @@ export function contains(outer: string, inner: string): boolean {
 }
 
 /** AWS's limits for a VPC's primary block, and room for two subnets of `subnetPrefix`. */
-export function validateVpcCidr(text: string, subnetPrefix: number): Cidr {
-  const cidr = parseCidr(text, 'VPC CIDR')
+/** `source`/`prefixSource`: where the values came from when not from --cidr / --subnet-prefix (`cct.json "cidr"`). */
+export function validateVpcCidr(text: string, subnetPrefix: number, source?: string, prefixSource?: string): Cidr {
+  const what = source ? `VPC CIDR (${source})` : 'VPC CIDR'
+  const cidr = parseCidr(text, what)
   if (cidr.prefix < 16 || cidr.prefix > 28) {
-    throw usageError(`VPC CIDR ${text} is /${cidr.prefix}; AWS allows /16 to /28`, 'Pick a block such as 10.0.0.0/16')
+    throw usageError(`${what} ${text} is /${cidr.prefix}; AWS allows /16 to /28`, 'Pick a block such as 10.0.0.0/16')
   }
-  validateSubnetPrefix(subnetPrefix)
+  validateSubnetPrefix(subnetPrefix, prefixSource)
   if (subnetPrefix <= cidr.prefix) {
-    throw usageError(`VPC CIDR ${text} is too small for two /${subnetPrefix} subnets`, `Use a /${subnetPrefix - 1} or larger block, or a longer --subnet-prefix`)
+    throw usageError(`${what} ${text} is too small for two /${subnetPrefix} subnets`, `Use a /${subnetPrefix - 1} or larger block, or a longer --subnet-prefix`)
   }
   return cidr
 }
 
-export function validateSubnetPrefix(prefix: number): void {
+export function validateSubnetPrefix(prefix: number, source = '--subnet-prefix'): void {
   if (!Number.isInteger(prefix) || prefix < 16 || prefix > 28) {
-    throw usageError(`--subnet-prefix ${prefix} is outside AWS's /16 to /28`, 'Use 24 (256 addresses) unless you need more')
+    throw usageError(`${source} ${prefix} is outside AWS's /16 to /28`, 'Use 24 (256 addresses) unless you need more')
   }
 }
 

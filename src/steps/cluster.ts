@@ -11,6 +11,7 @@ import {
   type ReplicationGroup,
 } from '@aws-sdk/client-elasticache'
 
+import {checkCacheOffering} from '../aws/offerings.js'
 import {waitUntil} from '../aws/wait.js'
 import {isPending, isUndoing, operations, pending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
@@ -92,6 +93,8 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
       if (group) state.group = {id: group.ReplicationGroupId!, status: 'deleting', tls: false, nodes: 0, members: [], securityGroupIds: []}
       if (!isUndoing(ctx)) {
         const {engine, nodeType, replicas} = ctx.options
+        // The group would be created: what CreateReplicationGroup would refuse is refused now.
+        await checkCacheOffering(elasticache, ctx.region, ctx.options, ctx.note)
         state.cost = monthlyCost(await cacheNodePrices(ctx.aws, ctx.region, engine), nodeType, 1 + replicas)
       }
       return state

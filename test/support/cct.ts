@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, existsSync} from 'node:fs'
+import {mkdtempSync, readFileSync, existsSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 
@@ -51,13 +51,22 @@ export interface CliOptions {
   /** Send `signal` to the process as soon as its output matches (an interrupt at a known point). */
   killOn?: RegExp
   signal?: NodeJS.Signals
+  /** Called when the signal is sent (to time how long the process takes to stop). */
+  onKill?: () => void
+  /** Files to write into the empty working directory first (a `cct.json`), by name. */
+  files?: Record<string, string>
+  /** Environment variables the process must not have (e.g. AWS_REGION, so cct.json's region is read). */
+  unset?: string[]
 }
 
 export async function cli(args: string[], env: Record<string, string>, options: CliOptions = {}): Promise<CliResult & {killed: boolean}> {
   if (!existsSync(join(import.meta.dirname, '..', '..', 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` first')
   const logFile = join(mkdtempSync(join(tmpdir(), 'cct-calls-')), 'calls.jsonl')
+  for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dirname(logFile), name), text)
+  const childEnv: NodeJS.ProcessEnv = {...process.env, ...env, CCT_CALL_LOG: logFile, CCT_POLL_INTERVAL_MS: '200', NO_COLOR: '1', FORCE_COLOR: '0'}
+  for (const name of options.unset ?? []) delete childEnv[name]
   const child = spawn(process.execPath, [BIN, ...args], {
-    env: {...process.env, ...env, CCT_CALL_LOG: logFile, CCT_POLL_INTERVAL_MS: '200', NO_COLOR: '1', FORCE_COLOR: '0'},
+    env: childEnv,
     stdio: ['pipe', 'pipe', 'pipe'],
     // An empty working directory: a cct.json left in the checkout must not leak into a test.
     cwd: dirname(logFile),
@@ -68,6 +77,7 @@ export async function cli(args: string[], env: Record<string, string>, options: 
   const watch = () => {
     if (options.killOn && !killed && options.killOn.test(stdout + stderr)) {
       killed = true
+      options.onKill?.()
       child.kill(options.signal ?? 'SIGINT')
     }
   }
