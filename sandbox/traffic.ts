@@ -121,6 +121,29 @@ export function planTraffic(opts: TrafficPlanOptions = {}): PlannedRequest[] {
   return plan
 }
 
+/**
+ * The reads of plan[from..] that even a perfect cache (no TTL, no eviction, exact
+ * invalidation) would send to DynamoDB: a GET of an item not read since its last PUT (or
+ * ever), a list page not read since the last PUT on its table, and every GET of an id that
+ * was never read before. What a cache can save is measured against this floor.
+ */
+export function unavoidableReads(plan: PlannedRequest[], from = 0): number {
+  const held = new Set<string>()
+  let reads = 0
+  plan.forEach((p, i) => {
+    const item = `${p.functionName} ${p.event.rawPath}`
+    if (p.kind === 'put') {
+      held.delete(item)
+      for (const key of held) if (key.startsWith(`${p.functionName} ?`)) held.delete(key)
+      return
+    }
+    const key = p.kind === 'list' ? `${p.functionName} ?${p.event.rawQueryString}` : item
+    if (i >= from && !held.has(key)) reads++
+    held.add(key)
+  })
+  return reads
+}
+
 /** The table's ids in a seeded popularity order, with the Zipf CDF over those ranks. */
 function popularity(table: SeedTable, seed: number): {ids: string[]; cdf: number[]} {
   const ids = Array.from({length: table.count}, (_, i) => `${table.idPrefix}-${String(i + 1).padStart(3, '0')}`)
