@@ -6,7 +6,6 @@ import {CctError, ExitCode, explainAwsError} from './errors.js'
 import {envelope} from './json/envelope.js'
 import {DEFAULT_STACK} from './options.js'
 import {validateStackName} from './stack-name.js'
-import {chooseRenderer, type RendererChoice} from './ui/renderer.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -66,10 +65,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected get awsSettings(): AwsSettings {
     return {region: this.flags.region ?? this.stackConfig.region, profile: this.flags.profile ?? this.stackConfig.profile, endpoint: this.flags['endpoint-url']}
-  }
-
-  protected get renderer(): RendererChoice {
-    return chooseRenderer({json: this.jsonEnabled(), isTTY: process.stdout.isTTY})
   }
 
   /**

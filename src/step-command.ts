@@ -1,4 +1,4 @@
-import type {Command, Interfaces} from '@oclif/core'
+import {Flags, type Command, type Interfaces} from '@oclif/core'
 
 import {BaseCommand} from './base-command.js'
 import type {StepId} from './engine/step.js'
@@ -6,6 +6,8 @@ import type {ConfigFile} from './config-file.js'
 import {stepsResult} from './json/results.js'
 import type {ConvergeReport} from './services/converge.js'
 import {defaultOptions, type StackOptions} from './options.js'
+import type {RunListener} from './engine/events.js'
+import {chooseProgress, PROGRESS_CHOICES, type ProgressChoice, type ProgressKind} from './ui/progress/index.js'
 
 type AnyFlags = Interfaces.InferredFlags<typeof BaseCommand.baseFlags> & Record<string, unknown>
 
@@ -14,25 +16,54 @@ type AnyFlags = Interfaces.InferredFlags<typeof BaseCommand.baseFlags> & Record<
  * (or plan them with --dry-run), print the plan table or the result.
  */
 export abstract class StepCommand<T extends typeof Command> extends BaseCommand<T> {
+  static override baseFlags = {
+    ...BaseCommand.baseFlags,
+    progress: Flags.string({
+      env: 'CCT_PROGRESS',
+      helpGroup: 'GLOBAL',
+      options: [...PROGRESS_CHOICES],
+      default: 'auto',
+      summary: 'How steps show progress: auto (live on a terminal, one line per event in a pipe), plain, json (a JSON object per event, on stderr), none.',
+    }),
+  }
+
   protected abstract readonly targets: StepId[]
 
   protected get options(): StackOptions {
     return stackOptions(this.flags as unknown as AnyFlags, this.stackConfig)
   }
 
+  /**
+   * How this run shows its steps' progress (--progress): `auto` is live on a terminal and
+   * lines in a pipe, or nothing for a command whose own output says it all (`quiet`).
+   */
+  protected progressKind(options: {quiet?: boolean} = {}): ProgressKind {
+    const choice = ((this.flags as unknown as AnyFlags).progress ?? 'auto') as ProgressChoice
+    if (choice === 'auto' && options.quiet) return 'none'
+    return chooseProgress({choice, json: this.jsonEnabled(), isTTY: process.stdout.isTTY})
+  }
+
+  /** Runs `work` with the progress display; what the command prints next comes after its last frame. */
+  protected async withProgress<R>(work: (onEvent: RunListener | undefined) => Promise<R>, options: {quiet?: boolean} = {}): Promise<R> {
+    const {withProgress} = await import('./ui/progress/index.js')
+    return withProgress(this.progressKind(options), work)
+  }
+
   async run(): Promise<unknown> {
     const flags = this.flags as unknown as AnyFlags
     const {converge} = await import('./services/converge.js')
-    const report = await converge({
-      targets: this.targets,
-      mode: flags['dry-run'] ? 'plan' : 'apply',
-      settings: this.awsSettings,
-      options: this.options,
-      renderer: this.renderer,
-      signal: this.abortController.signal,
-    })
-    const {formatReport} = await import('./ui/report.js')
-    this.log(formatReport(report))
+    const report = await this.withProgress((onEvent) =>
+      converge({
+        targets: this.targets,
+        mode: flags['dry-run'] ? 'plan' : 'apply',
+        settings: this.awsSettings,
+        options: this.options,
+        onEvent,
+        signal: this.abortController.signal,
+      }),
+    )
+    const {formatReport, formatRunSummary} = await import('./ui/report.js')
+    this.log(report.mode === 'plan' ? formatReport(report) : formatRunSummary(report))
     return report
   }
 

@@ -88,6 +88,12 @@ const STATUS: Record<StepResult['status'], StepJson['status']> = {
   skipped: 'skipped',
 }
 
+/** A step's status in the public words (also those of `--progress json`). */
+export function stepStatus(s: StepResult): StepJson['status'] {
+  // A step only read is not "unchanged" when it does not even exist: say it was not asked for.
+  return !s.target && s.status === 'converged' ? 'not-requested' : STATUS[s.status]
+}
+
 export function stepsResult(report: ConvergeReport): StepsResult {
   const undoing = report.mode === 'destroy' || report.mode === 'unplan'
   // Undoing runs dependents first: list the steps in the order they ran, as the table does.
@@ -98,8 +104,7 @@ export function stepsResult(report: ConvergeReport): StepsResult {
       step: s.id,
       title: s.title,
       requested: s.target,
-      // A step only read is not "unchanged" when it does not even exist: say it was not asked for.
-      status: !s.target && s.status === 'converged' ? 'not-requested' : STATUS[s.status],
+      status: stepStatus(s),
       changes: s.changes.map((c) => ({
         action: c.action,
         resource: c.resource,
