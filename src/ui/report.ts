@@ -37,7 +37,7 @@ export function formatShortPlan(report: ConvergeReport, options: {listedBy: stri
   const steps = ordered(report).filter((s) => s.target && s.changes.length > 0)
   const count = steps.reduce((n, s) => n + s.changes.length, 0)
   const removing = report.mode === 'unplan' || report.mode === 'destroy'
-  const lines = ['', `${removing ? 'Rollback' : 'Plan'} for stack "${report.stack}" in ${report.region}: ${plural(count, 'change')} (\`${options.listedBy}\` lists each)`]
+  const lines = ['', ...wrap(`${removing ? 'Rollback' : 'Plan'} for stack "${report.stack}" in ${report.region}: ${plural(count, 'change')} (\`${options.listedBy}\` lists each)`, width)]
   lines.push(...stepLines(steps, report.stack, width))
   const changes = steps.flatMap((s) => s.changes.map((c) => ({step: s, change: c})))
   const costs = changes.filter((c) => c.change.cost)
