@@ -23,7 +23,8 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
       helpGroup: 'GLOBAL',
       options: [...PROGRESS_CHOICES],
       default: 'auto',
-      summary: 'How steps show progress: auto (live on a terminal, one line per event in a pipe), plain, json (a JSON object per event, on stderr), none.',
+      summary:
+        'How steps show progress: auto (live on a terminal, one line per event in a pipe), plain, json (a JSON object per event, on stderr), none.',
     }),
   }
 
@@ -44,7 +45,10 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
   }
 
   /** Runs `work` with the progress display; what the command prints next comes after its last frame. */
-  protected async withProgress<R>(work: (onEvent: RunListener | undefined) => Promise<R>, options: {quiet?: boolean} = {}): Promise<R> {
+  protected async withProgress<R>(
+    work: (onEvent: RunListener | undefined) => Promise<R>,
+    options: {quiet?: boolean} = {},
+  ): Promise<R> {
     const {withProgress} = await import('./ui/progress/index.js')
     return withProgress(this.progressKind(options), work)
   }
@@ -77,7 +81,8 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
 
 /** Flags beat the config file, which beats the defaults. */
 export function stackOptions(flags: AnyFlags, config: ConfigFile): StackOptions {
-  const list = (value: unknown) => (Array.isArray(value) && value.length ? (value as string[]).map((s) => s.trim()).filter(Boolean) : undefined)
+  const list = (value: unknown) =>
+    Array.isArray(value) && value.length ? (value as string[]).map((s) => s.trim()).filter(Boolean) : undefined
   const pick = <K extends keyof StackOptions>(key: K, flag: unknown): Partial<StackOptions> => {
     const value = flag ?? config[key as keyof ConfigFile]
     return value === undefined ? {} : ({[key]: value} as Partial<StackOptions>)

@@ -3,7 +3,15 @@ import {CctError, explainAwsError} from '../errors.js'
 import type {StackOptions} from '../options.js'
 import type {RunListener} from './events.js'
 import {closure} from './graph.js'
-import {hasPending, type Change, type Resource, type Step, type StepContext, type StepId, type StepOutputs} from './step.js'
+import {
+  hasPending,
+  type Change,
+  type Resource,
+  type Step,
+  type StepContext,
+  type StepId,
+  type StepOutputs,
+} from './step.js'
 
 /** apply converges, plan shows what apply would do; destroy undoes, unplan shows what destroy would do. */
 export type RunMode = 'apply' | 'plan' | 'destroy' | 'unplan'
@@ -74,7 +82,8 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
   const inRun = new Set(steps.map((s) => s.id))
   // `after` orders two steps only when both run: they change the same resources.
   const afters = (s: Step) => (s.after ?? []).filter((id) => inRun.has(id))
-  for (const s of steps) for (const d of [...s.needs, ...afters(s)]) dependents.set(d, [...(dependents.get(d) ?? []), s.id])
+  for (const s of steps)
+    for (const d of [...s.needs, ...afters(s)]) dependents.set(d, [...(dependents.get(d) ?? []), s.id])
   const results = new Map<StepId, StepResult>()
   const errors = new Map<StepId, unknown>()
   /** For a skipped step: the failed step that caused it (followed through skipped ones). */
@@ -101,11 +110,19 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
         if (!resolved.has(id)) throw new CctError(`Step ${step.id} asked for ${id}, which it does not declare in needs`)
         return resolved.get(id)
       }) as StepContext['need'],
-      progress: (message, waiting) => emit(waiting ? {type: 'step-waiting', id: step.id, message, waiting} : {type: 'step-progress', id: step.id, message}),
+      progress: (message, waiting) =>
+        emit(
+          waiting
+            ? {type: 'step-waiting', id: step.id, message, waiting}
+            : {type: 'step-progress', id: step.id, message},
+        ),
       note: (message) => notes.push(message),
     }
     // What this step waits for before it runs (or, undoing, before it removes).
-    const waitFor = async (ids: readonly StepId[], promises: Map<StepId, Deferred<unknown>> | Map<StepId, Deferred<void>>) => {
+    const waitFor = async (
+      ids: readonly StepId[],
+      promises: Map<StepId, Deferred<unknown>> | Map<StepId, Deferred<void>>,
+    ) => {
       try {
         await Promise.all(ids.map((d) => promises.get(d)!.promise))
       } catch {
@@ -186,7 +203,11 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
   }
 
   const ordered = undoing ? [...steps].reverse() : steps
-  emit({type: 'run-started', mode, steps: ordered.map((s) => ({id: s.id, title: s.title, target: targetSet.has(s.id)}))})
+  emit({
+    type: 'run-started',
+    mode,
+    steps: ordered.map((s) => ({id: s.id, title: s.title, target: targetSet.has(s.id)})),
+  })
   await Promise.all(ordered.map((step) => runOne(step)))
 
   const stepResults = steps.map((s) => results.get(s.id)).filter((r): r is StepResult => r !== undefined)

@@ -76,7 +76,12 @@ const PENDING = pending('')
 function publicOutput(value: unknown): JsonValue {
   if (typeof value === 'string') return isPending(value) ? null : value
   if (Array.isArray(value)) return value.map(publicOutput)
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, publicOutput(v)]))
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, publicOutput(v)]),
+    )
   return (value ?? null) as JsonValue
 }
 
@@ -113,7 +118,8 @@ export function stepsResult(report: ConvergeReport): StepsResult {
         detail: c.detail === undefined ? null : c.detail.replaceAll(PENDING, 'new '),
         operation: publicOutput(c.op) as ChangeJson['operation'],
       })),
-      output: s.output === undefined || s.output === null ? null : (publicOutput(s.output) as {[key: string]: JsonValue}),
+      output:
+        s.output === undefined || s.output === null ? null : (publicOutput(s.output) as {[key: string]: JsonValue}),
       willCreate: hasPending(s.output),
       error: s.error ?? null,
     })),

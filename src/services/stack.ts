@@ -29,7 +29,9 @@ export async function stackStatus(request: StackRequest): Promise<{report: Conve
 }
 
 /** What rollback would remove and restore (mode unplan), or does it (mode destroy). */
-export function rollbackStack(request: StackRequest & {keepNetwork: boolean; dryRun: boolean}): Promise<ConvergeReport> {
+export function rollbackStack(
+  request: StackRequest & {keepNetwork: boolean; dryRun: boolean},
+): Promise<ConvergeReport> {
   const targets = STACK_STEPS.filter((id) => !(request.keepNetwork && NETWORK_STEPS.includes(id)))
   return converge({...request, targets, mode: request.dryRun ? 'unplan' : 'destroy'})
 }

@@ -14,13 +14,23 @@ export const SCREEN_WIDTH = 100
  */
 export function formatReport(report: ConvergeReport): string {
   const targets = ordered(report).filter((s) => s.target)
-  const changes = targets.flatMap((s) => s.changes.map((c) => [s.id, c.action, c.resource, c.name, c.detail ?? ''].map(showPending)))
+  const changes = targets.flatMap((s) =>
+    s.changes.map((c) => [s.id, c.action, c.resource, c.name, c.detail ?? ''].map(showPending)),
+  )
   const where = `stack "${report.stack}" in ${report.region}`
   const lines: string[] = []
   if (report.mode === 'unplan' || report.mode === 'destroy') {
-    lines.push(changes.length ? `Rollback of ${where} would (dry run, nothing changed):` : `Nothing of stack "${report.stack}" to remove in ${report.region}.`)
+    lines.push(
+      changes.length
+        ? `Rollback of ${where} would (dry run, nothing changed):`
+        : `Nothing of stack "${report.stack}" to remove in ${report.region}.`,
+    )
   } else {
-    lines.push(changes.length ? `Plan for ${where} (dry run, nothing changed):` : `Stack "${report.stack}" in ${report.region} is up to date; nothing to do.`)
+    lines.push(
+      changes.length
+        ? `Plan for ${where} (dry run, nothing changed):`
+        : `Stack "${report.stack}" in ${report.region} is up to date; nothing to do.`,
+    )
   }
   if (changes.length) lines.push('', table(['STEP', 'ACTION', 'RESOURCE', 'NAME', 'DETAIL'], changes))
   for (const note of report.notes) lines.push('', `Note: ${note}`)
@@ -37,18 +47,41 @@ export function formatShortPlan(report: ConvergeReport, options: {listedBy: stri
   const steps = ordered(report).filter((s) => s.target && s.changes.length > 0)
   const count = steps.reduce((n, s) => n + s.changes.length, 0)
   const removing = report.mode === 'unplan' || report.mode === 'destroy'
-  const lines = ['', ...wrap(`${removing ? 'Rollback' : 'Plan'} for stack "${report.stack}" in ${report.region}: ${plural(count, 'change')} (\`${options.listedBy}\` lists each)`, width)]
+  const lines = [
+    '',
+    ...wrap(
+      `${removing ? 'Rollback' : 'Plan'} for stack "${report.stack}" in ${report.region}: ${plural(count, 'change')} (\`${options.listedBy}\` lists each)`,
+      width,
+    ),
+  ]
   lines.push(...stepLines(steps, report.stack, width))
   const changes = steps.flatMap((s) => s.changes.map((c) => ({step: s, change: c})))
   const costs = changes.filter((c) => c.change.cost)
   if (costs.length || changes.some((c) => c.change.takes)) lines.push('')
-  if (costs.length) lines.push(...labelled('Cost', costs.map((c) => `${shortTitle(c.step.title).toLowerCase()}: ${c.change.cost}`).join('; '), 8, width))
-  const slowest = changes.filter((c) => c.change.takes).sort((a, b) => b.change.takes!.maxMinutes - a.change.takes!.maxMinutes)[0]
+  if (costs.length)
+    lines.push(
+      ...labelled(
+        'Cost',
+        costs.map((c) => `${shortTitle(c.step.title).toLowerCase()}: ${c.change.cost}`).join('; '),
+        8,
+        width,
+      ),
+    )
+  const slowest = changes
+    .filter((c) => c.change.takes)
+    .sort((a, b) => b.change.takes!.maxMinutes - a.change.takes!.maxMinutes)[0]
   if (slowest) {
     const {minMinutes, maxMinutes} = slowest.change.takes!
     const span = minMinutes === maxMinutes ? `about ${minMinutes}` : `${minMinutes}-${maxMinutes}`
     const verb = removing ? 'removing' : slowest.change.action === 'create' ? 'creating' : 'changing'
-    lines.push(...labelled('Time', `usually ${span} minutes, most of it ${verb} the ${shortTitle(slowest.step.title).toLowerCase()} ${showPending(slowest.change.name)}`, 8, width))
+    lines.push(
+      ...labelled(
+        'Time',
+        `usually ${span} minutes, most of it ${verb} the ${shortTitle(slowest.step.title).toLowerCase()} ${showPending(slowest.change.name)}`,
+        8,
+        width,
+      ),
+    )
   }
   for (const note of report.notes) lines.push(...labelled('Note', note, 8, width))
   return lines.join('\n')
@@ -61,8 +94,17 @@ export function formatRunSummary(report: ConvergeReport, width = SCREEN_WIDTH): 
   const where = `stack "${report.stack}" in ${report.region}`
   const removing = report.mode === 'destroy' || report.mode === 'unplan'
   const lines: string[] = ['']
-  if (count === 0) lines.push(removing ? `Nothing of stack "${report.stack}" to remove in ${report.region}.` : `Stack "${report.stack}" in ${report.region} is up to date; no change made.`)
-  else lines.push(`${removing ? 'Removed from' : 'Changed in'} ${where}: ${plural(count, 'change')}`, ...stepLines(steps, report.stack, width))
+  if (count === 0)
+    lines.push(
+      removing
+        ? `Nothing of stack "${report.stack}" to remove in ${report.region}.`
+        : `Stack "${report.stack}" in ${report.region} is up to date; no change made.`,
+    )
+  else
+    lines.push(
+      `${removing ? 'Removed from' : 'Changed in'} ${where}: ${plural(count, 'change')}`,
+      ...stepLines(steps, report.stack, width),
+    )
   // A step's ids are what its command is run for (`cct vpc`: the VPC and subnets to use elsewhere).
   if (!removing) {
     for (const step of report.steps.filter((s) => s.target)) {
@@ -84,14 +126,29 @@ export function formatSetupSummary(report: ConvergeReport, options: StackOptions
   const count = report.steps.filter((s) => s.target).reduce((n, s) => n + s.changes.length, 0)
   const cost = step('cluster')?.changes.find((c) => c.cost)?.cost
   const where = `stack "${report.stack}" in ${report.region}`
-  const lines = ['', count ? `Set up ${where}: ${plural(count, 'change')} made.` : `The ${where} was already set up; no change made.`]
+  const lines = [
+    '',
+    count ? `Set up ${where}: ${plural(count, 'change')} made.` : `The ${where} was already set up; no change made.`,
+  ]
   const pad = 13
   const version = options.engineVersion ?? DEFAULT_ENGINE_VERSION[options.engine]
-  if (cluster) lines.push(...labelled('cache', `${cluster.host}:${cluster.port} (TLS ${cluster.tls ? 'on' : 'off'})`, pad, width))
-  lines.push(...labelled(cluster ? '' : 'cache', `${options.engine} ${version} on ${options.nodeType} x${1 + options.replicas}${cost ? `, ${cost}` : ''}`, pad, width))
+  if (cluster)
+    lines.push(...labelled('cache', `${cluster.host}:${cluster.port} (TLS ${cluster.tls ? 'on' : 'off'})`, pad, width))
+  lines.push(
+    ...labelled(
+      cluster ? '' : 'cache',
+      `${options.engine} ${version} on ${options.nodeType} x${1 + options.replicas}${cost ? `, ${cost}` : ''}`,
+      pad,
+      width,
+    ),
+  )
   lines.push(...labelled('functions', functions.join(', ') || 'none', pad, width))
   for (const note of report.notes) lines.push(...labelled('note', note, pad, width))
-  const next = ['cct verify     checks that each function reaches the cache', 'cct status     lists every resource of the stack', 'cct rollback   removes it all and restores the functions']
+  const next = [
+    'cct verify     checks that each function reaches the cache',
+    'cct status     lists every resource of the stack',
+    'cct rollback   removes it all and restores the functions',
+  ]
   lines.push(...next.map((line, i) => `${(i === 0 ? '  next' : '').padEnd(pad)}${line}`))
   return lines.join('\n')
 }
@@ -120,18 +177,30 @@ function describeChanges(changes: Change[], stack: string, seen: Set<string>): s
   // A step with one change can say more about it (the cache's engine and size) than a step with several.
   const detailWidth = changes.length === 1 ? 60 : 30
   return [...byAction]
-    .map(([action, resources]) => `${action} ${[...resources].map(([resource, group]) => describeGroup(resource, group, stack, seen, detailWidth)).join(', ')}`)
+    .map(
+      ([action, resources]) =>
+        `${action} ${[...resources].map(([resource, group]) => describeGroup(resource, group, stack, seen, detailWidth)).join(', ')}`,
+    )
     .join('; ')
 }
 
-function describeGroup(resource: string, group: Change[], stack: string, seen: Set<string>, detailWidth: number): string {
+function describeGroup(
+  resource: string,
+  group: Change[],
+  stack: string,
+  seen: Set<string>,
+  detailWidth: number,
+): string {
   const names = [...new Set(group.map((c) => showPending(c.name)))]
   if (group.length === 1) {
     const detail = shortDetail(group[0]!, stack, detailWidth)
     return `${resource} ${names[0]}${detail ? ` (${detail})` : ''}`
   }
   // What cct creates or deletes is counted; what is yours (functions, roles) is named, once.
-  const ours = group[0]!.action === 'create' || group[0]!.action === 'delete' || names.every((n) => n.startsWith(`${stack}-`) || n.startsWith('new '))
+  const ours =
+    group[0]!.action === 'create' ||
+    group[0]!.action === 'delete' ||
+    names.every((n) => n.startsWith(`${stack}-`) || n.startsWith('new '))
   if (ours) return `${group.length} ${pluralWord(resource)}`
   const key = names.join(', ')
   if (seen.has(key)) return `${resource} of the same ${names.length}`
@@ -158,7 +227,10 @@ function pluralWord(word: string): string {
 function labelled(label: string, text: string, column: number, width: number): string[] {
   const head = `  ${label}`
   const lines = wrap(text, width - column)
-  const first = head.length + 2 <= column ? [`${head.padEnd(column)}${lines[0] ?? ''}`] : [head, `${' '.repeat(column)}${lines[0] ?? ''}`]
+  const first =
+    head.length + 2 <= column
+      ? [`${head.padEnd(column)}${lines[0] ?? ''}`]
+      : [head, `${' '.repeat(column)}${lines[0] ?? ''}`]
   return [...first, ...lines.slice(1).map((l) => `${' '.repeat(column)}${l}`)].map((l) => l.trimEnd())
 }
 

@@ -14,11 +14,20 @@ const NEW_VPC = '__new__'
  * The questions of `cct setup`, each answering one option; answers start from what the
  * flags and cct.json already say, so re-running setup offers the same choices.
  */
-export async function askSetup(view: AccountView, options: StackOptions, stdout: (line: string) => void, aws: Pick<AwsClients, 'pricing' | 'settings'>): Promise<StackOptions> {
+export async function askSetup(
+  view: AccountView,
+  options: StackOptions,
+  stdout: (line: string) => void,
+  aws: Pick<AwsClients, 'pricing' | 'settings'>,
+): Promise<StackOptions> {
   const {select, checkbox, confirm, input} = await import('@inquirer/prompts')
   // Asked now, answered while the person reads the first questions: one query per engine
   // (every node type at once) and one for NAT, so no question waits on a row's price.
-  const prices = {redis: cacheNodePrices(aws, view.region, 'redis'), valkey: cacheNodePrices(aws, view.region, 'valkey'), nat: natPrices(aws, view.region)}
+  const prices = {
+    redis: cacheNodePrices(aws, view.region, 'redis'),
+    valkey: cacheNodePrices(aws, view.region, 'valkey'),
+    nat: natPrices(aws, view.region),
+  }
   for (const pending of Object.values(prices)) pending.catch(() => {})
   stdout(`Account ${view.account} (${view.arn}) in ${view.region}\n`)
 
@@ -38,13 +47,18 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
   )
 
   const homes = new Map<string, string[]>()
-  for (const f of view.functions) if (f.vpcId && chosen.includes(f.name)) homes.set(f.vpcId, [...(homes.get(f.vpcId) ?? []), f.name])
+  for (const f of view.functions)
+    if (f.vpcId && chosen.includes(f.name)) homes.set(f.vpcId, [...(homes.get(f.vpcId) ?? []), f.name])
   const vpc = await ask(() =>
     select({
       message: 'Network',
       default: options.vpcId ?? NEW_VPC,
       choices: [
-        {name: `Create a new VPC (${options.cidr}) with two private subnets and DynamoDB/S3 endpoints`, short: `a new VPC (${options.cidr})`, value: NEW_VPC},
+        {
+          name: `Create a new VPC (${options.cidr}) with two private subnets and DynamoDB/S3 endpoints`,
+          short: `a new VPC (${options.cidr})`,
+          value: NEW_VPC,
+        },
         ...view.vpcs.map((v) => ({
           name: `Use ${v.id} ${v.cidr}${v.name ? ` "${v.name}"` : ''}${v.isDefault ? ' (default VPC)' : ''}${homes.has(v.id) ? ` — has ${homes.get(v.id)!.join(', ')}` : ''}`,
           short: `${v.id} ${v.cidr}`,
@@ -107,12 +121,15 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
   )
   const tls = await ask(() => confirm({message: 'Encrypt traffic to the cache (TLS)?', default: options.tls}))
   stdout(wrap(AUTO_CACHE_CONTRACT, SCREEN_WIDTH).join('\n'))
-  const autoCache = await ask(() => confirm({message: 'Cache DynamoDB reads without code changes?', default: options.autoCache ?? true}))
+  const autoCache = await ask(() =>
+    confirm({message: 'Cache DynamoDB reads without code changes?', default: options.autoCache ?? true}),
+  )
   const {validateAlarmTarget} = await import('../steps/alarms.js')
   const alarms = (
     await ask(() =>
       input({
-        message: 'Alarm on the runbook targets (hit rate < 80%, CPU, evictions, errors)? Email or SNS topic ARN, empty for none:',
+        message:
+          'Alarm on the runbook targets (hit rate < 80%, CPU, evictions, errors)? Email or SNS topic ARN, empty for none:',
         theme: answered('Alarms'),
         transformer: (value, {isFinal}) => (isFinal ? value.trim() || 'none' : value),
         default: options.alarms ?? '',
@@ -132,7 +149,9 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
   return {
     ...options,
     functions: chosen,
-    ...(vpc === NEW_VPC ? {vpcId: undefined, subnetIds: undefined} : {vpcId: vpc, subnetIds: options.vpcId === vpc ? options.subnetIds : undefined}),
+    ...(vpc === NEW_VPC
+      ? {vpcId: undefined, subnetIds: undefined}
+      : {vpcId: vpc, subnetIds: options.vpcId === vpc ? options.subnetIds : undefined}),
     nat,
     engine,
     nodeType,
@@ -154,7 +173,9 @@ function answered(short: string) {
 /** The chosen functions, by name; counted when there are too many for one line. */
 function listChosen(chosen: ReadonlyArray<{short: string}>): string {
   const names = chosen.map((c) => c.short).join(', ')
-  return names.length <= SCREEN_WIDTH - 14 ? names : `${chosen.length} functions (${chosen[0]!.short}, ${chosen[1]!.short}, …)`
+  return names.length <= SCREEN_WIDTH - 14
+    ? names
+    : `${chosen.length} functions (${chosen[0]!.short}, ${chosen[1]!.short}, …)`
 }
 
 /** The consistency contract, shown before the question. */

@@ -11,12 +11,27 @@ export class Terminal {
     private readonly exitFile: string,
   ) {}
 
-  static start(command: string, env: Record<string, string>, exitFile: string, size: {columns: number; rows: number} = {columns: 160, rows: 50}): Terminal {
+  static start(
+    command: string,
+    env: Record<string, string>,
+    exitFile: string,
+    size: {columns: number; rows: number} = {columns: 160, rows: 50},
+  ): Terminal {
     const session = `cct-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
     const exports = Object.entries(env)
       .map(([k, v]) => `${k}='${v.replaceAll("'", `'\\''`)}'`)
       .join(' ')
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', String(size.columns), '-y', String(size.rows), `env ${exports} ${command}; echo $? > ${exitFile}; sleep 30`])
+    execFileSync('tmux', [
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      String(size.columns),
+      '-y',
+      String(size.rows),
+      `env ${exports} ${command}; echo $? > ${exitFile}; sleep 30`,
+    ])
     return new Terminal(session, exitFile)
   }
 
@@ -26,7 +41,9 @@ export class Terminal {
 
   /** Only what is on the screen now (no scrollback), each row as the terminal shows it (wrapped lines stay wrapped). */
   visible(): string[] {
-    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.session], {encoding: 'utf8'}).replace(/\n$/, '').split('\n')
+    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.session], {encoding: 'utf8'})
+      .replace(/\n$/, '')
+      .split('\n')
   }
 
   keys(...keys: string[]): void {

@@ -10,14 +10,37 @@ import {jsonEvent} from '../../src/ui/progress/json-lines.js'
 import {linesRenderer} from '../../src/ui/progress/lines.js'
 import {formatShortPlan} from '../../src/ui/report.js'
 
-const change = (action: Change['action'], resource: string, name: string, extra: Partial<Change> = {}): Change => ({action, resource, name, op: {kind: 'x'}, ...extra})
-const step = (id: string, title: string, changes: Change[], extra: Partial<StepResult> = {}): StepResult => ({id: id as StepId, title, changes, target: true, status: 'planned', ...extra})
-const report = (steps: StepResult[], mode: ConvergeReport['mode'] = 'plan'): ConvergeReport => ({stack: 'cct', region: 'us-east-1', mode, steps, notes: [], calls: {total: 0, mutating: 0}})
+const change = (action: Change['action'], resource: string, name: string, extra: Partial<Change> = {}): Change => ({
+  action,
+  resource,
+  name,
+  op: {kind: 'x'},
+  ...extra,
+})
+const step = (id: string, title: string, changes: Change[], extra: Partial<StepResult> = {}): StepResult => ({
+  id: id as StepId,
+  title,
+  changes,
+  target: true,
+  status: 'planned',
+  ...extra,
+})
+const report = (steps: StepResult[], mode: ConvergeReport['mode'] = 'plan'): ConvergeReport => ({
+  stack: 'cct',
+  region: 'us-east-1',
+  mode,
+  steps,
+  notes: [],
+  calls: {total: 0, mutating: 0},
+})
 
 function lines(events: RunEvent[], clock: number[] = []): string[] {
   const out: string[] = []
   let i = 0
-  const renderer = linesRenderer((l) => out.push(l), () => clock[Math.min(i++, clock.length - 1)] ?? 0)
+  const renderer = linesRenderer(
+    (l) => out.push(l),
+    () => clock[Math.min(i++, clock.length - 1)] ?? 0,
+  )
   for (const e of events) renderer.onEvent(e)
   return out
 }
@@ -38,7 +61,17 @@ describe('plain progress lines', () => {
       {type: 'step-started', id: 'vpc'},
       {type: 'step-applying', id: 'vpc', changes: 2},
       {type: 'step-progress', id: 'vpc', message: 'created vpc-1'},
-      {type: 'step-done', id: 'vpc', result: step('vpc', 'Network (VPC, subnets)', [change('create', 'vpc', 'cct-vpc'), change('create', 'subnet', 'cct-a')], {status: 'changed'}), seconds: 1.25},
+      {
+        type: 'step-done',
+        id: 'vpc',
+        result: step(
+          'vpc',
+          'Network (VPC, subnets)',
+          [change('create', 'vpc', 'cct-vpc'), change('create', 'subnet', 'cct-a')],
+          {status: 'changed'},
+        ),
+        seconds: 1.25,
+      },
     ])
     assert.deepEqual(out, ['  Network: created vpc-1', '✔ Network (VPC, subnets): done (2 changes) [1.3s]'])
   })
@@ -49,7 +82,10 @@ describe('plain progress lines', () => {
       {type: 'step-failed', id: 'vpc', error: 'VPC vpc-9 does not exist in us-east-1. Check --vpc-id', seconds: 0.2},
       {type: 'step-skipped', id: 'cluster', because: 'vpc'},
     ])
-    assert.deepEqual(out, ['✖ Network (VPC, subnets): failed [0.2s]', '↓ Cache (ElastiCache replication group): skipped (Network failed)'])
+    assert.deepEqual(out, [
+      '✖ Network (VPC, subnets): failed [0.2s]',
+      '↓ Cache (ElastiCache replication group): skipped (Network failed)',
+    ])
   })
 
   it('a wait with a usual duration shows at once, then at most every 15 s; a short wait without one shows nothing', () => {
@@ -59,7 +95,16 @@ describe('plain progress lines', () => {
       message: `waiting for cct-cache to be available: creating (${elapsedSeconds}s elapsed${estimate ? `, ${estimate}` : ''})`,
       waiting: {what: 'cct-cache to be available', status: 'creating', elapsedSeconds, ...(estimate ? {estimate} : {})},
     })
-    const out = lines([started, wait(0, 'usually 5-15 minutes'), wait(5, 'usually 5-15 minutes'), wait(16, 'usually 5-15 minutes'), wait(1)], [0, 5_000, 16_000, 17_000])
+    const out = lines(
+      [
+        started,
+        wait(0, 'usually 5-15 minutes'),
+        wait(5, 'usually 5-15 minutes'),
+        wait(16, 'usually 5-15 minutes'),
+        wait(1),
+      ],
+      [0, 5_000, 16_000, 17_000],
+    )
     assert.deepEqual(out, [
       '  Cache: waiting for cct-cache to be available: creating (0s elapsed, usually 5-15 minutes)',
       '  Cache: waiting for cct-cache to be available: creating (16s elapsed, usually 5-15 minutes)',
@@ -78,7 +123,12 @@ describe('--progress json', () => {
         {step: 'cluster', title: 'Cache (ElastiCache replication group)', requested: true},
       ],
     })
-    const done = jsonEvent({type: 'step-done', id: 'vpc', result: step('vpc', 'Network', [], {status: 'converged', target: false}), seconds: 0.123})
+    const done = jsonEvent({
+      type: 'step-done',
+      id: 'vpc',
+      result: step('vpc', 'Network', [], {status: 'converged', target: false}),
+      seconds: 0.123,
+    })
     assert.deepEqual(done, {event: 'step-done', step: 'vpc', status: 'not-requested', changes: 0, seconds: 0.1})
   })
 })
@@ -97,8 +147,14 @@ describe('the short plan before the confirm', () => {
         takes: {minMinutes: 5, maxMinutes: 15},
       }),
     ]),
-    step('attach', 'Functions into the VPC', [change('update', 'function-vpc', 'articles-api'), change('update', 'function-vpc', 'news-api')]),
-    step('env', 'Function environment (REDIS_HOST)', [change('update', 'function-env', 'articles-api'), change('update', 'function-env', 'news-api')]),
+    step('attach', 'Functions into the VPC', [
+      change('update', 'function-vpc', 'articles-api'),
+      change('update', 'function-vpc', 'news-api'),
+    ]),
+    step('env', 'Function environment (REDIS_HOST)', [
+      change('update', 'function-env', 'articles-api'),
+      change('update', 'function-env', 'news-api'),
+    ]),
     step('nat', 'NAT gateway (opt-in)', []),
   ])
 
@@ -122,6 +178,10 @@ describe('the short plan before the confirm', () => {
   it('wraps to the width it is given', () => {
     const text = formatShortPlan(plan, {listedBy: 'cct plan', width: 60})
     for (const line of text.split('\n')) assert.ok(line.length <= 60, line)
-    assert.match(text, /^ {2}Cache {19}create replication-group cct-cache\n {26}\(redis 7\.1, cache\.t3\.micro x1, TLS\n {26}on\)$/m, 'continued under the column')
+    assert.match(
+      text,
+      /^ {2}Cache {19}create replication-group cct-cache\n {26}\(redis 7\.1, cache\.t3\.micro x1, TLS\n {26}on\)$/m,
+      'continued under the column',
+    )
   })
 })

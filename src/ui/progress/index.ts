@@ -18,7 +18,11 @@ export type ProgressChoice = (typeof PROGRESS_CHOICES)[number]
 /** How a run shows progress: live on a terminal, lines in a pipe, JSON lines when asked, nothing with --json unless asked. */
 export type ProgressKind = 'live' | 'plain' | 'json' | 'none'
 
-export function chooseProgress(options: {choice: ProgressChoice; json: boolean; isTTY: boolean | undefined}): ProgressKind {
+export function chooseProgress(options: {
+  choice: ProgressChoice
+  json: boolean
+  isTTY: boolean | undefined
+}): ProgressKind {
   if (options.choice === 'json' || options.choice === 'none') return options.choice
   // --json keeps stdout for its envelope: lines there would break it.
   if (options.json) return 'none'
@@ -49,7 +53,10 @@ export async function progressRenderer(kind: ProgressKind): Promise<ProgressRend
  * Runs `work` with progress shown as `kind` says, and returns (or throws) only once the
  * renderer has drawn its last frame, so what the command prints next comes after it.
  */
-export async function withProgress<T>(kind: ProgressKind, work: (onEvent: RunListener | undefined) => Promise<T>): Promise<T> {
+export async function withProgress<T>(
+  kind: ProgressKind,
+  work: (onEvent: RunListener | undefined) => Promise<T>,
+): Promise<T> {
   const renderer = await progressRenderer(kind)
   try {
     return await work(renderer && ((event) => renderer.onEvent(event)))

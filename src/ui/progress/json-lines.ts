@@ -34,10 +34,24 @@ export function jsonEvent(event: RunEvent): Record<string, unknown> | undefined 
       return {event: 'progress', step: event.id, message: event.message}
     case 'step-waiting': {
       const {what, status, elapsedSeconds, estimate} = event.waiting
-      return {event: 'waiting', step: event.id, for: what, status, elapsedSeconds, estimate: estimate ?? null, message: event.message}
+      return {
+        event: 'waiting',
+        step: event.id,
+        for: what,
+        status,
+        elapsedSeconds,
+        estimate: estimate ?? null,
+        message: event.message,
+      }
     }
     case 'step-done':
-      return {event: 'step-done', step: event.id, status: stepStatus(event.result), changes: event.result.changes.length, seconds: round(event.seconds)}
+      return {
+        event: 'step-done',
+        step: event.id,
+        status: stepStatus(event.result),
+        changes: event.result.changes.length,
+        seconds: round(event.seconds),
+      }
     case 'step-skipped':
       return {event: 'step-skipped', step: event.id, because: event.because ?? null}
     case 'step-failed':

@@ -102,14 +102,23 @@ export async function liveRenderer(): Promise<ProgressRenderer> {
               collectErrors: false,
               registerSignalListeners: false,
               renderer: 'default',
-              rendererOptions: {collapseSubtasks: false, showErrorMessage: false, collapseSkips: true, suffixSkips: false},
+              rendererOptions: {
+                collapseSubtasks: false,
+                showErrorMessage: false,
+                collapseSkips: true,
+                suffixSkips: false,
+              },
             },
           )
           running = list.run().catch(() => {})
           return
         }
         case 'step-applying':
-          tasks.get(event.id)?.setOutput(`${mode === 'destroy' ? 'removing' : 'making'} ${event.changes} change${event.changes === 1 ? '' : 's'}`)
+          tasks
+            .get(event.id)
+            ?.setOutput(
+              `${mode === 'destroy' ? 'removing' : 'making'} ${event.changes} change${event.changes === 1 ? '' : 's'}`,
+            )
           return
         case 'step-progress':
         case 'step-waiting':
