@@ -6,7 +6,7 @@ import type {Waiting} from './events.js'
  * What each step hands to the steps after it (vpc id, subnet ids, group ids, ...).
  * Step modules add their entry by declaration merging, so the engine knows none of them.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface StepOutputs {}
 
 export type StepId = keyof StepOutputs & string
@@ -46,7 +46,9 @@ export interface Takes {
 
 /** "usually 5-15 minutes". */
 export function usually(takes: Takes): string {
-  return takes.minMinutes === takes.maxMinutes ? `usually about ${takes.minMinutes} minutes` : `usually ${takes.minMinutes}-${takes.maxMinutes} minutes`
+  return takes.minMinutes === takes.maxMinutes
+    ? `usually about ${takes.minMinutes} minutes`
+    : `usually ${takes.minMinutes}-${takes.maxMinutes} minutes`
 }
 
 /** A resource of cct's (or cct's part of one of yours) that exists now, as `cct status` lists it. */
@@ -135,7 +137,8 @@ export function isUndoing(ctx: Pick<StepContext, 'mode'>): boolean {
 export function resolvePending<T>(value: T, created: ReadonlyMap<string, string>): T {
   if (typeof value === 'string') return (created.get(value) ?? value) as T
   if (Array.isArray(value)) return value.map((v) => resolvePending(v, created)) as T
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePending(v, created)])) as T
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePending(v, created)])) as T
   return value
 }
 
