@@ -7,7 +7,6 @@ import {exitOnInterrupt} from './interrupt.js'
 import {envelope} from './json/envelope.js'
 import {DEFAULT_STACK} from './options.js'
 import {validateStackName} from './stack-name.js'
-import {chooseRenderer, type RendererChoice} from './ui/renderer.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 
@@ -88,10 +87,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         ...label('endpoint', 'endpoint-url', 'AWS_ENDPOINT_URL', this.flags['endpoint-url']),
       },
     }
-  }
-
-  protected get renderer(): RendererChoice {
-    return chooseRenderer({json: this.jsonEnabled(), isTTY: process.stdout.isTTY})
   }
 
   /**

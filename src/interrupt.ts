@@ -2,7 +2,10 @@ import {CctError, ExitCode} from './errors.js'
 
 /** What an interrupted run says: nothing is half-made that a re-run cannot finish. */
 export function interruptedError(): CctError {
-  return new CctError('Interrupted', {exitCode: ExitCode.Interrupted, hint: 'What was created is tagged; run the same command again to resume'})
+  return new CctError('Interrupted', {
+    exitCode: ExitCode.Interrupted,
+    hint: 'What was created is tagged; run the same command again to resume',
+  })
 }
 
 export interface InterruptOptions {

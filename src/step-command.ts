@@ -1,4 +1,4 @@
-import type {Command, Interfaces} from '@oclif/core'
+import {Flags, type Command, type Interfaces} from '@oclif/core'
 
 import {BaseCommand} from './base-command.js'
 import type {StepId} from './engine/step.js'
@@ -6,6 +6,8 @@ import type {ConfigFile} from './config-file.js'
 import {stepsResult} from './json/results.js'
 import type {ConvergeReport} from './services/converge.js'
 import {defaultOptions, type OptionSources, type StackOptions} from './options.js'
+import type {RunListener} from './engine/events.js'
+import {chooseProgress, PROGRESS_CHOICES, type ProgressChoice, type ProgressKind} from './ui/progress/index.js'
 
 type AnyFlags = Interfaces.InferredFlags<typeof BaseCommand.baseFlags> & Record<string, unknown>
 
@@ -14,6 +16,18 @@ type AnyFlags = Interfaces.InferredFlags<typeof BaseCommand.baseFlags> & Record<
  * (or plan them with --dry-run), print the plan table or the result.
  */
 export abstract class StepCommand<T extends typeof Command> extends BaseCommand<T> {
+  static override baseFlags = {
+    ...BaseCommand.baseFlags,
+    progress: Flags.string({
+      env: 'CCT_PROGRESS',
+      helpGroup: 'GLOBAL',
+      options: [...PROGRESS_CHOICES],
+      default: 'auto',
+      summary:
+        'How steps show progress: auto (live on a terminal, one line per event in a pipe), plain, json (a JSON object per event, on stderr), none.',
+    }),
+  }
+
   protected abstract readonly targets: StepId[]
 
   protected get options(): StackOptions {
@@ -23,22 +37,51 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
   /** What can be checked without AWS is checked before any AWS SDK is loaded: a typo costs no time. */
   public override async init(): Promise<void> {
     await super.init()
-    const [{validateSettings}, {validateOptions}] = await Promise.all([import('./aws/settings.js'), import('./options.js')])
+    const [{validateSettings}, {validateOptions}] = await Promise.all([
+      import('./aws/settings.js'),
+      import('./options.js'),
+    ])
     await validateSettings(this.awsSettings)
     await validateOptions(this.options)
+  }
+
+  /**
+   * How this run shows its steps' progress (--progress): `auto` is live on a terminal and
+   * lines in a pipe, or nothing for a command whose own output says it all (`quiet`).
+   */
+  protected progressKind(options: {quiet?: boolean} = {}): ProgressKind {
+    const choice = ((this.flags as unknown as AnyFlags).progress ?? 'auto') as ProgressChoice
+    if (choice === 'auto' && options.quiet) return 'none'
+    return chooseProgress({choice, json: this.jsonEnabled(), isTTY: process.stdout.isTTY})
+  }
+
+  /** Runs `work` with the progress display; what the command prints next comes after its last frame. */
+  protected async withProgress<R>(
+    work: (onEvent: RunListener | undefined) => Promise<R>,
+    options: {quiet?: boolean} = {},
+  ): Promise<R> {
+    const {withProgress} = await import('./ui/progress/index.js')
+    return withProgress(this.progressKind(options), work)
   }
 
   async run(): Promise<unknown> {
     const flags = this.flags as unknown as AnyFlags
     const {converge} = await import('./services/converge.js')
-    const request = {targets: this.targets, settings: this.awsSettings, options: this.options, signal: this.abortController.signal}
+    const request = {
+      targets: this.targets,
+      settings: this.awsSettings,
+      options: this.options,
+      signal: this.abortController.signal,
+    }
     // Everything AWS could refuse is checked in a plan of every step before the first
     // change: a step's refusal (a function the layer cannot go on, --nat with the user's
     // subnets, a node type the region lacks) must not come after an earlier step changed things.
-    if (!flags['dry-run']) await converge({...request, mode: 'plan', renderer: 'silent'})
-    const report = await converge({...request, mode: flags['dry-run'] ? 'plan' : 'apply', renderer: this.renderer})
-    const {formatReport} = await import('./ui/report.js')
-    this.log(formatReport(report))
+    if (!flags['dry-run']) await converge({...request, mode: 'plan'})
+    const report = await this.withProgress((onEvent) =>
+      converge({...request, mode: flags['dry-run'] ? 'plan' : 'apply', onEvent}),
+    )
+    const {formatReport, formatRunSummary} = await import('./ui/report.js')
+    this.log(report.mode === 'plan' ? formatReport(report) : formatRunSummary(report))
     return report
   }
 
@@ -76,7 +119,8 @@ const FLAG_OF: Partial<Record<keyof StackOptions, string>> = {
  * kept empty, and refused by validation, rather than read as "not given".
  */
 export function stackOptions(flags: AnyFlags, config: ConfigFile, configFile = 'cct.json'): StackOptions {
-  const list = (value: unknown) => (Array.isArray(value) ? (value as string[]).map((s) => s.trim()).filter(Boolean) : undefined)
+  const list = (value: unknown) =>
+    Array.isArray(value) ? (value as string[]).map((s) => s.trim()).filter(Boolean) : undefined
   const sources: OptionSources = {}
   const values: Partial<StackOptions> = {}
   const flagValue = (key: keyof StackOptions): unknown => {

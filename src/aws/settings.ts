@@ -34,12 +34,18 @@ export type SettingLabels = Partial<Record<'region' | 'profile' | 'endpoint', st
  * The timeouts from the environment: CCT_CONNECT_TIMEOUT and CCT_REQUEST_TIMEOUT, in
  * seconds (fractions allowed). A value that is not a positive number is bad input.
  */
-export function timeoutsFromEnv(env: NodeJS.ProcessEnv = process.env): Pick<AwsSettings, 'connectTimeoutMs' | 'requestTimeoutMs'> {
+export function timeoutsFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Pick<AwsSettings, 'connectTimeoutMs' | 'requestTimeoutMs'> {
   const read = (name: string): number | undefined => {
     const raw = env[name]
     if (raw === undefined || raw === '') return undefined
     const seconds = Number(raw)
-    if (!Number.isFinite(seconds) || seconds <= 0) throw usageError(`${name}=${raw} is not a positive number of seconds`, `Set e.g. ${name}=30, or unset it for the default`)
+    if (!Number.isFinite(seconds) || seconds <= 0)
+      throw usageError(
+        `${name}=${raw} is not a positive number of seconds`,
+        `Set e.g. ${name}=30, or unset it for the default`,
+      )
     return Math.round(seconds * 1000)
   }
   const connect = read('CCT_CONNECT_TIMEOUT')
@@ -63,13 +69,21 @@ export async function validateSettings(settings: AwsSettings): Promise<void> {
       url = undefined
     }
     if (!url || !['http:', 'https:'].includes(url.protocol) || !url.hostname) {
-      throw usageError(`${label} "${endpoint}" is not an http(s) URL`, 'Pass e.g. https://localhost:4566, or leave it out to use AWS')
+      throw usageError(
+        `${label} "${endpoint}" is not an http(s) URL`,
+        'Pass e.g. https://localhost:4566, or leave it out to use AWS',
+      )
     }
   }
   if (region !== undefined) {
     const label = labels.region ?? '--region'
-    if (!REGION_PATTERN.test(region)) throw usageError(`${label} "${region}" is not an AWS region name`, 'Pass a region such as us-east-1 or eu-west-2')
-    if ((await knownRegion(region)) === false) throw usageError(`${label} "${region}" is not a region AWS has`, 'Pass a region such as us-east-1 or eu-west-2 (`aws account list-regions` lists yours)')
+    if (!REGION_PATTERN.test(region))
+      throw usageError(`${label} "${region}" is not an AWS region name`, 'Pass a region such as us-east-1 or eu-west-2')
+    if ((await knownRegion(region)) === false)
+      throw usageError(
+        `${label} "${region}" is not a region AWS has`,
+        'Pass a region such as us-east-1 or eu-west-2 (`aws account list-regions` lists yours)',
+      )
   }
   if (profile !== undefined) await checkProfile(profile, labels.profile ?? '--profile')
 }
@@ -78,7 +92,9 @@ export async function validateSettings(settings: AwsSettings): Promise<void> {
 async function knownRegion(region: string): Promise<boolean | undefined> {
   try {
     // The AWS SDK's own region table (every client depends on @aws-sdk/core).
-    const {partition} = (await import('@aws-sdk/core/client' as string)) as {partition?: (r: string) => {description?: string}}
+    const {partition} = (await import('@aws-sdk/core/client' as string)) as {
+      partition?: (r: string) => {description?: string}
+    }
     return partition ? partition(region).description !== undefined : undefined
   } catch {
     return undefined
@@ -101,7 +117,9 @@ async function checkProfile(profile: string, label: string): Promise<void> {
   if (!known.includes(profile)) {
     throw new CctError(`AWS profile "${profile}" (${label}) is not in ${configFile} or ${credentialsFile}`, {
       exitCode: ExitCode.Credentials,
-      hint: known.length ? `Known profiles: ${[...new Set(known)].join(', ')}` : 'Run `aws configure --profile NAME` or `aws configure sso`',
+      hint: known.length
+        ? `Known profiles: ${[...new Set(known)].join(', ')}`
+        : 'Run `aws configure --profile NAME` or `aws configure sso`',
     })
   }
 }

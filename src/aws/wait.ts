@@ -25,7 +25,8 @@ export async function waitUntil<T>(
     const poll = await check()
     const elapsed = Math.round((Date.now() - started) / 1000)
     if (poll.done) return poll.value
-    ctx.progress(`waiting for ${what}: ${poll.status} (${formatSeconds(elapsed)} elapsed${estimate ? `, ${estimate}` : ''})`)
+    const line = `waiting for ${what}: ${poll.status} (${formatSeconds(elapsed)} elapsed${estimate ? `, ${estimate}` : ''})`
+    ctx.progress(line, {what, status: poll.status, elapsedSeconds: elapsed, ...(estimate ? {estimate} : {})})
     if (Date.now() >= deadline) {
       throw new CctError(`Gave up waiting for ${what} after ${formatSeconds(elapsed)} (still ${poll.status})`, {
         exitCode: ExitCode.Timeout,

@@ -28,7 +28,7 @@ export default class Cost extends StepCommand<typeof Cost> {
     const hours = Number(this.flags.hours)
     if (!Number.isFinite(hours) || hours <= 0) throw usageError(`--hours must be a positive number, got "${this.flags.hours}"`, 'Pass e.g. --hours 24')
     const {costOfStack} = await import('../services/cost.js')
-    const report = await costOfStack({settings: this.awsSettings, options: this.options, renderer: 'silent', signal: this.abortController.signal, hours})
+    const report = await this.withProgress((onEvent) => costOfStack({settings: this.awsSettings, options: this.options, signal: this.abortController.signal, hours, onEvent}), {quiet: true})
     const {table} = await import('../ui/table.js')
     const usd = (n?: number) => (n === undefined ? 'not yet' : `${n < 0 ? '-' : '+'}$${Math.abs(n).toFixed(2)}`)
     this.log(`Stack "${report.stack}" in ${report.region}: monthly cost and savings\n`)

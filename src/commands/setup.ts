@@ -3,7 +3,6 @@ import {Flags} from '@oclif/core'
 import {CctError, ExitCode} from '../errors.js'
 import {autoCacheFlags, cacheFlags, functionFlags, networkFlags, waitFlags} from '../flags.js'
 import type {StackOptions} from '../options.js'
-import type {ConvergeReport} from '../services/converge.js'
 import {StepCommand} from '../step-command.js'
 
 export default class Setup extends StepCommand<typeof Setup> {
@@ -42,7 +41,7 @@ export default class Setup extends StepCommand<typeof Setup> {
     }
     const {AwsClients} = await import('../aws/clients.js')
     const {planStack, applyStack} = await import('../services/stack.js')
-    const {formatReport} = await import('../ui/report.js')
+    const {formatReport, formatSetupSummary, formatShortPlan} = await import('../ui/report.js')
     let options = this.options
     if (interactive) {
       const {discoverAccount} = await import('../services/discovery.js')
@@ -52,21 +51,21 @@ export default class Setup extends StepCommand<typeof Setup> {
     }
     const request = {settings: this.awsSettings, options, signal: this.abortController.signal}
     // The plan pass is quick and read-only: its progress would only repeat the apply's.
-    const plan = await planStack({...request, renderer: this.flags['dry-run'] && !interactive ? this.renderer : 'silent'})
+    const plan = await this.withProgress((onEvent) => planStack({...request, onEvent}), {quiet: !this.flags['dry-run'] || interactive})
     const changes = plan.steps.reduce((n, s) => n + s.changes.length, 0)
     if (this.flags['dry-run']) {
       this.log(formatReport(plan))
       return plan
     }
     if (interactive && changes > 0) {
-      this.log(formatReport(plan))
+      // What will be done, what it costs and how long it takes, all before the question.
+      this.log(formatShortPlan(plan, {listedBy: 'cct plan'}))
       const {confirmOrCancel} = await import('../ui/prompts.js')
       await confirmOrCancel('Go ahead?')
     }
     await this.saveAnswers(options, plan.region)
-    const report = await applyStack({...request, renderer: this.renderer})
-    this.log(formatReport(report))
-    this.log(summary(report, options))
+    const report = await this.withProgress((onEvent) => applyStack({...request, onEvent}))
+    this.log(formatSetupSummary(report, options))
     return report
   }
 
@@ -92,17 +91,4 @@ export default class Setup extends StepCommand<typeof Setup> {
     })
     this.logToStderr(`Saved the answers to ${path}; later commands read it.`)
   }
-}
-
-function summary(report: ConvergeReport, options: StackOptions): string {
-  const output = <T>(id: string) => report.steps.find((s) => s.id === id)?.output as T | undefined
-  const cluster = output<{host: string; port: number; tls: boolean}>('cluster')
-  const functions = output<{functions: string[]}>('attach')?.functions ?? []
-  const lines = ['', 'Done.']
-  if (cluster) lines.push(`  endpoint   ${cluster.host}:${cluster.port} (TLS ${cluster.tls ? 'on' : 'off'})`)
-  lines.push(`  functions  ${functions.join(', ')}`)
-  const cost = report.steps.find((s) => s.id === 'cluster')?.changes.find((c) => c.action === 'create')?.detail?.split('; ').pop()
-  lines.push(`  cache      ${options.engine} on ${options.nodeType} x${1 + options.replicas}${cost ? `, ${cost}` : ''}`)
-  lines.push('  next       cct verify   (`cct status` lists every resource; `cct rollback` undoes all of it)')
-  return lines.join('\n')
 }

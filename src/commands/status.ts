@@ -18,7 +18,7 @@ export default class Status extends StepCommand<typeof Status> {
   override async run(): Promise<{stack: string; region: string; resources: StatusRow[]}> {
     const {stackStatus} = await import('../services/stack.js')
     const {allPresent} = await import('../services/status.js')
-    const {report, rows} = await stackStatus({settings: this.awsSettings, options: this.options, renderer: 'silent', signal: this.abortController.signal})
+    const {report, rows} = await this.withProgress((onEvent) => stackStatus({settings: this.awsSettings, options: this.options, signal: this.abortController.signal, onEvent}), {quiet: true})
     const {table} = await import('../ui/table.js')
     const counts = (['present', 'missing', 'drifted'] as const).map((s) => `${rows.filter((r) => r.state === s).length} ${s}`).join(', ')
     this.log(`Stack "${report.stack}" in ${report.region}: ${counts}\n`)

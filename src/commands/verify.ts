@@ -41,10 +41,10 @@ verify changes nothing; it invokes only the probe, and your functions when you p
     if (this.flags['redis-url'] !== undefined) checkRedisUrl(this.flags['redis-url'])
     const event = this.flags.event === undefined ? undefined : await readEvent(this.flags.event)
     const {verifyStack} = await import('../services/verify.js')
-    const report = await verifyStack({
+    const report = await this.withProgress((onEvent) => verifyStack({
+      onEvent,
       settings: this.awsSettings,
       options: this.options,
-      renderer: 'silent',
       signal: this.abortController.signal,
       redisUrl: this.flags['redis-url'],
       hours,
@@ -52,7 +52,7 @@ verify changes nothing; it invokes only the probe, and your functions when you p
       traffic: this.flags.traffic,
       event,
       onProgress: this.jsonEnabled() ? undefined : (m) => process.stderr.write(process.stderr.isTTY ? `\r\x1b[2K${m}` : ''),
-    })
+    }), {quiet: true})
     if (!this.jsonEnabled() && process.stderr.isTTY) process.stderr.write('\r\x1b[2K')
     const {formatVerifyReport} = await import('../ui/verify-report.js')
     this.log(formatVerifyReport(report, {hours, trends: Boolean(process.stdout.isTTY)}))

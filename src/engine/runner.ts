@@ -1,9 +1,17 @@
 import type {AwsClients} from '../aws/clients.js'
 import {CctError, explainAwsError} from '../errors.js'
 import type {StackOptions} from '../options.js'
-import type {RendererChoice} from '../ui/renderer.js'
+import type {RunListener} from './events.js'
 import {closure} from './graph.js'
-import {hasPending, type Change, type Resource, type Step, type StepContext, type StepId, type StepOutputs} from './step.js'
+import {
+  hasPending,
+  type Change,
+  type Resource,
+  type Step,
+  type StepContext,
+  type StepId,
+  type StepOutputs,
+} from './step.js'
 
 /** apply converges, plan shows what apply would do; destroy undoes, unplan shows what destroy would do. */
 export type RunMode = 'apply' | 'plan' | 'destroy' | 'unplan'
@@ -35,7 +43,8 @@ export interface RunRequest {
   aws: AwsClients
   region: string
   options: StackOptions
-  renderer: RendererChoice
+  /** Told what happens as it happens (src/ui/progress renders it); nothing is printed without it. */
+  onEvent?: RunListener
   signal?: AbortSignal
 }
 
@@ -52,16 +61,18 @@ class Deferred<T> {
   }
 }
 
+/** A step it waits for failed (or was itself skipped): this one does not run. */
 class DependencyFailed extends Error {}
 
 /**
  * Runs steps as a graph: each starts as soon as what it needs is done, so independent
  * steps run concurrently. Steps that are only needed (not targeted) are inspected, never
- * changed, and must already exist. Destroy runs the graph in reverse.
+ * changed, and must already exist. Destroy runs the graph in reverse. What happens is
+ * told to `onEvent` (RunEvent); the runner itself prints nothing.
  */
 export async function runSteps(request: RunRequest): Promise<RunResult> {
-  const {Listr} = await import('listr2')
   const {mode, targets} = request
+  const emit: RunListener = request.onEvent ?? (() => {})
   const steps = closure(request.steps, targets)
   const targetSet = new Set<StepId>(targets)
   const undoing = mode === 'destroy' || mode === 'unplan'
@@ -71,18 +82,23 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
   const inRun = new Set(steps.map((s) => s.id))
   // `after` orders two steps only when both run: they change the same resources.
   const afters = (s: Step) => (s.after ?? []).filter((id) => inRun.has(id))
-  for (const s of steps) for (const d of [...s.needs, ...afters(s)]) dependents.set(d, [...(dependents.get(d) ?? []), s.id])
+  for (const s of steps)
+    for (const d of [...s.needs, ...afters(s)]) dependents.set(d, [...(dependents.get(d) ?? []), s.id])
   const results = new Map<StepId, StepResult>()
   const errors = new Map<StepId, unknown>()
+  /** For a skipped step: the failed step that caused it (followed through skipped ones). */
+  const skippedBecause = new Map<StepId, StepId | undefined>()
   const notes: string[] = []
   const controller = new AbortController()
   request.signal?.addEventListener('abort', () => controller.abort(request.signal?.reason), {once: true})
 
   const resolved = new Map<StepId, unknown>()
-  const runOne = async (step: Step, setOutput: (text: string) => void, setTitle: (text: string) => void): Promise<void> => {
+  const runOne = async (step: Step): Promise<void> => {
     const isTarget = targetSet.has(step.id)
     const result: StepResult = {id: step.id, title: step.title, changes: [], target: isTarget, status: 'converged'}
     results.set(step.id, result)
+    let started = 0
+    const seconds = () => (started ? (Date.now() - started) / 1000 : 0)
     const ctx: StepContext = {
       aws: request.aws,
       region: request.region,
@@ -94,36 +110,52 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
         if (!resolved.has(id)) throw new CctError(`Step ${step.id} asked for ${id}, which it does not declare in needs`)
         return resolved.get(id)
       }) as StepContext['need'],
-      progress: setOutput,
+      progress: (message, waiting) =>
+        emit(
+          waiting
+            ? {type: 'step-waiting', id: step.id, message, waiting}
+            : {type: 'step-progress', id: step.id, message},
+        ),
       note: (message) => notes.push(message),
+    }
+    // What this step waits for before it runs (or, undoing, before it removes).
+    const waitFor = async (
+      ids: readonly StepId[],
+      promises: Map<StepId, Deferred<unknown>> | Map<StepId, Deferred<void>>,
+    ) => {
+      try {
+        await Promise.all(ids.map((d) => promises.get(d)!.promise))
+      } catch {
+        const cause = ids.find((d) => errors.has(d) || skippedBecause.has(d))
+        throw Object.assign(new DependencyFailed(), {cause: cause && (skippedBecause.get(cause) ?? cause)})
+      }
     }
     try {
       // Every mode inspects in dependency order (a step's inspect may need the ids its
       // dependencies found); destroy then removes in reverse, once what needs it is gone.
-      try {
-        for (const d of step.needs) resolved.set(d, await outputs.get(d)!.promise)
-        if (!undoing) await Promise.all(afters(step).map((d) => done.get(d)!.promise))
-      } catch {
-        throw new DependencyFailed()
+      await waitFor(step.needs, outputs)
+      for (const d of step.needs) resolved.set(d, await outputs.get(d)!.promise)
+      if (!undoing) await waitFor(afters(step), done)
+      const start = () => {
+        started = Date.now()
+        emit({type: 'step-started', id: step.id})
       }
-      setOutput('inspecting')
+      if (!undoing) start()
       const state = await step.inspect(ctx)
       if (undoing) {
         outputs.get(step.id)!.resolve(step.output(state, ctx))
-        try {
-          await Promise.all((dependents.get(step.id) ?? []).map((d) => done.get(d)!.promise))
-        } catch {
-          throw new DependencyFailed()
-        }
+        await waitFor(dependents.get(step.id) ?? [], done)
+        // Undoing, a step's own work starts once what depends on it is gone.
+        start()
         result.changes = isTarget ? step.destroyPlan(state, ctx) : []
         if (result.changes.length > 0 && mode === 'destroy') {
-          setOutput(`removing (${plural(result.changes.length, 'change')})`)
+          emit({type: 'step-applying', id: step.id, changes: result.changes.length})
           await step.destroy(state, result.changes, ctx)
           result.status = 'changed'
         } else if (result.changes.length > 0) {
           result.status = 'planned'
         }
-        setTitle(`${step.title}: ${!isTarget ? 'kept' : result.changes.length === 0 ? 'nothing to remove' : mode === 'destroy' ? `removed (${plural(result.changes.length, 'change')})` : `${plural(result.changes.length, 'change')} planned`}`)
+        emit({type: 'step-done', id: step.id, result, seconds: seconds()})
         return
       }
       const changes = isTarget ? step.plan(state, ctx) : []
@@ -144,86 +176,46 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
         output = step.output(state, ctx)
         result.status = 'planned'
       } else {
-        setOutput(`applying ${changes.length} change(s)`)
+        emit({type: 'step-applying', id: step.id, changes: changes.length})
         output = await step.apply(state, changes, ctx)
         result.status = 'changed'
       }
       result.output = output
       outputs.get(step.id)!.resolve(output)
-      setTitle(`${step.title}: ${describe(result, isTarget)}`)
+      emit({type: 'step-done', id: step.id, result, seconds: seconds()})
     } catch (error) {
       if (error instanceof DependencyFailed) {
         result.status = 'skipped'
-        setTitle(`${step.title}: skipped (a step it depends on failed)`)
+        const because = error.cause as StepId | undefined
+        skippedBecause.set(step.id, because)
+        emit({type: 'step-skipped', id: step.id, because})
       } else {
         result.status = 'failed'
         errors.set(step.id, error)
         result.error = explainAwsError(error).line
-        setTitle(`${step.title}: failed`)
+        emit({type: 'step-failed', id: step.id, error: result.error, seconds: seconds()})
       }
       outputs.get(step.id)!.reject(error)
       done.get(step.id)!.reject(error)
-      throw error
     } finally {
       done.get(step.id)!.resolve()
     }
   }
 
-  // A line-per-event log (CI, pipes) gets the same progress, throttled: a repeated wait
-  // line (the same text but for its numbers) at most every 15 s, no step chatter.
-  const lastPrinted = new Map<string, number>()
-  const progressWorthPrinting = (text: string): boolean => {
-    if (request.renderer !== 'simple') return true
-    if (/^(inspecting|applying \d+|removing \()/.test(text)) return false
-    const shape = text.replace(/\d+/g, '#')
-    const now = Date.now()
-    if (now - (lastPrinted.get(shape) ?? -Infinity) < 15_000) return false
-    lastPrinted.set(shape, now)
-    return true
-  }
-  const {rendererOptions} = await import('../ui/renderer.js')
-  const renderer = await rendererOptions(request.renderer)
   const ordered = undoing ? [...steps].reverse() : steps
-  const list = new Listr(
-    ordered.map((step) => ({
-      title: step.title,
-      task: async (_ctx: unknown, task: {output: string; title: string}) => {
-        try {
-          await runOne(
-            step,
-            (text) => {
-              if (progressWorthPrinting(text)) task.output = text
-            },
-            (text) => {
-              task.title = text
-            },
-          )
-        } catch (error) {
-          if (error instanceof DependencyFailed) return
-          throw error
-        }
-      },
-    })),
-    {concurrent: true, exitOnError: false, collectErrors: false, registerSignalListeners: false, ...renderer},
-  )
-  await list.run().catch(() => {})
+  emit({
+    type: 'run-started',
+    mode,
+    steps: ordered.map((s) => ({id: s.id, title: s.title, target: targetSet.has(s.id)})),
+  })
+  await Promise.all(ordered.map((step) => runOne(step)))
 
   const stepResults = steps.map((s) => results.get(s.id)).filter((r): r is StepResult => r !== undefined)
   // The first failure in graph order is the one to report; the others followed from it or ran beside it.
   const failed = steps.find((s) => errors.has(s.id))
+  emit({type: 'run-finished', ok: !failed})
   if (failed) throw Object.assign(explainAwsError(errors.get(failed.id)), {result: {mode, steps: stepResults, notes}})
   return {mode, steps: stepResults, notes}
-}
-
-function describe(result: StepResult, isTarget: boolean): string {
-  if (!isTarget) return 'in place'
-  const n = result.changes.length
-  if (n === 0) return 'up to date'
-  return result.status === 'planned' ? `${plural(n, 'change')} planned` : `done (${plural(n, 'change')})`
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`
 }
 
 export type {StepOutputs}

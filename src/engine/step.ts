@@ -1,11 +1,12 @@
 import type {AwsClients} from '../aws/clients.js'
 import type {StackOptions} from '../options.js'
+import type {Waiting} from './events.js'
 
 /**
  * What each step hands to the steps after it (vpc id, subnet ids, group ids, ...).
  * Step modules add their entry by declaration merging, so the engine knows none of them.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface StepOutputs {}
 
 export type StepId = keyof StepOutputs & string
@@ -31,6 +32,23 @@ export interface Change<Op extends Operation = Operation> {
   /** For `cct status`: cct's part is absent (missing) or there but different (drift). Default: create and attach are missing, anything else drift. */
   kind?: 'missing' | 'drift'
   op: Op
+  /** What it adds to the monthly bill, for the person about to confirm (e.g. "about $12.41/month (1 node, ...)"). */
+  cost?: string
+  /** How long performing it usually takes, when that is minutes rather than seconds (creating a cache). */
+  takes?: Takes
+}
+
+/** A usual duration in minutes, as AWS documents or as measured. */
+export interface Takes {
+  minMinutes: number
+  maxMinutes: number
+}
+
+/** "usually 5-15 minutes". */
+export function usually(takes: Takes): string {
+  return takes.minMinutes === takes.maxMinutes
+    ? `usually about ${takes.minMinutes} minutes`
+    : `usually ${takes.minMinutes}-${takes.maxMinutes} minutes`
 }
 
 /** A resource of cct's (or cct's part of one of yours) that exists now, as `cct status` lists it. */
@@ -48,8 +66,8 @@ export interface StepContext {
   readonly mode: 'apply' | 'plan' | 'destroy' | 'unplan'
   /** Output of a step this one needs (declared in `needs`). */
   need<K extends StepId>(id: K): StepOutputs[K]
-  /** Progress for the person watching (what is being waited for, and how long). */
-  progress(message: string): void
+  /** Progress for the person watching; `waiting` when the step waits for AWS (waitUntil passes it). */
+  progress(message: string, waiting?: Waiting): void
   /** Warnings worth reading after the run (e.g. "no internet route"). */
   note(message: string): void
   readonly signal: AbortSignal
@@ -119,7 +137,8 @@ export function isUndoing(ctx: Pick<StepContext, 'mode'>): boolean {
 export function resolvePending<T>(value: T, created: ReadonlyMap<string, string>): T {
   if (typeof value === 'string') return (created.get(value) ?? value) as T
   if (Array.isArray(value)) return value.map((v) => resolvePending(v, created)) as T
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePending(v, created)])) as T
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePending(v, created)])) as T
   return value
 }
 

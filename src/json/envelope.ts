@@ -61,7 +61,15 @@ export function envelope<C extends string, R>(fields: {
   const warnings = [...fields.warnings]
   if (fields.error) {
     const {message, hint, exitCode} = fields.error
-    return {ok: false, command, stack, region, result: fields.result, warnings, error: {message, hint: hint ?? null, exitCode}}
+    return {
+      ok: false,
+      command,
+      stack,
+      region,
+      result: fields.result,
+      warnings,
+      error: {message, hint: hint ?? null, exitCode},
+    }
   }
   return {ok: true, command, stack, region, result: fields.result as R, warnings, error: null}
 }

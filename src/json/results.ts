@@ -76,7 +76,12 @@ const PENDING = pending('')
 function publicOutput(value: unknown): JsonValue {
   if (typeof value === 'string') return isPending(value) ? null : value
   if (Array.isArray(value)) return value.map(publicOutput)
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, publicOutput(v)]))
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, publicOutput(v)]),
+    )
   return (value ?? null) as JsonValue
 }
 
@@ -86,6 +91,12 @@ const STATUS: Record<StepResult['status'], StepJson['status']> = {
   planned: 'would-change',
   failed: 'failed',
   skipped: 'skipped',
+}
+
+/** A step's status in the public words (also those of `--progress json`). */
+export function stepStatus(s: StepResult): StepJson['status'] {
+  // A step only read is not "unchanged" when it does not even exist: say it was not asked for.
+  return !s.target && s.status === 'converged' ? 'not-requested' : STATUS[s.status]
 }
 
 export function stepsResult(report: ConvergeReport): StepsResult {
@@ -98,8 +109,7 @@ export function stepsResult(report: ConvergeReport): StepsResult {
       step: s.id,
       title: s.title,
       requested: s.target,
-      // A step only read is not "unchanged" when it does not even exist: say it was not asked for.
-      status: !s.target && s.status === 'converged' ? 'not-requested' : STATUS[s.status],
+      status: stepStatus(s),
       changes: s.changes.map((c) => ({
         action: c.action,
         resource: c.resource,
@@ -108,7 +118,8 @@ export function stepsResult(report: ConvergeReport): StepsResult {
         detail: c.detail === undefined ? null : c.detail.replaceAll(PENDING, 'new '),
         operation: publicOutput(c.op) as ChangeJson['operation'],
       })),
-      output: s.output === undefined || s.output === null ? null : (publicOutput(s.output) as {[key: string]: JsonValue}),
+      output:
+        s.output === undefined || s.output === null ? null : (publicOutput(s.output) as {[key: string]: JsonValue}),
       willCreate: hasPending(s.output),
       error: s.error ?? null,
     })),

@@ -1,18 +1,19 @@
 import {AwsClients} from '../aws/clients.js'
 import type {CallLog} from '../aws/call-log.js'
 import type {AwsSettings} from '../aws/settings.js'
+import type {RunListener} from '../engine/events.js'
 import type {StepId} from '../engine/step.js'
 import {runSteps, type RunMode, type StepResult} from '../engine/runner.js'
 import {validateOptions, type StackOptions} from '../options.js'
 import {allSteps} from '../steps/index.js'
-import type {RendererChoice} from '../ui/renderer.js'
 
 export interface ConvergeRequest {
   targets: StepId[]
   mode: RunMode
   settings: AwsSettings
   options: StackOptions
-  renderer: RendererChoice
+  /** Told each step's progress as it happens (the command's progress display); none when absent. */
+  onEvent?: RunListener
   /** Injected by tests (and audits) to count calls. */
   log?: CallLog
   signal?: AbortSignal
@@ -40,7 +41,7 @@ export async function converge(request: ConvergeRequest): Promise<ConvergeReport
     aws,
     region,
     options: request.options,
-    renderer: request.renderer,
+    onEvent: request.onEvent,
     signal: request.signal,
   })
   return {

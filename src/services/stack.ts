@@ -2,14 +2,14 @@ import type {CallLog} from '../aws/call-log.js'
 import type {AwsSettings} from '../aws/settings.js'
 import type {StackOptions} from '../options.js'
 import {NETWORK_STEPS, STACK_STEPS} from '../stack-steps.js'
-import type {RendererChoice} from '../ui/renderer.js'
+import type {RunListener} from '../engine/events.js'
 import {converge, type ConvergeReport} from './converge.js'
 import {statusRows, type StatusRow} from './status.js'
 
 export interface StackRequest {
   settings: AwsSettings
   options: StackOptions
-  renderer: RendererChoice
+  onEvent?: RunListener
   log?: CallLog
   signal?: AbortSignal
 }
@@ -29,7 +29,9 @@ export async function stackStatus(request: StackRequest): Promise<{report: Conve
 }
 
 /** What rollback would remove and restore (mode unplan), or does it (mode destroy). */
-export function rollbackStack(request: StackRequest & {keepNetwork: boolean; dryRun: boolean}): Promise<ConvergeReport> {
+export function rollbackStack(
+  request: StackRequest & {keepNetwork: boolean; dryRun: boolean},
+): Promise<ConvergeReport> {
   const targets = STACK_STEPS.filter((id) => !(request.keepNetwork && NETWORK_STEPS.includes(id)))
   return converge({...request, targets, mode: request.dryRun ? 'unplan' : 'destroy'})
 }

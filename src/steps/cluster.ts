@@ -13,7 +13,7 @@ import {
 
 import {checkCacheOffering} from '../aws/offerings.js'
 import {waitUntil} from '../aws/wait.js'
-import {isPending, isUndoing, operations, pending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, isUndoing, operations, pending, unknownOperation, usually, type Change, type Step, type StepContext, type Takes} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {DEFAULT_ENGINE_VERSION} from '../options.js'
 import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
@@ -58,6 +58,10 @@ export interface ClusterState {
 }
 
 export const replicationGroupId = (stack: string) => `${stack}-cache`
+
+/** How long ElastiCache takes to create and to delete a small replication group. */
+const CREATE_TAKES: Takes = {minMinutes: 5, maxMinutes: 15}
+const DELETE_TAKES: Takes = {minMinutes: 5, maxMinutes: 10}
 
 /** What the cluster step does. cct never recreates a cache: no operation replaces one. */
 export type ClusterOp =
@@ -150,6 +154,8 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
           name,
           detail: `${options.engine} ${version}, ${options.nodeType} x${nodes}${options.replicas ? ', Multi-AZ failover' : ''}, TLS ${options.tls ? 'on' : 'off'}, encrypted at rest; ${cost}`,
           op,
+          cost,
+          takes: CREATE_TAKES,
         },
       ]
     }
@@ -246,7 +252,7 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
     const g = state.group
     if (!g) return []
     const alreadyDeleting = g.status === 'deleting'
-    return [{action: 'delete', resource: 'replication-group', name: g.id, detail: alreadyDeleting ? 'already deleting; wait until gone' : 'no final snapshot', op: {kind: 'delete-replication-group', id: g.id, alreadyDeleting}}]
+    return [{action: 'delete', resource: 'replication-group', name: g.id, detail: alreadyDeleting ? 'already deleting; wait until gone' : 'no final snapshot', op: {kind: 'delete-replication-group', id: g.id, alreadyDeleting}, takes: DELETE_TAKES}]
   },
 
   async destroy(_state, plan, ctx) {
@@ -305,7 +311,7 @@ async function waitForAvailable(elasticache: ElastiCacheClient, id: string, ctx:
       return {done: g?.Status === 'available', status: g?.Status ?? 'missing', value: g}
     },
     'cct cluster',
-    'usually 5-15 minutes',
+    usually(CREATE_TAKES),
   )
   return group!
 }
@@ -319,6 +325,6 @@ async function waitForGone(elasticache: ElastiCacheClient, id: string, ctx: Step
       return {done: !g, status: g?.Status ?? 'gone'}
     },
     resume,
-    'usually 5-10 minutes',
+    usually(DELETE_TAKES),
   )
 }

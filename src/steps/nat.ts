@@ -25,7 +25,7 @@ import {
 
 import {deleteSubnetWhenFree} from '../aws/in-use.js'
 import {waitUntil} from '../aws/wait.js'
-import {isPending, isUndoing, operations, pending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
+import {isPending, isUndoing, operations, pending, unknownOperation, usually, type Change, type Step, type StepContext, type Takes} from '../engine/step.js'
 import {usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr} from '../net/cidr.js'
 import {natMonthlyUsd, natPrices, type NatPrices} from '../pricing/prices.js'
@@ -59,6 +59,9 @@ export interface NatState {
   /** Looked up here (plan is synchronous) when the plan shows a NAT's cost. */
   prices?: NatPrices
 }
+
+/** How long a NAT gateway takes to become available. */
+const NAT_TAKES: Takes = {minMinutes: 1, maxMinutes: 2}
 
 /** "about $32.85/month + $0.045/GB processed (<source>)": what the plan and its note show. */
 function natCost(prices: NatPrices | undefined): string {
@@ -161,7 +164,7 @@ export const natStep: Step<'nat', NatState, NatOp> = {
     if (!state.publicSubnet) changes.push({action: 'create', resource: 'subnet', name: name(ctx, 'public-subnet'), detail: state.publicSubnetCidr ?? 'no free block', op: {kind: 'create-public-subnet', id: subnetId, vpcId: state.vpcId, cidr: state.publicSubnetCidr}})
     if (!state.publicRouteTable) changes.push({action: 'create', resource: 'route-table', name: name(ctx, 'public-rt'), detail: `${ANYWHERE} -> internet gateway`, op: {kind: 'create-public-route-table', vpcId: state.vpcId, igwId, subnetId}})
     if (!state.eip) changes.push({action: 'create', resource: 'elastic-ip', name: name(ctx, 'nat-eip'), op: {kind: 'allocate-eip', id: allocationId}})
-    if (!state.nat) changes.push({action: 'create', resource: 'nat-gateway', name: name(ctx, 'nat'), detail: natCost(state.prices), op: {kind: 'create-nat-gateway', id: natGatewayId, subnetId, allocationId}})
+    if (!state.nat) changes.push({action: 'create', resource: 'nat-gateway', name: name(ctx, 'nat'), detail: natCost(state.prices), cost: natCost(state.prices), takes: NAT_TAKES, op: {kind: 'create-nat-gateway', id: natGatewayId, subnetId, allocationId}})
     if (!state.privateRoute || (state.nat && state.privateRoute.target !== state.nat.id)) {
       const occupiedBy = state.privateRoute && state.privateRoute.target !== state.nat?.id ? state.privateRoute.target : undefined
       const op: NatOp = {kind: 'route-to-nat', routeTableId: state.privateRouteTableId ?? pending(name(ctx, 'rt')), natGatewayId, ...(occupiedBy ? {occupiedBy} : {})}
@@ -205,7 +208,7 @@ export const natStep: Step<'nat', NatState, NatOp> = {
           return {done: status === 'available', status}
         },
         'cct vpc --nat',
-        'usually 1-2 minutes',
+        usually(NAT_TAKES),
       )
     let waited = false
     for (const op of ops) {

@@ -10,7 +10,8 @@ export async function ask<T>(prompt: () => Promise<T>): Promise<T> {
   try {
     return await prompt()
   } catch (error) {
-    if ((error as {name?: string}).name === 'ExitPromptError' || (error as {name?: string}).name === 'AbortPromptError') throw cancelled()
+    if ((error as {name?: string}).name === 'ExitPromptError' || (error as {name?: string}).name === 'AbortPromptError')
+      throw cancelled()
     throw error
   }
 }

@@ -1,9 +1,12 @@
+import {styleText} from 'node:util'
+
 import type {AccountView} from '../services/discovery.js'
 import {DEFAULT_ENGINE_VERSION, RUNBOOK_FUNCTIONS, type StackOptions} from '../options.js'
 import type {AwsClients} from '../aws/clients.js'
 import {NODE_TYPES} from '../pricing/offline.js'
 import {cacheNodePrices, monthlyCost, natMonthlyUsd, natPrices} from '../pricing/prices.js'
 import {ask} from './prompts.js'
+import {SCREEN_WIDTH, wrap} from './report.js'
 
 const NEW_VPC = '__new__'
 
@@ -11,21 +14,32 @@ const NEW_VPC = '__new__'
  * The questions of `cct setup`, each answering one option; answers start from what the
  * flags and cct.json already say, so re-running setup offers the same choices.
  */
-export async function askSetup(view: AccountView, options: StackOptions, stdout: (line: string) => void, aws: Pick<AwsClients, 'pricing' | 'settings'>): Promise<StackOptions> {
+export async function askSetup(
+  view: AccountView,
+  options: StackOptions,
+  stdout: (line: string) => void,
+  aws: Pick<AwsClients, 'pricing' | 'settings'>,
+): Promise<StackOptions> {
   const {select, checkbox, confirm, input} = await import('@inquirer/prompts')
   // Asked now, answered while the person reads the first questions: one query per engine
   // (every node type at once) and one for NAT, so no question waits on a row's price.
-  const prices = {redis: cacheNodePrices(aws, view.region, 'redis'), valkey: cacheNodePrices(aws, view.region, 'valkey'), nat: natPrices(aws, view.region)}
+  const prices = {
+    redis: cacheNodePrices(aws, view.region, 'redis'),
+    valkey: cacheNodePrices(aws, view.region, 'valkey'),
+    nat: natPrices(aws, view.region),
+  }
   for (const pending of Object.values(prices)) pending.catch(() => {})
   stdout(`Account ${view.account} (${view.arn}) in ${view.region}\n`)
 
   const chosen = await ask(() =>
     checkbox({
       message: 'Functions to put behind the cache',
+      theme: {...answered('Functions'), style: {...answered('Functions').style, renderSelectedChoices: listChosen}},
       pageSize: 12,
       required: true,
       choices: view.functions.map((f) => ({
         name: `${f.name}${f.runtime ? ` (${f.runtime})` : ''}${f.vpcId ? ` — in ${f.vpcId}` : ''}`,
+        short: f.name,
         value: f.name,
         checked: (options.functions ?? RUNBOOK_FUNCTIONS).includes(f.name),
       })),
@@ -33,15 +47,21 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
   )
 
   const homes = new Map<string, string[]>()
-  for (const f of view.functions) if (f.vpcId && chosen.includes(f.name)) homes.set(f.vpcId, [...(homes.get(f.vpcId) ?? []), f.name])
+  for (const f of view.functions)
+    if (f.vpcId && chosen.includes(f.name)) homes.set(f.vpcId, [...(homes.get(f.vpcId) ?? []), f.name])
   const vpc = await ask(() =>
     select({
       message: 'Network',
       default: options.vpcId ?? NEW_VPC,
       choices: [
-        {name: `Create a new VPC (${options.cidr}) with two private subnets and DynamoDB/S3 endpoints`, value: NEW_VPC},
+        {
+          name: `Create a new VPC (${options.cidr}) with two private subnets and DynamoDB/S3 endpoints`,
+          short: `a new VPC (${options.cidr})`,
+          value: NEW_VPC,
+        },
         ...view.vpcs.map((v) => ({
           name: `Use ${v.id} ${v.cidr}${v.name ? ` "${v.name}"` : ''}${v.isDefault ? ' (default VPC)' : ''}${homes.has(v.id) ? ` — has ${homes.get(v.id)!.join(', ')}` : ''}`,
+          short: `${v.id} ${v.cidr}`,
           value: v.id,
         })),
       ],
@@ -54,6 +74,7 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
     (await ask(() =>
       confirm({
         message: `Do the functions call internet services other than DynamoDB and S3? (adds a NAT gateway, about $${natMonthlyUsd(natPrice).toFixed(2)}/month + $${natPrice.perGb.usd}/GB, ${natPrice.hourly.source})`,
+        theme: answered('NAT gateway for other internet services'),
         default: options.nat,
       }),
     ))
@@ -89,21 +110,28 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
   const nodeType = await ask(() =>
     select({
       message: `Node type (monthly, ${nodes} node${nodes === 1 ? '' : 's'}${common ? `, ${common}` : ''})`,
+      theme: answered('Node type'),
       default: options.nodeType,
       choices: costs.map(({type, cost}) => ({
         name: `${type.padEnd(18)} ${cost.monthlyUsd === undefined ? cost.note : `about $${cost.monthlyUsd.toFixed(2)}/month${cost.source === common ? '' : ` (${cost.source})`}`}`,
+        short: cost.monthlyUsd === undefined ? type : `${type}, about $${cost.monthlyUsd.toFixed(2)}/month`,
         value: type,
       })),
     }),
   )
   const tls = await ask(() => confirm({message: 'Encrypt traffic to the cache (TLS)?', default: options.tls}))
-  stdout(AUTO_CACHE_CONTRACT)
-  const autoCache = await ask(() => confirm({message: 'Cache DynamoDB reads without code changes?', default: options.autoCache ?? true}))
+  stdout(wrap(AUTO_CACHE_CONTRACT, SCREEN_WIDTH).join('\n'))
+  const autoCache = await ask(() =>
+    confirm({message: 'Cache DynamoDB reads without code changes?', default: options.autoCache ?? true}),
+  )
   const {validateAlarmTarget} = await import('../steps/alarms.js')
   const alarms = (
     await ask(() =>
       input({
-        message: 'Alarm on the runbook targets (hit rate < 80%, CPU, evictions, errors)? Email or SNS topic ARN, empty for none:',
+        message:
+          'Alarm on the runbook targets (hit rate < 80%, CPU, evictions, errors)? Email or SNS topic ARN, empty for none:',
+        theme: answered('Alarms'),
+        transformer: (value, {isFinal}) => (isFinal ? value.trim() || 'none' : value),
         default: options.alarms ?? '',
         validate: (value) => {
           if (value.trim() === '') return true
@@ -121,7 +149,9 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
   return {
     ...options,
     functions: chosen,
-    ...(vpc === NEW_VPC ? {vpcId: undefined, subnetIds: undefined} : {vpcId: vpc, subnetIds: options.vpcId === vpc ? options.subnetIds : undefined}),
+    ...(vpc === NEW_VPC
+      ? {vpcId: undefined, subnetIds: undefined}
+      : {vpcId: vpc, subnetIds: options.vpcId === vpc ? options.subnetIds : undefined}),
     nat,
     engine,
     nodeType,
@@ -132,6 +162,22 @@ export async function askSetup(view: AccountView, options: StackOptions, stdout:
   }
 }
 
-/** The consistency contract in one line, shown before the question. */
+/**
+ * A question's theme that, once answered, shows `short` instead of the whole question, so
+ * the answers above the plan stay one line each in 100 columns.
+ */
+function answered(short: string) {
+  return {style: {message: (text: string, status: string) => styleText('bold', status === 'done' ? short : text)}}
+}
+
+/** The chosen functions, by name; counted when there are too many for one line. */
+function listChosen(chosen: ReadonlyArray<{short: string}>): string {
+  const names = chosen.map((c) => c.short).join(', ')
+  return names.length <= SCREEN_WIDTH - 14
+    ? names
+    : `${chosen.length} functions (${chosen[0]!.short}, ${chosen[1]!.short}, …)`
+}
+
+/** The consistency contract, shown before the question. */
 export const AUTO_CACHE_CONTRACT =
   'Auto-cache: GetItem/BatchGetItem/Query/Scan served from the cache for up to 5 min; ConsistentRead, transactions and PartiQL reads go to DynamoDB; writes through these functions invalidate the table at once; writes from elsewhere show after at most the TTL.'

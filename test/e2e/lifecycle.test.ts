@@ -49,7 +49,8 @@ describe('the real cct process: setup, status, rollback', () => {
 
     const setup = await run(['setup', '--yes'])
     assert.equal(setup.code, 0, setup.stderr)
-    assert.match(setup.stdout, /Done\.\n {2}endpoint {3}master\.cct-cache\.[\w.]+:6379 \(TLS on\)/)
+    assert.match(setup.stdout, /Set up stack "cct" in us-east-1: \d+ changes made\.\n {2}cache {6}master\.cct-cache\.[\w.]+:6379 \(TLS on\)/)
+    assert.doesNotMatch(setup.stdout, /STEP +ACTION|^nat: *$|❯/m, 'a summary, not the plan table again, raw outputs or a line per step started')
     assert.match(setup.stdout, /next {7}cct verify/)
 
     const status = await run(['status', '--json'])

@@ -47,7 +47,10 @@ describe('an endpoint that accepts and never answers', () => {
     assert.equal(run.code, 1, run.stderr)
     const lines = errorLines(run.stderr)
     assert.equal(lines.length, 1, run.stderr)
-    assert.match(lines[0]!, /^✖ AWS did not answer ec2:DescribeAvailabilityZones in time \(the request socket timed out after 500 ms of inactivity/)
+    assert.match(
+      lines[0]!,
+      /^✖ AWS did not answer ec2:DescribeAvailabilityZones in time \(the request socket timed out after 500 ms of inactivity/,
+    )
     assert.match(lines[0]!, /CCT_CONNECT_TIMEOUT and CCT_REQUEST_TIMEOUT \(seconds\) set the limits/)
     // Four attempts of 0.5 s and the SDK's backoff: far below "for ever" and the 30 s default.
     assert.ok(seconds < 20, `took ${seconds} s`)
@@ -59,7 +62,11 @@ describe('signals stop cct at once with exit 130', () => {
     it(`${signal} during a call that never answers`, async () => {
       let sentAt = 0
       // --dry-run: its progress shows (a run's plan pass is silent) as the first call starts.
-      const run = await cli(['vpc', '--dry-run'], silentEnv(), {killOn: /Network/, signal, onKill: () => (sentAt = Date.now())})
+      const run = await cli(['vpc', '--dry-run'], silentEnv(), {
+        killOn: /Network/,
+        signal,
+        onKill: () => (sentAt = Date.now()),
+      })
       const seconds = (Date.now() - sentAt) / 1000
       assert.ok(run.killed, `cct reached its first call:\n${run.stdout}\n${run.stderr}`)
       assert.equal(run.code, 130, run.stderr)
@@ -77,7 +84,8 @@ describe('signals stop cct at once with exit 130', () => {
     const second = await cli(['vpc'], env)
     assert.equal(second.code, 0, second.stderr)
     const ec2 = new EC2Client({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
-    const vpcs = (await ec2.send(new DescribeVpcsCommand({Filters: [{Name: 'tag:cct:stack', Values: ['cct']}]}))).Vpcs ?? []
+    const vpcs =
+      (await ec2.send(new DescribeVpcsCommand({Filters: [{Name: 'tag:cct:stack', Values: ['cct']}]}))).Vpcs ?? []
     assert.equal(vpcs.length, 1, 'one VPC: the interrupted run left a tagged one that the re-run used')
     assert.deepEqual((await cli(['vpc'], env)).mutating, [])
   })

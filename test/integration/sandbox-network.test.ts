@@ -40,7 +40,6 @@ import {
   CreateCacheSubnetGroupCommand,
   CreateReplicationGroupCommand,
   DeleteReplicationGroupCommand,
-  DescribeReplicationGroupsCommand,
   ElastiCacheClient,
   TestFailoverCommand,
 } from '@aws-sdk/client-elasticache'
@@ -188,7 +187,9 @@ describe('caches: a redis-server per replication group node', () => {
       let out = ''
       s.on('data', (c) => {
         out += c.toString()
-        if (out.includes('keyspace_misses')) (s.destroy(), resolve(out))
+        if (!out.includes('keyspace_misses')) return
+        s.destroy()
+        resolve(out)
       })
       s.on('error', reject)
     })

@@ -20,9 +20,14 @@ const client = () => new ElastiCacheClient({endpoint: sandbox().endpoint, region
 describe('ElastiCache offerings in the sandbox', () => {
   it('DescribeCacheEngineVersions lists versions per engine; an unknown version is an empty list, not an error', async () => {
     const redis = await client().send(new DescribeCacheEngineVersionsCommand({Engine: 'redis'}))
-    assert.ok(redis.CacheEngineVersions!.some((v) => v.EngineVersion === '7.1' && v.CacheParameterGroupFamily === 'redis7'))
+    assert.ok(
+      redis.CacheEngineVersions!.some((v) => v.EngineVersion === '7.1' && v.CacheParameterGroupFamily === 'redis7'),
+    )
     const valkey = await client().send(new DescribeCacheEngineVersionsCommand({Engine: 'valkey', DefaultOnly: true}))
-    assert.deepEqual(valkey.CacheEngineVersions!.map((v) => v.EngineVersion), ['8.0'])
+    assert.deepEqual(
+      valkey.CacheEngineVersions!.map((v) => v.EngineVersion),
+      ['8.0'],
+    )
     const none = await client().send(new DescribeCacheEngineVersionsCommand({Engine: 'redis', EngineVersion: '99.9'}))
     assert.deepEqual(none.CacheEngineVersions, [])
   })
@@ -39,8 +44,24 @@ describe('ElastiCache offerings in the sandbox', () => {
 
   it('CreateReplicationGroup refuses a node type or an engine version AWS does not offer', async () => {
     const create = (nodeType: string, version: string) =>
-      client().send(new CreateReplicationGroupCommand({ReplicationGroupId: 'x-cache', ReplicationGroupDescription: 'x', Engine: 'redis', EngineVersion: version, CacheNodeType: nodeType, NumCacheClusters: 1}))
-    await assert.rejects(create('cache.t3.mirco', '7.1'), (e: Error) => /^InvalidParameterValue/.test(e.name) && /cache\.t3\.mirco/.test(e.message))
-    await assert.rejects(create('cache.t3.micro', '99.9'), (e: Error) => /^InvalidParameterCombination/.test(e.name) && /Cannot find version 99\.9 for redis/.test(e.message))
+      client().send(
+        new CreateReplicationGroupCommand({
+          ReplicationGroupId: 'x-cache',
+          ReplicationGroupDescription: 'x',
+          Engine: 'redis',
+          EngineVersion: version,
+          CacheNodeType: nodeType,
+          NumCacheClusters: 1,
+        }),
+      )
+    await assert.rejects(
+      create('cache.t3.mirco', '7.1'),
+      (e: Error) => /^InvalidParameterValue/.test(e.name) && /cache\.t3\.mirco/.test(e.message),
+    )
+    await assert.rejects(
+      create('cache.t3.micro', '99.9'),
+      (e: Error) =>
+        /^InvalidParameterCombination/.test(e.name) && /Cannot find version 99\.9 for redis/.test(e.message),
+    )
   })
 })

@@ -36,7 +36,9 @@ export async function keyspace(endpoint: string, node: CacheNode): Promise<{hits
     socket.once(node.tls ? 'secureConnect' : 'connect', () => socket.write('INFO stats\r\n'))
     socket.on('data', (c) => {
       out += c.toString()
-      if (/keyspace_misses:\d+\r\n/.test(out)) (socket.destroy(), resolve(out))
+      if (!/keyspace_misses:\d+\r\n/.test(out)) return
+      socket.destroy()
+      resolve(out)
     })
     socket.on('error', reject)
   })

@@ -26,7 +26,6 @@ export async function runSteps(
     mode,
     settings: {endpoint: sandbox.endpoint, region: sandbox.region, maxAttempts: 1},
     options: defaultOptions({pollIntervalMs: 200, ...options}),
-    renderer: 'silent',
     log,
   })
   return {report, calls: log.calls, mutating: log.mutating}

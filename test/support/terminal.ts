@@ -11,17 +11,39 @@ export class Terminal {
     private readonly exitFile: string,
   ) {}
 
-  static start(command: string, env: Record<string, string>, exitFile: string): Terminal {
+  static start(
+    command: string,
+    env: Record<string, string>,
+    exitFile: string,
+    size: {columns: number; rows: number} = {columns: 160, rows: 50},
+  ): Terminal {
     const session = `cct-${process.pid}-${Math.random().toString(36).slice(2, 8)}`
     const exports = Object.entries(env)
       .map(([k, v]) => `${k}='${v.replaceAll("'", `'\\''`)}'`)
       .join(' ')
-    execFileSync('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '50', `env ${exports} ${command}; echo $? > ${exitFile}; sleep 30`])
+    execFileSync('tmux', [
+      'new-session',
+      '-d',
+      '-s',
+      session,
+      '-x',
+      String(size.columns),
+      '-y',
+      String(size.rows),
+      `env ${exports} ${command}; echo $? > ${exitFile}; sleep 30`,
+    ])
     return new Terminal(session, exitFile)
   }
 
   screen(): string {
     return execFileSync('tmux', ['capture-pane', '-p', '-J', '-S', '-200', '-t', this.session], {encoding: 'utf8'})
+  }
+
+  /** Only what is on the screen now (no scrollback), each row as the terminal shows it (wrapped lines stay wrapped). */
+  visible(): string[] {
+    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.session], {encoding: 'utf8'})
+      .replace(/\n$/, '')
+      .split('\n')
   }
 
   keys(...keys: string[]): void {

@@ -23,8 +23,16 @@ describe('one-line messages', () => {
   })
 
   it("oclif's parser errors keep their reason", () => {
-    assert.equal(parserMessage('Parsing --replicas \n\tExpected an integer but received: two\nSee more help with --help'), '--replicas: Expected an integer but received: two')
+    assert.equal(
+      parserMessage('Parsing --replicas \n\tExpected an integer but received: two\nSee more help with --help'),
+      '--replicas: Expected an integer but received: two',
+    )
     assert.equal(parserMessage('Nonexistent flag: --cidrs\nSee more help with --help'), 'Nonexistent flag: --cidrs')
-    assert.equal(parserMessage('The following error occurred:\n  All of the following must be provided when using --event: --traffic\nSee more help with --help'), 'All of the following must be provided when using --event: --traffic')
+    assert.equal(
+      parserMessage(
+        'The following error occurred:\n  All of the following must be provided when using --event: --traffic\nSee more help with --help',
+      ),
+      'All of the following must be provided when using --event: --traffic',
+    )
   })
 })

@@ -19,7 +19,8 @@ export async function autoCacheFiles(root: string): Promise<Map<string, Uint8Arr
   const templates = join(root, 'layer/auto-cache')
   const files = new Map<string, Uint8Array>()
   files.set(AUTO_CACHE.wrapper, readFileSync(join(templates, 'cct-auto-cache')))
-  for (const name of ['sitecustomize.py', 'cct_auto_cache.py']) files.set(`cct-auto-cache.d/python/${name}`, readFileSync(join(templates, 'python', name)))
+  for (const name of ['sitecustomize.py', 'cct_auto_cache.py'])
+    files.set(`cct-auto-cache.d/python/${name}`, readFileSync(join(templates, 'python', name)))
   const hook = await build({
     entryPoints: [join(root, 'src/auto-cache/node-hook.ts')],
     bundle: true,

@@ -67,7 +67,10 @@ export async function buildLayer(outDir: string, options: BuildOptions = {}): Pr
   const files = new Map<string, Uint8Array>()
   const nodeDir = `nodejs/node_modules/${NODE_PACKAGE}`
   for (const [path, data] of node.files) files.set(`${nodeDir}/${path}`, data)
-  files.set('python/cache_helper.py', new TextEncoder().encode(embedLua(readFileSync(join(root, 'layer/python/cache_helper.py'), 'utf8'), root)))
+  files.set(
+    'python/cache_helper.py',
+    new TextEncoder().encode(embedLua(readFileSync(join(root, 'layer/python/cache_helper.py'), 'utf8'), root)),
+  )
   for (const [path, data] of redisPy) files.set(`python/${path}`, data)
   for (const [path, data] of await autoCacheFiles(root)) files.set(path, data)
 
@@ -80,7 +83,13 @@ export async function buildLayer(outDir: string, options: BuildOptions = {}): Pr
     size: zip.byteLength,
     compatibleRuntimes: [...COMPATIBLE_RUNTIMES],
     compatibleArchitectures: [...COMPATIBLE_ARCHITECTURES],
-    node: {package: NODE_PACKAGE, version, path: `${nodeDir}/index.js`, helperBytes: node.helperBytes, exports: node.exports},
+    node: {
+      package: NODE_PACKAGE,
+      version,
+      path: `${nodeDir}/index.js`,
+      helperBytes: node.helperBytes,
+      exports: node.exports,
+    },
     python: {module: 'cache_helper', path: 'python/cache_helper.py', redisPy: REDIS_PY.version},
     autoCache: {wrapper: AUTO_CACHE.wrapper, python: AUTO_CACHE.python, node: AUTO_CACHE.node},
     files: files.size,

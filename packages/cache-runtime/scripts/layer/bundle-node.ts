@@ -53,7 +53,9 @@ function ioredisStubs(root: string): Plugin {
             'module.exports = debug; module.exports.default = debug',
         ),
       )
-      b.onLoad({filter: /^(cluster|tls-profiles)$/, namespace: 'cct-stub'}, () => stub('module.exports = {default: {}}'))
+      b.onLoad({filter: /^(cluster|tls-profiles)$/, namespace: 'cct-stub'}, () =>
+        stub('module.exports = {default: {}}'),
+      )
       b.onLoad({filter: /ioredis[\\/]built[\\/]utils[\\/]Commander\.js$/}, (args) => ({
         contents: fastCommanderSetup(readFileSync(args.path, 'utf8')),
         loader: 'js',
@@ -75,14 +77,18 @@ function ioredisStubs(root: string): Plugin {
  */
 export function fastCommanderSetup(source: string): string {
   const anchor = 'const commands = commands_1.list.filter('
-  if (!source.includes(anchor)) throw new Error('ioredis Commander.js changed: review fastCommanderSetup in scripts/layer/bundle-node.ts')
+  if (!source.includes(anchor))
+    throw new Error('ioredis Commander.js changed: review fastCommanderSetup in scripts/layer/bundle-node.ts')
   return source.replace(
     anchor,
     `Commander.prototype.__cctDictionaryMode = 0;\ndelete Commander.prototype.__cctDictionaryMode;\n${anchor}`,
   )
 }
 
-type CommandSpec = {flags: string[]; arity?: number; subcommands?: Record<string, CommandSpec>} & Record<string, unknown>
+type CommandSpec = {flags: string[]; arity?: number; subcommands?: Record<string, CommandSpec>} & Record<
+  string,
+  unknown
+>
 
 /**
  * @ioredis/commands ships metadata for every Redis command (100 KB of JSON). ioredis
@@ -90,7 +96,10 @@ type CommandSpec = {flags: string[]; arity?: number; subcommands?: Record<string
  * positions (getKeyIndexes, which walks subcommands). Drop the rest: arity everywhere,
  * flags nobody queries, and subcommand flags (never read).
  */
-export function slimCommands(commands: Record<string, CommandSpec>, keepFlags: ReadonlySet<string>): Record<string, unknown> {
+export function slimCommands(
+  commands: Record<string, CommandSpec>,
+  keepFlags: ReadonlySet<string>,
+): Record<string, unknown> {
   const slim: Record<string, unknown> = {}
   for (const [name, spec] of Object.entries(commands)) {
     const {arity: _arity, flags, subcommands, ...keys} = spec
@@ -121,12 +130,14 @@ export function queriedFlags(root: string): Set<string> {
       const path = join(dir, entry.name)
       if (entry.isDirectory()) walk(path)
       else if (entry.name.endsWith('.js')) {
-        for (const match of readFileSync(path, 'utf8').matchAll(/hasFlag\)\([^,]+,\s*"([a-z_-]+)"/g)) flags.add(match[1]!)
+        for (const match of readFileSync(path, 'utf8').matchAll(/hasFlag\)\([^,]+,\s*"([a-z_-]+)"/g))
+          flags.add(match[1]!)
       }
     }
   }
   walk(builtDir)
-  if (flags.size === 0) throw new Error('found no hasFlag() calls in ioredis: has its layout changed? Review slimCommands.')
+  if (flags.size === 0)
+    throw new Error('found no hasFlag() calls in ioredis: has its layout changed? Review slimCommands.')
   return flags
 }
 
@@ -221,9 +232,15 @@ function thirdPartyLicenses(root: string, inputs: string[]): string {
     const dir = packages.get(name)!
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {version?: string; license?: string}
     const licenseFile = readdirSync(dir).find((file) => /^licen[cs]e/i.test(file))
-    const body = licenseFile ? readFileSync(join(dir, licenseFile), 'utf8').trim() : `License: ${pkg.license ?? 'unknown'}`
+    const body = licenseFile
+      ? readFileSync(join(dir, licenseFile), 'utf8').trim()
+      : `License: ${pkg.license ?? 'unknown'}`
     // The folder from node_modules/ on: how far up the workspace hoisted it is no part of the notice.
-    sections.push(`${name}@${pkg.version ?? '?'} (${relative(root, dir).replace(/\\/g, '/').replace(/^(\.\.\/)+/, '')})\n\n${body}`)
+    sections.push(
+      `${name}@${pkg.version ?? '?'} (${relative(root, dir)
+        .replace(/\\/g, '/')
+        .replace(/^(\.\.\/)+/, '')})\n\n${body}`,
+    )
   }
   return `${sections.join('\n\n' + '-'.repeat(72) + '\n\n')}\n`
 }

@@ -13,7 +13,9 @@ import type {Plugin} from 'esbuild'
 export function luaScripts(root: string): Map<string, string> {
   const dir = join(root, 'lua')
   const scripts = new Map<string, string>()
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.lua')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.lua'))
+    .sort()) {
     scripts.set(file, readFileSync(join(dir, file), 'utf8').replace(/\n$/, ''))
   }
   return scripts
@@ -26,7 +28,11 @@ export function luaInline(root: string): Plugin {
     setup(b) {
       b.onLoad({filter: /[\\/]src[\\/]cache[\\/]lua\.ts$/}, () => {
         const entries = [...luaScripts(root)].map(([file, text]) => [file.replace(/\.lua$/, ''), text])
-        return {contents: `export const LUA = ${JSON.stringify(Object.fromEntries(entries))}\n`, loader: 'js', resolveDir: root}
+        return {
+          contents: `export const LUA = ${JSON.stringify(Object.fromEntries(entries))}\n`,
+          loader: 'js',
+          resolveDir: root,
+        }
       })
     },
   }
@@ -38,7 +44,8 @@ export function embedLua(python: string, root: string): string {
   const out = python.replace(/\bLUA\("([\w.-]+)"\)/g, (_call, file: string) => {
     const text = scripts.get(file)
     if (text === undefined) throw new Error(`cache_helper.py asks for lua/${file}, which does not exist`)
-    if (text.includes('"""') || text.includes('\\')) throw new Error(`lua/${file} holds """ or a backslash: it cannot go into a Python string as is`)
+    if (text.includes('"""') || text.includes('\\'))
+      throw new Error(`lua/${file} holds """ or a backslash: it cannot go into a Python string as is`)
     return `"""${text}"""`
   })
   if (out === python) throw new Error('cache_helper.py has no LUA("name.lua") to fill in')

@@ -22,7 +22,10 @@ function indexArgs(): string[] {
 }
 
 /** Files of the installed redis-py, relative to the layer's python/ folder. */
-export async function redisPyFiles(cacheRoot: string, python = process.env.PYTHON ?? 'python3'): Promise<Map<string, Uint8Array>> {
+export async function redisPyFiles(
+  cacheRoot: string,
+  python = process.env.PYTHON ?? 'python3',
+): Promise<Map<string, Uint8Array>> {
   const target = join(cacheRoot, `redis-py-${REDIS_PY.version}`)
   if (!existsSync(join(target, '.complete'))) await install(target, python)
   const files = new Map<string, Uint8Array>()
@@ -54,8 +57,21 @@ async function install(target: string, python: string): Promise<void> {
   try {
     await run(
       python,
-      ['-m', 'pip', 'install', '--no-deps', '--no-compile', '--disable-pip-version-check', '--no-input', '--require-hashes',
-        ...indexArgs(), '--target', dest, '-r', requirements],
+      [
+        '-m',
+        'pip',
+        'install',
+        '--no-deps',
+        '--no-compile',
+        '--disable-pip-version-check',
+        '--no-input',
+        '--require-hashes',
+        ...indexArgs(),
+        '--target',
+        dest,
+        '-r',
+        requirements,
+      ],
       {env: {...process.env, PIP_NO_CACHE_DIR: '1'}, maxBuffer: 16 * 1024 * 1024},
     )
   } catch (error) {

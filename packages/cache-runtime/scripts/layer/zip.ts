@@ -14,11 +14,17 @@ const FILE_ATTRS = (0o100644 << 16) >>> 0
 /** 0755: the exec wrapper, which Lambda runs as a program. */
 const EXEC_ATTRS = (0o100755 << 16) >>> 0
 
-export function deterministicZip(files: ReadonlyMap<string, Uint8Array>, executables: ReadonlySet<string> = new Set()): Uint8Array {
+export function deterministicZip(
+  files: ReadonlyMap<string, Uint8Array>,
+  executables: ReadonlySet<string> = new Set(),
+): Uint8Array {
   const tree: Zippable = {}
   for (const path of [...files.keys()].sort()) {
     if (path.startsWith('/') || path.split('/').includes('..')) throw new Error(`bad zip path ${path}`)
-    tree[path] = [files.get(path)!, {level: 9, mtime: FIXED_MTIME, os: 3, attrs: executables.has(path) ? EXEC_ATTRS : FILE_ATTRS}]
+    tree[path] = [
+      files.get(path)!,
+      {level: 9, mtime: FIXED_MTIME, os: 3, attrs: executables.has(path) ? EXEC_ATTRS : FILE_ATTRS},
+    ]
   }
   return zipSync(tree)
 }

@@ -68,7 +68,8 @@ export function readTtls(raw: string | undefined): Ttls {
       if (ok(value)) ttls[table] = {item: value, query: value}
       else if (value && typeof value === 'object') {
         const entry: {item?: number; query?: number} = {}
-        for (const kind of ['item', 'query'] as const) if (ok((value as Record<string, unknown>)[kind])) entry[kind] = (value as Record<string, number>)[kind]
+        for (const kind of ['item', 'query'] as const)
+          if (ok((value as Record<string, unknown>)[kind])) entry[kind] = (value as Record<string, number>)[kind]
         ttls[table] = entry
       } else throw new Error(`${table}: want seconds or {item, query}`)
     }
@@ -145,7 +146,9 @@ function pageOf(wire: Wire): Json {
 export function stable(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`
   if (value && typeof value === 'object') {
-    const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort()
+    const keys = Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
     return `{${keys.map((k) => `${JSON.stringify(k)}:${stable((value as Record<string, unknown>)[k])}`).join(',')}}`
   }
   return JSON.stringify(value)
@@ -186,7 +189,9 @@ async function learnKey(table: string | undefined, key: unknown): Promise<void> 
 async function keyOf(table: string, item: unknown): Promise<Wire | undefined> {
   let names = keyNames.get(table)
   if (!names) {
-    const shared = await helper().get<unknown>(keyNamesKey(table)).catch(() => undefined)
+    const shared = await helper()
+      .get<unknown>(keyNamesKey(table))
+      .catch(() => undefined)
     if (!Array.isArray(shared) || !shared.length) return undefined
     keyNames.set(table, (names = (shared as string[]).slice().sort()))
   }
@@ -206,7 +211,10 @@ async function invalidate(targets: Target[]): Promise<void> {
       const itemGen = keys.includes(undefined) ? undefined : await helper().get<unknown>(itemGenerationKey(table))
       // Not told (or Redis did not answer): every item of the table. The helper replays
       // an invalidation Redis missed, so nothing stale outlives an outage.
-      const doomed = typeof itemGen === 'string' ? keys.map((key) => entryKey(table, itemGen, 'item', {Key: key})) : [itemGenerationKey(table)]
+      const doomed =
+        typeof itemGen === 'string'
+          ? keys.map((key) => entryKey(table, itemGen, 'item', {Key: key}))
+          : [itemGenerationKey(table)]
       await helper().invalidate(generationKey(table), ...doomed)
       count(table, 'AutoCacheInvalidation')
     } catch (error) {
@@ -229,14 +237,26 @@ interface Io {
   serve(wire: Wire): Promise<Result>
 }
 
-const wantsCapacity = (body: Wire) => body.ReturnConsumedCapacity !== undefined && body.ReturnConsumedCapacity !== 'NONE'
+const wantsCapacity = (body: Wire) =>
+  body.ReturnConsumedCapacity !== undefined && body.ReturnConsumedCapacity !== 'NONE'
 
-async function throughCache(table: string, key: string, ttl: number, toValue: (wire: Wire) => Json, fromValue: (value: any) => Wire, io: Io): Promise<Result> {
+async function throughCache(
+  table: string,
+  key: string,
+  ttl: number,
+  toValue: (wire: Wire) => Json,
+  fromValue: (value: any) => Wire,
+  io: Io,
+): Promise<Result> {
   let answer: Sent | undefined
-  const value = await helper().getOrLoad<Json>(key, async () => {
-    answer = await io.send()
-    return toValue(answer.wire)
-  }, {ttl})
+  const value = await helper().getOrLoad<Json>(
+    key,
+    async () => {
+      answer = await io.send()
+      return toValue(answer.wire)
+    },
+    {ttl},
+  )
   if (answer) {
     count(table, 'AutoCacheMiss')
     return answer.result
@@ -254,27 +274,37 @@ const getItem: Route = async (body, io) => {
   const table = body.TableName as string
   const ttl = ttlFor(table, 'item')
   await learnKey(table, body.Key)
-  if (body.ConsistentRead || wantsCapacity(body) || !ttl) return count(table, 'AutoCacheBypass'), passOn(io)
+  if (body.ConsistentRead || wantsCapacity(body) || !ttl) return (count(table, 'AutoCacheBypass'), passOn(io))
   const params = Object.fromEntries(ITEM_PARAMS.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]))
   // A projection is a part of the item a write's key cannot name: it follows the pages.
   const whole = Object.keys(params).join() === 'Key'
   const gen = await generation(whole ? itemGenerationKey(table) : generationKey(table))
-  if (gen === undefined) return count(table, 'AutoCacheMiss'), passOn(io)
+  if (gen === undefined) return (count(table, 'AutoCacheMiss'), passOn(io))
   // null: not found, negative-cached by the helper (CACHE_TTL_NOT_FOUND at most).
-  return throughCache(table, entryKey(table, gen, 'item', params), ttl, (wire) => wire.Item ?? null, (v) => (v === null ? {} : {Item: v}), io)
+  return throughCache(
+    table,
+    entryKey(table, gen, 'item', params),
+    ttl,
+    (wire) => wire.Item ?? null,
+    (v) => (v === null ? {} : {Item: v}),
+    io,
+  )
 }
 
-const page = (kind: 'query' | 'scan'): Route => async (body, io) => {
-  const table = body.TableName as string
-  const ttl = ttlFor(table, 'query')
-  if (body.ConsistentRead || wantsCapacity(body) || !ttl) return count(table, 'AutoCacheBypass'), passOn(io)
-  const gen = await generation(generationKey(table))
-  if (gen === undefined) return count(table, 'AutoCacheMiss'), passOn(io)
-  const {TableName: _t, ConsistentRead: _c, ReturnConsumedCapacity: _r, ...params} = body
-  return throughCache(table, entryKey(table, gen, kind, params), ttl, pageOf, (v) => v, io)
-}
+const page =
+  (kind: 'query' | 'scan'): Route =>
+  async (body, io) => {
+    const table = body.TableName as string
+    const ttl = ttlFor(table, 'query')
+    if (body.ConsistentRead || wantsCapacity(body) || !ttl) return (count(table, 'AutoCacheBypass'), passOn(io))
+    const gen = await generation(generationKey(table))
+    if (gen === undefined) return (count(table, 'AutoCacheMiss'), passOn(io))
+    const {TableName: _t, ConsistentRead: _c, ReturnConsumedCapacity: _r, ...params} = body
+    return throughCache(table, entryKey(table, gen, kind, params), ttl, pageOf, (v) => v, io)
+  }
 
-const sameKey = (item: Wire, key: Wire) => Object.entries(key).every(([name, value]) => stable(item[name]) === stable(value))
+const sameKey = (item: Wire, key: Wire) =>
+  Object.entries(key).every(([name, value]) => stable(item[name]) === stable(value))
 
 /** Thrown by a key's loader when DynamoDB left that key unprocessed: nothing is cached. */
 class Unprocessed extends Error {}
@@ -286,14 +316,20 @@ const batchGet: Route = async (body, io) => {
     return passOn(io)
   }
   const cacheApi = helper()
-  interface Row {key: Wire; entry: string; value: Json | null | undefined; missed: boolean}
+  interface Row {
+    key: Wire
+    entry: string
+    value: Json | null | undefined
+    missed: boolean
+  }
   const plans = new Map<string, Row[] | undefined>()
   const ttls = new Map<string, number>()
   const forward: Record<string, Wire> = {}
   for (const [table, spec] of Object.entries(request)) {
     const ttl = ttlFor(table, 'item')
     ttls.set(table, ttl)
-    const cacheable = ttl > 0 && !spec.ConsistentRead && spec.ProjectionExpression === undefined && spec.AttributesToGet === undefined
+    const cacheable =
+      ttl > 0 && !spec.ConsistentRead && spec.ProjectionExpression === undefined && spec.AttributesToGet === undefined
     for (const key of (spec.Keys ?? []) as Wire[]) await learnKey(table, key)
     const gen = cacheable ? await generation(itemGenerationKey(table)) : undefined
     if (gen === undefined) {
@@ -302,11 +338,16 @@ const batchGet: Route = async (body, io) => {
       plans.set(table, undefined)
       continue
     }
-    plans.set(table, await Promise.all((spec.Keys as Wire[]).map(async (key) => {
-      const entry = entryKey(table, gen, 'item', {Key: key})
-      const value = await cacheApi.get<Json>(entry)
-      return {key, entry, value, missed: value === undefined}
-    })))
+    plans.set(
+      table,
+      await Promise.all(
+        (spec.Keys as Wire[]).map(async (key) => {
+          const entry = entryKey(table, gen, 'item', {Key: key})
+          const value = await cacheApi.get<Json>(entry)
+          return {key, entry, value, missed: value === undefined}
+        }),
+      ),
+    )
   }
   // The misses go through getOrLoad (single flight, cross-container lock, negative
   // caching); their loaders share one BatchGetItem of every key that missed above.
@@ -317,20 +358,31 @@ const batchGet: Route = async (body, io) => {
   }
   let batch: Promise<Sent> | undefined
   const fetch = () => (batch ??= io.send({...body, RequestItems: missing}))
-  await Promise.all([...plans].flatMap(([table, rows]) => (rows ?? []).filter((r) => r.missed).map(async (row) => {
-    try {
-      row.value = await cacheApi.getOrLoad<Json>(row.entry, async () => {
-        const {wire} = await fetch()
-        const found = ((wire.Responses?.[table] ?? []) as Wire[]).find((item) => sameKey(item, row.key))
-        if (found) return found
-        if (((wire.UnprocessedKeys?.[table]?.Keys ?? []) as Wire[]).some((u) => sameKey(u, row.key))) throw new Unprocessed()
-        return null
-      }, {ttl: ttls.get(table)!})
-    } catch (error) {
-      if (!(error instanceof Unprocessed)) throw error
-      row.value = undefined
-    }
-  })))
+  await Promise.all(
+    [...plans].flatMap(([table, rows]) =>
+      (rows ?? [])
+        .filter((r) => r.missed)
+        .map(async (row) => {
+          try {
+            row.value = await cacheApi.getOrLoad<Json>(
+              row.entry,
+              async () => {
+                const {wire} = await fetch()
+                const found = ((wire.Responses?.[table] ?? []) as Wire[]).find((item) => sameKey(item, row.key))
+                if (found) return found
+                if (((wire.UnprocessedKeys?.[table]?.Keys ?? []) as Wire[]).some((u) => sameKey(u, row.key)))
+                  throw new Unprocessed()
+                return null
+              },
+              {ttl: ttls.get(table)!},
+            )
+          } catch (error) {
+            if (!(error instanceof Unprocessed)) throw error
+            row.value = undefined
+          }
+        }),
+    ),
+  )
   const fetched = Object.keys(forward).length > 0 ? await fetch() : batch ? await batch : undefined
   const responses: Record<string, Wire[]> = {}
   for (const [table, rows] of plans) {
@@ -369,31 +421,50 @@ export function statementWriteTable(statement: unknown): string | undefined {
 
 /** (table, the written item's key): a Key names it; a whole Item does once the key attributes are known. */
 async function writtenItem(table: string | undefined, key: Wire | undefined, item?: Wire): Promise<Target> {
-  if (key !== undefined) return await learnKey(table, key), [table, key]
+  if (key !== undefined) return (await learnKey(table, key), [table, key])
   return [table, table ? await keyOf(table, item) : undefined]
 }
 
 const statementTargets = (statements: unknown[]): Target[] =>
-  statements.map(statementWriteTable).filter((t): t is string => Boolean(t)).map((t) => [t, undefined])
+  statements
+    .map(statementWriteTable)
+    .filter((t): t is string => Boolean(t))
+    .map((t) => [t, undefined])
 
 /** What a write can change, as (table, key) pairs; an undefined key means any item of the table. */
 export async function writtenItems(operation: string, body: Wire): Promise<Target[]> {
   switch (operation) {
     case 'PutItem':
       return [await writtenItem(body.TableName, undefined, body.Item)]
-    case 'UpdateItem': case 'DeleteItem':
+    case 'UpdateItem':
+    case 'DeleteItem':
       return [await writtenItem(body.TableName, body.Key)]
     case 'DeleteTable':
       keyNames.delete(body.TableName)
       return [[body.TableName, undefined]]
     case 'BatchWriteItem':
-      return Promise.all(Object.entries((body.RequestItems ?? {}) as Record<string, Wire[]>).flatMap(([table, requests]) =>
-        (requests.length ? requests : [{}]).map((r) => (r.DeleteRequest ? writtenItem(table, r.DeleteRequest.Key) : writtenItem(table, undefined, r.PutRequest?.Item)))))
+      return Promise.all(
+        Object.entries((body.RequestItems ?? {}) as Record<string, Wire[]>).flatMap(([table, requests]) =>
+          (requests.length ? requests : [{}]).map((r) =>
+            r.DeleteRequest
+              ? writtenItem(table, r.DeleteRequest.Key)
+              : writtenItem(table, undefined, r.PutRequest?.Item),
+          ),
+        ),
+      )
     case 'TransactWriteItems':
-      return Promise.all((body.TransactItems ?? []).flatMap((entry: Wire) => Object.entries(entry)
-        // A condition check writes nothing.
-        .filter(([kind, part]) => kind !== 'ConditionCheck' && part?.TableName)
-        .map(([kind, part]) => (kind === 'Put' ? writtenItem(part.TableName, undefined, part.Item) : writtenItem(part.TableName, part.Key)))))
+      return Promise.all(
+        (body.TransactItems ?? []).flatMap((entry: Wire) =>
+          Object.entries(entry)
+            // A condition check writes nothing.
+            .filter(([kind, part]) => kind !== 'ConditionCheck' && part?.TableName)
+            .map(([kind, part]) =>
+              kind === 'Put'
+                ? writtenItem(part.TableName, undefined, part.Item)
+                : writtenItem(part.TableName, part.Key),
+            ),
+        ),
+      )
     case 'ExecuteStatement':
       return statementTargets([body.Statement])
     case 'BatchExecuteStatement':
@@ -405,26 +476,45 @@ export async function writtenItems(operation: string, body: Wire): Promise<Targe
   }
 }
 
-const write = (operation: string): Route => async (body, io) => {
-  const targets = await writtenItems(operation, body)
-  if (targets.length === 0) return passOn(io) // PartiQL reads, condition checks only
-  try {
-    return await passOn(io)
-  } finally {
-    // After the write (also a failed or timed-out one, which may have happened): a read
-    // that started before it cannot write back what it read (per-entry invalidation in
-    // the helper), nor be found under the old generation.
-    await invalidate(targets)
+const write =
+  (operation: string): Route =>
+  async (body, io) => {
+    const targets = await writtenItems(operation, body)
+    if (targets.length === 0) return passOn(io) // PartiQL reads, condition checks only
+    try {
+      return await passOn(io)
+    } finally {
+      // After the write (also a failed or timed-out one, which may have happened): a read
+      // that started before it cannot write back what it read (per-entry invalidation in
+      // the helper), nor be found under the old generation.
+      await invalidate(targets)
+    }
   }
-}
 
 const transactGet: Route = async (body, io) => {
   for (const entry of body.TransactItems ?? []) count(entry.Get?.TableName, 'AutoCacheBypass')
   return passOn(io)
 }
 
-const ROUTES: Record<string, Route> = {GetItem: getItem, BatchGetItem: batchGet, Query: page('query'), Scan: page('scan'), TransactGetItems: transactGet}
-for (const op of ['PutItem', 'UpdateItem', 'DeleteItem', 'DeleteTable', 'BatchWriteItem', 'TransactWriteItems', 'ExecuteStatement', 'BatchExecuteStatement', 'ExecuteTransaction']) ROUTES[op] = write(op)
+const ROUTES: Record<string, Route> = {
+  GetItem: getItem,
+  BatchGetItem: batchGet,
+  Query: page('query'),
+  Scan: page('scan'),
+  TransactGetItems: transactGet,
+}
+for (const op of [
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'DeleteTable',
+  'BatchWriteItem',
+  'TransactWriteItems',
+  'ExecuteStatement',
+  'BatchExecuteStatement',
+  'ExecuteTransaction',
+])
+  ROUTES[op] = write(op)
 
 // --- the middlewares -------------------------------------------------------------------
 // Two, because lib-dynamodb unmarshalls right outside the deserializer and signs after the
@@ -448,42 +538,47 @@ function bodyText(body: unknown): string | undefined {
   return undefined
 }
 
-export const autoCacheMiddleware = (next: Next, context: Context) => async (args: BuildArgs): Promise<Result> => {
-  const route = ROUTES[(context.commandName ?? '').replace(/Command$/, '')]
-  const text = route ? bodyText(args.request?.body) : undefined
-  if (!route || text === undefined) return next(args)
-  let sent = false
-  const io: Io = {
-    async send(body) {
-      sent = true
-      let request = args.request as Record<string, any>
-      if (body) {
-        const headers = Object.fromEntries(Object.entries(request.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'content-length'))
-        // Same request, another body; clone() keeps the class later middleware expects.
-        request = typeof request.clone === 'function' ? request.clone() : {...request}
-        request.headers = headers
-        request.body = typeof args.request!.body === 'string' ? JSON.stringify(body) : encoder.encode(JSON.stringify(body))
-      }
-      const exchange: Exchange = {}
-      context[SLOT] = exchange
-      const result = await next({...args, request} as BuildArgs)
-      return {result, wire: JSON.parse(exchange.wire ?? '{}') as Wire}
-    },
-    async serve(wire) {
-      context[SLOT] = {serve: JSON.stringify(wire)}
+export const autoCacheMiddleware =
+  (next: Next, context: Context) =>
+  async (args: BuildArgs): Promise<Result> => {
+    const route = ROUTES[(context.commandName ?? '').replace(/Command$/, '')]
+    const text = route ? bodyText(args.request?.body) : undefined
+    if (!route || text === undefined) return next(args)
+    let sent = false
+    const io: Io = {
+      async send(body) {
+        sent = true
+        let request = args.request as Record<string, any>
+        if (body) {
+          const headers = Object.fromEntries(
+            Object.entries(request.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'content-length'),
+          )
+          // Same request, another body; clone() keeps the class later middleware expects.
+          request = typeof request.clone === 'function' ? request.clone() : {...request}
+          request.headers = headers
+          request.body =
+            typeof args.request!.body === 'string' ? JSON.stringify(body) : encoder.encode(JSON.stringify(body))
+        }
+        const exchange: Exchange = {}
+        context[SLOT] = exchange
+        const result = await next({...args, request} as BuildArgs)
+        return {result, wire: JSON.parse(exchange.wire ?? '{}') as Wire}
+      },
+      async serve(wire) {
+        context[SLOT] = {serve: JSON.stringify(wire)}
+        return next(args)
+      },
+    }
+    try {
+      return await route(JSON.parse(text) as Wire, io)
+    } catch (error) {
+      if (sent) throw error // DynamoDB's (or the network's) error: the caller's to see
+      logOnce(`route-${context.commandName}`, `${context.commandName} not cached: ${String(error)}`)
       return next(args)
-    },
+    } finally {
+      delete context[SLOT]
+    }
   }
-  try {
-    return await route(JSON.parse(text) as Wire, io)
-  } catch (error) {
-    if (sent) throw error // DynamoDB's (or the network's) error: the caller's to see
-    logOnce(`route-${context.commandName}`, `${context.commandName} not cached: ${String(error)}`)
-    return next(args)
-  } finally {
-    delete context[SLOT]
-  }
-}
 
 type Response = {statusCode: number; headers: Record<string, string>; body?: any}
 type InnerNext = (args: unknown) => Promise<{response: Response; output?: unknown}>
@@ -501,7 +596,14 @@ export const exchangeMiddleware = (next: InnerNext, context: Context) => async (
   if (!exchange) return next(args)
   if (exchange.serve !== undefined) {
     const requestId = randomUUID().replaceAll('-', '').toUpperCase()
-    return {response: {statusCode: 200, reason: 'OK', headers: {'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId, 'x-cct-cache': 'hit'}, body: encoder.encode(exchange.serve)}}
+    return {
+      response: {
+        statusCode: 200,
+        reason: 'OK',
+        headers: {'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': requestId, 'x-cct-cache': 'hit'},
+        body: encoder.encode(exchange.serve),
+      },
+    }
   }
   const out = await next(args)
   if (out.response.statusCode === 200 && out.response.body !== undefined) {
@@ -524,8 +626,18 @@ function patchSend(proto: any): void {
     const stack = this?.middlewareStack
     if (this?.config?.serviceId === 'DynamoDB' && stack && !hookedStacks.has(stack)) {
       hookedStacks.add(stack)
-      stack.add(autoCacheMiddleware as never, {step: 'build', priority: 'high', name: 'cctAutoCacheMiddleware', override: true})
-      stack.add(exchangeMiddleware as never, {step: 'deserialize', priority: 'low', name: 'cctAutoCacheExchangeMiddleware', override: true})
+      stack.add(autoCacheMiddleware as never, {
+        step: 'build',
+        priority: 'high',
+        name: 'cctAutoCacheMiddleware',
+        override: true,
+      })
+      stack.add(exchangeMiddleware as never, {
+        step: 'deserialize',
+        priority: 'low',
+        name: 'cctAutoCacheExchangeMiddleware',
+        override: true,
+      })
     }
     return original.apply(this, rest)
   }
@@ -557,7 +669,10 @@ function checkBundledSdk(): void {
     const file = base + ext
     if (!existsSync(file)) continue
     if (readFileSync(file, 'latin1').includes(TARGET_PREFIX)) {
-      logOnce('bundled', `${handler}: this function bundles its own AWS SDK copy, which auto-cache cannot hook; its DynamoDB reads are not cached. Use the runtime's SDK (mark @aws-sdk/* external) to cache them.`)
+      logOnce(
+        'bundled',
+        `${handler}: this function bundles its own AWS SDK copy, which auto-cache cannot hook; its DynamoDB reads are not cached. Use the runtime's SDK (mark @aws-sdk/* external) to cache them.`,
+      )
       emit(undefined, {AutoCacheUnhookable: 1})
     }
     return
@@ -565,7 +680,10 @@ function checkBundledSdk(): void {
 }
 
 function install(): void {
-  const M = Module as unknown as {_load: (request: string, parent: unknown, isMain: boolean) => unknown; [PATCHED]?: boolean}
+  const M = Module as unknown as {
+    _load: (request: string, parent: unknown, isMain: boolean) => unknown
+    [PATCHED]?: boolean
+  }
   if (M[PATCHED]) return
   M[PATCHED] = true
   const load = M._load

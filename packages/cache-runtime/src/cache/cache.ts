@@ -62,7 +62,10 @@ export interface Cache {
   set(key: string, value: unknown, options?: LoadOptions): Promise<boolean>
   delete(key: string): Promise<boolean>
   invalidate(...keys: string[]): Promise<void>
-  wrap<A extends unknown[], R>(fn: (...args: A) => Promise<R>, options: WrapOptions): (...args: A) => Promise<NonNullable<R> | null>
+  wrap<A extends unknown[], R>(
+    fn: (...args: A) => Promise<R>,
+    options: WrapOptions,
+  ): (...args: A) => Promise<NonNullable<R> | null>
   handler<E, C, R>(fn: (event: E, context: C) => Promise<R>): (event: E, context: C) => Promise<R>
   flushMetrics(): void
   /** Stop using Redis: no reconnects, no probes; the connection closes, so a script can exit. */
@@ -155,7 +158,11 @@ export class CacheAside implements Cache {
    * caller; Redis errors never do. A loaded value is returned as a hit would return it
    * (its JSON round trip), so callers see one shape either way.
    */
-  async getOrLoad<T>(key: string, loader: () => Promise<T | null | undefined>, options: LoadOptions = {}): Promise<T | null> {
+  async getOrLoad<T>(
+    key: string,
+    loader: () => Promise<T | null | undefined>,
+    options: LoadOptions = {},
+  ): Promise<T | null> {
     const keys = keySet(this.namespace, key)
     const ttlSeconds = baseTtlSeconds(this.config, options)
     const call: CallState = {down: false}
@@ -237,7 +244,11 @@ export class CacheAside implements Cache {
     const {prefix, ...ttl} = options
     baseTtlSeconds(this.config, ttl) // reject a bad ttl/preset when wrapping, not on first call
     return (...args: A) =>
-      this.getOrLoad<NonNullable<R>>(callKey(prefix, args), () => fn(...args) as Promise<NonNullable<R> | undefined>, ttl)
+      this.getOrLoad<NonNullable<R>>(
+        callKey(prefix, args),
+        () => fn(...args) as Promise<NonNullable<R> | undefined>,
+        ttl,
+      )
   }
 
   /** Wrap a Lambda handler so each invocation writes exactly one metrics line, when it ends. */
@@ -363,15 +374,18 @@ export class CacheAside implements Cache {
   private keepLock(keys: KeySet, token: string): () => void {
     const client = this.client
     if (client === undefined) return () => {}
-    const timer = setInterval(() => {
-      if (client.status !== undefined && client.status !== 'ready') return
-      runScript(client, RENEW_LOCK, [keys.lock], [token, this.config.lockTtlMs]).then(
-        (renewed) => {
-          if (renewed !== 1) clearInterval(timer) // no longer ours: it expired and someone else loads
-        },
-        () => {}, // a missed renewal is retried on the next tick; the TTL covers two of them
-      )
-    }, Math.max(10, Math.floor(this.config.lockTtlMs / 3)))
+    const timer = setInterval(
+      () => {
+        if (client.status !== undefined && client.status !== 'ready') return
+        runScript(client, RENEW_LOCK, [keys.lock], [token, this.config.lockTtlMs]).then(
+          (renewed) => {
+            if (renewed !== 1) clearInterval(timer) // no longer ours: it expired and someone else loads
+          },
+          () => {}, // a missed renewal is retried on the next tick; the TTL covers two of them
+        )
+      },
+      Math.max(10, Math.floor(this.config.lockTtlMs / 3)),
+    )
     timer.unref?.()
     return () => clearInterval(timer)
   }
@@ -437,7 +451,9 @@ export class CacheAside implements Cache {
     const call: CallState = {down: false}
     this.metrics.beginCall()
     try {
-      const results = await Promise.all(sets.map((set) => this.redis(call, (client) => this.invalidateOne(client, set))))
+      const results = await Promise.all(
+        sets.map((set) => this.redis(call, (client) => this.invalidateOne(client, set))),
+      )
       let ok = true
       results.forEach((result, i) => {
         if (result !== DOWN) return
@@ -655,7 +671,10 @@ export class CacheAside implements Cache {
     if (client === undefined || this.closed) return
     try {
       await this.ready(client)
-      await withTimeout(client.ping ? client.ping() : client.get(`${this.namespace}probe`), this.config.commandTimeoutMs)
+      await withTimeout(
+        client.ping ? client.ping() : client.get(`${this.namespace}probe`),
+        this.config.commandTimeoutMs,
+      )
       this.lastIo = this.now()
       if (this.pending.size > 0) await this.replayInvalidations()
       if (!this.closed) this.breaker.close()

@@ -36,7 +36,8 @@ export function encodeValue(value: unknown): string | undefined {
 function replacer(this: unknown, key: string, value: unknown): unknown {
   // JSON.stringify has already applied toJSON (Buffer -> {type, data}); look at the original.
   const original = (this as Record<string, unknown>)[key]
-  if (original instanceof Uint8Array) return Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64')
+  if (original instanceof Uint8Array)
+    return Buffer.from(original.buffer, original.byteOffset, original.byteLength).toString('base64')
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
   if (value instanceof Set) return [...value]
   if (value instanceof Map) return Object.fromEntries(value)

@@ -75,7 +75,11 @@ function write(value: unknown): string | undefined {
   const object = value as {toJSON?: () => unknown}
   if (typeof object.toJSON === 'function') return write(object.toJSON())
   if (Array.isArray(value)) return `[${value.map((item) => write(item) ?? 'null').join(',')}]`
-  if (value instanceof Set) return `[${[...value].map((item) => write(item) ?? 'null').sort().join(',')}]`
+  if (value instanceof Set)
+    return `[${[...value]
+      .map((item) => write(item) ?? 'null')
+      .sort()
+      .join(',')}]`
   if (value instanceof Map) value = Object.fromEntries(value)
   const parts: string[] = []
   for (const name of Object.keys(value as object).sort()) {

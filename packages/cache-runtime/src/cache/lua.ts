@@ -5,7 +5,8 @@ import {readFileSync} from 'node:fs'
  * Run from source (tests, tools), this module reads them; in the layer it is replaced by
  * their text at build time (scripts/layer/lua.ts), so the bundle reads no file.
  */
-const read = (name: string): string => readFileSync(new URL(`../../lua/${name}.lua`, import.meta.url), 'utf8').replace(/\n$/, '')
+const read = (name: string): string =>
+  readFileSync(new URL(`../../lua/${name}.lua`, import.meta.url), 'utf8').replace(/\n$/, '')
 
 export const LUA = {
   miss: read('miss'),

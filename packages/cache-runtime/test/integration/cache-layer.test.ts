@@ -69,7 +69,13 @@ describe('layer zip', () => {
     assert.deepEqual(paths, [...paths].sort(), 'entries are not sorted')
     assert.ok(!paths.some((p) => p.includes('__pycache__') || p.endsWith('.pyc')), 'bytecode in the layer')
     assert.ok(
-      paths.every((p) => p.startsWith('nodejs/node_modules/cct-cache/') || p.startsWith('python/') || p === 'cct-auto-cache' || p.startsWith('cct-auto-cache.d/')),
+      paths.every(
+        (p) =>
+          p.startsWith('nodejs/node_modules/cct-cache/') ||
+          p.startsWith('python/') ||
+          p === 'cct-auto-cache' ||
+          p.startsWith('cct-auto-cache.d/'),
+      ),
       'stray paths',
     )
     assert.equal(first.manifest.files, paths.length)
@@ -78,7 +84,9 @@ describe('layer zip', () => {
     const shipped = Buffer.from(unzipSync(readFileSync(first.zipPath))['python/cache_helper.py']!).toString('utf8')
     assert.equal(shipped, helper)
     assert.doesNotMatch(shipped, /\bLUA\(/)
-    assert.ok(shipped.includes(`_MISS = """${readFileSync(join(PACKAGE_ROOT, 'lua/miss.lua'), 'utf8').replace(/\n$/, '')}"""`))
+    assert.ok(
+      shipped.includes(`_MISS = """${readFileSync(join(PACKAGE_ROOT, 'lua/miss.lua'), 'utf8').replace(/\n$/, '')}"""`),
+    )
   })
 
   it('keeps the exec wrapper executable (0755) through extraction, as Lambda does; the rest 0644', () => {
@@ -186,6 +194,10 @@ export async function load(id: string): Promise<{title: string} | null> {
     )
     writeFileSync(join(fn, 'package.json'), '{"type": "module"}')
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-    await exec(process.execPath, [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', join(fn, 'check.ts')], {cwd: fn})
+    await exec(
+      process.execPath,
+      [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', join(fn, 'check.ts')],
+      {cwd: fn},
+    )
   })
 })

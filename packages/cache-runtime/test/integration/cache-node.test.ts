@@ -44,7 +44,11 @@ function harness(env: Record<string, string> = {}, options: CacheOptions = {}): 
   })
   open.push(cache)
   // Lines are written once the cache is quiet; a test reading counts wants them as of now.
-  const metric = (name: string) => (cache.flushMetrics(), lines).reduce((sum, line) => sum + (typeof line[name] === 'number' ? (line[name] as number) : 0), 0)
+  const metric = (name: string) =>
+    (cache.flushMetrics(), lines).reduce(
+      (sum, line) => sum + (typeof line[name] === 'number' ? (line[name] as number) : 0),
+      0,
+    )
   return {cache, lines, logs, metric}
 }
 
@@ -171,11 +175,14 @@ describe('keys of wrapped functions', () => {
   it('cover every argument, with object keys in any order', async () => {
     const {cache} = harness()
     const search = counter(() => ['result'])
-    const cachedSearch = cache.wrap(async (query: {tag: string; page: number}, sort: string) => {
-      void query
-      void sort
-      return search.load()
-    }, {prefix: 'search', preset: 'lists'})
+    const cachedSearch = cache.wrap(
+      async (query: {tag: string; page: number}, sort: string) => {
+        void query
+        void sort
+        return search.load()
+      },
+      {prefix: 'search', preset: 'lists'},
+    )
     await cachedSearch({tag: 'news', page: 1}, 'new')
     await cachedSearch({page: 1, tag: 'news'} as {tag: string; page: number}, 'new')
     assert.equal(search.calls(), 1)
@@ -188,10 +195,13 @@ describe('keys of wrapped functions', () => {
     const {cache} = harness()
     let title = 'v1'
     const loads = counter(() => ({title}))
-    const getArticle = cache.wrap(async (id: string) => {
-      void id
-      return loads.load()
-    }, {prefix: 'article', preset: 'articles'})
+    const getArticle = cache.wrap(
+      async (id: string) => {
+        void id
+        return loads.load()
+      },
+      {prefix: 'article', preset: 'articles'},
+    )
     assert.deepEqual(await getArticle('42'), {title: 'v1'})
     assert.equal(await redis.command('EXISTS', 'cct:v1:{article:42}'), 1)
     title = 'v2'
@@ -215,7 +225,10 @@ describe('stampedes', () => {
     const a = harness().cache
     const b = harness().cache
     const loader = counter(() => 'shared', 200)
-    const [fromA, fromB] = await Promise.all([a.getOrLoad('pair', loader.load), sleep(20).then(() => b.getOrLoad('pair', loader.load))])
+    const [fromA, fromB] = await Promise.all([
+      a.getOrLoad('pair', loader.load),
+      sleep(20).then(() => b.getOrLoad('pair', loader.load)),
+    ])
     assert.equal(fromA, 'shared')
     assert.equal(fromB, 'shared')
     assert.equal(loader.calls(), 1)
@@ -406,7 +419,10 @@ describe('without Redis', () => {
         if (i === 4) await sleep(450) // let the breaker half-open: the probe must also be bounded
       }
       for (const took of timings) {
-        assert.ok(took < commandTimeoutMs * 2 + 150, `a call took ${took.toFixed(0)} ms; command timeout is ${commandTimeoutMs} ms`)
+        assert.ok(
+          took < commandTimeoutMs * 2 + 150,
+          `a call took ${took.toFixed(0)} ms; command timeout is ${commandTimeoutMs} ms`,
+        )
       }
       assert.equal(cache.breakerState, 'open')
     } finally {
@@ -423,7 +439,11 @@ describe('without Redis', () => {
   })
 
   it('replays an invalidation that could not reach Redis once it is back', async () => {
-    const {cache} = harness({CACHE_COMMAND_TIMEOUT_MS: '150', CACHE_BREAKER_THRESHOLD: '1', CACHE_BREAKER_COOLDOWN_MS: '500'})
+    const {cache} = harness({
+      CACHE_COMMAND_TIMEOUT_MS: '150',
+      CACHE_BREAKER_THRESHOLD: '1',
+      CACHE_BREAKER_COOLDOWN_MS: '500',
+    })
     await cache.set('article:11', 'old')
     redis.pause()
     let confirmed: boolean

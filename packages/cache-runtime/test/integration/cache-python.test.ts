@@ -274,7 +274,14 @@ interface PythonRun {
 function python(scenario: string, env: Record<string, string> = {}): PythonRun {
   const proc = spawn('python3', ['-u', driver, scenario], {
     // Only the layer on the path: the helper and redis-py exactly as bundled.
-    env: {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1', ...redis.env, ...env},
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      PYTHONPATH: pythonPath,
+      PYTHONDONTWRITEBYTECODE: '1',
+      ...redis.env,
+      ...env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stderr = ''
@@ -338,7 +345,10 @@ describe('python cache_helper: semantics', () => {
     assert.equal(r.ttl_for_videos, 120)
     const jitter = await run('jitter')
     const ttls = jitter.pttl as number[]
-    assert.ok(Math.min(...ttls) >= 895_000 && Math.max(...ttls) <= 1_100_000, `${Math.min(...ttls)}..${Math.max(...ttls)}`)
+    assert.ok(
+      Math.min(...ttls) >= 895_000 && Math.max(...ttls) <= 1_100_000,
+      `${Math.min(...ttls)}..${Math.max(...ttls)}`,
+    )
     assert.ok(new Set(ttls.map((t) => Math.round(t / 1000))).size > 50, 'TTLs are not spread')
   })
 
@@ -458,7 +468,8 @@ describe('python cache_helper: Redis failures', () => {
 
       assert.ok(down.values.every((v: string) => v === 'from-dynamodb'))
       const bound = connectTimeoutMs + commandTimeoutMs + 250
-      for (const took of down.timings as number[]) assert.ok(took < bound, `a call took ${took.toFixed(0)} ms (bound ${bound} ms)`)
+      for (const took of down.timings as number[])
+        assert.ok(took < bound, `a call took ${took.toFixed(0)} ms (bound ${bound} ms)`)
       assert.equal(down.breaker, 'open')
       // Refused connects count up to the threshold; a command timeout (paused) opens it at once.
       if (mode === 'stopped') assert.ok(down.errors >= 3)
@@ -485,7 +496,7 @@ describe('python and node helpers share one cache', () => {
     assert.equal(r.not_found, '!not-found')
   })
 
-  it('read each other\'s entries and invalidations', async () => {
+  it("read each other's entries and invalidations", async () => {
     const node = createCache({env: {...redis.env, CACHE_METRICS: 'off'}, log: () => {}})
     try {
       await node.getOrLoad('shared:article:1', async () => ({title: 'from node'}))

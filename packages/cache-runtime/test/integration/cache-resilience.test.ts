@@ -176,10 +176,17 @@ interface Container {
 }
 
 async function container(runtime: Runtime, env: Record<string, string>): Promise<Container> {
-  const base = {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', AWS_LAMBDA_FUNCTION_NAME: 'articles-api'}
+  const base = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    AWS_LAMBDA_FUNCTION_NAME: 'articles-api',
+  }
   const proc =
     runtime === 'node'
-      ? spawn(process.execPath, [nodeDriver], {env: {...base, NODE_PATH: nodeModules, ...env}, stdio: ['pipe', 'pipe', 'pipe']})
+      ? spawn(process.execPath, [nodeDriver], {
+          env: {...base, NODE_PATH: nodeModules, ...env},
+          stdio: ['pipe', 'pipe', 'pipe'],
+        })
       : spawn('python3', ['-u', pythonDriver], {
           env: {...base, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1', ...env},
           stdio: ['pipe', 'pipe', 'pipe'],
@@ -297,7 +304,23 @@ function makeCertificates(dir: string): void {
   ssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=cct test CA')
   ssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost')
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n')
-  ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext')
+  ssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  )
 }
 
 /** redis-server speaking only TLS, with the throwaway certificate. */
@@ -305,9 +328,30 @@ async function startTlsRedis(): Promise<{port: number; pause(): void; resume(): 
   const port = await freePort()
   const proc = spawn(
     process.env.REDIS_SERVER_BIN ?? 'redis-server',
-    ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(tlsDir, 'server.crt'),
-      '--tls-key-file', join(tlsDir, 'server.key'), '--tls-ca-cert-file', join(tlsDir, 'ca.crt'), '--tls-auth-clients', 'no',
-      '--save', '', '--appendonly', 'no', '--dir', tlsDir, '--loglevel', 'warning'],
+    [
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--tls-cert-file',
+      join(tlsDir, 'server.crt'),
+      '--tls-key-file',
+      join(tlsDir, 'server.key'),
+      '--tls-ca-cert-file',
+      join(tlsDir, 'ca.crt'),
+      '--tls-auth-clients',
+      'no',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      tlsDir,
+      '--loglevel',
+      'warning',
+    ],
     {stdio: 'ignore'},
   )
   const killOnExit = () => proc.kill('SIGKILL')
@@ -357,7 +401,11 @@ describe('a container frozen while its socket dies silently', () => {
       const pool = containers()
       try {
         // The idle gap that counts as "frozen" is shortened from minutes to 1 s.
-        const fn = await pool.start(runtime, {REDIS_HOST: '127.0.0.1', REDIS_PORT: String(edge.port), CACHE_IDLE_RECONNECT_MS: '1000'})
+        const fn = await pool.start(runtime, {
+          REDIS_HOST: '127.0.0.1',
+          REDIS_PORT: String(edge.port),
+          CACHE_IDLE_RECONNECT_MS: '1000',
+        })
         const key = `frozen:${runtime}`
         assert.equal((await fn.run({op: 'load', key, value: 'v1'})).loaded, true)
         fn.freeze()
@@ -400,8 +448,14 @@ describe('a container frozen while its socket dies silently', () => {
         next.push(await fn.run({op: 'load', key: 'dead', value: 'x'}))
         await sleep(5)
       }
-      assert.ok(next.some((r) => r.loaded === false), `no hit within 200 ms of the timeout: ${JSON.stringify(next)}`)
-      assert.ok(next.every((r) => r.ms < 50), `a request waited on Redis: ${JSON.stringify(next)}`)
+      assert.ok(
+        next.some((r) => r.loaded === false),
+        `no hit within 200 ms of the timeout: ${JSON.stringify(next)}`,
+      )
+      assert.ok(
+        next.every((r) => r.ms < 50),
+        `a request waited on Redis: ${JSON.stringify(next)}`,
+      )
     } finally {
       pool.stopAll()
       await edge.close()
@@ -479,7 +533,11 @@ describe('TLS (cct default) to a hung or untrusted endpoint', () => {
       try {
         const healthy = await pool.start(runtime, tlsEnv())
         await healthy.run({op: 'load', key: `tls:${runtime}`, value: 'v'})
-        assert.equal((await healthy.run({op: 'load', key: `tls:${runtime}`, value: 'x'})).loaded, false, 'no hit over TLS')
+        assert.equal(
+          (await healthy.run({op: 'load', key: `tls:${runtime}`, value: 'x'})).loaded,
+          false,
+          'no hit over TLS',
+        )
 
         tls.pause()
         try {
@@ -538,7 +596,9 @@ describe('slow loaders and other containers', () => {
       // The lock lives 300 ms unless renewed; the loader takes 1.2 s.
       const env = {...redis.env, CACHE_LOCK_TTL_MS: '300', CACHE_METRICS: 'off'}
       const fns = await Promise.all((['node', 'node', 'python', 'python'] as const).map((r) => pool.start(r, env)))
-      const results = await Promise.all(fns.map((fn, i) => fn.run({op: 'load', key: 'slow', value: `from ${i}`, delayMs: 1200})))
+      const results = await Promise.all(
+        fns.map((fn, i) => fn.run({op: 'load', key: 'slow', value: `from ${i}`, delayMs: 1200})),
+      )
       assert.equal(results.filter((r) => r.loaded).length, 1, JSON.stringify(results))
       assert.equal(new Set(results.map((r) => r.value)).size, 1, 'containers got different values')
     } finally {
@@ -546,7 +606,7 @@ describe('slow loaders and other containers', () => {
     }
   })
 
-  it("python: cache_get never takes the load lock, so a caller that never cache_sets blocks nobody", async () => {
+  it('python: cache_get never takes the load lock, so a caller that never cache_sets blocks nobody', async () => {
     const pool = containers()
     try {
       const env = {...redis.env, CACHE_METRICS: 'off'}
@@ -633,7 +693,11 @@ describe('values, metrics and the end of a process', () => {
       const pool = containers()
       try {
         // Nothing listens on this port: connections are refused, reconnects would go on forever.
-        const fn = await pool.start(runtime, {REDIS_HOST: '127.0.0.1', REDIS_PORT: String(await freePort()), CACHE_BREAKER_THRESHOLD: '2'})
+        const fn = await pool.start(runtime, {
+          REDIS_HOST: '127.0.0.1',
+          REDIS_PORT: String(await freePort()),
+          CACHE_BREAKER_THRESHOLD: '2',
+        })
         for (let i = 0; i < 4; i++) await fn.run({op: 'load', key: 'k', value: i})
         await fn.run({op: 'close'})
         fn.proc.stdin!.end() // the driver has nothing else to do

@@ -31,10 +31,19 @@ describe('circuit breaker', () => {
   })
 
   it('a trip for a command timeout probes at once, then backs off as usual', () => {
-    const breaker = new CircuitBreaker(5, 500, 4000, () => {}, () => 1)
+    const breaker = new CircuitBreaker(
+      5,
+      500,
+      4000,
+      () => {},
+      () => 1,
+    )
     assert.equal(breaker.trip(true), true)
     assert.equal(breaker.allow(), false, 'no request waits for the probe')
-    assert.deepEqual(Array.from({length: 3}, () => breaker.nextDelay()), [0, 500, 1000])
+    assert.deepEqual(
+      Array.from({length: 3}, () => breaker.nextDelay()),
+      [0, 500, 1000],
+    )
     // The next outage opened by a connect budget starts with the backoff step.
     breaker.close()
     breaker.trip()
@@ -42,8 +51,20 @@ describe('circuit breaker', () => {
   })
 
   it('backs off exponentially up to the cap, jittered to 50-100% of each step', () => {
-    const low = new CircuitBreaker(1, 500, 4000, () => {}, () => 0)
-    const high = new CircuitBreaker(1, 500, 4000, () => {}, () => 1)
+    const low = new CircuitBreaker(
+      1,
+      500,
+      4000,
+      () => {},
+      () => 0,
+    )
+    const high = new CircuitBreaker(
+      1,
+      500,
+      4000,
+      () => {},
+      () => 1,
+    )
     low.trip()
     high.trip()
     const lows = Array.from({length: 6}, () => low.nextDelay())

@@ -41,7 +41,8 @@ describe('cache entry codec', () => {
   })
 
   it('decodes values, falsy ones included, and flags corrupt entries', () => {
-    for (const value of [0, '', false, [], {a: 1}]) assert.deepEqual(decodeEntry(JSON.stringify(value)), {kind: 'value', value})
+    for (const value of [0, '', false, [], {a: 1}])
+      assert.deepEqual(decodeEntry(JSON.stringify(value)), {kind: 'value', value})
     assert.deepEqual(decodeEntry(NOT_FOUND_MARKER), {kind: 'not-found'})
     assert.deepEqual(decodeEntry('{"trunc'), {kind: 'corrupt'})
     assert.deepEqual(decodeEntry(''), {kind: 'corrupt'})

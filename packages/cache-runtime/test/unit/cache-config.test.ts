@@ -6,7 +6,14 @@ import {baseTtlSeconds, jitteredTtlMs} from '../../src/cache/ttl.js'
 
 describe('cache config', () => {
   it('has the runbook TTL presets', () => {
-    assert.deepEqual(TTL_PRESETS, {articles: 3600, videos: 1800, userProfiles: 900, election: 86400, resources: 7200, lists: 1800})
+    assert.deepEqual(TTL_PRESETS, {
+      articles: 3600,
+      videos: 1800,
+      userProfiles: 900,
+      election: 86400,
+      resources: 7200,
+      lists: 1800,
+    })
     assert.deepEqual(readConfig({}).presets, TTL_PRESETS)
   })
 
@@ -61,9 +68,18 @@ describe('cache config', () => {
   })
 
   it('jitters TTLs within +/-10%', () => {
-    assert.equal(jitteredTtlMs(100, 0.1, () => 0), 90_000)
-    assert.equal(jitteredTtlMs(100, 0.1, () => 0.5), 100_000)
-    assert.equal(jitteredTtlMs(100, 0.1, () => 0.999999), 110_000)
+    assert.equal(
+      jitteredTtlMs(100, 0.1, () => 0),
+      90_000,
+    )
+    assert.equal(
+      jitteredTtlMs(100, 0.1, () => 0.5),
+      100_000,
+    )
+    assert.equal(
+      jitteredTtlMs(100, 0.1, () => 0.999999),
+      110_000,
+    )
     const samples = Array.from({length: 1000}, () => jitteredTtlMs(100, 0.1))
     assert.ok(samples.every((ms) => ms >= 90_000 && ms <= 110_000))
     assert.ok(new Set(samples).size > 100)

@@ -7,7 +7,11 @@ import {keyNamespace, keySet} from '../../src/cache/keys.js'
 describe('cache keys', () => {
   it('namespace entries by stack and schema version, in one Redis Cluster hash slot', () => {
     const keys = keySet(keyNamespace('cct', '1'), 'article:42')
-    assert.deepEqual(keys, {entry: 'cct:v1:{article:42}', gen: 'cct:v1:{article:42}:gen', lock: 'cct:v1:{article:42}:lock'})
+    assert.deepEqual(keys, {
+      entry: 'cct:v1:{article:42}',
+      gen: 'cct:v1:{article:42}:gen',
+      lock: 'cct:v1:{article:42}:lock',
+    })
     assert.throws(() => keySet('cct:v1:', ''), TypeError)
   })
 
@@ -37,7 +41,15 @@ describe('cache keys', () => {
   it('serialize objects, Sets and Maps independent of insertion order', () => {
     assert.equal(stableStringify({b: 1, a: 2}), stableStringify({a: 2, b: 1}))
     assert.equal(stableStringify(new Set(['b', 'a'])), '["a","b"]')
-    assert.equal(stableStringify(new Map([['b', 1], ['a', 2]])), '{"a":2,"b":1}')
+    assert.equal(
+      stableStringify(
+        new Map([
+          ['b', 1],
+          ['a', 2],
+        ]),
+      ),
+      '{"a":2,"b":1}',
+    )
     assert.equal(stableStringify({a: undefined, b: [undefined], c: 10n}), '{"b":[null],"c":10}')
   })
 })

@@ -6,7 +6,13 @@ import {CacheMetrics} from '../../src/cache/metrics.js'
 
 function recorder(enabled = true) {
   const lines: string[] = []
-  const metrics = new CacheMetrics({enabled, namespace: 'cct/cache', service: 'news-api', sink: (l) => lines.push(l), now: () => 1700000000000})
+  const metrics = new CacheMetrics({
+    enabled,
+    namespace: 'cct/cache',
+    service: 'news-api',
+    sink: (l) => lines.push(l),
+    now: () => 1700000000000,
+  })
   return {metrics, lines}
 }
 
@@ -70,7 +76,10 @@ describe('cache metrics (EMF)', () => {
     const {metrics, lines} = recorder()
     for (let i = 0; i < 150; i++) metrics.loadTime(i)
     metrics.flush()
-    assert.deepEqual(lines.map((l) => JSON.parse(l).LoadTime.length), [100, 50])
+    assert.deepEqual(
+      lines.map((l) => JSON.parse(l).LoadTime.length),
+      [100, 50],
+    )
   })
 
   it('writes nothing when disabled', async () => {
