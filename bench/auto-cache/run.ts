@@ -13,8 +13,8 @@
  * one process. Results go to bench/results/auto-cache-<date>.{json,md} with the machine.
  */
 import {execFileSync} from 'node:child_process'
-import {mkdirSync, writeFileSync} from 'node:fs'
-import {loadavg} from 'node:os'
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {REPO_ROOT, startSandbox} from '../../sandbox/launcher.js'
@@ -39,7 +39,10 @@ async function main(): Promise<void> {
       const {requests} = (await (await fetch(`${sandbox.endpoint}/cct-fidelity/dynamodb-requests`)).json()) as {requests: Record<string, Record<string, number>>}
       return Object.values(requests).reduce((n, ops) => n + READ_OPS.reduce((m, op) => m + (ops[op] ?? 0), 0), 0)
     }
-    const cct = (args: string[]) => execFileSync(process.execPath, [join(REPO_ROOT, 'bin/run.js'), ...args], {env: {...process.env, ...sandbox.env}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
+    // In a directory of its own: setup saves cct.json where it runs, and a second setup
+    // (or the next bench) would read the first one's choices, auto-cache among them.
+    const cwd = mkdtempSync(join(tmpdir(), 'cct-bench-auto-cache-'))
+    const cct = (args: string[]) => execFileSync(process.execPath, [join(REPO_ROOT, 'bin/run.js'), ...args], {cwd, env: {...process.env, ...sandbox.env}, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']})
     const traffic = {seed: SEED, rate: 1000, durationSeconds: 3600, maxInvocations: REQUESTS}
     const run = async (label: string, setupArgs: string[]) => {
       cct(['setup', '--yes', '--nat', ...setupArgs])
