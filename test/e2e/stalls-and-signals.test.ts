@@ -61,9 +61,10 @@ describe('signals stop cct at once with exit 130', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} during a call that never answers`, async () => {
       let sentAt = 0
-      // --dry-run: its progress shows (a run's plan pass is silent) as the first call starts.
-      const run = await cli(['vpc', '--dry-run'], silentEnv(), {
-        killOn: /Network/,
+      // --dry-run: its progress shows (a run's plan pass is silent); JSON progress says
+      // when the step starts, that is as its first call goes out.
+      const run = await cli(['vpc', '--dry-run', '--progress', 'json'], silentEnv(), {
+        killOn: /"step-start"/,
         signal,
         onKill: () => (sentAt = Date.now()),
       })
