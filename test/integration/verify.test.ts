@@ -123,7 +123,7 @@ describe('cct verify', () => {
   it('bad input: one line, exit 2, nothing invoked', async () => {
     await runSteps(sandbox(), STACK_STEPS)
     for (const [args, message] of [
-      [['--redis-url', 'http://localhost:6379'], /--redis-url must start with redis:\/\/ or rediss:\/\//],
+      [['--redis-url', 'http://localhost:6379'], /--redis-url http:\/\/localhost:6379 is not a redis:\/\/ or rediss:\/\/ URL/],
       [['--hours', 'soon'], /--hours must be a positive number, got "soon"/],
       [['--traffic', '0'], /--traffic must be a whole number from 1 to 1000/],
       [['--traffic', '2', '--event', '/nonexistent.json'], /--event \/nonexistent\.json cannot be read/],
