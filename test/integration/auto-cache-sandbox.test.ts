@@ -364,19 +364,27 @@ describe('auto-cache in the sandbox, through the real CLI and the built layer', 
     const warm = await invokeJson('articles-api', http('GET', id)) // the container and its connection are warm
     process.kill(pid, 'SIGSTOP')
     const durations: number[] = []
+    const errors: number[] = []
+    const bypasses: number[] = []
     try {
       for (let i = 0; i < 10; i++) {
         const {answer, log} = await invokeJson('articles-api', http('GET', id))
         assert.equal(answer.body, warm.answer.body)
         durations.push(reportDuration(log))
+        // The helper's own EMF lines in the log: Redis calls that failed, and calls that skipped it.
+        const metrics = log.split('\n').filter((l) => l.includes('"CacheError"')).map((l) => JSON.parse(l.slice(l.indexOf('{'))) as Record<string, number>)
+        errors.push(metrics.reduce((n, m) => n + (m.CacheError ?? 0), 0))
+        bypasses.push(metrics.reduce((n, m) => n + (m.CacheBypass ?? 0), 0))
       }
     } finally {
       process.kill(pid, 'SIGCONT')
     }
-    t.diagnostic(`Duration with Redis hung: ${durations.map((d) => d.toFixed(0)).join(', ')} ms; uncached p50 ${uncached.p50.toFixed(0)}, p95 ${uncached.p95.toFixed(0)} ms`)
+    t.diagnostic(`Duration with Redis hung: ${durations.map((d) => d.toFixed(0)).join(', ')} ms; uncached p50 ${uncached.p50.toFixed(0)}, p95 ${uncached.p95.toFixed(0)} ms; Redis errors per request ${errors.join(' ')}`)
     assert.ok(durations[0]! <= uncached.p95 + 500, `the first request took ${durations[0]} ms`)
-    const rest = durations.slice(1)
-    assert.ok(rest.every((d) => d < uncached.p95 + 100), `later requests still wait on Redis: ${rest.join(', ')} ms`)
+    // "The rest nothing" as the helper reports it, not as a wall clock on a loaded machine
+    // would: one command timed out in all, and every later request skipped Redis.
+    assert.deepEqual(errors, [1, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'one Redis timeout, in the first request')
+    assert.ok(bypasses.slice(1).every((n) => n > 0), `later requests that still tried Redis: ${bypasses.join(' ')}`)
   })
 
   it('cct rollback: every function byte-identical to before setup, the user\'s wrapper back', async () => {
