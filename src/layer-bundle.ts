@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto'
-import {readFileSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {readFile} from 'node:fs/promises'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 
 import {CctError} from './errors.js'
 
@@ -12,8 +12,16 @@ export interface LayerBundle {
   size: number
 }
 
-/** dist/layer beside this module, in the repository and in the installed npm package alike. */
-export const BUNDLE_DIR = join(import.meta.dirname, '..', 'dist', 'layer')
+/** The package's root: the nearest folder up from this module with a package.json (src/ and dist/ sit at different depths in it). */
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) return join(from, '..')
+  }
+}
+
+/** dist/layer in the package, in the repository and in the installed npm package alike. */
+export const BUNDLE_DIR = join(packageRoot(import.meta.dirname), 'dist', 'layer')
 const ZIP = 'cct-cache-layer.zip'
 const MANIFEST = 'cct-cache-layer.json'
 
