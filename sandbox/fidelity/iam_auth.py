@@ -98,6 +98,11 @@ JSON_ERROR_TYPES = {"AccessDenied": "AccessDeniedException", "InvalidClientToken
 
 
 def _json_protocol(response: Any) -> bool:
+    """The request came in a JSON protocol (Lambda's REST JSON, JSON 1.0/1.1: DynamoDB, and
+    CloudWatch, which the SDKs now call in JSON though botocore's model still says query)."""
+    content_type = response.headers.get("Content-Type") or response.headers.get("content-type") or ""
+    if "json" in content_type or response.headers.get("X-Amz-Target") or response.headers.get("x-amz-target"):
+        return True
     try:
         from moto.core.responses import get_service_model
 
