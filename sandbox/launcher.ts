@@ -15,6 +15,13 @@ export interface SandboxOptions {
   fidelity?: Partial<FidelityConfig>
   /** Where the servers' logs go (default `.sandbox/logs` in the repository). */
   logDir?: string
+  /**
+   * moto's INITIAL_NO_AUTH_ACTION_COUNT: after this many requests (counted again from each
+   * reset) every request is checked against the caller's IAM policies, as AWS does (0: from
+   * the start). Default: never (any credentials work). `enforceIam()` switches it at run time;
+   * sandbox/fidelity/iam_auth.py says where moto's check differs from AWS's.
+   */
+  noAuthActions?: number
 }
 
 /** How long AWS takes, in seconds; 0 = at once (and a switch or two). See sandbox/fidelity/. */
@@ -54,7 +61,12 @@ export interface Sandbox {
   env: Record<string, string>
   /** Change the delays at run time (they apply to resources created or deleted afterwards). */
   configure(f: Partial<FidelityConfig>): Promise<void>
-  /** Empty moto (POST /moto-api/reset), restore the start-up delays, FLUSHALL redis. */
+  /**
+   * Check every request against the caller's IAM policies (on), or let any credentials do
+   * anything (off), from now until the next reset, which restores `noAuthActions`.
+   */
+  enforceIam(on: boolean): Promise<void>
+  /** Empty moto (POST /moto-api/reset), restore the start-up delays and IAM checking, FLUSHALL redis. */
   reset(): Promise<void>
   /** Stop both servers and wait for them to exit; idempotent. */
   stop(): Promise<void>
@@ -72,6 +84,8 @@ export interface SandboxState {
   env: Record<string, string>
   logDir: string
   startedAt: string
+  /** moto's INITIAL_NO_AUTH_ACTION_COUNT ("inf": never checked). */
+  noAuthActions?: string
 }
 
 export const REGION = 'us-east-1'
@@ -105,7 +119,7 @@ export async function launch(opts: SandboxOptions, detached: boolean): Promise<L
   // allSettled, not all: when one server fails, the other must have finished spawning
   // before we clean up, or it would outlive the failure.
   const [motoResult, redisResult] = await Promise.allSettled([
-    startMoto(logDir, opts.fidelity ?? {}, detached, started),
+    startMoto(logDir, opts.fidelity ?? {}, detached, started, opts.noAuthActions),
     wantRedis ? startRedis(logDir, detached, started) : undefined,
   ])
   try {
@@ -136,6 +150,7 @@ export async function launch(opts: SandboxOptions, detached: boolean): Promise<L
         env,
         logDir,
         startedAt: new Date().toISOString(),
+        noAuthActions: String(opts.noAuthActions ?? 'inf'),
       },
     }
   } catch (error) {
@@ -156,8 +171,10 @@ function attach({state, children}: Launched): Sandbox {
     redisPort: state.redisPort,
     env: state.env,
     configure: (f) => configureFidelity(state.endpoint, f),
+    enforceIam: (on) => post(`${state.endpoint}/moto-api/reset-auth`, on ? '0' : 'inf'),
     async reset() {
       await post(`${state.endpoint}/moto-api/reset`, '')
+      await post(`${state.endpoint}/moto-api/reset-auth`, state.noAuthActions ?? 'inf')
       if (state.redisPid !== null) await redisCommand(state.redisPort, 'FLUSHALL', '+OK')
     },
     stop() {
@@ -175,14 +192,14 @@ export async function configureFidelity(endpoint: string, f: Partial<FidelityCon
 
 // --- the two servers -------------------------------------------------------------------
 
-async function startMoto(logDir: string, fidelity: Partial<FidelityConfig>, detached: boolean, started: ChildProcess[]) {
+async function startMoto(logDir: string, fidelity: Partial<FidelityConfig>, detached: boolean, started: ChildProcess[], noAuthActions?: number) {
   return startWithRetry(async () => {
     const port = await freePort()
     const log = join(logDir, `moto-${port}.log`)
     const args = [join(HERE, 'moto_server.py'), '--port', String(port), '--fidelity', JSON.stringify(fidelity)]
     if (!detached) args.push('--tied')
     // CCT_SANDBOX_NODE: the Node that runs nodejs22.x/24.x functions (sandbox/fidelity/invoke.py).
-    const child = spawnLogged('python3', args, log, detached, {MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', CCT_SANDBOX_NODE: process.execPath})
+    const child = spawnLogged('python3', args, log, detached, {MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', CCT_SANDBOX_NODE: process.execPath, ...(noAuthActions === undefined ? {} : {INITIAL_NO_AUTH_ACTION_COUNT: String(noAuthActions)})})
     started.push(child)
     await waitReady('moto server', child, log, async () => {
       const res = await fetch(`http://127.0.0.1:${port}/cct-fidelity/config`, {signal: AbortSignal.timeout(1000)})

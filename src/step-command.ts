@@ -76,7 +76,13 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
     // Everything AWS could refuse is checked in a plan of every step before the first
     // change: a step's refusal (a function the layer cannot go on, --nat with the user's
     // subnets, a node type the region lacks) must not come after an earlier step changed things.
-    if (!flags['dry-run']) await converge({...request, mode: 'plan'})
+    if (!flags['dry-run']) {
+      const planned = await converge({...request, mode: 'plan'})
+      // A function moved into the VPC must not silently lose what its environment reaches.
+      const {lossesOf, lossRefusal} = await import('./ui/internet-loss.js')
+      const losses = lossesOf(planned)
+      if (losses.length) throw lossRefusal(losses)
+    }
     const report = await this.withProgress((onEvent) =>
       converge({...request, mode: flags['dry-run'] ? 'plan' : 'apply', onEvent}),
     )

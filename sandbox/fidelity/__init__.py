@@ -29,6 +29,8 @@ What it adds (each section below cites its source):
 - ElastiCache offerings: DescribeCacheEngineVersions and DescribeReservedCacheNodesOfferings,
   and CreateReplicationGroup refusing a node type or engine version AWS does not offer
   (see elasticache_offerings.py).
+- IAM: moto's authorization (when on) names CloudWatch actions `cloudwatch:`, covers Invoke and
+  GetProducts, and lets the functions' own calls through (see iam_auth.py).
 
 Design:
 - Nothing runs in the background. Time-based state ("creating" until t0 + N seconds) is
@@ -64,6 +66,8 @@ from . import pricing  # noqa: E402
 MODULES.append(pricing)
 from . import elasticache_offerings  # noqa: E402
 MODULES.append(elasticache_offerings)
+from . import iam_auth  # noqa: E402
+MODULES.append(iam_auth)
 _installed = False
 
 

@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import core
+from . import core, iam_auth
 
 ROUTE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime"
@@ -802,6 +802,9 @@ def route(environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
     size = int(environ.get("CONTENT_LENGTH") or 0)
     event = environ["wsgi.input"].read(size) if size else b""
     kind = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+    denied = iam_auth.authorize(environ, "lambda:InvokeFunction")
+    if denied:
+        return _api_error(start_response, InvokeError(denied[0], denied[1], denied[2]))
     try:
         account_id, region = _request_account_region(environ)
         with core.lock:

@@ -34,7 +34,7 @@ import re
 import uuid
 from typing import Any
 
-from . import core
+from . import core, iam_auth
 
 TARGET = "AWSPriceListService."
 API_REGIONS = ("us-east-1", "eu-central-1", "ap-south-1")
@@ -251,6 +251,9 @@ def route(environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
                       f"(it answers in {', '.join(API_REGIONS)})")
     if operation != "GetProducts":
         return _error(start_response, "UnknownOperationException", f"the sandbox's Price List API answers GetProducts only, not {operation}")
+    denied = iam_auth.authorize(environ, "pricing:GetProducts")
+    if denied:
+        return _error(start_response, denied[1], denied[2])
     if core.config.get("pricingAccessDenied"):
         return _error(start_response, "AccessDeniedException",
                       "User: arn:aws:iam::123456789012:user/test is not authorized to perform: pricing:GetProducts "

@@ -9,6 +9,7 @@ import type {SNSClient} from '@aws-sdk/client-sns'
 import type {STSClient} from '@aws-sdk/client-sts'
 
 import {CctError, ExitCode} from '../errors.js'
+import {iamAction} from '../policy.js'
 import {CallLog} from './call-log.js'
 import {DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, validateSettings, type AwsSettings} from './settings.js'
 
@@ -134,7 +135,7 @@ export class AwsClients {
               return await (this.signal ? untilAborted(next(args), this.signal) : next(args))
             } catch (error) {
               // The IAM action, so an AccessDenied can name what to grant.
-              if (error && typeof error === 'object') (error as {cctAction?: string}).cctAction ??= `${service}:${operation}`
+              if (error && typeof error === 'object') (error as {cctAction?: string}).cctAction ??= iamAction(service, operation)
               throw error
             }
           },

@@ -49,9 +49,27 @@ export default class Setup extends StepCommand<typeof Setup> {
       const aws = new AwsClients(this.awsSettings)
       options = await askSetup(await discoverAccount(aws), options, (line) => this.log(line), aws)
     }
-    const request = {settings: this.awsSettings, options, signal: this.abortController.signal}
+    let request = {settings: this.awsSettings, options, signal: this.abortController.signal}
     // The plan pass is quick and read-only: its progress would only repeat the apply's.
-    const plan = await this.withProgress((onEvent) => planStack({...request, onEvent}), {quiet: !this.flags['dry-run'] || interactive})
+    let plan = await this.withProgress((onEvent) => planStack({...request, onEvent}), {quiet: !this.flags['dry-run'] || interactive})
+    const {lossesOf, lossRefusal, askLosses} = await import('../ui/internet-loss.js')
+    const losses = this.flags['dry-run'] ? [] : lossesOf(plan)
+    if (losses.length && !interactive) throw lossRefusal(losses)
+    if (losses.length) {
+      // Each function that would lose what it reaches is asked about; those kept out are planned without.
+      const declined = await askLosses(losses)
+      if (declined.length) {
+        const moved = (plan.steps.find((s) => s.id === 'attach')?.output as {functions?: string[]} | undefined)?.functions ?? []
+        const functions = moved.filter((f) => !declined.includes(f))
+        if (functions.length === 0) {
+          const {cancelled} = await import('../ui/prompts.js')
+          throw cancelled()
+        }
+        options = {...options, functions}
+        request = {...request, options}
+        plan = await planStack(request)
+      }
+    }
     const changes = plan.steps.reduce((n, s) => n + s.changes.length, 0)
     if (this.flags['dry-run']) {
       this.log(formatReport(plan))

@@ -4,7 +4,7 @@
  * without its type here fails that script, so a new command cannot ship without a schema.
  */
 import type {Envelope} from './envelope.js'
-import type {CostResult, StatusResult, StepsResult, VerifyResult} from './results.js'
+import type {CostResult, PolicyResult, StatusResult, StepsResult, VerifyResult} from './results.js'
 
 export type SetupJson = Envelope<'setup', StepsResult>
 export type PlanJson = Envelope<'plan', StepsResult>
@@ -12,6 +12,7 @@ export type RollbackJson = Envelope<'rollback', StepsResult>
 export type StatusJson = Envelope<'status', StatusResult>
 export type VerifyJson = Envelope<'verify', VerifyResult>
 export type CostJson = Envelope<'cost', CostResult>
+export type PolicyJson = Envelope<'policy', PolicyResult>
 
 export type VpcJson = Envelope<'vpc', StepsResult>
 export type SgJson = Envelope<'sg', StepsResult>

@@ -12,6 +12,7 @@ import type {ConvergeReport} from '../services/converge.js'
 import type {CostReport} from '../services/cost.js'
 import type {StatusRow} from '../services/status.js'
 import type {VerifyReport} from '../services/verify.js'
+import type {PolicyDocument} from '../policy.js'
 import type {JsonValue} from './envelope.js'
 
 /** One change of a plan (or made by a run). */
@@ -68,6 +69,22 @@ export interface StatusResult {
 export type VerifyResult = Omit<VerifyReport, 'stack' | 'region'>
 
 export type CostResult = Omit<CostReport, 'stack' | 'region'>
+
+/** `cct policy`: the IAM policy document for one command (or `all`), and what each statement is for. */
+export interface PolicyResult {
+  /** The command the policy is for, or "all". */
+  for: string
+  /** The IAM policy document, as printed without --json. */
+  document: PolicyDocument
+  statements: {
+    sid: string
+    /** What the statement's actions are for. */
+    why: string
+    actions: string[]
+    /** Set when cct works without the statement: what it does instead. */
+    optional: string | null
+  }[]
+}
 
 /** The engine's prefix of an id that does not exist yet. */
 const PENDING = pending('')

@@ -5,6 +5,7 @@ import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/recor
 import {attachVpcPolicy, detachVpcPolicy, inspectRole, partitionOf, type RoleInfo} from '../aws/roles.js'
 import {isPending, isUndoing, operations, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
+import {describeLosses, envNeeds, lossesIn, type Loss, type VpcReach} from '../net/reach.js'
 
 export interface AttachOutput {
   functions: string[]
@@ -27,6 +28,8 @@ interface FunctionPlan {
   fn: FunctionInfo
   /** Where the function should be; `addsGroup` when it stays in its subnets and only gains the lambda group. */
   target?: {addsGroup: boolean; subnetIds: string[]; securityGroupIds: string[]}
+  /** Moved into the VPC, what its environment needs that the VPC does not give (no NAT). */
+  loses?: Loss[]
 }
 
 export interface AttachState {
@@ -48,7 +51,7 @@ export type AttachOp =
   /** In the stack's VPC already: the lambda group joins its groups; its subnets and groups stay. */
   | {kind: 'add-security-group'; functionName: string; groupId: string}
   /** Not in a VPC (or moved from another with --force): the stack's subnets and the lambda group. */
-  | {kind: 'move-into-vpc'; functionName: string; subnetIds: string[]; securityGroupIds: string[]}
+  | {kind: 'move-into-vpc'; functionName: string; subnetIds: string[]; securityGroupIds: string[]; loses?: Loss[]}
   | {kind: 'restore-vpc-config'; functionName: string}
   | {kind: 'detach-role-policy'; roleName: string; roleArn: string}
 
@@ -71,6 +74,7 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
     }
     const functions = await resolveFunctions(lambda, ctx.options, ctx.region)
     const plans = functions.map((fn) => planFunction(fn, vpcId, subnetIds, lambdaGroupId, ctx))
+    await findLosses(plans, ctx)
     const roleArns = [...new Set(functions.map((f) => f.role))]
     const roles = await mapBounded(roleArns, FUNCTION_CONCURRENCY, (arn) => inspectRole(iam, arn))
     return {vpcId, subnetIds, lambdaGroupId, functions: plans, roles, recorded: functions.filter((f) => decodeRecord(vpcRecordKey(ctx), f.tags))}
@@ -94,8 +98,10 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
         continue
       }
       const into = `subnets ${target.subnetIds.map(show).join(', ')}; group ${show(state.lambdaGroupId)}`
-      const detail = fn.vpcId ? `move from ${fn.vpcId} (--force): ${into}` : `not in a VPC: ${into}`
-      changes.push({action: 'update', resource: 'function-vpc', name: fn.name, detail, kind, op: {kind: 'move-into-vpc', functionName: fn.name, subnetIds: target.subnetIds, securityGroupIds: target.securityGroupIds}})
+      const loses = state.functions.find((p) => p.fn.name === fn.name)?.loses ?? []
+      const lost = loses.length ? `; without a NAT gateway it loses ${describeLosses(loses)}` : ''
+      const detail = (fn.vpcId ? `move from ${fn.vpcId} (--force): ${into}` : `not in a VPC: ${into}`) + lost
+      changes.push({action: 'update', resource: 'function-vpc', name: fn.name, detail, kind, op: {kind: 'move-into-vpc', functionName: fn.name, subnetIds: target.subnetIds, securityGroupIds: target.securityGroupIds, ...(loses.length ? {loses} : {})}})
     }
     return changes
   },
@@ -186,6 +192,39 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Where a function should be: unchanged (no target), its own VPC plus the lambda group, or the stack's subnets. */
+/**
+ * Functions moved into the VPC without --nat lose the internet and every AWS service without
+ * an endpoint: what each one's environment needs of them, unless the subnets' route tables
+ * already have a way out or the VPC an interface endpoint for the service.
+ */
+async function findLosses(plans: FunctionPlan[], ctx: StepContext): Promise<void> {
+  if (ctx.options.nat) return
+  const moving = plans.filter((p) => p.target && !p.target.addsGroup).map((p) => ({p, needs: envNeeds(p.fn.env)})).filter((m) => m.needs.length)
+  if (moving.length === 0) return
+  const reach = await vpcReach(ctx)
+  for (const {p, needs} of moving) {
+    const loses = lossesIn(needs, reach)
+    if (loses.length) p.loses = loses
+  }
+}
+
+async function vpcReach(ctx: StepContext): Promise<VpcReach> {
+  const {vpcId, routeTableIds} = ctx.need('vpc')
+  if (isPending(vpcId)) return {internet: false, endpoints: []}
+  const {DescribeRouteTablesCommand, DescribeVpcEndpointsCommand} = await import('@aws-sdk/client-ec2')
+  const ec2 = await ctx.aws.ec2()
+  const known = routeTableIds.filter((id) => !isPending(id))
+  const [{RouteTables = []}, {VpcEndpoints = []}] = await Promise.all([
+    known.length ? ec2.send(new DescribeRouteTablesCommand({RouteTableIds: known})) : {RouteTables: []},
+    ec2.send(new DescribeVpcEndpointsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}, {Name: 'vpc-endpoint-type', Values: ['Interface']}]})),
+  ])
+  // Every subnet must have a way out; a gateway endpoint route or the local route is not one.
+  const internet = known.length > 0 && RouteTables.length === known.length && RouteTables.every((t) => (t.Routes ?? []).some((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.State !== 'blackhole' && (r.NatGatewayId || r.InstanceId || r.TransitGatewayId || r.NetworkInterfaceId)))
+  const prefix = `com.amazonaws.${ctx.region}.`
+  const endpoints = VpcEndpoints.filter((e) => !['deleted', 'Deleted', 'deleting', 'Deleting', 'failed', 'Failed'].includes(String(e.State)) && e.ServiceName?.startsWith(prefix)).map((e) => e.ServiceName!.slice(prefix.length))
+  return {internet, endpoints}
+}
+
 export function planFunction(fn: FunctionInfo, vpcId: string, subnetIds: string[], lambdaGroupId: string, ctx: Pick<StepContext, 'options'>): FunctionPlan {
   if (!fn.vpcId || fn.subnetIds.length === 0) return {fn, target: {addsGroup: false, subnetIds, securityGroupIds: [lambdaGroupId]}}
   if (fn.vpcId === vpcId || isPending(vpcId)) {

@@ -45,7 +45,7 @@ describe('interrupted setup resumes without duplicates', () => {
   for (const [what, at, signal] of points) {
     it(what, async () => {
       const env = sandbox().env
-      const first = await cli(['setup', '--yes', '--config', `${process.env.TMPDIR ?? '/tmp'}/cct-int-${process.pid}.json`], env, {killOn: at, signal})
+      const first = await cli(['setup', '--yes', '--nat', '--config', `${process.env.TMPDIR ?? '/tmp'}/cct-int-${process.pid}.json`], env, {killOn: at, signal})
       assert.ok(first.killed, `the process reached "${at.source}":\n${first.stdout}\n${first.stderr}`)
       if (signal === 'SIGINT') {
         assert.equal(first.code, 130, first.stderr)
@@ -53,7 +53,7 @@ describe('interrupted setup resumes without duplicates', () => {
       } else {
         assert.notEqual(first.code, 0)
       }
-      const second = await cli(['setup', '--yes', '--config', `${process.env.TMPDIR ?? '/tmp'}/cct-int-${process.pid}.json`], env)
+      const second = await cli(['setup', '--yes', '--nat', '--config', `${process.env.TMPDIR ?? '/tmp'}/cct-int-${process.pid}.json`], env)
       assert.equal(second.code, 0, second.stderr)
       await assertNoDuplicates()
     })
@@ -64,7 +64,7 @@ describe('interrupted rollback resumes', () => {
   it('Ctrl-C while waiting for network interfaces, then rollback again finishes', async () => {
     const env = {...sandbox().env}
     const config = ['--config', `${process.env.TMPDIR ?? '/tmp'}/cct-int-rb-${process.pid}.json`]
-    assert.equal((await cli(['setup', '--yes', ...config], env)).code, 0)
+    assert.equal((await cli(['setup', '--yes', '--nat', ...config], env)).code, 0)
     const first = await cli(['rollback', '--yes', ...config], env, {killOn: /(waiting for cct-cache to be deleted|to be free)/, signal: 'SIGINT'})
     assert.ok(first.killed)
     assert.equal(first.code, 130)

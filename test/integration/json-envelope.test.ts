@@ -92,6 +92,9 @@ describe('one JSON envelope for every command', () => {
     await json(['status'], {code: 8})
     const rollback = await json(['rollback', '--dry-run'], {code: 0})
     assert.equal((rollback.result as StepsResult).dryRun, true)
+    const policy = await json(['policy', 'verify'], {code: 0})
+    assert.equal((policy.result as {for: string}).for, 'verify')
+    await json(['policy', 'no-such-command'], {code: 2})
     // Two at a time: each is its own process, and the machine has two cores.
     for (let i = 0; i < STEP_COMMANDS.length; i += 2) {
       await Promise.all(
