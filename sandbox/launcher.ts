@@ -42,6 +42,16 @@ export interface FidelityConfig {
    * as for a caller without pricing:GetProducts (sandbox/fidelity/pricing.py). Default false.
    */
   pricingAccessDenied?: boolean
+  /**
+   * Function names ("a,b") whose configuration updates end `LastUpdateStatus: Failed`
+   * (SubnetOutOfIPAddresses) instead of Successful (sandbox/fidelity/lambda_updates.py).
+   */
+  lambdaUpdatesFail?: string
+  /**
+   * A switch: replication groups created from now on end in `create-failed`
+   * (InsufficientCacheClusterCapacity) instead of available (sandbox/fidelity/elasticache.py).
+   */
+  replicationGroupCreateFails?: boolean
 }
 
 export interface Sandbox {

@@ -122,7 +122,7 @@ export type FunctionUpdate = Omit<UpdateFunctionConfigurationCommandInput, 'Func
 
 /**
  * One configuration update, done the way Lambda requires: wait while a previous update is
- * InProgress (else ResourceConflictException), build the change from the configuration as
+ * InProgress (else ResourceConflictException; a Failed one is no reason to wait), build the change from the configuration as
  * it is then (finishing an update changes RevisionId, and Environment and Layers are
  * replaced whole, so a merge must start from the latest), and pass that RevisionId so a
  * change someone makes in the instant before the write fails instead of being
@@ -139,7 +139,7 @@ export async function updateFunction(
   let roleRetries = 6
   let conflictRetries = 5
   for (;;) {
-    const latest = await waitForUpdate(lambda, fn.name, ctx, resume)
+    const latest = await waitForFunction(lambda, fn.name, ctx, resume, 'before')
     const current = latest && latest.RevisionId !== fn.revisionId ? toFunctionInfo(latest, fn.tags) : fn
     const update = await build(current)
     if (!update) return current
@@ -163,20 +163,36 @@ export async function updateFunction(
       throw error
     }
   }
-  const done = await waitForUpdate(lambda, fn.name, ctx, resume)
+  const done = await waitForFunction(lambda, fn.name, ctx, resume, 'after')
   return done ? toFunctionInfo(done, fn.tags) : fn
 }
 
-async function waitForUpdate(lambda: LambdaClient, name: string, ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>, resume: string) {
+/**
+ * Waits until Lambda may take a write: while a function is being created (`State:
+ * Pending`, Lambda making its network interfaces) or updated (`LastUpdateStatus:
+ * InProgress`). What an earlier update left (`Failed`, cct's or anyone's, e.g.
+ * SubnetOutOfIPAddresses) does not stop the next write, which replaces it; so `before`
+ * waits only. `after` cct's own write (or create), Failed is cct's failure and says why.
+ */
+export async function waitForFunction(
+  lambda: LambdaClient,
+  name: string,
+  ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>,
+  resume: string,
+  when: 'before' | 'after',
+): Promise<FunctionConfiguration | undefined> {
   return waitUntil(
     ctx,
     `${name} to finish updating`,
     async () => {
       const config = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
-      if (config.LastUpdateStatus === 'Failed') {
-        throw new CctError(`Lambda could not update ${name}: ${config.LastUpdateStatusReason ?? 'no reason given'}`, {exitCode: ExitCode.Failure, hint: `Fix the cause, then run \`${resume}\` again`})
+      const busy = config.State === 'Pending' || config.LastUpdateStatus === 'InProgress'
+      if (!busy && when === 'after' && (config.State === 'Failed' || config.LastUpdateStatus === 'Failed')) {
+        const code = config.LastUpdateStatusReasonCode ?? config.StateReasonCode
+        const reason = config.LastUpdateStatus === 'Failed' ? config.LastUpdateStatusReason : config.StateReason
+        throw new CctError(`Lambda could not update ${name}${code ? ` (${code})` : ''}: ${reason ?? 'no reason given'}`, {exitCode: ExitCode.Failure, hint: `Fix the cause, then run \`${resume}\` again`})
       }
-      return {done: config.LastUpdateStatus !== 'InProgress', status: config.LastUpdateStatus ?? 'unknown', value: config}
+      return {done: !busy, status: config.State === 'Pending' ? 'Pending' : (config.LastUpdateStatus ?? 'unknown'), value: config}
     },
     resume,
   )
