@@ -29,6 +29,7 @@ What it adds (each section below cites its source):
 - ElastiCache offerings: DescribeCacheEngineVersions and DescribeReservedCacheNodesOfferings,
   and CreateReplicationGroup refusing a node type or engine version AWS does not offer
   (see elasticache_offerings.py).
+- Availability zones: names map to zone ids per account (see zones.py).
 
 Design:
 - Nothing runs in the background. Time-based state ("creating" until t0 + N seconds) is
@@ -64,6 +65,8 @@ from . import pricing  # noqa: E402
 MODULES.append(pricing)
 from . import elasticache_offerings  # noqa: E402
 MODULES.append(elasticache_offerings)
+from . import zones  # noqa: E402
+MODULES.append(zones)
 _installed = False
 
 

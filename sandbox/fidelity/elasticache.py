@@ -50,7 +50,7 @@ def _set_group_status(rg: Any, status: str) -> None:
             saved = holder.setdefault("_cct_saved", {})
             if key in holder:
                 saved[key] = holder[key]
-            if status == "creating":
+            if status in ("creating", "create-failed"):
                 holder.pop(key, None)
             elif key in saved:
                 holder[key] = saved[key]
@@ -232,9 +232,16 @@ def patch() -> None:
 
         # AWS: CreateReplicationGroup returns status "creating"; the group becomes
         # "available" when its nodes are up (minutes on AWS, replicationGroupCreateSeconds here).
+        # It can end in "create-failed" instead, when AWS cannot place its nodes, e.g.
+        # InsufficientCacheClusterCapacity ("The requested cache node type is not
+        # available in the specified Availability Zone", ElastiCache API errors; the group's
+        # status list in API_ReplicationGroup includes create-failed). Such a group has no
+        # endpoints, does not become available, and can only be deleted. Here: the switch
+        # replicationGroupCreateFails, read when the group is created.
         rg._cct_since = core.now()
         rg._cct_create_s = core.config["replicationGroupCreateSeconds"]
-        _set_group_status(rg, "creating" if rg._cct_create_s > 0 else "available")
+        rg._cct_fails = bool(core.config.get("replicationGroupCreateFails"))
+        _set_group_status(rg, "creating" if rg._cct_create_s > 0 else _created(rg))
         return rg
 
     orig_delete_rg = Backend.delete_replication_group
@@ -245,7 +252,7 @@ def patch() -> None:
             raise ReplicationGroupNotFound(replication_group_id)
         # AWS refuses while the group is not available, e.g. "Replication group X has
         # status deleting which is not valid for deletion." (InvalidReplicationGroupState)
-        if rg.status != "available":
+        if rg.status not in ("available", "create-failed"):
             raise err["RGState"](
                 f"Replication group {replication_group_id} has status {rg.status} which is not valid for deletion."
             )
@@ -370,6 +377,11 @@ def patch() -> None:
         setattr(Backend, name, checked)
 
 
+def _created(rg: Any) -> str:
+    """What a group becomes when its creation ends."""
+    return "create-failed" if getattr(rg, "_cct_fails", False) else "available"
+
+
 def sweep(now: float) -> None:
     from moto.elasticache.models import elasticache_backends
 
@@ -382,7 +394,7 @@ def _sweep_backend(backend: Any, now: float) -> None:
         if not hasattr(rg, "_cct_since"):
             continue
         if rg.status == "creating" and now - rg._cct_since >= rg._cct_create_s:
-            _set_group_status(rg, "available")
+            _set_group_status(rg, _created(rg))
         elif rg.status == "deleting" and now - rg._cct_since >= rg._cct_delete_s:
             backend.replication_groups.pop(rg.replication_group_id, None)
             backend.tagging_service.delete_all_tags_for_resource(rg.arn)
