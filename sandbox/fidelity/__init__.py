@@ -30,6 +30,8 @@ What it adds (each section below cites its source):
   and CreateReplicationGroup refusing a node type or engine version AWS does not offer
   (see elasticache_offerings.py).
 - Availability zones: names map to zone ids per account (see zones.py).
+- Lambda limits: no layers on container images, 5 security groups, 4 KB of environment
+  (see lambda_limits.py).
 
 Design:
 - Nothing runs in the background. Time-based state ("creating" until t0 + N seconds) is
@@ -67,6 +69,8 @@ from . import elasticache_offerings  # noqa: E402
 MODULES.append(elasticache_offerings)
 from . import zones  # noqa: E402
 MODULES.append(zones)
+from . import lambda_limits  # noqa: E402
+MODULES.append(lambda_limits)
 _installed = False
 
 

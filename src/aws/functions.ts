@@ -32,6 +32,19 @@ export interface FunctionInfo {
   layers: string[]
   tags: Record<string, string>
   lastUpdateStatus?: string
+  /** Zip or Image: Lambda allows no layers on a container image. */
+  packageType?: string
+  /** VpcConfig.Ipv6AllowedForDualStack: a VpcConfig update without it turns it off, so cct sends it back as it was. */
+  ipv6DualStack?: boolean
+}
+
+/** Lambda's limits that cct's changes could cross ("Lambda quotas"). */
+export const MAX_SECURITY_GROUPS = 5
+export const MAX_ENV_BYTES = 4096
+
+/** What the environment variables weigh against Lambda's 4 KB: every key and value, in aggregate (UTF-8 bytes). */
+export function envBytes(env: Record<string, string>): number {
+  return Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0)
 }
 
 /** How many functions are updated at once: AWS throttles control-plane calls per account. */
@@ -53,6 +66,8 @@ export function toFunctionInfo(config: FunctionConfiguration, tags: Record<strin
     layers: (config.Layers ?? []).map((l) => l.Arn!),
     tags,
     lastUpdateStatus: config.LastUpdateStatus,
+    packageType: config.PackageType,
+    ...(config.VpcConfig?.Ipv6AllowedForDualStack !== undefined ? {ipv6DualStack: config.VpcConfig.Ipv6AllowedForDualStack} : {}),
   }
 }
 

@@ -1,6 +1,6 @@
 import {type LambdaClient} from '@aws-sdk/client-lambda'
 
-import {FUNCTION_CONCURRENCY, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
+import {FUNCTION_CONCURRENCY, MAX_SECURITY_GROUPS, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {attachVpcPolicy, detachVpcPolicy, inspectRole, partitionOf, type RoleInfo} from '../aws/roles.js'
 import {isPending, isUndoing, operations, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
@@ -172,13 +172,23 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
 }
 
 /** The VpcConfig update an operation makes to the function as it is now; undefined when it is already so. */
-export function vpcUpdate(current: FunctionInfo, op: Extract<AttachOp, {kind: 'add-security-group' | 'move-into-vpc'}>): {VpcConfig: {SubnetIds: string[]; SecurityGroupIds: string[]}} | undefined {
+export function vpcUpdate(current: FunctionInfo, op: Extract<AttachOp, {kind: 'add-security-group' | 'move-into-vpc'}>): {VpcConfig: VpcConfigUpdate} | undefined {
   if (op.kind === 'add-security-group') {
     if (current.securityGroupIds.includes(op.groupId)) return undefined
-    return {VpcConfig: {SubnetIds: current.subnetIds, SecurityGroupIds: [...current.securityGroupIds, op.groupId]}}
+    return {VpcConfig: keepDualStack(current, {SubnetIds: current.subnetIds, SecurityGroupIds: [...current.securityGroupIds, op.groupId]})}
   }
   if (sameSet(current.subnetIds, op.subnetIds) && sameSet(current.securityGroupIds, op.securityGroupIds)) return undefined
-  return {VpcConfig: {SubnetIds: op.subnetIds, SecurityGroupIds: op.securityGroupIds}}
+  return {VpcConfig: keepDualStack(current, {SubnetIds: op.subnetIds, SecurityGroupIds: op.securityGroupIds})}
+}
+
+type VpcConfigUpdate = {SubnetIds: string[]; SecurityGroupIds: string[]; Ipv6AllowedForDualStack?: boolean}
+
+/**
+ * A VpcConfig sent without Ipv6AllowedForDualStack sets it to false (it is part of the
+ * VpcConfig Lambda replaces): send it back as it was, while the function stays in a VPC.
+ */
+function keepDualStack(current: FunctionInfo, config: VpcConfigUpdate): VpcConfigUpdate {
+  return current.ipv6DualStack !== undefined && config.SubnetIds.length > 0 ? {...config, Ipv6AllowedForDualStack: current.ipv6DualStack} : config
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -190,6 +200,9 @@ export function planFunction(fn: FunctionInfo, vpcId: string, subnetIds: string[
   if (!fn.vpcId || fn.subnetIds.length === 0) return {fn, target: {addsGroup: false, subnetIds, securityGroupIds: [lambdaGroupId]}}
   if (fn.vpcId === vpcId || isPending(vpcId)) {
     if (fn.securityGroupIds.includes(lambdaGroupId)) return {fn}
+    if (fn.securityGroupIds.length >= MAX_SECURITY_GROUPS) {
+      throw conflictError(`Function ${fn.name} already has ${fn.securityGroupIds.length} security groups; Lambda allows ${MAX_SECURITY_GROUPS}, and cct's lambda group would be one more`, 'Remove one of its groups (or merge two), or leave it out of --functions')
+    }
     return {fn, target: {addsGroup: true, subnetIds: fn.subnetIds, securityGroupIds: [...fn.securityGroupIds, lambdaGroupId]}}
   }
   if (!ctx.options.force) {
@@ -209,7 +222,7 @@ async function restoreFunction(lambda: LambdaClient, recordedFn: FunctionInfo, s
   ctx.progress(`${fn.name}: restoring its VPC configuration`)
   await updateFunction(lambda, fn, (current) => {
     const target = restoredVpc(current, before, state)
-    return target ? {VpcConfig: target} : undefined
+    return target ? {VpcConfig: keepDualStack(current, target)} : undefined
   }, ctx, 'cct rollback')
   await untagFunction(lambda, fn, recordTagKeys(vpcRecordKey(ctx), fn.tags))
 }

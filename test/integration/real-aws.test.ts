@@ -6,9 +6,11 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand} from '@aws-sdk/client-lambda'
+import {CreateSecurityGroupCommand, EC2Client} from '@aws-sdk/client-ec2'
+import {AttachRolePolicyCommand, IAMClient} from '@aws-sdk/client-iam'
+import {CreateFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand} from '@aws-sdk/client-lambda'
 
-import {CctError} from '../../src/errors.js'
+import {CctError, ExitCode} from '../../src/errors.js'
 import {runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
@@ -17,6 +19,21 @@ const CORE = ['vpc', 'sg', 'subnet-group', 'cluster', 'attach', 'env'] as const
 
 const lambdaClient = () => new LambdaClient({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
 const config = (name: string) => lambdaClient().send(new GetFunctionConfigurationCommand({FunctionName: name}))
+const VPC_POLICY = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'
+
+/** The stack's VPC and groups, and `articles-api` put in its subnets by its owner with groups of its own. */
+async function userFunctionInStackVpc(groups: number, vpcConfig: {Ipv6AllowedForDualStack?: boolean} = {}) {
+  const {report} = await runSteps(sandbox(), ['vpc', 'sg'])
+  const vpc = report.steps.find((s) => s.id === 'vpc')!.output as {vpcId: string; subnetIds: string[]}
+  const ec2 = new EC2Client({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
+  const ids: string[] = []
+  for (let i = 0; i < groups; i++) ids.push((await ec2.send(new CreateSecurityGroupCommand({GroupName: `theirs-${i}`, Description: 'theirs', VpcId: vpc.vpcId}))).GroupId!)
+  await new IAMClient({endpoint: sandbox().endpoint, region: sandbox().region}).send(new AttachRolePolicyCommand({RoleName: sandbox.seed().roleName, PolicyArn: VPC_POLICY}))
+  await lambdaClient().send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', VpcConfig: {SubnetIds: vpc.subnetIds, SecurityGroupIds: ids, ...vpcConfig}}))
+  return ids
+}
+
+const refused = (pattern: RegExp) => (e: CctError) => e.exitCode === ExitCode.Conflict && pattern.test(e.message)
 
 describe('an update left Failed (LastUpdateStatus: Failed)', () => {
   it('does not block later writes; Failed after cct\'s own write is cct\'s failure, and rollback still works', async () => {
@@ -46,5 +63,37 @@ describe('an update left Failed (LastUpdateStatus: Failed)', () => {
     assert.equal(restored.Environment?.Variables?.AWS_LAMBDA_EXEC_WRAPPER, undefined)
     assert.deepEqual(restored.VpcConfig?.SubnetIds ?? [], [])
     assert.equal(restored.LastUpdateStatus, 'Successful')
+  })
+})
+
+describe("Lambda's limits, checked in the plan (before any change)", () => {
+  it('a container-image function cannot take the layer', async () => {
+    await lambdaClient().send(new CreateFunctionCommand({FunctionName: 'image-api', PackageType: 'Image', Role: sandbox.seed().roleArn, Code: {ImageUri: '123456789012.dkr.ecr.us-east-1.amazonaws.com/image-api:latest'}}))
+    await assert.rejects(runSteps(sandbox(), ['layer', 'layer-attach'], {functions: ['articles-api', 'image-api']}, 'plan'), refused(/Function image-api is a container image \(PackageType Image\); Lambda allows no layers on it/))
+    // As AWS does, the sandbox refuses the layer too.
+    await assert.rejects(lambdaClient().send(new UpdateFunctionConfigurationCommand({FunctionName: 'image-api', Layers: ['arn:aws:lambda:us-east-1:123456789012:layer:x:1']})), (e: Error) => e.name === 'InvalidParameterValueException')
+  })
+
+  it('five security groups already: no room for the lambda group', async () => {
+    await userFunctionInStackVpc(5)
+    await assert.rejects(runSteps(sandbox(), ['attach'], {functions: ['articles-api']}, 'plan'), refused(/Function articles-api already has 5 security groups; Lambda allows 5/))
+  })
+
+  it('an environment that would pass 4 KB with cct\'s variables', async () => {
+    const env = (await config('news-api')).Environment?.Variables ?? {}
+    await lambdaClient().send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', Environment: {Variables: {...env, BIG: 'x'.repeat(3990)}}}))
+    await assert.rejects(runSteps(sandbox(), [...CORE], {functions: ['news-api']}, 'plan'), refused(/Function news-api's environment would be \d+ bytes with cct's variables; Lambda allows 4096/))
+  })
+
+  it('Ipv6AllowedForDualStack stays as it was through attach and rollback', async () => {
+    await userFunctionInStackVpc(1, {Ipv6AllowedForDualStack: true})
+    await runSteps(sandbox(), ['attach'], {functions: ['articles-api']})
+    const attached = await config('articles-api')
+    assert.equal(attached.VpcConfig?.SecurityGroupIds?.length, 2, 'the lambda group added')
+    assert.equal(attached.VpcConfig?.Ipv6AllowedForDualStack, true)
+    await runSteps(sandbox(), ['attach'], {}, 'destroy')
+    const restored = await config('articles-api')
+    assert.equal(restored.VpcConfig?.SecurityGroupIds?.length, 1, 'the lambda group removed')
+    assert.equal(restored.VpcConfig?.Ipv6AllowedForDualStack, true)
   })
 })
