@@ -30,6 +30,8 @@ export interface FidelityConfig {
    * full configs stay valid; defaults to 0 like the others.
    */
   lambdaUpdateSeconds?: number
+  /** How long a NAT gateway stays `deleting` (holding its Elastic IP) after DeleteNatGateway. */
+  natGatewayDeleteSeconds?: number
   /**
    * How often each cache node's redis INFO becomes AWS/ElastiCache metrics (60 on AWS,
    * the default; tests use about 1). See sandbox/fidelity/caches.py.

@@ -12,6 +12,8 @@ DEFAULTS: dict[str, Any] = {
     "replicationGroupDeleteSeconds": 0.0,
     "eniLingerSeconds": 0.0,
     "lambdaUpdateSeconds": 0.0,
+    # How long a NAT gateway stays "deleting" after DeleteNatGateway (nat.py).
+    "natGatewayDeleteSeconds": 0.0,
     # How long a warm Lambda container may sit idle before it is reaped (invoke.py).
     "containerIdleSeconds": 300.0,
     # How often AWS/ElastiCache metrics are read from redis INFO and published (caches.py);
@@ -36,6 +38,7 @@ _SNAKE = {
     "replication_group_delete_seconds": "replicationGroupDeleteSeconds",
     "eni_linger_seconds": "eniLingerSeconds",
     "lambda_update_seconds": "lambdaUpdateSeconds",
+    "nat_gateway_delete_seconds": "natGatewayDeleteSeconds",
     "container_idle_seconds": "containerIdleSeconds",
     "metrics_period_seconds": "metricsPeriodSeconds",
     "pricing_access_denied": "pricingAccessDenied",

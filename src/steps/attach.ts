@@ -1,7 +1,10 @@
+import {DescribeNetworkInterfacesCommand, type EC2Client} from '@aws-sdk/client-ec2'
 import {type LambdaClient} from '@aws-sdk/client-lambda'
 
 import {FUNCTION_CONCURRENCY, MAX_SECURITY_GROUPS, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
+import {ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
+import {waitUntil} from '../aws/wait.js'
 import {attachVpcPolicy, detachVpcPolicy, inspectRole, partitionOf, type RoleInfo} from '../aws/roles.js'
 import {isPending, isUndoing, operations, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
@@ -164,11 +167,28 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
     await mapBounded(ops, FUNCTION_CONCURRENCY, async (op) => {
       if (op.kind === 'restore-vpc-config') await restoreFunction(lambda, state.recorded.find((f) => f.name === op.functionName)!, state, ctx)
     })
+    // Lambda deletes a function's network interfaces with the function's role: detached
+    // first, the policy would leave them (and the subnets and groups they hold) for good.
+    if (ops.some((op) => op.kind === 'detach-role-policy') && !isPending(state.lambdaGroupId)) await waitForLambdaInterfaces(await ctx.aws.ec2(), state.lambdaGroupId, ctx)
     for (const op of ops) {
       if (op.kind === 'detach-role-policy') await detachVpcPolicy(iam, op.roleName, roleRecordKey(ctx), partitionOf(op.roleArn))
       else if (op.kind !== 'restore-vpc-config') throw new Error(`attach destroy was given ${op.kind}, which only apply performs`)
     }
   },
+}
+
+/** Waits until no Lambda network interface carries the lambda group (they linger 20-40 minutes after a function leaves). */
+async function waitForLambdaInterfaces(ec2: EC2Client, groupId: string, ctx: StepContext): Promise<void> {
+  await waitUntil(
+    ctx,
+    `Lambda to release the functions' network interfaces before the VPC policy is detached`,
+    async () => {
+      const {NetworkInterfaces = []} = await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'group-id', Values: [groupId]}, {Name: 'interface-type', Values: ['lambda']}]}))
+      return {done: NetworkInterfaces.length === 0, status: interfacesStatus(NetworkInterfaces.length)}
+    },
+    'cct rollback',
+    ENI_ESTIMATE,
+  )
 }
 
 /** The VpcConfig update an operation makes to the function as it is now; undefined when it is already so. */

@@ -22,7 +22,7 @@ import {
 
 import {deleteSubnetWhenFree} from '../aws/in-use.js'
 import {isUndoing, operations, pending, resolvePending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
-import {conflictError, usageError} from '../errors.js'
+import {CctError, ExitCode, conflictError, usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr, validateVpcCidr} from '../net/cidr.js'
 import {hasStackTags, isPublicSide, stackFilters, stackTags} from '../tags.js'
 import {isAwsError} from '../aws/errors.js'
@@ -302,7 +302,18 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
     const ops = operations(plan)
     // One call removes every endpoint.
     const endpointIds = ops.flatMap((op) => (op.kind === 'delete-endpoint' ? [op.endpointId] : []))
-    if (endpointIds.length) await ec2.send(new DeleteVpcEndpointsCommand({VpcEndpointIds: endpointIds}))
+    if (endpointIds.length) {
+      // DeleteVpcEndpoints answers 200 even when some were not deleted: they are listed in
+      // Unsuccessful. One already gone is what was wanted; any other is an error to report.
+      const {Unsuccessful = []} = await ec2.send(new DeleteVpcEndpointsCommand({VpcEndpointIds: endpointIds}))
+      const failed = Unsuccessful.filter((u) => u.Error?.Code !== 'InvalidVpcEndpoint.NotFound' && u.Error?.Code !== 'InvalidVpcEndpointId.NotFound')
+      if (failed.length) {
+        throw new CctError(`AWS did not delete VPC endpoint${failed.length > 1 ? 's' : ''} ${failed.map((u) => `${u.ResourceId} (${u.Error?.Code ?? 'no code'}: ${u.Error?.Message ?? 'no message'})`).join(', ')}`, {
+          exitCode: ExitCode.Failure,
+          hint: 'Fix what the message says, then run `cct rollback` again',
+        })
+      }
+    }
     for (const op of ops) {
       switch (op.kind) {
         case 'delete-endpoint':
