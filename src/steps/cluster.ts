@@ -85,6 +85,8 @@ export type ClusterOp =
   | {kind: 'delete-failed-group'; id: string}
   | {kind: 'set-security-groups'; id: string; from: string[]; to: string[]}
   | {kind: 'set-replicas'; id: string; from: number; to: number}
+  /** Multi-AZ and automatic failover together: on with replicas, off before the last replica goes. */
+  | {kind: 'set-failover'; id: string; enabled: boolean}
   | {kind: 'wait-available'; id: string; status: string}
   | {kind: 'delete-replication-group'; id: string; alreadyDeleting: boolean}
 
@@ -191,9 +193,21 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
       const op: ClusterOp = {kind: 'set-security-groups', id: name, from: group.securityGroupIds, to: [state.cacheGroupId]}
       changes.push({action: 'update', resource: 'replication-group', name, detail: `security groups differ: has ${op.from.join(', ')}, needs ${op.to.join(', ')}`, op})
     }
+    const failoverOn = Boolean(group.multiAz || group.failover)
+    const failover = (enabled: boolean): Change<ClusterOp> => ({
+      action: 'update',
+      resource: 'replication-group',
+      name,
+      detail: enabled ? 'Multi-AZ and automatic failover on (--replicas > 0)' : 'Multi-AZ and automatic failover off first: ElastiCache keeps at least one replica while they are on',
+      op: {kind: 'set-failover', id: name, enabled},
+    })
     if (group.nodes !== nodes && group.nodes > 0) {
       const op: ClusterOp = {kind: 'set-replicas', id: name, from: group.nodes - 1, to: options.replicas}
+      if (op.to === 0 && failoverOn) changes.push(failover(false))
       changes.push({action: 'update', resource: 'replication-group', name, detail: `replicas differ: has ${op.from}, needs ${op.to}`, op})
+      if (op.to > 0 && !(group.multiAz && group.failover)) changes.push(failover(true))
+    } else if (group.nodes > 0 && options.replicas > 0 && !(group.multiAz && group.failover)) {
+      changes.push(failover(true))
     }
     if (group.status !== 'available' && changes.length === 0) {
       changes.push({action: 'wait', resource: 'replication-group', name, detail: `status ${group.status}`, op: {kind: 'wait-available', id: name, status: group.status}})
@@ -251,6 +265,10 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
           await waitForAvailable(elasticache, op.id, ctx)
           break
         }
+        case 'set-failover':
+          await elasticache.send(new ModifyReplicationGroupCommand({ReplicationGroupId: op.id, AutomaticFailoverEnabled: op.enabled, MultiAZEnabled: op.enabled, ApplyImmediately: true}))
+          await waitForAvailable(elasticache, op.id, ctx)
+          break
         case 'wait-available':
           break // the wait below
         case 'delete-failed-group':

@@ -77,3 +77,28 @@ describe('rollback while the group is still creating', () => {
     await assert.rejects(group(), (e: Error) => e.name === 'ReplicationGroupNotFoundFault')
   })
 })
+
+describe('replicas and Multi-AZ', () => {
+  it('0 -> 2 replicas turns Multi-AZ and failover on; 2 -> 0 turns them off first (AWS refuses the other order)', async () => {
+    await runSteps(sandbox(), [...CACHE], {replicas: 0})
+    let g = await group()
+    assert.deepEqual([g.MemberClusters?.length, g.MultiAZ, g.AutomaticFailover], [1, 'disabled', 'disabled'])
+
+    await sandbox().configure({replicationGroupCreateSeconds: 0.5}) // resizing takes a while too
+    const up = await runSteps(sandbox(), [...CACHE], {replicas: 2})
+    assert.deepEqual(up.mutating.map((c) => c.operation), ['IncreaseReplicaCount', 'ModifyReplicationGroup'])
+    g = await group()
+    assert.deepEqual([g.MemberClusters?.length, g.MultiAZ, g.AutomaticFailover, g.Status], [3, 'enabled', 'enabled', 'available'])
+    assert.deepEqual((await runSteps(sandbox(), [...CACHE], {replicas: 2})).mutating, [], 'converged')
+
+    // What ElastiCache says to the order cct no longer uses.
+    const {elasticache} = clients()
+    const {DecreaseReplicaCountCommand} = await import('@aws-sdk/client-elasticache')
+    await assert.rejects(elasticache.send(new DecreaseReplicaCountCommand({ReplicationGroupId: 'cct-cache', NewReplicaCount: 0, ApplyImmediately: true})), (e: Error) => e.name === 'InvalidParameterCombinationException' || /InvalidParameterCombination/.test(e.name))
+
+    const down = await runSteps(sandbox(), [...CACHE], {replicas: 0})
+    assert.deepEqual(down.mutating.map((c) => c.operation), ['ModifyReplicationGroup', 'DecreaseReplicaCount'])
+    g = await group()
+    assert.deepEqual([g.MemberClusters?.length, g.MultiAZ, g.AutomaticFailover, g.Status], [1, 'disabled', 'disabled', 'available'])
+  })
+})

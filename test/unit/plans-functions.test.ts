@@ -155,8 +155,18 @@ describe('cluster', () => {
     assert.deepEqual(ops(plan), [
       {kind: 'set-security-groups', id: 'cct-cache', from: ['sg-old'], to: ['sg-cache']},
       {kind: 'set-replicas', id: 'cct-cache', from: 0, to: 2},
+      {kind: 'set-failover', id: 'cct-cache', enabled: true},
     ])
-    assert.deepEqual(plan.map((c) => c.detail), ['security groups differ: has sg-old, needs sg-cache', 'replicas differ: has 0, needs 2'])
+    assert.deepEqual(plan.map((c) => c.detail), ['security groups differ: has sg-old, needs sg-cache', 'replicas differ: has 0, needs 2', 'Multi-AZ and automatic failover on (--replicas > 0)'])
+  })
+
+  it('down to 0 replicas with Multi-AZ on: Multi-AZ and failover off first (ElastiCache refuses otherwise)', () => {
+    const plan = clusterStep.plan(clusterState({nodes: 3, members: ['cct-cache-001', 'cct-cache-002', 'cct-cache-003'], multiAz: true, failover: true}), planContext({replicas: 0}))
+    assert.deepEqual(ops(plan), [
+      {kind: 'set-failover', id: 'cct-cache', enabled: false},
+      {kind: 'set-replicas', id: 'cct-cache', from: 2, to: 0},
+    ])
+    assert.deepEqual(clusterStep.plan(clusterState({nodes: 2, multiAz: true, failover: true}), planContext({replicas: 1})), [], 'converged with a replica')
   })
 
   it('converged: nothing; still creating: wait; engine or node type asked differently: a note, never a recreate', () => {
