@@ -1,6 +1,8 @@
 import {
   GetFunctionConfigurationCommand,
+  ListAliasesCommand,
   ListFunctionsCommand,
+  ListVersionsByFunctionCommand,
   ListTagsCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -131,6 +133,40 @@ export async function recordedFunctions(lambda: LambdaClient, recordKey: string)
     }
   })
   return infos.filter((fn): fn is FunctionInfo => fn !== undefined && Object.keys(fn.tags).some((k) => k === recordKey || k.startsWith(`${recordKey}.`)))
+}
+
+/** A published version: its configuration is frozen as it was published, aliases may point at it. */
+export interface PublishedVersion {
+  version: string
+  subnetIds: string[]
+  securityGroupIds: string[]
+  aliases: string[]
+}
+
+/**
+ * A function's published versions (not $LATEST) and the aliases on each. Callers of a
+ * version or an alias run that version's configuration, which cct's changes to $LATEST
+ * do not reach; a version in a VPC keeps its network interfaces until it is deleted.
+ */
+export async function publishedVersions(lambda: LambdaClient, name: string): Promise<PublishedVersion[]> {
+  const versions: PublishedVersion[] = []
+  let Marker: string | undefined
+  do {
+    const page = await lambda.send(new ListVersionsByFunctionCommand({FunctionName: name, Marker}))
+    for (const v of page.Versions ?? []) {
+      if (!v.Version || v.Version === '$LATEST') continue
+      versions.push({version: v.Version, subnetIds: v.VpcConfig?.SubnetIds ?? [], securityGroupIds: v.VpcConfig?.SecurityGroupIds ?? [], aliases: []})
+    }
+    Marker = page.NextMarker
+  } while (Marker)
+  if (versions.length === 0) return versions
+  let aliasMarker: string | undefined
+  do {
+    const page = await lambda.send(new ListAliasesCommand({FunctionName: name, Marker: aliasMarker}))
+    for (const a of page.Aliases ?? []) versions.find((v) => v.version === a.FunctionVersion)?.aliases.push(a.Name!)
+    aliasMarker = page.NextMarker
+  } while (aliasMarker)
+  return versions
 }
 
 export type FunctionUpdate = Omit<UpdateFunctionConfigurationCommandInput, 'FunctionName' | 'RevisionId'>

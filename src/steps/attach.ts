@@ -1,7 +1,7 @@
 import {DescribeNetworkInterfacesCommand, type EC2Client} from '@aws-sdk/client-ec2'
 import {type LambdaClient} from '@aws-sdk/client-lambda'
 
-import {FUNCTION_CONCURRENCY, MAX_SECURITY_GROUPS, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
+import {FUNCTION_CONCURRENCY, MAX_SECURITY_GROUPS, publishedVersions, type PublishedVersion, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
 import {ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {waitUntil} from '../aws/wait.js'
@@ -40,6 +40,8 @@ export interface AttachState {
   roles: RoleInfo[]
   /** Functions changed by cct earlier (for destroy), found by their record tag. */
   recorded: FunctionInfo[]
+  /** Published versions of the functions, by function name: they keep their own configuration. */
+  versions?: Record<string, PublishedVersion[]>
 }
 
 const vpcRecordKey = (ctx: StepContext) => recordKey(ctx.stack, 'vpc')
@@ -70,17 +72,22 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
       const recorded = await recordedFunctions(lambda, vpcRecordKey(ctx))
       const roleArns = [...new Set(recorded.map((f) => f.role))]
       const roles = await mapBounded(roleArns, FUNCTION_CONCURRENCY, (arn) => inspectRole(iam, arn))
-      return {vpcId, subnetIds, lambdaGroupId, functions: [], roles, recorded}
+      return {vpcId, subnetIds, lambdaGroupId, functions: [], roles, recorded, versions: await versionsOf(lambda, recorded)}
     }
     const functions = await resolveFunctions(lambda, ctx.options, ctx.region)
     const plans = functions.map((fn) => planFunction(fn, vpcId, subnetIds, lambdaGroupId, ctx))
     const roleArns = [...new Set(functions.map((f) => f.role))]
     const roles = await mapBounded(roleArns, FUNCTION_CONCURRENCY, (arn) => inspectRole(iam, arn))
-    return {vpcId, subnetIds, lambdaGroupId, functions: plans, roles, recorded: functions.filter((f) => decodeRecord(vpcRecordKey(ctx), f.tags))}
+    return {vpcId, subnetIds, lambdaGroupId, functions: plans, roles, recorded: functions.filter((f) => decodeRecord(vpcRecordKey(ctx), f.tags)), versions: await versionsOf(lambda, functions)}
   },
 
   plan(state, ctx) {
     const changes: Change<AttachOp>[] = []
+    for (const [name, versions] of Object.entries(state.versions ?? {})) {
+      if (versions.length === 0) continue
+      const aliases = versions.flatMap((v) => v.aliases.map((a) => `${a} → ${v.version}`))
+      ctx.note(`${name} has published version${versions.length > 1 ? 's' : ''} ${versions.map((v) => v.version).join(', ')}${aliases.length ? ` (aliases ${aliases.join(', ')})` : ''}: a version keeps the configuration it was published with, so callers of them get no VPC, layer or REDIS_*; cct changes $LATEST only. After setup, publish a version (aws lambda publish-version --function-name ${name}) and point the aliases at it.`)
+    }
     const rolesInUse = new Set(state.functions.filter((p) => p.target).map((p) => p.fn.role))
     for (const role of state.roles) {
       if (!role.canCreateEni && rolesInUse.has(role.arn)) {
@@ -153,6 +160,20 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
   },
 
   destroyPlan(state, ctx) {
+    // A version published while a function was in cct's VPC keeps cct's subnets and group
+    // (a version's VpcConfig cannot change), and with them network interfaces that block
+    // deleting the subnets and groups for good: say which, and what to do, before any change.
+    const holders = Object.entries(state.versions ?? {}).flatMap(([name, versions]) =>
+      versions.filter((v) => v.securityGroupIds.includes(state.lambdaGroupId) || v.subnetIds.some((s) => state.subnetIds.includes(s))).map((v) => ({name, ...v})),
+    )
+    if (holders.length) {
+      const list = holders.map((h) => `${h.name}:${h.version}${h.aliases.length ? ` (alias ${h.aliases.join(', ')})` : ''}`).join(', ')
+      const first = holders[0]!
+      throw conflictError(
+        `Published version${holders.length > 1 ? 's' : ''} ${list} still use${holders.length > 1 ? '' : 's'} cct's subnets and security group (a version keeps its VpcConfig), so Lambda keeps their network interfaces and the rollback could never delete the network`,
+        `Point their aliases at a version published outside the VPC (or at $LATEST after the rollback), delete those versions (aws lambda delete-function --function-name ${first.name} --qualifier ${first.version}), then run \`cct rollback\` again; or keep the network with \`cct rollback --keep-network\``,
+      )
+    }
     const changes: Change<AttachOp>[] = state.recorded.map((fn) => ({action: 'restore', resource: 'function-vpc', name: fn.name, detail: describeRestore(fn, ctx), op: {kind: 'restore-vpc-config', functionName: fn.name}}))
     for (const role of state.roles) {
       if (role.tags[roleRecordKey(ctx)]) changes.push({action: 'detach', resource: 'iam-role-policy', name: role.name, detail: 'service-role/AWSLambdaVPCAccessExecutionRole', op: {kind: 'detach-role-policy', roleName: role.name, roleArn: role.arn}})
@@ -175,6 +196,11 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
       else if (op.kind !== 'restore-vpc-config') throw new Error(`attach destroy was given ${op.kind}, which only apply performs`)
     }
   },
+}
+
+async function versionsOf(lambda: LambdaClient, functions: FunctionInfo[]): Promise<Record<string, PublishedVersion[]>> {
+  const found = await mapBounded(functions, FUNCTION_CONCURRENCY, (fn) => publishedVersions(lambda, fn.name))
+  return Object.fromEntries(functions.map((fn, i) => [fn.name, found[i]!]))
 }
 
 /** Waits until no Lambda network interface carries the lambda group (they linger 20-40 minutes after a function leaves). */

@@ -6,11 +6,13 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {CreateSecurityGroupCommand, DeleteNatGatewayCommand, DescribeAddressesCommand, DescribeNatGatewaysCommand, DescribeNetworkInterfacesCommand, DescribeSubnetsCommand, EC2Client} from '@aws-sdk/client-ec2'
-import {AttachRolePolicyCommand, CreateRoleCommand, IAMClient, ListAttachedRolePoliciesCommand, PutRolePolicyCommand} from '@aws-sdk/client-iam'
-import {CreateFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand} from '@aws-sdk/client-lambda'
+import {CreateSecurityGroupCommand, EC2Client} from '@aws-sdk/client-ec2'
+import {AttachRolePolicyCommand, IAMClient} from '@aws-sdk/client-iam'
+import {CreateAliasCommand, CreateFunctionCommand, DeleteFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, PublishVersionCommand, UpdateAliasCommand, UpdateFunctionConfigurationCommand} from '@aws-sdk/client-lambda'
 
 import {CctError, ExitCode} from '../../src/errors.js'
+import {checkFunctionPaths} from '../../src/verify/paths.js'
+import {describeFunction} from '../../src/aws/functions.js'
 import {runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
@@ -98,48 +100,45 @@ describe("Lambda's limits, checked in the plan (before any change)", () => {
   })
 })
 
-describe('the VPC access policy, the NAT gateway and its address', () => {
-  const ec2 = () => new EC2Client({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
-  const iam = () => new IAMClient({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
+describe('published versions and aliases', () => {
+  const WITH_LAYER = ['vpc', 'sg', 'subnet-group', 'cluster', 'layer', 'layer-attach', 'attach', 'env'] as const
 
-  it("a role allowing only three of Lambda's five EC2 actions gets the VPC access policy", async () => {
-    const trust = JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}]})
-    const {Role} = await iam().send(new CreateRoleCommand({RoleName: 'three-actions', AssumeRolePolicyDocument: trust}))
-    const three = ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface']
-    await iam().send(new PutRolePolicyCommand({RoleName: 'three-actions', PolicyName: 'eni', PolicyDocument: JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Action: three, Resource: '*'}]})}))
-    await lambdaClient().send(new CreateFunctionCommand({FunctionName: 'three-fn', Runtime: 'python3.12', Role: Role!.Arn!, Handler: 'index.handler', Code: {ZipFile: Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64')}}))
-    const {report} = await runSteps(sandbox(), ['vpc', 'sg', 'attach'], {functions: ['three-fn']}, 'plan')
-    const attach = report.steps.find((s) => s.id === 'attach')!.changes
-    assert.ok(attach.some((c) => c.resource === 'iam-role-policy' && c.name === 'three-actions'), JSON.stringify(attach))
+  it('a qualified name (name:alias, name:version) is refused, naming what to pass instead', async () => {
+    await assert.rejects(runSteps(sandbox(), [...CORE], {functions: ['articles-api:live']}, 'plan'), (e: CctError) => e.exitCode === ExitCode.Usage && /names alias live of articles-api; cct changes a function's \$LATEST/.test(e.message) && /Pass articles-api/.test(e.hint ?? ''))
+    await assert.rejects(runSteps(sandbox(), [...CORE], {functions: ['arn:aws:lambda:us-east-1:123456789012:function:articles-api:3']}, 'plan'), (e: CctError) => /names published version 3 of articles-api/.test(e.message))
   })
 
-  it("rollback detaches the policy only once Lambda has released the functions' network interfaces", async () => {
-    await sandbox().configure({eniLingerSeconds: 1.5})
-    await runSteps(sandbox(), [...CORE], {functions: ['articles-api']})
-    const rollback = await runSteps(sandbox(), [...CORE], {}, 'destroy')
-    const ops = rollback.calls.map((c) => c.operation)
-    const detach = ops.indexOf('DetachRolePolicy')
-    assert.ok(detach > 0)
-    assert.ok(ops.slice(0, detach).filter((o) => o === 'DescribeNetworkInterfaces').length >= 2, 'polled the interfaces while they lingered')
-    const {AttachedPolicies = []} = await iam().send(new ListAttachedRolePoliciesCommand({RoleName: sandbox.seed().roleName}))
-    assert.ok(!AttachedPolicies.some((p) => p.PolicyArn === VPC_POLICY))
-    const {NetworkInterfaces = []} = await ec2().send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'interface-type', Values: ['lambda']}]}))
-    assert.deepEqual(NetworkInterfaces, [], 'no interface left behind')
-  })
+  it('the plan names them; verify says which alias does not use the cache; rollback explains the versions that hold the network', async () => {
+    const lambda = lambdaClient()
+    const v1 = (await lambda.send(new PublishVersionCommand({FunctionName: 'articles-api'}))).Version!
+    await lambda.send(new CreateAliasCommand({FunctionName: 'articles-api', Name: 'live', FunctionVersion: v1}))
 
-  it("the NAT's subnet is in the functions' first zone; its address is released once the gateway is gone", async () => {
-    const {report} = await runSteps(sandbox(), ['vpc', 'nat'], {nat: true})
-    const vpc = report.steps.find((s) => s.id === 'vpc')!.output as {vpcId: string; zones: string[]}
-    const natId = (report.steps.find((s) => s.id === 'nat')!.output as {natGatewayId: string}).natGatewayId
-    const {NatGateways = []} = await ec2().send(new DescribeNatGatewaysCommand({NatGatewayIds: [natId]}))
-    const {Subnets = []} = await ec2().send(new DescribeSubnetsCommand({SubnetIds: [NatGateways[0]!.SubnetId!]}))
-    assert.equal(Subnets[0]!.AvailabilityZone, vpc.zones[0])
-    // An earlier rollback was interrupted right after DeleteNatGateway: the gateway is still deleting.
-    await sandbox().configure({natGatewayDeleteSeconds: 1.5})
-    await ec2().send(new DeleteNatGatewayCommand({NatGatewayId: natId}))
-    const rollback = await runSteps(sandbox(), ['vpc', 'nat'], {}, 'destroy')
-    assert.equal(rollback.mutating.filter((c) => c.operation === 'ReleaseAddress').length, 1, 'released once, after the gateway was deleted')
-    const {Addresses = []} = await ec2().send(new DescribeAddressesCommand({}))
-    assert.deepEqual(Addresses, [])
+    const plan = await runSteps(sandbox(), [...WITH_LAYER], {functions: ['articles-api']}, 'plan')
+    assert.ok(plan.report.notes.some((n) => /articles-api has published version 1 \(aliases live → 1\).*callers of them get no VPC, layer or REDIS_\*/.test(n)), plan.report.notes.join('\n'))
+    const {report} = await runSteps(sandbox(), [...WITH_LAYER], {functions: ['articles-api']})
+    const out = <T>(id: string) => report.steps.find((s) => s.id === id)!.output as T
+    const cluster = out<{host: string; port: number; tls: boolean}>('cluster')
+    const layerVersionArn = out<{layerVersionArn: string}>('layer').layerVersionArn
+    const stack = {vpcId: out<{vpcId: string}>('vpc').vpcId, cacheGroupId: out<{cacheGroupId: string}>('sg').cacheGroupId, ...cluster, layerVersionArn, layerArn: layerVersionArn.replace(/:\d+$/, '')}
+    const ec2 = new EC2Client({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
+    const verify = async () => (await checkFunctionPaths(ec2, lambda, stack, [(await describeFunction(lambda, 'articles-api'))!]))[0]!
+    let path = await verify()
+    assert.ok(path.checks.filter((c) => c.check !== 'aliases').every((c) => c.ok), '$LATEST is in place')
+    const aliases = path.checks.find((c) => c.check === 'aliases')!
+    assert.equal(aliases.ok, false)
+    assert.match(aliases.detail, /callers of live → version 1 \(vpc, security group, layer, env\) do not use the cache/)
+
+    // Published from $LATEST now: the alias follows the cache, and the version holds cct's subnets.
+    const v2 = (await lambda.send(new PublishVersionCommand({FunctionName: 'articles-api'}))).Version!
+    await lambda.send(new UpdateAliasCommand({FunctionName: 'articles-api', Name: 'live', FunctionVersion: v2}))
+    path = await verify()
+    assert.equal(path.ok, true, JSON.stringify(path.checks))
+
+    await assert.rejects(runSteps(sandbox(), [...WITH_LAYER], {}, 'unplan'), (e: CctError) => e.exitCode === ExitCode.Conflict && /Published version articles-api:2 \(alias live\) still uses cct's subnets and security group/.test(e.message) && /delete-function --function-name articles-api --qualifier 2/.test(e.hint ?? ''))
+    // Done as the hint says: the rollback goes through.
+    await lambda.send(new UpdateAliasCommand({FunctionName: 'articles-api', Name: 'live', FunctionVersion: v1}))
+    await lambda.send(new DeleteFunctionCommand({FunctionName: 'articles-api', Qualifier: v2}))
+    await runSteps(sandbox(), [...WITH_LAYER], {}, 'destroy')
+    assert.deepEqual((await config('articles-api')).VpcConfig?.SubnetIds ?? [], [])
   })
 })
