@@ -171,7 +171,7 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
       const first = holders[0]!
       throw conflictError(
         `Published version${holders.length > 1 ? 's' : ''} ${list} still use${holders.length > 1 ? '' : 's'} cct's subnets and security group (a version keeps its VpcConfig), so Lambda keeps their network interfaces and the rollback could never delete the network`,
-        `Point their aliases at a version published outside the VPC (or at $LATEST after the rollback), delete those versions (aws lambda delete-function --function-name ${first.name} --qualifier ${first.version}), then run \`cct rollback\` again; or keep the network with \`cct rollback --keep-network\``,
+        `Point their aliases at a version published outside the VPC (or at $LATEST after the rollback), delete those versions (aws lambda delete-function --function-name ${first.name} --qualifier ${first.version}), then run \`cct rollback\` again`,
       )
     }
     const changes: Change<AttachOp>[] = state.recorded.map((fn) => ({action: 'restore', resource: 'function-vpc', name: fn.name, detail: describeRestore(fn, ctx), op: {kind: 'restore-vpc-config', functionName: fn.name}}))
