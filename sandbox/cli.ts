@@ -28,7 +28,7 @@ const STATE_FILE = join(SANDBOX_HOME, 'state.json')
  * Slow enough to watch cct wait, fast enough to try the whole flow in a minute; metrics every
  * 10 s (AWS: 60) so `cct verify` right after the demo's traffic already has figures.
  */
-const DEMO_FIDELITY: Required<FidelityConfig> = {replicationGroupCreateSeconds: 20, replicationGroupDeleteSeconds: 10, eniLingerSeconds: 30, lambdaUpdateSeconds: 2, containerIdleSeconds: 300, metricsPeriodSeconds: 10, pricingAccessDenied: false}
+const DEMO_FIDELITY: Required<FidelityConfig> = {replicationGroupCreateSeconds: 20, replicationGroupDeleteSeconds: 10, eniLingerSeconds: 30, lambdaUpdateSeconds: 2, containerIdleSeconds: 300, metricsPeriodSeconds: 10, pricingAccessDenied: false, lambdaUpdatesFail: '', replicationGroupCreateFails: false, natGatewayDeleteSeconds: 5}
 
 const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`
 const exportsOf = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)}`).join('\n')

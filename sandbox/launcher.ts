@@ -37,6 +37,8 @@ export interface FidelityConfig {
    * full configs stay valid; defaults to 0 like the others.
    */
   lambdaUpdateSeconds?: number
+  /** How long a NAT gateway stays `deleting` (holding its Elastic IP) after DeleteNatGateway. */
+  natGatewayDeleteSeconds?: number
   /**
    * How often each cache node's redis INFO becomes AWS/ElastiCache metrics (60 on AWS,
    * the default; tests use about 1). See sandbox/fidelity/caches.py.
@@ -49,6 +51,16 @@ export interface FidelityConfig {
    * as for a caller without pricing:GetProducts (sandbox/fidelity/pricing.py). Default false.
    */
   pricingAccessDenied?: boolean
+  /**
+   * Function names ("a,b") whose configuration updates end `LastUpdateStatus: Failed`
+   * (SubnetOutOfIPAddresses) instead of Successful (sandbox/fidelity/lambda_updates.py).
+   */
+  lambdaUpdatesFail?: string
+  /**
+   * A switch: replication groups created from now on end in `create-failed`
+   * (InsufficientCacheClusterCapacity) instead of available (sandbox/fidelity/elasticache.py).
+   */
+  replicationGroupCreateFails?: boolean
 }
 
 export interface Sandbox {

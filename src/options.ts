@@ -145,6 +145,16 @@ export async function validateOptions(options: StackOptions): Promise<void> {
     throw usageError(`${label('functions')} names no function`, "Pass names like articles-api,news-api, or leave it out for the runbook's five")
   }
   for (const name of options.functions ?? []) {
+    // name:alias, name:3, or a qualified ARN: a version's configuration cannot change, and
+    // an alias only points at one. cct changes $LATEST; versions are published from it.
+    const qualified = /^(?:arn:aws[a-z-]*:lambda:[^:]*:\d*:function:)?([A-Za-z0-9_-]{1,64}):([A-Za-z0-9_$-]+)$/.exec(name)
+    if (qualified) {
+      const [, fn, qualifier] = qualified
+      throw usageError(
+        `"${name}" (${label('functions')}) names ${/^\d+$/.test(qualifier!) ? `published version ${qualifier}` : qualifier === '$LATEST' ? '$LATEST' : `alias ${qualifier}`} of ${fn}; cct changes a function's $LATEST (a version's configuration cannot change)`,
+        `Pass ${fn}; after setup, publish a version (aws lambda publish-version --function-name ${fn}) and point the alias at it`,
+      )
+    }
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(name) && !/^arn:aws[a-z-]*:lambda:/.test(name)) {
       throw usageError(`"${name}" (${label('functions')}) is not a Lambda function name`, 'Pass names like articles-api, comma-separated')
     }

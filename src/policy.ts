@@ -184,6 +184,13 @@ export const STATEMENTS: readonly StatementSpec[] = [
     optional: 'without it cct uses its offline price table and says so',
   },
   {
+    sid: 'ZoneOfferings',
+    why: "Choose the cache's availability zones by zone id among those that offer the node type's instance family",
+    parts: ['cluster'],
+    actions: {read: ['ec2:DescribeInstanceTypeOfferings']},
+    optional: 'without it cct chooses zones by zone id alone and says so',
+  },
+  {
     sid: 'LambdaRead',
     why: "Read the functions' configuration, tags (cct's records), aliases and the layer's versions",
     parts: ['attach', 'layer', 'layer-attach', 'env', 'probe', 'verify', 'cost', 'account'],
@@ -194,6 +201,7 @@ export const STATEMENTS: readonly StatementSpec[] = [
         'lambda:GetFunctionConfiguration',
         'lambda:ListTags',
         'lambda:ListAliases',
+        'lambda:ListVersionsByFunction',
         'lambda:ListLayerVersions',
       ],
     },

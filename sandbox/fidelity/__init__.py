@@ -31,6 +31,9 @@ What it adds (each section below cites its source):
   (see elasticache_offerings.py).
 - IAM: moto's authorization (when on) names CloudWatch actions `cloudwatch:`, covers Invoke and
   GetProducts, and lets the functions' own calls through (see iam_auth.py).
+- Availability zones: names map to zone ids per account (see zones.py).
+- Lambda limits: no layers on container images, 5 security groups, 4 KB of environment
+  (see lambda_limits.py).
 
 Design:
 - Nothing runs in the background. Time-based state ("creating" until t0 + N seconds) is
@@ -68,6 +71,10 @@ from . import elasticache_offerings  # noqa: E402
 MODULES.append(elasticache_offerings)
 from . import iam_auth  # noqa: E402
 MODULES.append(iam_auth)
+from . import zones  # noqa: E402
+MODULES.append(zones)
+from . import lambda_limits  # noqa: E402
+MODULES.append(lambda_limits)
 _installed = False
 
 

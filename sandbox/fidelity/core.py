@@ -12,6 +12,8 @@ DEFAULTS: dict[str, Any] = {
     "replicationGroupDeleteSeconds": 0.0,
     "eniLingerSeconds": 0.0,
     "lambdaUpdateSeconds": 0.0,
+    # How long a NAT gateway stays "deleting" after DeleteNatGateway (nat.py).
+    "natGatewayDeleteSeconds": 0.0,
     # How long a warm Lambda container may sit idle before it is reaped (invoke.py).
     "containerIdleSeconds": 300.0,
     # How often AWS/ElastiCache metrics are read from redis INFO and published (caches.py);
@@ -20,17 +22,28 @@ DEFAULTS: dict[str, Any] = {
     # Whether GetProducts answers AccessDeniedException, as it does for a caller whose
     # policies lack pricing:GetProducts (pricing.py). A switch, not seconds.
     "pricingAccessDenied": False,
+    # Comma-separated function names whose configuration updates end LastUpdateStatus
+    # Failed (reason code SubnetOutOfIPAddresses) instead of Successful (lambda_updates.py).
+    "lambdaUpdatesFail": "",
+    # Whether a replication group created from now on ends in create-failed
+    # (InsufficientCacheClusterCapacity) instead of available (elasticache.py). A switch.
+    "replicationGroupCreateFails": False,
 }
 # Settings that are switches (true/false) rather than seconds.
-SWITCHES = {"pricingAccessDenied"}
+SWITCHES = {"pricingAccessDenied", "replicationGroupCreateFails"}
+# Settings that are text.
+TEXTS = {"lambdaUpdatesFail"}
 _SNAKE = {
     "replication_group_create_seconds": "replicationGroupCreateSeconds",
     "replication_group_delete_seconds": "replicationGroupDeleteSeconds",
     "eni_linger_seconds": "eniLingerSeconds",
     "lambda_update_seconds": "lambdaUpdateSeconds",
+    "nat_gateway_delete_seconds": "natGatewayDeleteSeconds",
     "container_idle_seconds": "containerIdleSeconds",
     "metrics_period_seconds": "metricsPeriodSeconds",
     "pricing_access_denied": "pricingAccessDenied",
+    "lambda_updates_fail": "lambdaUpdatesFail",
+    "replication_group_create_fails": "replicationGroupCreateFails",
 }
 
 startup: dict[str, Any] = dict(DEFAULTS)
@@ -50,6 +63,11 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
         if name in SWITCHES:
             if not isinstance(value, bool):
                 raise ValueError(f"{key} must be true or false, got {value!r}")
+            out[name] = value
+            continue
+        if name in TEXTS:
+            if not isinstance(value, str):
+                raise ValueError(f"{key} must be text, got {value!r}")
             out[name] = value
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

@@ -50,7 +50,7 @@ def _set_group_status(rg: Any, status: str) -> None:
             saved = holder.setdefault("_cct_saved", {})
             if key in holder:
                 saved[key] = holder[key]
-            if status == "creating":
+            if status in ("creating", "create-failed"):
                 holder.pop(key, None)
             elif key in saved:
                 holder[key] = saved[key]
@@ -107,15 +107,7 @@ def patch() -> None:
 
     ElastiCacheResponse.describe_cache_clusters = describe_cache_clusters
 
-    def _finish_cluster(cluster: Any, replication_group_id: str | None) -> None:
-        # moto sets ReplicationGroupId and NumCacheNodes only when engine == "redis", so
-        # valkey clusters lose them; AWS reports both for every engine.
-        cluster.replication_group_id = replication_group_id
-        cluster.num_cache_nodes = getattr(cluster, "num_cache_nodes", None) or 1
-        cluster.engine_version = cluster.engine_version or _DEFAULT_ENGINE_VERSION.get(cluster.engine)
-        if not hasattr(cluster, "_cct_address"):
-            suffix = uuid.uuid4().hex[:6]
-            cluster._cct_address = f"{cluster.cache_cluster_id}.{suffix}.0001.use1.cache.amazonaws.com"
+    _finish_cluster = _finish_cluster_fields
 
     # -- standalone cache clusters: creating -> available, deleting -> gone -----------
     # AWS: CreateCacheCluster returns status "creating" and the cluster becomes
@@ -202,39 +194,27 @@ def patch() -> None:
         # SecurityGroups - the only place AWS reports a group's subnet group and security
         # groups. Tags given at creation apply to the member clusters too.
         rg._cct_members = []
+        rg._cct_member_args = {
+            "subnet_group": group, "security_group_ids": list(kw.get("security_group_ids") or []),
+            "tags": kw.get("tags"), "parameter_group": kw.get("cache_parameter_group_name"),
+            "maintenance_window": kw.get("preferred_maintenance_window"), "auth_token": kw.get("auth_token"),
+        }
         for ng in rg.node_groups:
             for member in ng["node_group_members"]:
-                cluster = m.CacheCluster(
-                    account_id=self.account_id, region_name=self.region_name,
-                    cache_cluster_id=member["cache_cluster_id"], cache_node_type=rg.cache_node_type,
-                    replication_group_id=rg.replication_group_id, az_mode=None,
-                    preferred_availability_zone=member.get("preferred_availability_zone"),
-                    num_cache_nodes=1, engine=engine, engine_version=rg.engine_version,
-                    cache_parameter_group_name=kw.get("cache_parameter_group_name"),
-                    cache_subnet_group_name=group, transit_encryption_enabled=rg.transit_encryption_enabled,
-                    network_type=rg.network_type, ip_discovery=rg.ip_discovery, snapshot_name=None,
-                    preferred_maintenance_window=kw.get("preferred_maintenance_window"), port=rg.port,
-                    notification_topic_arn=None, auto_minor_version_upgrade=True,
-                    snapshot_retention_limit=rg.snapshot_retention_limit, snapshot_window=rg.snapshot_window,
-                    auth_token=kw.get("auth_token"), outpost_mode=None, preferred_outpost_arn=None,
-                    preferred_availability_zones=None, cache_security_group_names=None,
-                    security_group_ids=list(kw.get("security_group_ids") or []), tags=None, snapshot_arns=None,
-                    preferred_outpost_arns=None, log_delivery_configurations=[],
-                    cache_node_ids_to_remove=None, cache_node_ids_to_reboot=None,
-                )
-                cluster.at_rest_encryption_enabled = rg.at_rest_encryption_enabled
-                cluster._cct_address = (member.get("read_endpoint") or {}).get("address") or ""
-                _finish_cluster(cluster, rg.replication_group_id)
-                if kw.get("tags"):
-                    self.tagging_service.tag_resource(cluster.arn, kw["tags"])
-                self.cache_clusters[cluster.cache_cluster_id] = cluster
-                rg._cct_members.append(cluster)
+                _add_member(self, rg, member)
 
         # AWS: CreateReplicationGroup returns status "creating"; the group becomes
         # "available" when its nodes are up (minutes on AWS, replicationGroupCreateSeconds here).
+        # It can end in "create-failed" instead, when AWS cannot place its nodes, e.g.
+        # InsufficientCacheClusterCapacity ("The requested cache node type is not
+        # available in the specified Availability Zone", ElastiCache API errors; the group's
+        # status list in API_ReplicationGroup includes create-failed). Such a group has no
+        # endpoints, does not become available, and can only be deleted. Here: the switch
+        # replicationGroupCreateFails, read when the group is created.
         rg._cct_since = core.now()
         rg._cct_create_s = core.config["replicationGroupCreateSeconds"]
-        _set_group_status(rg, "creating" if rg._cct_create_s > 0 else "available")
+        rg._cct_fails = bool(core.config.get("replicationGroupCreateFails"))
+        _set_group_status(rg, "creating" if rg._cct_create_s > 0 else _created(rg))
         return rg
 
     orig_delete_rg = Backend.delete_replication_group
@@ -245,7 +225,7 @@ def patch() -> None:
             raise ReplicationGroupNotFound(replication_group_id)
         # AWS refuses while the group is not available, e.g. "Replication group X has
         # status deleting which is not valid for deletion." (InvalidReplicationGroupState)
-        if rg.status != "available":
+        if rg.status not in ("available", "create-failed"):
             raise err["RGState"](
                 f"Replication group {replication_group_id} has status {rg.status} which is not valid for deletion."
             )
@@ -307,6 +287,61 @@ def patch() -> None:
         return ActionResult({"ReplicationGroup": rg})
 
     ElastiCacheResponse.modify_replication_group = modify_replication_group
+
+    # -- IncreaseReplicaCount / DecreaseReplicaCount (moto: not implemented) -------------
+    # API_IncreaseReplicaCount, API_DecreaseReplicaCount (cluster mode disabled): only an
+    # available group ("InvalidReplicationGroupState"); the group is "modifying" while
+    # nodes are added or removed (replicationGroupCreateSeconds here), then available.
+    # "The minimum number of replicas in a shard or replication group is: ... (cluster mode
+    # disabled) If Multi-AZ is enabled: 1; If Multi-AZ is not enabled: 0" - and automatic
+    # failover needs a replica (as ModifyReplicationGroup above): decreasing to 0 with
+    # either on is refused (InvalidParameterCombination). At most 5 replicas.
+    def _resize(self: Any, increase: bool) -> Any:
+        backend = self.elasticache_backend
+        rg_id = self._get_param("ReplicationGroupId")
+        new = self._get_int_param("NewReplicaCount")
+        rg = backend.replication_groups.get(rg_id)
+        if rg is None:
+            raise ReplicationGroupNotFound(rg_id)
+        if rg.status != "available":
+            raise err["RGState"](f"Replication group {rg_id} is not in available state (status: {rg.status}).")
+        ng = rg.node_groups[0]
+        members = ng["node_group_members"]
+        current = len(members) - 1
+        if new is None or new < 0 or new > 5 or (increase and new <= current) or (not increase and new >= current):
+            raise InvalidParameterValueException(
+                f"NewReplicaCount {new} must be {'more' if increase else 'fewer'} than the current {current} replicas (0-5).")
+        if not increase and new == 0 and (rg.multi_az == "enabled" or rg.automatic_failover == "enabled"):
+            raise InvalidParameterCombinationException(
+                "The minimum number of replicas is 1 when Multi-AZ or automatic failover is enabled; "
+                "disable them first (ModifyReplicationGroup).")
+        if increase:
+            domain = members[0]["read_endpoint"]["address"].split(".", 1)[1]
+            zones = [m_.get("preferred_availability_zone") for m_ in members]
+            for r in range(current + 1, new + 1):
+                cid = f"{rg_id}-{r + 1:0>3}"
+                member = {"cache_cluster_id": cid, "cache_node_id": ng["node_group_id"],
+                          "read_endpoint": {"address": f"{cid}.{domain}", "port": rg.port},
+                          "preferred_availability_zone": zones[r % len(zones)], "current_role": "replica"}
+                members.append(member)
+                rg.member_clusters.append(cid)
+                _add_member(backend, rg, member)
+        else:
+            for member in [m_ for m_ in members if m_.get("current_role") == "replica"][new - current:]:
+                members.remove(member)
+                rg.member_clusters.remove(member["cache_cluster_id"])
+                cluster = backend.cache_clusters.pop(member["cache_cluster_id"], None)
+                if cluster is not None:
+                    rg._cct_members.remove(cluster)
+                    backend.tagging_service.delete_all_tags_for_resource(cluster.arn)
+        rg._cct_since = core.now()
+        rg._cct_modify_s = core.config["replicationGroupCreateSeconds"]
+        if rg._cct_modify_s > 0:
+            _set_group_status(rg, "modifying")
+        return ActionResult({"ReplicationGroup": rg})
+
+    ElastiCacheResponse.increase_replica_count = lambda self: _resize(self, True)
+    ElastiCacheResponse.decrease_replica_count = lambda self: _resize(self, False)
 
     # -- DeleteCacheSubnetGroup (moto: not implemented) ---------------------------------
     # API_DeleteCacheSubnetGroup: "You cannot delete a default cache subnet group or one
@@ -370,6 +405,54 @@ def patch() -> None:
         setattr(Backend, name, checked)
 
 
+def _add_member(backend: Any, rg: Any, member: dict[str, Any]) -> Any:
+    """The cache cluster AWS makes for one member of a replication group."""
+    from moto.elasticache import models as m
+
+    args = rg._cct_member_args
+    cluster = m.CacheCluster(
+        account_id=backend.account_id, region_name=backend.region_name,
+        cache_cluster_id=member["cache_cluster_id"], cache_node_type=rg.cache_node_type,
+        replication_group_id=rg.replication_group_id, az_mode=None,
+        preferred_availability_zone=member.get("preferred_availability_zone"),
+        num_cache_nodes=1, engine=rg.engine, engine_version=rg.engine_version,
+        cache_parameter_group_name=args["parameter_group"],
+        cache_subnet_group_name=args["subnet_group"], transit_encryption_enabled=rg.transit_encryption_enabled,
+        network_type=rg.network_type, ip_discovery=rg.ip_discovery, snapshot_name=None,
+        preferred_maintenance_window=args["maintenance_window"], port=rg.port,
+        notification_topic_arn=None, auto_minor_version_upgrade=True,
+        snapshot_retention_limit=rg.snapshot_retention_limit, snapshot_window=rg.snapshot_window,
+        auth_token=args["auth_token"], outpost_mode=None, preferred_outpost_arn=None,
+        preferred_availability_zones=None, cache_security_group_names=None,
+        security_group_ids=list(args["security_group_ids"]), tags=None, snapshot_arns=None,
+        preferred_outpost_arns=None, log_delivery_configurations=[],
+        cache_node_ids_to_remove=None, cache_node_ids_to_reboot=None,
+    )
+    cluster.at_rest_encryption_enabled = rg.at_rest_encryption_enabled
+    cluster._cct_address = (member.get("read_endpoint") or {}).get("address") or ""
+    _finish_cluster_fields(cluster, rg.replication_group_id)
+    if args["tags"]:
+        backend.tagging_service.tag_resource(cluster.arn, args["tags"])
+    backend.cache_clusters[cluster.cache_cluster_id] = cluster
+    rg._cct_members.append(cluster)
+    return cluster
+
+
+def _finish_cluster_fields(cluster: Any, replication_group_id: str | None) -> None:
+    # moto sets ReplicationGroupId and NumCacheNodes only when engine == "redis", so
+    # valkey clusters lose them; AWS reports both for every engine.
+    cluster.replication_group_id = replication_group_id
+    cluster.num_cache_nodes = getattr(cluster, "num_cache_nodes", None) or 1
+    cluster.engine_version = cluster.engine_version or _DEFAULT_ENGINE_VERSION.get(cluster.engine)
+    if not hasattr(cluster, "_cct_address"):
+        cluster._cct_address = f"{cluster.cache_cluster_id}.{uuid.uuid4().hex[:6]}.0001.use1.cache.amazonaws.com"
+
+
+def _created(rg: Any) -> str:
+    """What a group becomes when its creation ends."""
+    return "create-failed" if getattr(rg, "_cct_fails", False) else "available"
+
+
 def sweep(now: float) -> None:
     from moto.elasticache.models import elasticache_backends
 
@@ -382,6 +465,8 @@ def _sweep_backend(backend: Any, now: float) -> None:
         if not hasattr(rg, "_cct_since"):
             continue
         if rg.status == "creating" and now - rg._cct_since >= rg._cct_create_s:
+            _set_group_status(rg, _created(rg))
+        elif rg.status == "modifying" and now - rg._cct_since >= getattr(rg, "_cct_modify_s", 0):
             _set_group_status(rg, "available")
         elif rg.status == "deleting" and now - rg._cct_since >= rg._cct_delete_s:
             backend.replication_groups.pop(rg.replication_group_id, None)

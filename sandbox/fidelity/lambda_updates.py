@@ -16,6 +16,14 @@ from . import core
 # ---------------------------------------------------------------------------
 
 _UPDATE_REASON = "The function is being created."
+# What Lambda reports when it could not make the function's network interfaces
+# (LastUpdateStatusReasonCode SubnetOutOfIPAddresses, API_FunctionConfiguration; the
+# message is SubnetIPAddressLimitReachedException's).
+_FAILED_CODE = "SubnetOutOfIPAddresses"
+_FAILED_REASON = (
+    "Lambda couldn't set up VPC access for the Lambda function because one or more "
+    "configured subnets has no available IP addresses."
+)
 _REVISION_MISMATCH = (
     "The Revision Id provided does not match the latest Revision Id. "
     "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
@@ -62,6 +70,12 @@ def _updating(fn: Any) -> bool:
     return getattr(fn, "_cct_update_status", "Successful") == "InProgress"
 
 
+def _fails(fn: Any) -> bool:
+    """Whether the switch lambdaUpdatesFail names this function."""
+    names = [n.strip() for n in str(core.config.get("lambdaUpdatesFail") or "").split(",")]
+    return fn.function_name in names
+
+
 def _unqualified_arn(fn: Any) -> str:
     return f"arn:{fn.partition}:lambda:{fn.region}:{fn.account_id}:function:{fn.function_name}"
 
@@ -93,7 +107,14 @@ def patch() -> None:
       conditional update (reported in aws/aws-sdk#377: update returns v2, the waiter
       then sees v3, and an update with v2 fails with PreconditionFailedException).
 
-    Here the update takes lambdaUpdateSeconds (0 = Successful at once, one new RevisionId).
+    - An update can end Failed instead (LastUpdateStatus Failed, with LastUpdateStatusReason
+      and LastUpdateStatusReasonCode, e.g. SubnetOutOfIPAddresses: "Lambda couldn't set up
+      VPC access ... one or more configured subnets has no available IP addresses";
+      API_FunctionConfiguration, "Lambda function states"). The status stays Failed until
+      the next update; it does not stop one (only InProgress does).
+
+    Here the update takes lambdaUpdateSeconds (0 = done at once, one new RevisionId); it
+    ends Failed for the functions the switch lambdaUpdatesFail names ("a,b"), else Successful.
     """
     from moto.awslambda import models as lm
 
@@ -118,6 +139,9 @@ def patch() -> None:
             config["LastUpdateStatus"] = getattr(self, "_cct_update_status", "Successful")
             if _updating(self):
                 config["LastUpdateStatusReason"] = _UPDATE_REASON
+            elif config["LastUpdateStatus"] == "Failed":
+                config["LastUpdateStatusReason"] = _FAILED_REASON
+                config["LastUpdateStatusReasonCode"] = _FAILED_CODE
         return config
 
     LF.get_configuration = get_configuration
@@ -137,12 +161,14 @@ def patch() -> None:
         fn._cct_revision = str(uuid.uuid4())
         fn._cct_update_since = core.now()
         fn._cct_update_s = core.config["lambdaUpdateSeconds"]
-        fn._cct_update_status = "InProgress" if fn._cct_update_s > 0 else "Successful"
+        fn._cct_update_outcome = "Failed" if _fails(fn) else "Successful"
+        fn._cct_update_status = "InProgress" if fn._cct_update_s > 0 else fn._cct_update_outcome
         if isinstance(answer, dict):
-            for key in ("LastUpdateStatus", "LastUpdateStatusReason"):
+            for key in ("LastUpdateStatus", "LastUpdateStatusReason", "LastUpdateStatusReasonCode"):
                 answer.pop(key, None)
             answer.update({k: v for k, v in fn.get_configuration().items()
-                           if k in ("RevisionId", "LastUpdateStatus", "LastUpdateStatusReason")})
+                           if k in ("RevisionId", "LastUpdateStatus", "LastUpdateStatusReason",
+                                    "LastUpdateStatusReasonCode")})
         return answer
 
     orig_update_configuration = LB.update_function_configuration
@@ -192,5 +218,5 @@ def _sweep_backend(backend: Any, now: float) -> None:
     for group in list(backend._lambdas._functions.values()):
         fn = group.get("latest")
         if fn is not None and _updating(fn) and now - fn._cct_update_since >= fn._cct_update_s:
-            fn._cct_update_status = "Successful"
+            fn._cct_update_status = getattr(fn, "_cct_update_outcome", "Successful")
             fn._cct_revision = str(uuid.uuid4())

@@ -206,6 +206,7 @@ def _desired_enis(account_id: str, region: str) -> dict[tuple[Any, ...], dict[st
                 wanted.setdefault(("lambda", subnet_id, groups), {
                     "subnet": subnet_id, "groups": list(groups), "type": "lambda",
                     "description": f"AWS Lambda VPC ENI-{fn.function_name}-{uuid.uuid4()}",
+                    "role": fn.role,
                 })
     ec = dict.get(dict.get(elasticache_backends, account_id) or {}, region)
     if ec is not None:
@@ -221,6 +222,20 @@ def _desired_enis(account_id: str, region: str) -> dict[tuple[Any, ...], dict[st
                 "description": f"ElastiCache {cluster.cache_cluster_id}",
             }
     return wanted
+
+
+def _role_may_delete(account_id: str, region: str, role_arn: str | None) -> bool:
+    """False only for a role that exists and lacks ec2:DeleteNetworkInterface."""
+    if not role_arn:
+        return True
+    from moto.iam.models import iam_backends
+    from moto.utilities.utils import get_partition
+
+    try:
+        role = iam_backends[account_id][get_partition(region)].get_role_by_arn(role_arn)
+    except Exception:
+        return True
+    return _role_allows(role, "ec2:DeleteNetworkInterface")
 
 
 def sweep(now: float) -> None:
@@ -249,6 +264,13 @@ def _sweep_enis(ec2: Any, now: float) -> None:
                 eni._cct_unused_since, eni._cct_linger_s = now, core.config["eniLingerSeconds"]
             if now - eni._cct_unused_since < eni._cct_linger_s:
                 continue
+            # Lambda deletes the interface with the function's execution role: a role that
+            # still exists but no longer allows ec2:DeleteNetworkInterface leaves it behind
+            # (Lambda developer guide, VPC execution role permissions: "If you remove the
+            # permissions ... Lambda can't delete the network interfaces"), holding its
+            # subnet and groups until someone restores the permission.
+            if not _role_may_delete(ec2.account_id, ec2.region_name, getattr(eni, "_cct_role", None)):
+                continue
         _internal["delete_eni"](ec2, eni.id)
         for address in eni.private_ip_addresses:
             eni.subnet.del_subnet_ip(address["PrivateIpAddress"])
@@ -263,4 +285,5 @@ def _sweep_enis(ec2: Any, now: float) -> None:
         eni.requester_managed = True
         eni.status = "in-use"
         eni._cct_key = key
+        eni._cct_role = spec.get("role")
         eni._cct_unused_since = None

@@ -1,6 +1,8 @@
 import {
   GetFunctionConfigurationCommand,
+  ListAliasesCommand,
   ListFunctionsCommand,
+  ListVersionsByFunctionCommand,
   ListTagsCommand,
   TagResourceCommand,
   UntagResourceCommand,
@@ -32,6 +34,19 @@ export interface FunctionInfo {
   layers: string[]
   tags: Record<string, string>
   lastUpdateStatus?: string
+  /** Zip or Image: Lambda allows no layers on a container image. */
+  packageType?: string
+  /** VpcConfig.Ipv6AllowedForDualStack: a VpcConfig update without it turns it off, so cct sends it back as it was. */
+  ipv6DualStack?: boolean
+}
+
+/** Lambda's limits that cct's changes could cross ("Lambda quotas"). */
+export const MAX_SECURITY_GROUPS = 5
+export const MAX_ENV_BYTES = 4096
+
+/** What the environment variables weigh against Lambda's 4 KB: every key and value, in aggregate (UTF-8 bytes). */
+export function envBytes(env: Record<string, string>): number {
+  return Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0)
 }
 
 /** How many functions are updated at once: AWS throttles control-plane calls per account. */
@@ -53,6 +68,8 @@ export function toFunctionInfo(config: FunctionConfiguration, tags: Record<strin
     layers: (config.Layers ?? []).map((l) => l.Arn!),
     tags,
     lastUpdateStatus: config.LastUpdateStatus,
+    packageType: config.PackageType,
+    ...(config.VpcConfig?.Ipv6AllowedForDualStack !== undefined ? {ipv6DualStack: config.VpcConfig.Ipv6AllowedForDualStack} : {}),
   }
 }
 
@@ -118,11 +135,45 @@ export async function recordedFunctions(lambda: LambdaClient, recordKey: string)
   return infos.filter((fn): fn is FunctionInfo => fn !== undefined && Object.keys(fn.tags).some((k) => k === recordKey || k.startsWith(`${recordKey}.`)))
 }
 
+/** A published version: its configuration is frozen as it was published, aliases may point at it. */
+export interface PublishedVersion {
+  version: string
+  subnetIds: string[]
+  securityGroupIds: string[]
+  aliases: string[]
+}
+
+/**
+ * A function's published versions (not $LATEST) and the aliases on each. Callers of a
+ * version or an alias run that version's configuration, which cct's changes to $LATEST
+ * do not reach; a version in a VPC keeps its network interfaces until it is deleted.
+ */
+export async function publishedVersions(lambda: LambdaClient, name: string): Promise<PublishedVersion[]> {
+  const versions: PublishedVersion[] = []
+  let Marker: string | undefined
+  do {
+    const page = await lambda.send(new ListVersionsByFunctionCommand({FunctionName: name, Marker}))
+    for (const v of page.Versions ?? []) {
+      if (!v.Version || v.Version === '$LATEST') continue
+      versions.push({version: v.Version, subnetIds: v.VpcConfig?.SubnetIds ?? [], securityGroupIds: v.VpcConfig?.SecurityGroupIds ?? [], aliases: []})
+    }
+    Marker = page.NextMarker
+  } while (Marker)
+  if (versions.length === 0) return versions
+  let aliasMarker: string | undefined
+  do {
+    const page = await lambda.send(new ListAliasesCommand({FunctionName: name, Marker: aliasMarker}))
+    for (const a of page.Aliases ?? []) versions.find((v) => v.version === a.FunctionVersion)?.aliases.push(a.Name!)
+    aliasMarker = page.NextMarker
+  } while (aliasMarker)
+  return versions
+}
+
 export type FunctionUpdate = Omit<UpdateFunctionConfigurationCommandInput, 'FunctionName' | 'RevisionId'>
 
 /**
  * One configuration update, done the way Lambda requires: wait while a previous update is
- * InProgress (else ResourceConflictException), build the change from the configuration as
+ * InProgress (else ResourceConflictException; a Failed one is no reason to wait), build the change from the configuration as
  * it is then (finishing an update changes RevisionId, and Environment and Layers are
  * replaced whole, so a merge must start from the latest), and pass that RevisionId so a
  * change someone makes in the instant before the write fails instead of being
@@ -139,7 +190,7 @@ export async function updateFunction(
   let roleRetries = 6
   let conflictRetries = 5
   for (;;) {
-    const latest = await waitForUpdate(lambda, fn.name, ctx, resume)
+    const latest = await waitForFunction(lambda, fn.name, ctx, resume, 'before')
     const current = latest && latest.RevisionId !== fn.revisionId ? toFunctionInfo(latest, fn.tags) : fn
     const update = await build(current)
     if (!update) return current
@@ -163,20 +214,36 @@ export async function updateFunction(
       throw error
     }
   }
-  const done = await waitForUpdate(lambda, fn.name, ctx, resume)
+  const done = await waitForFunction(lambda, fn.name, ctx, resume, 'after')
   return done ? toFunctionInfo(done, fn.tags) : fn
 }
 
-async function waitForUpdate(lambda: LambdaClient, name: string, ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>, resume: string) {
+/**
+ * Waits until Lambda may take a write: while a function is being created (`State:
+ * Pending`, Lambda making its network interfaces) or updated (`LastUpdateStatus:
+ * InProgress`). What an earlier update left (`Failed`, cct's or anyone's, e.g.
+ * SubnetOutOfIPAddresses) does not stop the next write, which replaces it; so `before`
+ * waits only. `after` cct's own write (or create), Failed is cct's failure and says why.
+ */
+export async function waitForFunction(
+  lambda: LambdaClient,
+  name: string,
+  ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>,
+  resume: string,
+  when: 'before' | 'after',
+): Promise<FunctionConfiguration | undefined> {
   return waitUntil(
     ctx,
     `${name} to finish updating`,
     async () => {
       const config = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
-      if (config.LastUpdateStatus === 'Failed') {
-        throw new CctError(`Lambda could not update ${name}: ${config.LastUpdateStatusReason ?? 'no reason given'}`, {exitCode: ExitCode.Failure, hint: `Fix the cause, then run \`${resume}\` again`})
+      const busy = config.State === 'Pending' || config.LastUpdateStatus === 'InProgress'
+      if (!busy && when === 'after' && (config.State === 'Failed' || config.LastUpdateStatus === 'Failed')) {
+        const code = config.LastUpdateStatusReasonCode ?? config.StateReasonCode
+        const reason = config.LastUpdateStatus === 'Failed' ? config.LastUpdateStatusReason : config.StateReason
+        throw new CctError(`Lambda could not update ${name}${code ? ` (${code})` : ''}: ${reason ?? 'no reason given'}`, {exitCode: ExitCode.Failure, hint: `Fix the cause, then run \`${resume}\` again`})
       }
-      return {done: config.LastUpdateStatus !== 'InProgress', status: config.LastUpdateStatus ?? 'unknown', value: config}
+      return {done: !busy, status: config.State === 'Pending' ? 'Pending' : (config.LastUpdateStatus ?? 'unknown'), value: config}
     },
     resume,
   )

@@ -32,12 +32,18 @@ export function roleNameFromArn(arn: string): string {
   return arn.split('/').pop()!
 }
 
-const ENI_ACTION = /^(\*|ec2:\*|ec2:CreateNetworkInterface)$/i
+/**
+ * What Lambda needs of a function's role to manage its network interfaces in a VPC
+ * (Lambda developer guide, "Giving Lambda functions access to resources in an Amazon
+ * VPC", execution role permissions; all five are in AWSLambdaVPCAccessExecutionRole).
+ */
+export const VPC_ACTIONS = ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'] as const
 
 /**
- * Whether a role's policies allow ec2:CreateNetworkInterface, which Lambda needs to put a
- * function in a VPC: the AWS managed VPC/ENI policies, or any attached or inline policy
- * whose Allow statements name the action (or a wildcard that covers it).
+ * Whether a role's policies allow all five actions Lambda needs to put a function in a
+ * VPC: the AWS managed VPC/ENI policies, or attached and inline policies whose Allow
+ * statements together name each action (or a wildcard that covers it). A role with only
+ * ec2:CreateNetworkInterface gets the managed policy too.
  */
 export async function inspectRole(iam: IAMClient, arn: string): Promise<RoleInfo> {
   const name = roleNameFromArn(arn)
@@ -60,23 +66,34 @@ export async function inspectRole(iam: IAMClient, arn: string): Promise<RoleInfo
     const {PolicyDocument} = await iam.send(new GetRolePolicyCommand({RoleName: name, PolicyName: policyName}))
     if (PolicyDocument) documents.push(PolicyDocument)
   }
-  info.canCreateEni = documents.some(allowsEniCreation)
+  info.canCreateEni = missingVpcActions(documents).length === 0
   return info
 }
 
-function allowsEniCreation(document: string): boolean {
+/** The VPC actions no Allow statement of these policy documents grants (Deny and conditions are not weighed). */
+export function missingVpcActions(documents: string[]): string[] {
+  const allowed = documents.flatMap(allowedActions)
+  return VPC_ACTIONS.filter((action) => !allowed.some((pattern) => globMatches(pattern, action)))
+}
+
+function allowedActions(document: string): string[] {
   let parsed: {Statement?: unknown}
   try {
     parsed = JSON.parse(decodeURIComponent(document)) as {Statement?: unknown}
   } catch {
-    return false
+    return []
   }
   const statements = Array.isArray(parsed.Statement) ? parsed.Statement : [parsed.Statement]
-  return statements.some((s: {Effect?: string; Action?: string | string[]} | undefined) => {
-    if (!s || s.Effect !== 'Allow') return false
-    const actions = Array.isArray(s.Action) ? s.Action : [s.Action ?? '']
-    return actions.some((a) => ENI_ACTION.test(a))
+  return statements.flatMap((s: {Effect?: string; Action?: string | string[]} | undefined) => {
+    if (!s || s.Effect !== 'Allow') return []
+    return Array.isArray(s.Action) ? s.Action : [s.Action ?? '']
   })
+}
+
+/** IAM action matching: case-insensitive, `*` any run of characters, `?` one. */
+function globMatches(pattern: string, action: string): boolean {
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i')
+  return re.test(action)
 }
 
 export async function attachVpcPolicy(iam: IAMClient, role: RoleInfo, recordTag: string, partition: string): Promise<void> {

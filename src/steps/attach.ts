@@ -1,7 +1,10 @@
+import {DescribeNetworkInterfacesCommand, type EC2Client} from '@aws-sdk/client-ec2'
 import {type LambdaClient} from '@aws-sdk/client-lambda'
 
-import {FUNCTION_CONCURRENCY, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
+import {FUNCTION_CONCURRENCY, MAX_SECURITY_GROUPS, publishedVersions, type PublishedVersion, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
+import {ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
+import {waitUntil} from '../aws/wait.js'
 import {attachVpcPolicy, detachVpcPolicy, inspectRole, partitionOf, type RoleInfo} from '../aws/roles.js'
 import {isPending, isUndoing, operations, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
@@ -40,6 +43,8 @@ export interface AttachState {
   roles: RoleInfo[]
   /** Functions changed by cct earlier (for destroy), found by their record tag. */
   recorded: FunctionInfo[]
+  /** Published versions of the functions, by function name: they keep their own configuration. */
+  versions?: Record<string, PublishedVersion[]>
 }
 
 const vpcRecordKey = (ctx: StepContext) => recordKey(ctx.stack, 'vpc')
@@ -70,18 +75,23 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
       const recorded = await recordedFunctions(lambda, vpcRecordKey(ctx))
       const roleArns = [...new Set(recorded.map((f) => f.role))]
       const roles = await mapBounded(roleArns, FUNCTION_CONCURRENCY, (arn) => inspectRole(iam, arn))
-      return {vpcId, subnetIds, lambdaGroupId, functions: [], roles, recorded}
+      return {vpcId, subnetIds, lambdaGroupId, functions: [], roles, recorded, versions: await versionsOf(lambda, recorded)}
     }
     const functions = await resolveFunctions(lambda, ctx.options, ctx.region)
     const plans = functions.map((fn) => planFunction(fn, vpcId, subnetIds, lambdaGroupId, ctx))
     await findLosses(plans, ctx)
     const roleArns = [...new Set(functions.map((f) => f.role))]
     const roles = await mapBounded(roleArns, FUNCTION_CONCURRENCY, (arn) => inspectRole(iam, arn))
-    return {vpcId, subnetIds, lambdaGroupId, functions: plans, roles, recorded: functions.filter((f) => decodeRecord(vpcRecordKey(ctx), f.tags))}
+    return {vpcId, subnetIds, lambdaGroupId, functions: plans, roles, recorded: functions.filter((f) => decodeRecord(vpcRecordKey(ctx), f.tags)), versions: await versionsOf(lambda, functions)}
   },
 
   plan(state, ctx) {
     const changes: Change<AttachOp>[] = []
+    for (const [name, versions] of Object.entries(state.versions ?? {})) {
+      if (versions.length === 0) continue
+      const aliases = versions.flatMap((v) => v.aliases.map((a) => `${a} → ${v.version}`))
+      ctx.note(`${name} has published version${versions.length > 1 ? 's' : ''} ${versions.map((v) => v.version).join(', ')}${aliases.length ? ` (aliases ${aliases.join(', ')})` : ''}: a version keeps the configuration it was published with, so callers of them get no VPC, layer or REDIS_*; cct changes $LATEST only. After setup, publish a version (aws lambda publish-version --function-name ${name}) and point the aliases at it.`)
+    }
     const rolesInUse = new Set(state.functions.filter((p) => p.target).map((p) => p.fn.role))
     for (const role of state.roles) {
       if (!role.canCreateEni && rolesInUse.has(role.arn)) {
@@ -156,6 +166,20 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
   },
 
   destroyPlan(state, ctx) {
+    // A version published while a function was in cct's VPC keeps cct's subnets and group
+    // (a version's VpcConfig cannot change), and with them network interfaces that block
+    // deleting the subnets and groups for good: say which, and what to do, before any change.
+    const holders = Object.entries(state.versions ?? {}).flatMap(([name, versions]) =>
+      versions.filter((v) => v.securityGroupIds.includes(state.lambdaGroupId) || v.subnetIds.some((s) => state.subnetIds.includes(s))).map((v) => ({name, ...v})),
+    )
+    if (holders.length) {
+      const list = holders.map((h) => `${h.name}:${h.version}${h.aliases.length ? ` (alias ${h.aliases.join(', ')})` : ''}`).join(', ')
+      const first = holders[0]!
+      throw conflictError(
+        `Published version${holders.length > 1 ? 's' : ''} ${list} still use${holders.length > 1 ? '' : 's'} cct's subnets and security group (a version keeps its VpcConfig), so Lambda keeps their network interfaces and the rollback could never delete the network`,
+        `Point their aliases at a version published outside the VPC (or at $LATEST after the rollback), delete those versions (aws lambda delete-function --function-name ${first.name} --qualifier ${first.version}), then run \`cct rollback\` again`,
+      )
+    }
     const changes: Change<AttachOp>[] = state.recorded.map((fn) => ({action: 'restore', resource: 'function-vpc', name: fn.name, detail: describeRestore(fn, ctx), op: {kind: 'restore-vpc-config', functionName: fn.name}}))
     for (const role of state.roles) {
       if (role.tags[roleRecordKey(ctx)]) changes.push({action: 'detach', resource: 'iam-role-policy', name: role.name, detail: 'service-role/AWSLambdaVPCAccessExecutionRole', op: {kind: 'detach-role-policy', roleName: role.name, roleArn: role.arn}})
@@ -170,6 +194,9 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
     await mapBounded(ops, FUNCTION_CONCURRENCY, async (op) => {
       if (op.kind === 'restore-vpc-config') await restoreFunction(lambda, state.recorded.find((f) => f.name === op.functionName)!, state, ctx)
     })
+    // Lambda deletes a function's network interfaces with the function's role: detached
+    // first, the policy would leave them (and the subnets and groups they hold) for good.
+    if (ops.some((op) => op.kind === 'detach-role-policy') && !isPending(state.lambdaGroupId)) await waitForLambdaInterfaces(await ctx.aws.ec2(), state.lambdaGroupId, ctx)
     for (const op of ops) {
       if (op.kind === 'detach-role-policy') await detachVpcPolicy(iam, op.roleName, roleRecordKey(ctx), partitionOf(op.roleArn))
       else if (op.kind !== 'restore-vpc-config') throw new Error(`attach destroy was given ${op.kind}, which only apply performs`)
@@ -177,14 +204,43 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
   },
 }
 
+async function versionsOf(lambda: LambdaClient, functions: FunctionInfo[]): Promise<Record<string, PublishedVersion[]>> {
+  const found = await mapBounded(functions, FUNCTION_CONCURRENCY, (fn) => publishedVersions(lambda, fn.name))
+  return Object.fromEntries(functions.map((fn, i) => [fn.name, found[i]!]))
+}
+
+/** Waits until no Lambda network interface carries the lambda group (they linger 20-40 minutes after a function leaves). */
+async function waitForLambdaInterfaces(ec2: EC2Client, groupId: string, ctx: StepContext): Promise<void> {
+  await waitUntil(
+    ctx,
+    `Lambda to release the functions' network interfaces before the VPC policy is detached`,
+    async () => {
+      const {NetworkInterfaces = []} = await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'group-id', Values: [groupId]}, {Name: 'interface-type', Values: ['lambda']}]}))
+      return {done: NetworkInterfaces.length === 0, status: interfacesStatus(NetworkInterfaces.length)}
+    },
+    'cct rollback',
+    ENI_ESTIMATE,
+  )
+}
+
 /** The VpcConfig update an operation makes to the function as it is now; undefined when it is already so. */
-export function vpcUpdate(current: FunctionInfo, op: Extract<AttachOp, {kind: 'add-security-group' | 'move-into-vpc'}>): {VpcConfig: {SubnetIds: string[]; SecurityGroupIds: string[]}} | undefined {
+export function vpcUpdate(current: FunctionInfo, op: Extract<AttachOp, {kind: 'add-security-group' | 'move-into-vpc'}>): {VpcConfig: VpcConfigUpdate} | undefined {
   if (op.kind === 'add-security-group') {
     if (current.securityGroupIds.includes(op.groupId)) return undefined
-    return {VpcConfig: {SubnetIds: current.subnetIds, SecurityGroupIds: [...current.securityGroupIds, op.groupId]}}
+    return {VpcConfig: keepDualStack(current, {SubnetIds: current.subnetIds, SecurityGroupIds: [...current.securityGroupIds, op.groupId]})}
   }
   if (sameSet(current.subnetIds, op.subnetIds) && sameSet(current.securityGroupIds, op.securityGroupIds)) return undefined
-  return {VpcConfig: {SubnetIds: op.subnetIds, SecurityGroupIds: op.securityGroupIds}}
+  return {VpcConfig: keepDualStack(current, {SubnetIds: op.subnetIds, SecurityGroupIds: op.securityGroupIds})}
+}
+
+type VpcConfigUpdate = {SubnetIds: string[]; SecurityGroupIds: string[]; Ipv6AllowedForDualStack?: boolean}
+
+/**
+ * A VpcConfig sent without Ipv6AllowedForDualStack sets it to false (it is part of the
+ * VpcConfig Lambda replaces): send it back as it was, while the function stays in a VPC.
+ */
+function keepDualStack(current: FunctionInfo, config: VpcConfigUpdate): VpcConfigUpdate {
+  return current.ipv6DualStack !== undefined && config.SubnetIds.length > 0 ? {...config, Ipv6AllowedForDualStack: current.ipv6DualStack} : config
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -229,6 +285,9 @@ export function planFunction(fn: FunctionInfo, vpcId: string, subnetIds: string[
   if (!fn.vpcId || fn.subnetIds.length === 0) return {fn, target: {addsGroup: false, subnetIds, securityGroupIds: [lambdaGroupId]}}
   if (fn.vpcId === vpcId || isPending(vpcId)) {
     if (fn.securityGroupIds.includes(lambdaGroupId)) return {fn}
+    if (fn.securityGroupIds.length >= MAX_SECURITY_GROUPS) {
+      throw conflictError(`Function ${fn.name} already has ${fn.securityGroupIds.length} security groups; Lambda allows ${MAX_SECURITY_GROUPS}, and cct's lambda group would be one more`, 'Remove one of its groups (or merge two), or leave it out of --functions')
+    }
     return {fn, target: {addsGroup: true, subnetIds: fn.subnetIds, securityGroupIds: [...fn.securityGroupIds, lambdaGroupId]}}
   }
   if (!ctx.options.force) {
@@ -248,7 +307,7 @@ async function restoreFunction(lambda: LambdaClient, recordedFn: FunctionInfo, s
   ctx.progress(`${fn.name}: restoring its VPC configuration`)
   await updateFunction(lambda, fn, (current) => {
     const target = restoredVpc(current, before, state)
-    return target ? {VpcConfig: target} : undefined
+    return target ? {VpcConfig: keepDualStack(current, target)} : undefined
   }, ctx, 'cct rollback')
   await untagFunction(lambda, fn, recordTagKeys(vpcRecordKey(ctx), fn.tags))
 }

@@ -39,6 +39,9 @@ declare module '../engine/step.js' {
 interface GroupInfo {
   id: string
   status: string
+  /** Whether Multi-AZ and automatic failover are on. */
+  multiAz?: boolean
+  failover?: boolean
   engine?: string
   nodeType?: string
   tls: boolean
@@ -52,6 +55,8 @@ interface GroupInfo {
 export interface ClusterState {
   cacheGroupId: string
   subnetGroup: string
+  /** AZ names of the subnet group's subnets, in cct's order: where the nodes go. */
+  zones: string[]
   group?: GroupInfo
   /** What the group the plan creates would cost (looked up here: plan is synchronous). */
   cost?: CostEstimate
@@ -75,26 +80,38 @@ export type ClusterOp =
       tls: boolean
       subnetGroup: string
       securityGroupId: string
+      /** The AZ of each node (primary first): PreferredCacheClusterAZs. */
+      zones: string[]
       /** A group of the same id is still being deleted: wait until it is gone first. */
       afterDeletion: boolean
     }
+  /** A group that ended in create-failed holds nothing: delete it so it can be created again. */
+  | {kind: 'delete-failed-group'; id: string}
   | {kind: 'set-security-groups'; id: string; from: string[]; to: string[]}
   | {kind: 'set-replicas'; id: string; from: number; to: number}
+  /** Multi-AZ and automatic failover together: on with replicas, off before the last replica goes. */
+  | {kind: 'set-failover'; id: string; enabled: boolean}
   | {kind: 'wait-available'; id: string; status: string}
   | {kind: 'delete-replication-group'; id: string; alreadyDeleting: boolean}
 
 export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
   id: 'cluster',
   title: 'Cache (ElastiCache replication group)',
-  needs: ['sg', 'subnet-group'],
+  needs: ['vpc', 'sg', 'subnet-group'],
   command: 'cct cluster',
 
   async inspect(ctx) {
-    const state: ClusterState = {cacheGroupId: ctx.need('sg').cacheGroupId, subnetGroup: ctx.need('subnet-group').name}
+    const state: ClusterState = {cacheGroupId: ctx.need('sg').cacheGroupId, subnetGroup: ctx.need('subnet-group').name, zones: ctx.need('vpc').zones}
     const elasticache = await ctx.aws.elasticache()
     const group = await findGroup(elasticache, replicationGroupId(ctx.stack))
-    if (!group || group.Status === 'deleting') {
-      if (group) state.group = {id: group.ReplicationGroupId!, status: 'deleting', tls: false, nodes: 0, members: [], securityGroupIds: []}
+    if (!group || group.Status === 'deleting' || group.Status === 'create-failed') {
+      if (group) {
+        // ElastiCache reads no tags of a group that is not available: the description cct gave it says whose it is.
+        if (group.Status === 'create-failed' && ((await ownedByStack(elasticache, group, ctx.stack)) ?? group.Description === groupDescription(ctx.stack)) === false) {
+          throw conflictError(`Replication group ${group.ReplicationGroupId} exists (create-failed) but was not created by cct`, 'Choose another --stack, or delete that group')
+        }
+        state.group = {id: group.ReplicationGroupId!, status: group.Status!, tls: false, nodes: 0, members: [], securityGroupIds: []}
+      }
       if (!isUndoing(ctx)) {
         const {engine, nodeType, replicas} = ctx.options
         // The group would be created: what CreateReplicationGroup would refuse is refused now.
@@ -116,6 +133,8 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
       status: group.Status ?? 'unknown',
       engine: group.Engine ?? CacheClusters[0]?.Engine,
       nodeType: group.CacheNodeType,
+      multiAz: group.MultiAZ === 'enabled',
+      failover: group.AutomaticFailover === 'enabled' || group.AutomaticFailover === 'enabling',
       tls: group.TransitEncryptionEnabled ?? false,
       nodes: members.length,
       members,
@@ -131,7 +150,7 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
     const name = replicationGroupId(ctx.stack)
     const nodes = 1 + options.replicas
     const group = state.group
-    if (!group || group.status === 'deleting') {
+    if (!group || group.status === 'deleting' || group.status === 'create-failed') {
       const version = options.engineVersion ?? DEFAULT_ENGINE_VERSION[options.engine]
       const op: ClusterOp = {
         kind: 'create-replication-group',
@@ -143,7 +162,14 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
         tls: options.tls,
         subnetGroup: state.subnetGroup,
         securityGroupId: state.cacheGroupId,
+        zones: nodeZones(state.zones, nodes),
         afterDeletion: group !== undefined,
+      }
+      if (group?.status === 'create-failed') {
+        return [
+          {action: 'delete', resource: 'replication-group', name, detail: 'create-failed: ElastiCache could not create its nodes (e.g. InsufficientCacheClusterCapacity); it holds no data', kind: 'drift', op: {kind: 'delete-failed-group', id: name}},
+          {action: 'create', resource: 'replication-group', name, detail: `again, once the failed one is gone: ${options.engine} ${version}, ${options.nodeType} x${nodes} in ${op.zones.join(', ')}`, op},
+        ]
       }
       if (group) return [{action: 'wait', resource: 'replication-group', name, detail: 'a previous one is being deleted; wait, then create', op}]
       const cost = formatCost(state.cost ?? {note: 'price not looked up'})
@@ -152,7 +178,7 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
           action: 'create',
           resource: 'replication-group',
           name,
-          detail: `${options.engine} ${version}, ${options.nodeType} x${nodes}${options.replicas ? ', Multi-AZ failover' : ''}, TLS ${options.tls ? 'on' : 'off'}, encrypted at rest; ${cost}`,
+          detail: `${options.engine} ${version}, ${options.nodeType} x${nodes} in ${op.zones.join(', ')}${options.replicas ? ', Multi-AZ failover' : ''}, TLS ${options.tls ? 'on' : 'off'}, encrypted at rest; ${cost}`,
           op,
           cost,
           takes: CREATE_TAKES,
@@ -173,9 +199,21 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
       const op: ClusterOp = {kind: 'set-security-groups', id: name, from: group.securityGroupIds, to: [state.cacheGroupId]}
       changes.push({action: 'update', resource: 'replication-group', name, detail: `security groups differ: has ${op.from.join(', ')}, needs ${op.to.join(', ')}`, op})
     }
+    const failoverOn = Boolean(group.multiAz || group.failover)
+    const failover = (enabled: boolean): Change<ClusterOp> => ({
+      action: 'update',
+      resource: 'replication-group',
+      name,
+      detail: enabled ? 'Multi-AZ and automatic failover on (--replicas > 0)' : 'Multi-AZ and automatic failover off first: ElastiCache keeps at least one replica while they are on',
+      op: {kind: 'set-failover', id: name, enabled},
+    })
     if (group.nodes !== nodes && group.nodes > 0) {
       const op: ClusterOp = {kind: 'set-replicas', id: name, from: group.nodes - 1, to: options.replicas}
+      if (op.to === 0 && failoverOn) changes.push(failover(false))
       changes.push({action: 'update', resource: 'replication-group', name, detail: `replicas differ: has ${op.from}, needs ${op.to}`, op})
+      if (op.to > 0 && !(group.multiAz && group.failover)) changes.push(failover(true))
+    } else if (group.nodes > 0 && options.replicas > 0 && !(group.multiAz && group.failover)) {
+      changes.push(failover(true))
     }
     if (group.status !== 'available' && changes.length === 0) {
       changes.push({action: 'wait', resource: 'replication-group', name, detail: `status ${group.status}`, op: {kind: 'wait-available', id: name, status: group.status}})
@@ -204,7 +242,7 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
           await elasticache.send(
             new CreateReplicationGroupCommand({
               ReplicationGroupId: op.id,
-              ReplicationGroupDescription: `cct: cache for stack ${ctx.stack}`,
+              ReplicationGroupDescription: groupDescription(ctx.stack),
               Engine: op.engine,
               EngineVersion: op.engineVersion,
               CacheNodeType: op.nodeType,
@@ -212,6 +250,7 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
               AutomaticFailoverEnabled: op.replicas > 0,
               MultiAZEnabled: op.replicas > 0,
               CacheSubnetGroupName: op.subnetGroup,
+              ...(op.zones.length ? {PreferredCacheClusterAZs: op.zones} : {}),
               SecurityGroupIds: [op.securityGroupId],
               Port: REDIS_PORT,
               PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
@@ -232,8 +271,16 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
           await waitForAvailable(elasticache, op.id, ctx)
           break
         }
+        case 'set-failover':
+          await elasticache.send(new ModifyReplicationGroupCommand({ReplicationGroupId: op.id, AutomaticFailoverEnabled: op.enabled, MultiAZEnabled: op.enabled, ApplyImmediately: true}))
+          await waitForAvailable(elasticache, op.id, ctx)
+          break
         case 'wait-available':
           break // the wait below
+        case 'delete-failed-group':
+          ctx.progress(`deleting ${op.id}, which failed to create`)
+          await elasticache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: op.id, RetainPrimaryCluster: false}))
+          break
         case 'delete-replication-group':
           throw new Error('cluster apply was given delete-replication-group, which only destroy performs')
         default:
@@ -252,23 +299,58 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
     const g = state.group
     if (!g) return []
     const alreadyDeleting = g.status === 'deleting'
-    return [{action: 'delete', resource: 'replication-group', name: g.id, detail: alreadyDeleting ? 'already deleting; wait until gone' : 'no final snapshot', op: {kind: 'delete-replication-group', id: g.id, alreadyDeleting}, takes: DELETE_TAKES}]
+    const detail = alreadyDeleting ? 'already deleting; wait until gone' : DELETABLE.includes(g.status) ? 'no final snapshot' : `${g.status}: wait until available, then delete (no final snapshot)`
+    return [{action: 'delete', resource: 'replication-group', name: g.id, detail, op: {kind: 'delete-replication-group', id: g.id, alreadyDeleting}, takes: DELETE_TAKES}]
   },
 
   async destroy(_state, plan, ctx) {
     const elasticache = await ctx.aws.elasticache()
     for (const op of operations(plan)) {
       if (op.kind !== 'delete-replication-group') throw new Error(`cluster destroy was given ${op.kind}, which only apply performs`)
-      if (!op.alreadyDeleting) {
-        try {
-          await elasticache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: op.id, RetainPrimaryCluster: false}))
-        } catch (error) {
-          if (!isAwsError(error, 'InvalidReplicationGroupStateFault')) throw error
-        }
-      }
+      if (!op.alreadyDeleting) await deleteWhenSettled(elasticache, op.id, ctx)
       await waitForGone(elasticache, op.id, ctx, 'cct rollback')
     }
   },
+}
+
+/** States in which ElastiCache accepts DeleteReplicationGroup. */
+const DELETABLE = ['available', 'create-failed']
+
+const groupDescription = (stack: string) => `cct: cache for stack ${stack}`
+
+/** The AZ of each of `nodes` nodes, primary first: the subnets' zones in turn. */
+export function nodeZones(zones: readonly string[], nodes: number): string[] {
+  const distinct = [...new Set(zones)]
+  if (distinct.length === 0 || distinct.some((z) => isPending(z))) return []
+  return Array.from({length: nodes}, (_, i) => distinct[i % distinct.length]!)
+}
+
+/**
+ * DeleteReplicationGroup is refused while a group is creating or modifying
+ * (InvalidReplicationGroupState), and nothing is deleted then: wait until the group
+ * settles (showing its status), then delete. A group already deleting or gone is done.
+ */
+async function deleteWhenSettled(elasticache: ElastiCacheClient, id: string, ctx: StepContext): Promise<void> {
+  await waitUntil(
+    ctx,
+    `${id} to be available so it can be deleted`,
+    async () => {
+      const g = await findGroup(elasticache, id)
+      if (!g || g.Status === 'deleting') return {done: true, status: g?.Status ?? 'gone'}
+      if (!DELETABLE.includes(g.Status ?? '')) return {done: false, status: g.Status ?? 'unknown'}
+      try {
+        await elasticache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: id, RetainPrimaryCluster: false}))
+        return {done: true, status: 'deleting'}
+      } catch (error) {
+        // It changed state between the read and the delete (another client's change): wait again.
+        if (isAwsError(error, 'InvalidReplicationGroupStateFault')) return {done: false, status: g.Status ?? 'unknown'}
+        if (isAwsError(error, 'ReplicationGroupNotFoundFault')) return {done: true, status: 'gone'}
+        throw error
+      }
+    },
+    'cct rollback',
+    'usually 5-15 minutes',
+  )
 }
 
 async function findGroup(elasticache: ElastiCacheClient, id: string): Promise<ReplicationGroup | undefined> {
@@ -308,6 +390,12 @@ async function waitForAvailable(elasticache: ElastiCacheClient, id: string, ctx:
     `${id} to be available`,
     async () => {
       const g = await findGroup(elasticache, id)
+      if (g?.Status === 'create-failed') {
+        throw conflictError(
+          `Replication group ${id} failed to create (create-failed): ElastiCache could not create its nodes, most often InsufficientCacheClusterCapacity for ${g.CacheNodeType ?? 'its node type'} in its zones (\`aws elasticache describe-events --source-type replication-group --source-identifier ${id}\` says why)`,
+          'Run `cct cluster` again to delete it and create it anew (with another --node-type if capacity is short), or `cct rollback` to remove it',
+        )
+      }
       return {done: g?.Status === 'available', status: g?.Status ?? 'missing', value: g}
     },
     'cct cluster',

@@ -1,6 +1,7 @@
-import {mapBounded, FUNCTION_CONCURRENCY, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
+import {MAX_ENV_BYTES, envBytes, mapBounded, FUNCTION_CONCURRENCY, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {isPending, isUndoing, operations, type Change, type Step, type StepContext} from '../engine/step.js'
+import {conflictError} from '../errors.js'
 
 export interface EnvOutput {
   functions: string[]
@@ -13,6 +14,9 @@ declare module '../engine/step.js' {
 }
 
 export const ENV_KEYS = ['REDIS_HOST', 'REDIS_PORT', 'REDIS_TLS'] as const
+
+/** A primary endpoint's length, for sizing an environment before the cache exists. */
+const TYPICAL_ENDPOINT = 'master.cct-cache.abcdef.use1.cache.amazonaws.com'
 
 /**
  * Zero-code caching (auto-cache). Lambda runs AWS_LAMBDA_EXEC_WRAPPER before the runtime;
@@ -72,6 +76,11 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
       const vars = wanted(fn, state)
       const diff = changedKeys(fn, vars)
       if (diff.length === 0) continue
+      // The endpoint's length is not known before the cache exists: count a typical one.
+      const size = envBytes(Object.fromEntries(Object.entries(applyEnv(fn.env, vars)).map(([k, v]) => [k, isPending(v) ? TYPICAL_ENDPOINT : v])))
+      if (size > MAX_ENV_BYTES) {
+        throw conflictError(`Function ${fn.name}'s environment would be ${size} bytes with cct's variables; Lambda allows ${MAX_ENV_BYTES} (4 KB, every key and value together)`, 'Remove variables it does not need, or leave it out of --functions')
+      }
       const detail = diff.map((k) => describeVar(k, fn.env[k], vars[k]!)).join('; ') + ' (other variables kept)'
       const kind = diff.some((k) => fn.env[k] !== undefined) ? 'drift' : 'missing'
       changes.push({action: 'update', resource: 'function-env', name: fn.name, detail, kind, op: {kind: 'set-env', functionName: fn.name, vars}})

@@ -105,6 +105,9 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
 /** The function's layers with cct's in place of an older version of it, or appended; undefined when already right. */
 export function desiredLayers(fn: FunctionInfo, layerVersionArn: string, ctx: Pick<StepContext, 'stack'>): string[] | undefined {
   if (fn.layers.includes(layerVersionArn)) return undefined
+  if (fn.packageType === 'Image') {
+    throw conflictError(`Function ${fn.name} is a container image (PackageType Image); Lambda allows no layers on it`, 'Copy the cache helper into the image instead (the layer zip is in dist/layer/ of cct), or leave it out of --functions')
+  }
   const runtime = fn.runtime
   if (runtime && !layerTargets().runtimes.includes(runtime)) {
     throw conflictError(`Function ${fn.name} runs ${runtime}; the cache layer is built for ${layerTargets().runtimes.join(', ')}`, `Upgrade its runtime, or leave it out of --functions`)

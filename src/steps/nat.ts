@@ -23,7 +23,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2'
 
-import {deleteSubnetWhenFree} from '../aws/in-use.js'
+import {deleteSubnetWhenFree, deleteWhenFree} from '../aws/in-use.js'
 import {waitUntil} from '../aws/wait.js'
 import {isPending, isUndoing, operations, pending, unknownOperation, usually, type Change, type Step, type StepContext, type Takes} from '../engine/step.js'
 import {usageError} from '../errors.js'
@@ -47,6 +47,8 @@ const LIVE_NAT = ['pending', 'available']
 
 export interface NatState {
   vpcId: string
+  /** The zone of the stack's first private subnet: where the public subnet and the NAT go. */
+  az?: string
   vpcCidr: string
   privateRouteTableId?: string
   privateRoute?: {target: string}
@@ -85,7 +87,8 @@ export type NatOp =
   /** Creates the gateway and attaches it to the VPC. */
   | {kind: 'create-internet-gateway'; id: string; vpcId: string}
   | {kind: 'attach-internet-gateway'; igwId: string; vpcId: string}
-  | {kind: 'create-public-subnet'; id: string; vpcId: string; cidr?: string}
+  /** `az`: the first of the functions' zones, so the NAT serves them from a zone they use. */
+  | {kind: 'create-public-subnet'; id: string; vpcId: string; cidr?: string; az?: string}
   | {kind: 'create-public-route-table'; vpcId: string; igwId: string; subnetId: string}
   | {kind: 'allocate-eip'; id: string}
   | {kind: 'create-nat-gateway'; id: string; subnetId: string; allocationId: string}
@@ -105,8 +108,8 @@ export const natStep: Step<'nat', NatState, NatOp> = {
   command: 'cct vpc --nat',
 
   async inspect(ctx) {
-    const {vpcId, cidr, privateRouteTableId} = ctx.need('vpc')
-    const state: NatState = {vpcId, vpcCidr: cidr, privateRouteTableId: privateRouteTableId && !isPending(privateRouteTableId) ? privateRouteTableId : undefined}
+    const {vpcId, cidr, privateRouteTableId, zones} = ctx.need('vpc')
+    const state: NatState = {vpcId, vpcCidr: cidr, ...(zones[0] ? {az: zones[0]} : {}), privateRouteTableId: privateRouteTableId && !isPending(privateRouteTableId) ? privateRouteTableId : undefined}
     if (ctx.options.nat && !privateRouteTableId) {
       throw usageError('--nat needs the private subnets cct creates', 'Leave out --subnet-ids, or route your own subnets to a NAT gateway')
     }
@@ -161,7 +164,7 @@ export const natStep: Step<'nat', NatState, NatOp> = {
     const natGatewayId = state.nat?.id ?? pending(name(ctx, 'nat'))
     if (!state.igw) changes.push({action: 'create', resource: 'internet-gateway', name: name(ctx, 'igw'), detail: 'for the NAT gateway only; functions stay private', op: {kind: 'create-internet-gateway', id: igwId, vpcId: state.vpcId}})
     else if (!state.igw.attached) changes.push({action: 'attach', resource: 'internet-gateway', name: state.igw.id, detail: `not attached to ${state.vpcId}`, op: {kind: 'attach-internet-gateway', igwId, vpcId: state.vpcId}})
-    if (!state.publicSubnet) changes.push({action: 'create', resource: 'subnet', name: name(ctx, 'public-subnet'), detail: state.publicSubnetCidr ?? 'no free block', op: {kind: 'create-public-subnet', id: subnetId, vpcId: state.vpcId, cidr: state.publicSubnetCidr}})
+    if (!state.publicSubnet) changes.push({action: 'create', resource: 'subnet', name: name(ctx, 'public-subnet'), detail: state.publicSubnetCidr ? `${state.publicSubnetCidr}${state.az ? ` in ${state.az}` : ''}` : 'no free block', op: {kind: 'create-public-subnet', id: subnetId, vpcId: state.vpcId, cidr: state.publicSubnetCidr, ...(state.az ? {az: state.az} : {})}})
     if (!state.publicRouteTable) changes.push({action: 'create', resource: 'route-table', name: name(ctx, 'public-rt'), detail: `${ANYWHERE} -> internet gateway`, op: {kind: 'create-public-route-table', vpcId: state.vpcId, igwId, subnetId}})
     if (!state.eip) changes.push({action: 'create', resource: 'elastic-ip', name: name(ctx, 'nat-eip'), op: {kind: 'allocate-eip', id: allocationId}})
     if (!state.nat) changes.push({action: 'create', resource: 'nat-gateway', name: name(ctx, 'nat'), detail: natCost(state.prices), cost: natCost(state.prices), takes: NAT_TAKES, op: {kind: 'create-nat-gateway', id: natGatewayId, subnetId, allocationId}})
@@ -224,7 +227,7 @@ export const natStep: Step<'nat', NatState, NatOp> = {
           break
         case 'create-public-subnet': {
           if (!op.cidr) throw usageError(`VPC ${op.vpcId} has no free /${ctx.options.subnetPrefix} block for a public subnet`, 'Use a longer --subnet-prefix')
-          const {Subnet} = await ec2.send(new CreateSubnetCommand({VpcId: op.vpcId, CidrBlock: op.cidr, TagSpecifications: [{ResourceType: 'subnet', Tags: publicTags(ctx, 'public-subnet')}]}))
+          const {Subnet} = await ec2.send(new CreateSubnetCommand({VpcId: op.vpcId, CidrBlock: op.cidr, ...(op.az ? {AvailabilityZone: op.az} : {}), TagSpecifications: [{ResourceType: 'subnet', Tags: publicTags(ctx, 'public-subnet')}]}))
           created.set(op.id, Subnet!.SubnetId!)
           break
         }
@@ -295,7 +298,7 @@ export const natStep: Step<'nat', NatState, NatOp> = {
           }, 'cct rollback', 'usually about a minute')
           break
         case 'release-eip':
-          await ec2.send(new ReleaseAddressCommand({AllocationId: op.allocationId}))
+          await releaseWhenFree(ec2, ctx, op.allocationId)
           break
         case 'delete-route-table':
           for (const association of op.associationIds) await ec2.send(new DisassociateRouteTableCommand({AssociationId: association}))
@@ -313,6 +316,28 @@ export const natStep: Step<'nat', NatState, NatOp> = {
       }
     }
   },
+}
+
+/**
+ * A NAT gateway gives up its Elastic IP only once it is deleted (a gateway deleted by an
+ * earlier, interrupted run may still be deleting), and the address can take a moment
+ * more to be disassociated: wait for every gateway that uses it, then release, retrying
+ * while AWS still says the address is in use.
+ */
+async function releaseWhenFree(ec2: EC2Client, ctx: StepContext, allocationId: string): Promise<void> {
+  await deleteWhenFree(ctx, {
+    what: `Elastic IP ${allocationId}`,
+    remove: async () => {
+      const {NatGateways = []} = await ec2.send(new DescribeNatGatewaysCommand({Filter: [{Name: 'state', Values: ['pending', 'available', 'deleting']}]}))
+      const holder = NatGateways.find((n) => (n.NatGatewayAddresses ?? []).some((a) => a.AllocationId === allocationId))
+      if (holder) throw Object.assign(new Error(`still used by ${holder.NatGatewayId} (${holder.State})`), {name: 'InvalidIPAddress.InUse'})
+      return ec2.send(new ReleaseAddressCommand({AllocationId: allocationId}))
+    },
+    busyError: 'InvalidIPAddress.InUse',
+    status: async () => 'still associated with a NAT gateway',
+    resume: 'cct rollback',
+    estimate: 'usually under a minute',
+  })
 }
 
 async function describeNat(ec2: EC2Client, id: string): Promise<string | undefined> {

@@ -6,7 +6,7 @@ import type {IAMClient} from '@aws-sdk/client-iam'
 import type {FunctionConfiguration, LambdaClient} from '@aws-sdk/client-lambda'
 
 import {partitionOf, vpcAccessPolicyArn} from '../aws/roles.js'
-import {waitUntil} from '../aws/wait.js'
+import {waitForFunction} from '../aws/functions.js'
 import {hasPending, operations, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
 import {CctError, conflictError} from '../errors.js'
 import {BUNDLE_DIR} from '../layer-bundle.js'
@@ -153,13 +153,13 @@ export const probeStep: Step<'probe', ProbeState, ProbeOp> = {
           await createFunction(lambda, ctx, state, role!.arn)
           break
         case 'update-code': {
-          await waitIdle(lambda, ctx, name)
+          await waitIdle(lambda, ctx, name, 'before')
           const {UpdateFunctionCodeCommand} = await import('@aws-sdk/client-lambda')
           await lambda.send(new UpdateFunctionCodeCommand({FunctionName: name, ZipFile: state.bundle.zip}))
           break
         }
         case 'update-config': {
-          await waitIdle(lambda, ctx, name)
+          await waitIdle(lambda, ctx, name, 'before')
           const {UpdateFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
           await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: name, ...functionConfig(state.desired)}))
           break
@@ -171,7 +171,8 @@ export const probeStep: Step<'probe', ProbeState, ProbeOp> = {
           unknownOperation(op)
       }
     }
-    await waitIdle(lambda, ctx, name)
+    // After cct's own create or update: a Failed one is cct's failure.
+    if (plan.length) await waitIdle(lambda, ctx, name, 'after')
     return {functionName: name}
   },
 
@@ -292,20 +293,8 @@ async function createFunction(lambda: LambdaClient, ctx: StepContext, state: Pro
 }
 
 /** A new function in a VPC is Pending while Lambda makes its network interfaces; an update is InProgress. */
-async function waitIdle(lambda: LambdaClient, ctx: StepContext, name: string): Promise<void> {
-  const {GetFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
-  await waitUntil(
-    ctx,
-    `${name} to be ready`,
-    async () => {
-      const c = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
-      if (c.State === 'Failed' || c.LastUpdateStatus === 'Failed') {
-        throw new CctError(`Lambda could not set up ${name}: ${c.StateReason ?? c.LastUpdateStatusReason ?? 'no reason given'}`, {hint: 'Fix the cause, then run `cct setup` again'})
-      }
-      return {done: c.State !== 'Pending' && c.LastUpdateStatus !== 'InProgress', status: `${c.State ?? 'unknown'}/${c.LastUpdateStatus ?? 'unknown'}`}
-    },
-    'cct setup',
-  )
+async function waitIdle(lambda: LambdaClient, ctx: StepContext, name: string, when: 'before' | 'after'): Promise<void> {
+  await waitForFunction(lambda, name, ctx, 'cct setup', when)
 }
 
 async function deleteRole(iam: IAMClient, name: string, role: NonNullable<ProbeState['role']>): Promise<void> {

@@ -8,6 +8,7 @@ import {
   DeleteVpcCommand,
   DeleteVpcEndpointsCommand,
   DescribeAvailabilityZonesCommand,
+  DescribeInstanceTypeOfferingsCommand,
   DescribeRouteTablesCommand,
   DescribeSubnetsCommand,
   DescribeVpcEndpointsCommand,
@@ -20,8 +21,8 @@ import {
 } from '@aws-sdk/client-ec2'
 
 import {deleteSubnetWhenFree} from '../aws/in-use.js'
-import {operations, pending, resolvePending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
-import {conflictError, usageError} from '../errors.js'
+import {isUndoing, operations, pending, resolvePending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
+import {CctError, ExitCode, conflictError, usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr, validateVpcCidr} from '../net/cidr.js'
 import {hasStackTags, isPublicSide, stackFilters, stackTags} from '../tags.js'
 import {isAwsError} from '../aws/errors.js'
@@ -34,6 +35,8 @@ export interface VpcOutput {
   privateRouteTableId?: string
   /** The two subnets the cache and the functions use, in two AZs. */
   subnetIds: string[]
+  /** The AZs (names) of those subnets that offer the node type, in subnet order: where the cache nodes go. */
+  zones: string[]
   /** Route tables of those subnets (where the gateway endpoints are). */
   routeTableIds: string[]
 }
@@ -62,6 +65,7 @@ interface EndpointInfo {
 }
 
 export interface VpcState {
+  /** AZ names in the order cct picks them: by zone id, those offering the node type. */
   azs: string[]
   vpc?: {id: string; cidr: string; managed: boolean}
   /** The subnets the stack uses now (the user's with --subnet-ids, else cct's). */
@@ -102,7 +106,7 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
   async inspect(ctx) {
     const ec2 = await ctx.aws.ec2()
     const {options} = ctx
-    const azs = await availabilityZones(ec2, ctx.region)
+    const azs = await availabilityZones(ec2, ctx)
     const newCidr = options.vpcId || options.subnetIds ? undefined : validateVpcCidr(options.cidr, options.subnetPrefix)
 
     const userSubnets = options.subnetIds?.length ? await describeUserSubnets(ec2, options.subnetIds, options.vpcId) : undefined
@@ -124,11 +128,17 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
       if (zones.size < 2) {
         throw usageError(`Subnets ${options.subnetIds!.join(', ')} are all in ${[...zones].join(', ')}`, 'Pass subnets in at least two availability zones')
       }
+      // The cache's nodes go only where the node type is offered; one such zone will do.
+      if (!isUndoing(ctx) && ![...zones].some((z) => azs.includes(z))) {
+        throw usageError(`${options.nodeType} is not offered in ${[...zones].join(', ')}, the zones of subnets ${options.subnetIds!.join(', ')}`, `Pass subnets in a zone that offers it (${azs.slice(0, 4).join(', ')}), or another --node-type`)
+      }
     } else {
       const existing = state.vpc ? await describeSubnets(ec2, [{Name: 'vpc-id', Values: [state.vpc.id]}]) : []
       const ours = existing.filter((s) => hasStackTags(s.Tags, ctx.stack) && !isPublicSide(s.Tags)).map((s) => toSubnetInfo(s, ctx.stack))
       const chosen: SubnetInfo[] = []
-      for (const s of ours.sort((a, b) => a.az.localeCompare(b.az))) if (!chosen.some((c) => c.az === s.az)) chosen.push(s)
+      // In cct's zone order (as they were created), so the output is the same on every run.
+      const rank = (az: string) => (azs.includes(az) ? azs.indexOf(az) : azs.length)
+      for (const s of ours.sort((a, b) => rank(a.az) - rank(b.az) || a.az.localeCompare(b.az))) if (!chosen.some((c) => c.az === s.az)) chosen.push(s)
       state.subnets = chosen.slice(0, 2)
       const freeAzs = azs.filter((az) => !state.subnets.some((s) => s.az === az))
       const needed = 2 - state.subnets.length
@@ -213,6 +223,7 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
       cidr: state.vpc?.cidr ?? ctx.options.cidr,
       ...(state.userSubnets ? {} : {privateRouteTableId: state.routeTable?.id ?? pending(name(ctx, 'rt'))}),
       subnetIds: subnetIdsOf(state, ctx),
+      zones: [...state.subnets.map((s) => s.az), ...state.missingSubnets.map((s) => s.az)].filter((az) => state.azs.includes(az)),
       routeTableIds: neededRouteTables(state, ctx),
     }
   },
@@ -291,7 +302,18 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
     const ops = operations(plan)
     // One call removes every endpoint.
     const endpointIds = ops.flatMap((op) => (op.kind === 'delete-endpoint' ? [op.endpointId] : []))
-    if (endpointIds.length) await ec2.send(new DeleteVpcEndpointsCommand({VpcEndpointIds: endpointIds}))
+    if (endpointIds.length) {
+      // DeleteVpcEndpoints answers 200 even when some were not deleted: they are listed in
+      // Unsuccessful. One already gone is what was wanted; any other is an error to report.
+      const {Unsuccessful = []} = await ec2.send(new DeleteVpcEndpointsCommand({VpcEndpointIds: endpointIds}))
+      const failed = Unsuccessful.filter((u) => u.Error?.Code !== 'InvalidVpcEndpoint.NotFound' && u.Error?.Code !== 'InvalidVpcEndpointId.NotFound')
+      if (failed.length) {
+        throw new CctError(`AWS did not delete VPC endpoint${failed.length > 1 ? 's' : ''} ${failed.map((u) => `${u.ResourceId} (${u.Error?.Code ?? 'no code'}: ${u.Error?.Message ?? 'no message'})`).join(', ')}`, {
+          exitCode: ExitCode.Failure,
+          hint: 'Fix what the message says, then run `cct rollback` again',
+        })
+      }
+    }
     for (const op of ops) {
       switch (op.kind) {
         case 'delete-endpoint':
@@ -337,15 +359,50 @@ function routeTableOf(tables: RouteTable[], subnetId: string): string | undefine
   return (explicit ?? tables.find((t) => t.Associations?.some((a) => a.Main)))?.RouteTableId
 }
 
-async function availabilityZones(ec2: EC2Client, region: string): Promise<string[]> {
+/**
+ * The region's AZ names in the order cct uses them: by zone id, not by name (names map to
+ * zones differently in each account: "us-east-1a" is no particular zone), leaving out zones
+ * that do not offer the node type. ElastiCache has no per-zone offering API; its nodes run
+ * on the EC2 type of the same name (cache.t3.micro on t3.micro), so EC2's offerings by zone
+ * id stand in (use1-az3, for one, has none of the current types). When EC2 does not know
+ * the type, or the call is denied, no zone is left out (a note says so).
+ */
+async function availabilityZones(ec2: EC2Client, ctx: StepContext): Promise<string[]> {
+  const region = ctx.region
   const {AvailabilityZones = []} = await ec2.send(new DescribeAvailabilityZonesCommand({}))
   const zones = AvailabilityZones.filter((z) => z.State === 'available' && (z.ZoneType ?? 'availability-zone') === 'availability-zone')
-    .map((z) => z.ZoneName!)
-    .sort()
+    .map((z) => ({name: z.ZoneName!, id: z.ZoneId ?? z.ZoneName!}))
+    .sort((a, b) => a.id.localeCompare(b.id, 'en', {numeric: true}))
   if (zones.length < 2) {
     throw usageError(`Region ${region} has ${zones.length} available availability zone${zones.length === 1 ? '' : 's'}; a cache subnet group needs two`, 'Pick another region with --region')
   }
-  return zones
+  if (isUndoing(ctx)) return zones.map((z) => z.name)
+  const offered = await zonesOffering(ec2, ctx)
+  if (!offered) return zones.map((z) => z.name)
+  const usable = zones.filter((z) => offered.has(z.id))
+  if (usable.length < 2) {
+    throw usageError(`${ctx.options.nodeType} is offered in ${usable.length} availability zone${usable.length === 1 ? '' : 's'} of ${region}${usable.length ? ` (${usable.map((z) => `${z.name}/${z.id}`).join(', ')})` : ''}; a cache with a subnet group needs two`, 'Pick another --node-type or --region')
+  }
+  return usable.map((z) => z.name)
+}
+
+/** Zone ids where the node type's EC2 type is offered; undefined when that cannot be told. */
+async function zonesOffering(ec2: EC2Client, ctx: StepContext): Promise<Set<string> | undefined> {
+  const instanceType = ctx.options.nodeType.replace(/^cache\./, '')
+  const ids = new Set<string>()
+  try {
+    let NextToken: string | undefined
+    do {
+      const page = await ec2.send(new DescribeInstanceTypeOfferingsCommand({LocationType: 'availability-zone-id', Filters: [{Name: 'instance-type', Values: [instanceType]}], NextToken}))
+      for (const o of page.InstanceTypeOfferings ?? []) if (o.Location) ids.add(o.Location)
+      NextToken = page.NextToken
+    } while (NextToken)
+  } catch (error) {
+    if (!isAwsError(error, 'UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException')) throw error
+    ctx.note(`Could not ask which availability zones offer ${ctx.options.nodeType} (ec2:DescribeInstanceTypeOfferings denied); zones are chosen by id only.`)
+    return undefined
+  }
+  return ids.size ? ids : undefined
 }
 
 async function describeVpc(ec2: EC2Client, vpcId: string, region: string) {

@@ -8,10 +8,24 @@ export interface Window {
 
 export const hoursOf = (w: Window) => (w.end.getTime() - w.start.getTime()) / 3600_000
 
-/** CloudWatch's rules: a period is a multiple of 60 s and one request returns at most 1,440 datapoints. */
-export function periodFor(w: Window, buckets = 1440): number {
+/** CloudWatch's rules: a period is a multiple of 60 s (see `validPeriod`) and one request returns at most 1,440 datapoints. */
+export function periodFor(w: Window, buckets = 1440, now = new Date()): number {
   const seconds = Math.max(1, (w.end.getTime() - w.start.getTime()) / 1000)
-  return Math.max(60, Math.ceil(seconds / buckets / 60) * 60)
+  return validPeriod(seconds / buckets, w.start, now)
+}
+
+/**
+ * The smallest period CloudWatch serves for data starting at `start`, at least `seconds`:
+ * "If the StartTime parameter specifies a time stamp that is greater than 3 hours ago ...
+ * between 3 hours and 15 days ago - Use a multiple of 60 seconds (1 minute); between 15
+ * and 63 days ago - Use a multiple of 300 seconds (5 minutes); greater than 63 days ago -
+ * Use a multiple of 3600 seconds (1 hour)" (API_GetMetricStatistics, Period). Another
+ * period returns no datapoints for that range, silently.
+ */
+export function validPeriod(seconds: number, start: Date, now = new Date()): number {
+  const days = (now.getTime() - start.getTime()) / 86_400_000
+  const unit = days > 63 ? 3600 : days > 15 ? 300 : 60
+  return Math.max(unit, Math.ceil(seconds / unit) * unit)
 }
 
 export interface MetricQuery {
@@ -31,6 +45,7 @@ export async function sum(cw: CloudWatchClient, q: MetricQuery, w: Window): Prom
 /** Datapoints of one statistic per `period` seconds, oldest first (empty periods left out). */
 export async function hourly(cw: CloudWatchClient, q: MetricQuery, w: Window, stat: 'Sum' | 'Average' | 'Maximum', period = 3600): Promise<{at: Date; value: number}[]> {
   const {GetMetricStatisticsCommand} = await import('@aws-sdk/client-cloudwatch')
+  period = validPeriod(period, w.start)
   const {Datapoints = []} = await cw.send(
     new GetMetricStatisticsCommand({Namespace: q.namespace, MetricName: q.name, Dimensions: dims(q.dimensions), StartTime: w.start, EndTime: w.end, Period: period, Statistics: [stat]}),
   )
@@ -40,8 +55,8 @@ export async function hourly(cw: CloudWatchClient, q: MetricQuery, w: Window, st
 /** Percentiles (p50, p95) of a metric over the whole window, from CloudWatch's extended statistics. */
 export async function percentiles(cw: CloudWatchClient, q: MetricQuery, w: Window, names: string[] = ['p50', 'p95']): Promise<Record<string, number> | undefined> {
   const {GetMetricStatisticsCommand} = await import('@aws-sdk/client-cloudwatch')
-  // One period spanning the window (a multiple of 60 s, as CloudWatch requires).
-  const period = Math.max(60, Math.ceil((w.end.getTime() - w.start.getTime()) / 60_000) * 60)
+  // One period spanning the window (a multiple CloudWatch accepts for data that old).
+  const period = validPeriod((w.end.getTime() - w.start.getTime()) / 1000, w.start)
   const {Datapoints = []} = await cw.send(
     new GetMetricStatisticsCommand({Namespace: q.namespace, MetricName: q.name, Dimensions: dims(q.dimensions), StartTime: w.start, EndTime: w.end, Period: period, ExtendedStatistics: names}),
   )

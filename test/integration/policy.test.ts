@@ -24,6 +24,7 @@ import {
 import {allowedActions, iamAction, policyDocument, type PolicyDocument} from '../../src/policy.js'
 import {cli, jsonResult, type CliResult} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
+import {seedAccount} from '../../sandbox/seed.js'
 
 const sandbox = useSandbox({
   seed: true,
@@ -49,6 +50,7 @@ const NOT_DENIABLE: Record<string, string> = {
   ElastiCacheServiceLinkedRole:
     "moto's ElastiCache creates no service-linked role, so iam:CreateServiceLinkedRole is never checked",
   Prices: 'optional: without pricing:GetProducts cct uses its offline price table',
+  ZoneOfferings: 'optional: without ec2:DescribeInstanceTypeOfferings cct chooses zones by zone id alone',
   CostTables:
     'cost reads a table (dynamodb:DescribeTable) only once CloudWatch has its reads; this flow sends no traffic',
 }
@@ -107,8 +109,15 @@ describe('cct policy', () => {
 
   it('the whole flow runs with IAM enforced, each command as a user holding only its own policy, and calls nothing else', async () => {
     const s = sandbox()
+    // Less than its own policy, in fact: without the statements the sandbox cannot deny.
+    // The flow succeeding without them is what NOT_DENIABLE claims (if moto starts
+    // enforcing one, this fails and the statement moves to the removal test).
+    const deniable = (command: string): PolicyDocument => {
+      const own = policyDocument(command)
+      return {...own, Statement: own.Statement.filter((x) => !NOT_DENIABLE[x.Sid])}
+    }
     const envs = Object.fromEntries(
-      await Promise.all(FLOW.map(async ([command]) => [command, await userWith(policyDocument(command))] as const)),
+      await Promise.all(FLOW.map(async ([command]) => [command, await userWith(deniable(command))] as const)),
     )
     await s.enforceIam(true)
     try {
@@ -140,39 +149,58 @@ describe('cct policy', () => {
     }
   })
 
-  describe('without any one statement, some command fails with exit 4 naming its action', () => {
+  it('without any one statement, the first command that needs it stops with exit 4 naming an action of it', async () => {
+    const s = sandbox()
     const whole = policyDocument('all')
-    for (const statement of whole.Statement) {
-      it(statement.Sid, async () => {
-        const s = sandbox()
-        const without: PolicyDocument = {...whole, Statement: whole.Statement.filter((x) => x.Sid !== statement.Sid)}
-        // The first command of the flow whose own policy has this statement runs without it;
-        // the ones before it run with every permission.
-        const at = FLOW.findIndex(([command]) => policyDocument(command).Statement.some((x) => x.Sid === statement.Sid))
-        assert.ok(at >= 0, `no command of the flow needs ${statement.Sid}`)
-        for (const [, args] of FLOW.slice(0, at)) assert.equal((await cli(args, s.env)).code, 0)
-        const env = await userWith(without)
-        await s.enforceIam(true)
-        let run: CliResult
-        try {
-          run = await cli(FLOW[at]![1], env)
-        } finally {
-          await s.enforceIam(false)
-        }
-        const reason = NOT_DENIABLE[statement.Sid]
-        if (reason) {
-          assert.equal(run.code, 0, `${statement.Sid} is denied now (${run.stderr}): take it off NOT_DENIABLE`)
-          console.log(`${statement.Sid}: not denied in the sandbox: ${reason}`)
-          return
-        }
-        const denied = /AWS denied ([\w-]+:\w+)/.exec(run.stderr)?.[1]
-        console.log(`${statement.Sid}: ${FLOW[at]![0]} exit ${run.code}, denied ${denied}`)
-        assert.equal(run.code, 4, `${FLOW[at]![0]} without ${statement.Sid}: ${run.stderr}`)
-        assert.ok(
-          denied && statement.Action.includes(denied),
-          `${statement.Sid}: stderr names ${denied}: ${run.stderr}`,
-        )
-      })
+    const deniable = whole.Statement.filter((x) => !NOT_DENIABLE[x.Sid])
+    const needsFirst = (sid: string) =>
+      FLOW.findIndex(([command]) => policyDocument(command).Statement.some((x) => x.Sid === sid))
+    const bySetup = deniable.filter((x) => needsFirst(x.Sid) === 0)
+    const later = deniable.filter((x) => needsFirst(x.Sid) > 0)
+    // The order setup first needs them in, from a setup with every permission.
+    const full = await cli(FLOW[0]![1], s.env)
+    assert.equal(full.code, 0, full.stderr)
+    const actions = full.calls.map((c) => iamAction(c.service, c.operation))
+    const firstUse = new Map(bySetup.map((x) => [x.Sid, actions.findIndex((a) => x.Action.includes(a))] as const))
+    const order = [...bySetup].sort((x, y) => firstUse.get(x.Sid)! - firstUse.get(y.Sid)!)
+    const fresh = async () => {
+      await s.reset()
+      await seedAccount(s)
+    }
+    const runWithout = async (sid: string, at = 0): Promise<CliResult> => {
+      const env = await userWith({...whole, Statement: whole.Statement.filter((x) => x.Sid !== sid)})
+      await s.enforceIam(true)
+      try {
+        return await cli(FLOW[at]![1], env)
+      } finally {
+        await s.enforceIam(false)
+      }
+    }
+    const assertDenied = (statement: (typeof deniable)[number], run: CliResult, command: string) => {
+      const denied = /AWS denied ([\w-]+:\w+)/.exec(run.stderr)?.[1]
+      console.log(`${statement.Sid}: ${command} exit ${run.code}, denied ${denied}`)
+      assert.equal(run.code, 4, `${command} without ${statement.Sid}: ${run.stderr}`)
+      assert.ok(denied && statement.Action.includes(denied), `${statement.Sid}: stderr names ${denied}: ${run.stderr}`)
+    }
+    // One setup per statement, each resuming where the one before was stopped (cct resumes
+    // what a refusal interrupted): without a statement, setup gets as far as its first use.
+    await fresh()
+    for (const statement of order) {
+      let run = await runWithout(statement.Sid)
+      if (run.code === 0) {
+        // A step that ran beside the one refused before already did this statement's work:
+        // from a fresh account, setup must need it again.
+        await fresh()
+        run = await runWithout(statement.Sid)
+      }
+      assertDenied(statement, run, 'setup')
+    }
+    // Statements a later command needs first: the commands before it with every
+    // permission (converging what the last refusal left), then that command without it.
+    for (const statement of later) {
+      const at = needsFirst(statement.Sid)
+      for (const [command, args] of FLOW.slice(0, at)) assert.equal((await cli(args, s.env)).code, 0, command)
+      assertDenied(statement, await runWithout(statement.Sid, at), FLOW[at]![0])
     }
   })
 })

@@ -18,7 +18,7 @@ export async function runSteps(
   sandbox: Located,
   targets: StepId[],
   options: Partial<StackOptions> = {},
-  mode: 'apply' | 'plan' | 'destroy' = 'apply',
+  mode: 'apply' | 'plan' | 'destroy' | 'unplan' = 'apply',
 ): Promise<{report: ConvergeReport; calls: ApiCall[]; mutating: ApiCall[]}> {
   const log = new CallLog('')
   const report = await converge({

@@ -84,6 +84,7 @@ export function clusterState(group: Partial<NonNullable<ClusterState['group']>> 
   return {
     cacheGroupId: 'sg-cache',
     subnetGroup: 'cct-cache-subnet-group',
+    zones: ['us-east-1a', 'us-east-1b'],
     group:
       group === null
         ? undefined

@@ -138,10 +138,16 @@ describe('layer-attach', () => {
 describe('cluster', () => {
   it('from nothing: one create with what was asked; a group being deleted is waited for, then created', () => {
     const [create] = clusterStep.plan(clusterState(null), planContext({replicas: 1, engine: 'valkey', nodeType: 'cache.t4g.micro'}))
-    assert.deepEqual(create!.op, {kind: 'create-replication-group', id: 'cct-cache', engine: 'valkey', engineVersion: '8.0', nodeType: 'cache.t4g.micro', replicas: 1, tls: true, subnetGroup: 'cct-cache-subnet-group', securityGroupId: 'sg-cache', afterDeletion: false})
+    assert.deepEqual(create!.op, {kind: 'create-replication-group', id: 'cct-cache', engine: 'valkey', engineVersion: '8.0', nodeType: 'cache.t4g.micro', replicas: 1, tls: true, subnetGroup: 'cct-cache-subnet-group', securityGroupId: 'sg-cache', zones: ['us-east-1a', 'us-east-1b'], afterDeletion: false})
     const [wait] = clusterStep.plan(clusterState({status: 'deleting'}), ctx)
     assert.equal(wait!.action, 'wait')
     assert.equal((wait!.op as {afterDeletion: boolean}).afterDeletion, true)
+  })
+
+  it('a group that ended create-failed is deleted and created again: it holds nothing, and waiting on it would never end', () => {
+    const plan = clusterStep.plan(clusterState({status: 'create-failed'}), ctx)
+    assert.deepEqual(plan.map((c) => c.op.kind), ['delete-failed-group', 'create-replication-group'])
+    assert.equal((plan[1]!.op as {afterDeletion: boolean}).afterDeletion, true)
   })
 
   it('security groups and replicas: one operation each, whatever the display text says', () => {
@@ -149,8 +155,18 @@ describe('cluster', () => {
     assert.deepEqual(ops(plan), [
       {kind: 'set-security-groups', id: 'cct-cache', from: ['sg-old'], to: ['sg-cache']},
       {kind: 'set-replicas', id: 'cct-cache', from: 0, to: 2},
+      {kind: 'set-failover', id: 'cct-cache', enabled: true},
     ])
-    assert.deepEqual(plan.map((c) => c.detail), ['security groups differ: has sg-old, needs sg-cache', 'replicas differ: has 0, needs 2'])
+    assert.deepEqual(plan.map((c) => c.detail), ['security groups differ: has sg-old, needs sg-cache', 'replicas differ: has 0, needs 2', 'Multi-AZ and automatic failover on (--replicas > 0)'])
+  })
+
+  it('down to 0 replicas with Multi-AZ on: Multi-AZ and failover off first (ElastiCache refuses otherwise)', () => {
+    const plan = clusterStep.plan(clusterState({nodes: 3, members: ['cct-cache-001', 'cct-cache-002', 'cct-cache-003'], multiAz: true, failover: true}), planContext({replicas: 0}))
+    assert.deepEqual(ops(plan), [
+      {kind: 'set-failover', id: 'cct-cache', enabled: false},
+      {kind: 'set-replicas', id: 'cct-cache', from: 2, to: 0},
+    ])
+    assert.deepEqual(clusterStep.plan(clusterState({nodes: 2, multiAz: true, failover: true}), planContext({replicas: 1})), [], 'converged with a replica')
   })
 
   it('converged: nothing; still creating: wait; engine or node type asked differently: a note, never a recreate', () => {

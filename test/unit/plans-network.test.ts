@@ -71,7 +71,7 @@ describe('vpc plan', () => {
       [pending('cct-subnet-us-east-1a'), 'subnet-9a'],
       [pending('cct-subnet-us-east-1b'), 'subnet-9b'],
     ])
-    assert.deepEqual(resolvePending(output, created), {vpcId: 'vpc-9', cidr: '10.0.0.0/16', privateRouteTableId: 'rtb-9', subnetIds: ['subnet-9a', 'subnet-9b'], routeTableIds: ['rtb-9']})
+    assert.deepEqual(resolvePending(output, created), {vpcId: 'vpc-9', cidr: '10.0.0.0/16', privateRouteTableId: 'rtb-9', subnetIds: ['subnet-9a', 'subnet-9b'], zones: ['us-east-1a', 'us-east-1b'], routeTableIds: ['rtb-9']})
   })
 })
 
