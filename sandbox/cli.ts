@@ -28,10 +28,24 @@ const STATE_FILE = join(SANDBOX_HOME, 'state.json')
  * Slow enough to watch cct wait, fast enough to try the whole flow in a minute; metrics every
  * 10 s (AWS: 60) so `cct verify` right after the demo's traffic already has figures.
  */
-const DEMO_FIDELITY: Required<FidelityConfig> = {replicationGroupCreateSeconds: 20, replicationGroupDeleteSeconds: 10, eniLingerSeconds: 30, lambdaUpdateSeconds: 2, containerIdleSeconds: 300, metricsPeriodSeconds: 10, pricingAccessDenied: false, lambdaUpdatesFail: '', replicationGroupCreateFails: false, natGatewayDeleteSeconds: 5}
+const DEMO_FIDELITY: Required<FidelityConfig> = {
+  replicationGroupCreateSeconds: 20,
+  replicationGroupDeleteSeconds: 10,
+  eniLingerSeconds: 30,
+  lambdaUpdateSeconds: 2,
+  containerIdleSeconds: 300,
+  metricsPeriodSeconds: 10,
+  pricingAccessDenied: false,
+  lambdaUpdatesFail: '',
+  replicationGroupCreateFails: false,
+  natGatewayDeleteSeconds: 5,
+}
 
 const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`
-const exportsOf = (env: Record<string, string>) => Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)}`).join('\n')
+const exportsOf = (env: Record<string, string>) =>
+  Object.entries(env)
+    .map(([k, v]) => `export ${k}=${quote(v)}`)
+    .join('\n')
 
 function readState(): SandboxState | undefined {
   if (!existsSync(STATE_FILE)) return undefined
@@ -72,10 +86,22 @@ async function start(argv: string[]): Promise<void> {
   }
   await stopAll(existing) // a half-dead sandbox: clean up what is left
   const fidelity: FidelityConfig = {
-    replicationGroupCreateSeconds: seconds(values['create-seconds'], DEMO_FIDELITY.replicationGroupCreateSeconds, 'create-seconds'),
-    replicationGroupDeleteSeconds: seconds(values['delete-seconds'], DEMO_FIDELITY.replicationGroupDeleteSeconds, 'delete-seconds'),
+    replicationGroupCreateSeconds: seconds(
+      values['create-seconds'],
+      DEMO_FIDELITY.replicationGroupCreateSeconds,
+      'create-seconds',
+    ),
+    replicationGroupDeleteSeconds: seconds(
+      values['delete-seconds'],
+      DEMO_FIDELITY.replicationGroupDeleteSeconds,
+      'delete-seconds',
+    ),
     eniLingerSeconds: seconds(values['eni-linger-seconds'], DEMO_FIDELITY.eniLingerSeconds, 'eni-linger-seconds'),
-    lambdaUpdateSeconds: seconds(values['lambda-update-seconds'], DEMO_FIDELITY.lambdaUpdateSeconds, 'lambda-update-seconds'),
+    lambdaUpdateSeconds: seconds(
+      values['lambda-update-seconds'],
+      DEMO_FIDELITY.lambdaUpdateSeconds,
+      'lambda-update-seconds',
+    ),
     containerIdleSeconds: DEMO_FIDELITY.containerIdleSeconds,
     metricsPeriodSeconds: DEMO_FIDELITY.metricsPeriodSeconds,
   }
@@ -86,7 +112,9 @@ async function start(argv: string[]): Promise<void> {
   if (!values['no-seed']) {
     // The tables' few hundred rows too: the demo sends traffic to every function.
     const seed = await seedAccount(state, {data: true})
-    console.error(`cct sandbox: seeded role ${seed.roleName}, layer ${seed.layerArn}, tables ${seed.tables.join(', ')}, functions ${seed.functionNames.join(', ')}`)
+    console.error(
+      `cct sandbox: seeded role ${seed.roleName}, layer ${seed.layerArn}, tables ${seed.tables.join(', ')}, functions ${seed.functionNames.join(', ')}`,
+    )
   }
   console.error(
     `cct sandbox: moto at ${state.endpoint}` +
@@ -96,7 +124,12 @@ async function start(argv: string[]): Promise<void> {
   console.log(exportsOf(state.env))
 }
 
-function number(value: string | undefined, flag: string, check: (n: number) => boolean, what: string): number | undefined {
+function number(
+  value: string | undefined,
+  flag: string,
+  check: (n: number) => boolean,
+  what: string,
+): number | undefined {
   if (value === undefined) return undefined
   const n = Number(value.replace(/\/s$/, ''))
   if (!Number.isFinite(n) || !check(n)) throw new Error(`--${flag} must be ${what}, got "${value}"`)
@@ -140,7 +173,10 @@ async function traffic(argv: string[], state: SandboxState | undefined): Promise
     rate: number(values.rate, 'rate', positive, 'a rate per second above 0'),
     durationSeconds: number(values.duration, 'duration', positive, 'a number of seconds above 0'),
     maxInvocations: number(values.max, 'max', whole, 'a whole number above 0'),
-    functions: values.functions?.split(',').map((f) => f.trim()).filter(Boolean),
+    functions: values.functions
+      ?.split(',')
+      .map((f) => f.trim())
+      .filter(Boolean),
     seed: number(values.seed, 'seed', Number.isInteger, 'a whole number'),
     putRatio: number(values['put-ratio'], 'put-ratio', ratio, 'between 0 and 1'),
     listRatio: number(values['list-ratio'], 'list-ratio', ratio, 'between 0 and 1'),
@@ -169,7 +205,12 @@ async function main(): Promise<void> {
     case 'stop':
       await stopAll(state)
       console.error(state ? 'cct sandbox: stopped' : 'cct sandbox: not running')
-      if (state) console.log(Object.keys(state.env).map((k) => `unset ${k}`).join('\n'))
+      if (state)
+        console.log(
+          Object.keys(state.env)
+            .map((k) => `unset ${k}`)
+            .join('\n'),
+        )
       return
     case 'env':
       if (!running(state)) throw new Error('not running; start it with: node --import tsx sandbox/cli.ts start')

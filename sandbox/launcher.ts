@@ -204,22 +204,40 @@ export async function configureFidelity(endpoint: string, f: Partial<FidelityCon
 
 // --- the two servers -------------------------------------------------------------------
 
-async function startMoto(logDir: string, fidelity: Partial<FidelityConfig>, detached: boolean, started: ChildProcess[], noAuthActions?: number) {
+async function startMoto(
+  logDir: string,
+  fidelity: Partial<FidelityConfig>,
+  detached: boolean,
+  started: ChildProcess[],
+  noAuthActions?: number,
+) {
   return startWithRetry(async () => {
     const port = await freePort()
     const log = join(logDir, `moto-${port}.log`)
     const args = [join(HERE, 'moto_server.py'), '--port', String(port), '--fidelity', JSON.stringify(fidelity)]
     if (!detached) args.push('--tied')
     // CCT_SANDBOX_NODE: the Node that runs nodejs22.x/24.x functions (sandbox/fidelity/invoke.py).
-    const child = spawnLogged('python3', args, log, detached, {MOTO_IAM_LOAD_MANAGED_POLICIES: 'true', CCT_SANDBOX_NODE: process.execPath, ...(noAuthActions === undefined ? {} : {INITIAL_NO_AUTH_ACTION_COUNT: String(noAuthActions)})})
+    const child = spawnLogged('python3', args, log, detached, {
+      MOTO_IAM_LOAD_MANAGED_POLICIES: 'true',
+      CCT_SANDBOX_NODE: process.execPath,
+      ...(noAuthActions === undefined ? {} : {INITIAL_NO_AUTH_ACTION_COUNT: String(noAuthActions)}),
+    })
     started.push(child)
-    await waitReady('moto server', child, log, async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/cct-fidelity/config`, {signal: AbortSignal.timeout(1000)})
-      return res.ok
-    }, (code) =>
-      code === 'ENOENT' ? `python3 was not found on PATH. Install Python 3.11+, then: pip install "moto[server]>=5.2,<5.3"`
-      : code === 3 ? `moto is not installed for python3. ${MOTO_HINT}`
-      : undefined)
+    await waitReady(
+      'moto server',
+      child,
+      log,
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/cct-fidelity/config`, {signal: AbortSignal.timeout(1000)})
+        return res.ok
+      },
+      (code) =>
+        code === 'ENOENT'
+          ? `python3 was not found on PATH. Install Python 3.11+, then: pip install "moto[server]>=5.2,<5.3"`
+          : code === 3
+            ? `moto is not installed for python3. ${MOTO_HINT}`
+            : undefined,
+    )
     return {port, child}
   })
 }
@@ -228,17 +246,36 @@ async function startRedis(logDir: string, detached: boolean, started: ChildProce
   return startWithRetry(async () => {
     const port = await freePort()
     const log = join(logDir, `redis-${port}.log`)
-    const redisArgs = ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+    const redisArgs = [
+      'redis-server',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]
     // Attached: run it through tied.py, so it dies with this process even on SIGKILL.
     const child = detached
       ? spawnLogged(redisArgs[0]!, redisArgs.slice(1), log, true)
       : spawnLogged('python3', [join(HERE, 'tied.py'), ...redisArgs], log, false)
     started.push(child)
-    await waitReady('redis-server', child, log, () => redisCommand(port, 'PING', '+PONG').then(() => true), (code) =>
-      code === 'ENOENT' && detached ? `redis-server was not found on PATH. ${REDIS_HINT}`
-      : code === 'ENOENT' ? `python3 was not found on PATH (it runs redis-server). Install Python 3.11+.`
-      : code === 127 ? `redis-server was not found on PATH. ${REDIS_HINT}`
-      : undefined)
+    await waitReady(
+      'redis-server',
+      child,
+      log,
+      () => redisCommand(port, 'PING', '+PONG').then(() => true),
+      (code) =>
+        code === 'ENOENT' && detached
+          ? `redis-server was not found on PATH. ${REDIS_HINT}`
+          : code === 'ENOENT'
+            ? `python3 was not found on PATH (it runs redis-server). Install Python 3.11+.`
+            : code === 127
+              ? `redis-server was not found on PATH. ${REDIS_HINT}`
+              : undefined,
+    )
     return {port, child}
   })
 }
@@ -254,7 +291,13 @@ async function startWithRetry<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-function spawnLogged(cmd: string, args: string[], log: string, detached: boolean, env: Record<string, string> = {}): ChildProcess {
+function spawnLogged(
+  cmd: string,
+  args: string[],
+  log: string,
+  detached: boolean,
+  env: Record<string, string> = {},
+): ChildProcess {
   const fd = openSync(log, 'w')
   try {
     const child = spawn(cmd, args, {
@@ -291,7 +334,9 @@ async function waitReady(
     if (await ready().catch(() => false)) return
     await sleep(50)
   }
-  throw new Error(`cct sandbox: ${name} did not answer within ${READY_TIMEOUT_MS / 1000}s. Its log (${log}):\n${tail(log)}`)
+  throw new Error(
+    `cct sandbox: ${name} did not answer within ${READY_TIMEOUT_MS / 1000}s. Its log (${log}):\n${tail(log)}`,
+  )
 }
 
 function tail(file: string, lines = 15): string {

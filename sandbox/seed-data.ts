@@ -21,14 +21,40 @@ export interface SeedTable {
 }
 
 export const SEED_TABLES: SeedTable[] = [
-  {functionName: 'articles-api', tableName: 'articles', key: 'article_id', idPrefix: 'a', count: 300, path: '/articles'},
+  {
+    functionName: 'articles-api',
+    tableName: 'articles',
+    key: 'article_id',
+    idPrefix: 'a',
+    count: 300,
+    path: '/articles',
+  },
   {functionName: 'video-list-api', tableName: 'videos', key: 'video_id', idPrefix: 'v', count: 250, path: '/videos'},
   {
-    functionName: 'news-api', tableName: 'news', key: 'news_id', idPrefix: 'n', count: 400, path: '/news',
+    functionName: 'news-api',
+    tableName: 'news',
+    key: 'news_id',
+    idPrefix: 'n',
+    count: 400,
+    path: '/news',
     indexes: [{name: 'category-published_at-index', hash: 'category', range: 'published_at'}],
   },
-  {functionName: 'resources-api', tableName: 'resources', key: 'resource_id', idPrefix: 'r', count: 200, path: '/resources'},
-  {functionName: 'contributors-api', tableName: 'contributors', key: 'contributor_id', idPrefix: 'c', count: 150, path: '/contributors'},
+  {
+    functionName: 'resources-api',
+    tableName: 'resources',
+    key: 'resource_id',
+    idPrefix: 'r',
+    count: 200,
+    path: '/resources',
+  },
+  {
+    functionName: 'contributors-api',
+    tableName: 'contributors',
+    key: 'contributor_id',
+    idPrefix: 'c',
+    count: 150,
+    path: '/contributors',
+  },
 ]
 
 /** A row as plain values: string, number (N; fractional ones are Decimal in Python), string[] (SS). */
@@ -61,7 +87,18 @@ const WORDS = (
   'state national youth music sermon mission charity health science teacher parent neighbor story ' +
   'letter editor reader season market river bridge road park garden hospital veteran freedom liberty'
 ).split(' ')
-const PEOPLE = ['M. Lee', 'J. Ortiz', 'A. Novak', 'S. Patel', 'R. Nguyen', 'K. Brown', 'D. Okafor', 'L. Rossi', 'E. Schmidt', 'T. Kim']
+const PEOPLE = [
+  'M. Lee',
+  'J. Ortiz',
+  'A. Novak',
+  'S. Patel',
+  'R. Nguyen',
+  'K. Brown',
+  'D. Okafor',
+  'L. Rossi',
+  'E. Schmidt',
+  'T. Kim',
+]
 const CATEGORIES = ['politics', 'faith', 'community', 'education', 'culture', 'opinion']
 const CHANNELS = ['Sunday Service', 'Town Hall', 'Youth Ministry', 'Newsroom', 'Book Club']
 const SOURCES = ['Staff', 'AP', 'Reuters', 'Local Desk', 'Guest']
@@ -76,9 +113,15 @@ const cents = (x: number) => Math.round(x * 100) / 100
 const capital = (w: string) => w[0]!.toUpperCase() + w.slice(1)
 function some<T>(rng: Rng, xs: readonly T[], lo: number, hi: number): T[] {
   const left = [...xs]
-  return Array.from({length: Math.min(int(rng, lo, hi), xs.length)}, () => left.splice(Math.floor(rng() * left.length), 1)[0]!)
+  return Array.from(
+    {length: Math.min(int(rng, lo, hi), xs.length)},
+    () => left.splice(Math.floor(rng() * left.length), 1)[0]!,
+  )
 }
-const title = (rng: Rng) => Array.from({length: int(rng, 3, 7)}, () => pick(rng, WORDS)).map(capital).join(' ')
+const title = (rng: Rng) =>
+  Array.from({length: int(rng, 3, 7)}, () => pick(rng, WORDS))
+    .map(capital)
+    .join(' ')
 /** Mostly a few hundred bytes, a quarter a few KB, one in twenty up to ~20 KB. */
 function text(rng: Rng): string {
   const r = rng()
@@ -103,37 +146,65 @@ export function makeRow(tableName: string, id: string, rng: Rng): Row {
     case 'articles': {
       const body = text(rng)
       return {
-        article_id: id, title: title(rng), author: pick(rng, PEOPLE), category: pick(rng, CATEGORIES),
-        published_at: date(rng), views: counts(rng, 400), body, word_count: body.split(' ').length,
+        article_id: id,
+        title: title(rng),
+        author: pick(rng, PEOPLE),
+        category: pick(rng, CATEGORIES),
+        published_at: date(rng),
+        views: counts(rng, 400),
+        body,
+        word_count: body.split(' ').length,
         ...(rng() < 0.6 ? {rating: cents(1 + rng() * 4)} : {}),
         ...(rng() < 0.5 ? {tags: some(rng, ['featured', 'news', 'opinion', 'local', 'longread'], 1, 3)} : {}),
       }
     }
     case 'videos':
       return {
-        video_id: id, title: title(rng), channel: pick(rng, CHANNELS), duration_seconds: int(rng, 30, 5400),
-        published_at: date(rng), views: counts(rng, 900), likes: counts(rng, 30), description: text(rng),
+        video_id: id,
+        title: title(rng),
+        channel: pick(rng, CHANNELS),
+        duration_seconds: int(rng, 30, 5400),
+        published_at: date(rng),
+        views: counts(rng, 900),
+        likes: counts(rng, 30),
+        description: text(rng),
         resolutions: some(rng, ['360p', '480p', '720p', '1080p', '2160p'], 2, 5),
       }
     case 'news':
       return {
-        news_id: id, headline: title(rng), category: pick(rng, CATEGORIES), source: pick(rng, SOURCES),
-        published_at: date(rng, 2025), summary: text(rng), priority: int(rng, 1, 5),
+        news_id: id,
+        headline: title(rng),
+        category: pick(rng, CATEGORIES),
+        source: pick(rng, SOURCES),
+        published_at: date(rng, 2025),
+        summary: text(rng),
+        priority: int(rng, 1, 5),
         ...(rng() < 0.4 ? {regions: some(rng, REGIONS, 1, 3)} : {}),
       }
     case 'resources': {
       const kind = pick(rng, KINDS)
       return {
-        resource_id: id, title: title(rng), kind, s3_key: `${kind}s/${id}.${kind === 'pdf' ? 'pdf' : 'zip'}`,
-        description: text(rng), size_bytes: int(rng, 20_000, 80_000_000), downloads: counts(rng, 50),
-        price: rng() < 0.7 ? 0 : cents(0.99 + rng() * 20), topics: some(rng, CATEGORIES, 1, 4),
+        resource_id: id,
+        title: title(rng),
+        kind,
+        s3_key: `${kind}s/${id}.${kind === 'pdf' ? 'pdf' : 'zip'}`,
+        description: text(rng),
+        size_bytes: int(rng, 20_000, 80_000_000),
+        downloads: counts(rng, 50),
+        price: rng() < 0.7 ? 0 : cents(0.99 + rng() * 20),
+        topics: some(rng, CATEGORIES, 1, 4),
       }
     }
     case 'contributors': {
       const name = pick(rng, PEOPLE).replace(/^\w\./, capital(pick(rng, WORDS)))
       return {
-        contributor_id: id, name, email: `${name.toLowerCase().replace(/\W+/g, '.')}.${id}@example.org`,
-        bio: text(rng), joined_at: date(rng, 2010), articles_count: counts(rng, 5), rating: cents(2 + rng() * 3),
+        contributor_id: id,
+        name,
+        email: `${name.toLowerCase().replace(/\W+/g, '.')}.${id}@example.org`,
+        bio: text(rng),
+        joined_at: date(rng, 2010),
+        articles_count: counts(rng, 5),
+        rating: cents(2 + rng() * 3),
         roles: some(rng, ROLES, 1, 3),
       }
     }
@@ -154,7 +225,11 @@ export function toAttributes(row: Row): Record<string, AttributeValue> {
   return Object.fromEntries(
     Object.entries(row).map(([name, value]): [string, AttributeValue] => [
       name,
-      typeof value === 'string' ? {S: value} : typeof value === 'number' ? {N: String(value)} : {SS: [...new Set(value)]},
+      typeof value === 'string'
+        ? {S: value}
+        : typeof value === 'number'
+          ? {N: String(value)}
+          : {SS: [...new Set(value)]},
     ]),
   )
 }

@@ -81,9 +81,16 @@ export function sharedUtilsLayerZip(): Uint8Array {
 /** Ten articles; numbers (views, rating) come back as Decimal in Python, tags as a set. */
 export function seedArticles(): Record<string, AttributeValue>[] {
   const titles = [
-    'Welcome to the new site', 'Election guide 2026', 'Five books for the summer', 'Interview with our editor',
-    'Local news roundup', 'Volunteering this fall', 'Faith and public life', 'Reader letters: March',
-    'How we fact-check', 'Year in review',
+    'Welcome to the new site',
+    'Election guide 2026',
+    'Five books for the summer',
+    'Interview with our editor',
+    'Local news roundup',
+    'Volunteering this fall',
+    'Faith and public life',
+    'Reader letters: March',
+    'How we fact-check',
+    'Year in review',
   ]
   return titles.map((title, i) => ({
     article_id: {S: `a-${String(i + 1).padStart(3, '0')}`},
@@ -96,8 +103,7 @@ export function seedArticles(): Record<string, AttributeValue>[] {
   }))
 }
 
-const isNotFound = (e: unknown) =>
-  e instanceof Error && /NoSuchEntity|ResourceNotFound/.test(e.name)
+const isNotFound = (e: unknown) => e instanceof Error && /NoSuchEntity|ResourceNotFound/.test(e.name)
 
 export interface SeedOptions {
   /**
@@ -111,7 +117,10 @@ export interface SeedOptions {
 
 export const DEFAULT_DATA_SEED = 1
 
-export async function seedAccount(target: {endpoint: string; region: string}, opts: SeedOptions = {}): Promise<SeedInfo> {
+export async function seedAccount(
+  target: {endpoint: string; region: string},
+  opts: SeedOptions = {},
+): Promise<SeedInfo> {
   const [{IAMClient, GetRoleCommand, CreateRoleCommand, AttachRolePolicyCommand}, lambda, ddb] = await Promise.all([
     import('@aws-sdk/client-iam'),
     import('@aws-sdk/client-lambda'),
@@ -133,7 +142,13 @@ export async function seedAccount(target: {endpoint: string; region: string}, op
     (r) => r.Role!.Arn!,
     async (e) => {
       if (!isNotFound(e)) throw e
-      const created = await iam.send(new CreateRoleCommand({RoleName: SEED_ROLE, AssumeRolePolicyDocument: LAMBDA_TRUST, Tags: [{Key: 'project', Value: 'cct-demo'}]}))
+      const created = await iam.send(
+        new CreateRoleCommand({
+          RoleName: SEED_ROLE,
+          AssumeRolePolicyDocument: LAMBDA_TRUST,
+          Tags: [{Key: 'project', Value: 'cct-demo'}],
+        }),
+      )
       return created.Role!.Arn!
     },
   )
@@ -185,7 +200,9 @@ export async function seedAccount(target: {endpoint: string; region: string}, op
     tables.map(async (table) => {
       const rows = [
         ...(table.tableName === SEED_TABLE ? seedArticles() : []),
-        ...(opts.data ? seedRows(table, opts.seed ?? DEFAULT_DATA_SEED, table.tableName === SEED_TABLE ? 11 : 1).map(toAttributes) : []),
+        ...(opts.data
+          ? seedRows(table, opts.seed ?? DEFAULT_DATA_SEED, table.tableName === SEED_TABLE ? 11 : 1).map(toAttributes)
+          : []),
       ]
       const itemCount = await dynamo.send(new ddb.DescribeTableCommand({TableName: table.tableName})).then(
         (r) => r.Table?.ItemCount ?? 0,
@@ -200,7 +217,10 @@ export async function seedAccount(target: {endpoint: string; region: string}, op
             KeySchema: [{AttributeName: table.key, KeyType: 'HASH'}],
             GlobalSecondaryIndexes: table.indexes?.map((i) => ({
               IndexName: i.name,
-              KeySchema: [{AttributeName: i.hash, KeyType: 'HASH'}, {AttributeName: i.range, KeyType: 'RANGE'}],
+              KeySchema: [
+                {AttributeName: i.hash, KeyType: 'HASH'},
+                {AttributeName: i.range, KeyType: 'RANGE'},
+              ],
               Projection: {ProjectionType: 'ALL'},
             })),
             BillingMode: 'PAY_PER_REQUEST',
@@ -210,7 +230,9 @@ export async function seedAccount(target: {endpoint: string; region: string}, op
         return // seeded already (puts are idempotent, but not free)
       }
       for (let i = 0; i < rows.length; i += 25) {
-        let RequestItems: Record<string, WriteRequest[]> | undefined = {[table.tableName]: rows.slice(i, i + 25).map((Item) => ({PutRequest: {Item}}))}
+        let RequestItems: Record<string, WriteRequest[]> | undefined = {
+          [table.tableName]: rows.slice(i, i + 25).map((Item) => ({PutRequest: {Item}})),
+        }
         while (RequestItems && Object.keys(RequestItems).length) {
           ;({UnprocessedItems: RequestItems} = await dynamo.send(new ddb.BatchWriteItemCommand({RequestItems})))
         }
@@ -219,5 +241,12 @@ export async function seedAccount(target: {endpoint: string; region: string}, op
   )
 
   for (const client of [iam, lam, dynamo]) client.destroy()
-  return {roleArn, roleName: SEED_ROLE, functionNames: Object.keys(SEED_FUNCTIONS), layerArn, tableName: SEED_TABLE, tables: tables.map((t) => t.tableName)}
+  return {
+    roleArn,
+    roleName: SEED_ROLE,
+    functionNames: Object.keys(SEED_FUNCTIONS),
+    layerArn,
+    tableName: SEED_TABLE,
+    tables: tables.map((t) => t.tableName),
+  }
 }

@@ -90,7 +90,8 @@ export function planTraffic(opts: TrafficPlanOptions = {}): PlannedRequest[] {
 
   const tables = (opts.functions ?? SEED_TABLES.map((t) => t.functionName)).map((name) => {
     const table = SEED_TABLES.find((t) => t.functionName === name)
-    if (!table) throw new Error(`no seeded function ${name} (known: ${SEED_TABLES.map((t) => t.functionName).join(', ')})`)
+    if (!table)
+      throw new Error(`no seeded function ${name} (known: ${SEED_TABLES.map((t) => t.functionName).join(', ')})`)
     return table
   })
   if (!tables.length) throw new Error('no functions to call')
@@ -173,7 +174,14 @@ function search(cdf: number[], u: number): number {
   return lo
 }
 
-function event(method: string, route: string, path: string, seed: number, n: number, extra: Partial<ApiEvent> = {}): ApiEvent {
+function event(
+  method: string,
+  route: string,
+  path: string,
+  seed: number,
+  n: number,
+  extra: Partial<ApiEvent> = {},
+): ApiEvent {
   const query = extra.queryStringParameters
   const routeKey = `${method} ${route}`
   return {
@@ -202,7 +210,8 @@ const getEvent = (table: SeedTable, id: string, seed: number, n: number) =>
 function listEvent(table: SeedTable, rng: () => number, seed: number, n: number): ApiEvent {
   const query: Record<string, string> = {limit: String([10, 20, 20, 50][Math.floor(rng() * 4)])}
   // Readers of the news browse by section: the index query, not the scan.
-  if (table.tableName === 'news' && rng() < 0.5) query.category = ['politics', 'faith', 'community', 'education', 'culture', 'opinion'][Math.floor(rng() * 6)]!
+  if (table.tableName === 'news' && rng() < 0.5)
+    query.category = ['politics', 'faith', 'community', 'education', 'culture', 'opinion'][Math.floor(rng() * 6)]!
   return event('GET', table.path, table.path, seed, n, {queryStringParameters: query})
 }
 
@@ -211,7 +220,11 @@ function putEvent(table: SeedTable, id: string, rng: () => number, seed: number,
   delete row[table.key] // the id is the path's
   return event('PUT', `${table.path}/{id}`, `${table.path}/${encodeURIComponent(id)}`, seed, n, {
     pathParameters: {id},
-    headers: {'content-type': 'application/json', host: 'api.cct-demo.example.com', 'user-agent': 'cct-sandbox-traffic'},
+    headers: {
+      'content-type': 'application/json',
+      host: 'api.cct-demo.example.com',
+      'user-agent': 'cct-sandbox-traffic',
+    },
     body: JSON.stringify(row),
   })
 }
@@ -269,7 +282,10 @@ export interface TrafficSummary {
   durationMs: {p50: number | null; p95: number | null; max: number | null}
   latencyMs: {p50: number | null; p95: number | null}
   elapsedSeconds: number
-  perFunction: Record<string, {invocations: number; errors: number; coldStarts: number; p50: number | null; p95: number | null}>
+  perFunction: Record<
+    string,
+    {invocations: number; errors: number; coldStarts: number; p50: number | null; p95: number | null}
+  >
   /** The first few errors, for the reader. */
   sampleErrors: string[]
 }
@@ -303,17 +319,37 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
   let errors = 0
   let wake: (() => void) | undefined
   const progress = () =>
-    opts.onProgress?.({planned: plan.length, sent, done: results.length, errors, inFlight, elapsedMs: performance.now() - began})
+    opts.onProgress?.({
+      planned: plan.length,
+      sent,
+      done: results.length,
+      errors,
+      inFlight,
+      elapsedMs: performance.now() - began,
+    })
 
   const one = async (request: PlannedRequest) => {
     const start = performance.now()
     const now = new Date()
-    const event = {...request.event, requestContext: {...request.event.requestContext, time: now.toISOString(), timeEpoch: now.getTime()}}
+    const event = {
+      ...request.event,
+      requestContext: {...request.event.requestContext, time: now.toISOString(), timeEpoch: now.getTime()},
+    }
     let result: InvocationResult
     try {
-      result = {...parseAnswer(await invoke(request.functionName, JSON.stringify(event), abort.signal)), functionName: request.functionName, kind: request.kind, latencyMs: performance.now() - start}
+      result = {
+        ...parseAnswer(await invoke(request.functionName, JSON.stringify(event), abort.signal)),
+        functionName: request.functionName,
+        kind: request.kind,
+        latencyMs: performance.now() - start,
+      }
     } catch (e) {
-      result = {functionName: request.functionName, kind: request.kind, error: `${(e as Error).name}: ${(e as Error).message}`, latencyMs: performance.now() - start}
+      result = {
+        functionName: request.functionName,
+        kind: request.kind,
+        error: `${(e as Error).name}: ${(e as Error).message}`,
+        latencyMs: performance.now() - start,
+      }
     }
     if (result.error) errors++
     results.push(result)
@@ -347,7 +383,10 @@ export async function runTraffic(opts: TrafficOptions): Promise<TrafficSummary> 
     }
     // Bounded: answers still missing after the drain time are abandoned (and counted as errors).
     const drained = Promise.allSettled(pending)
-    const timer = setTimeout(() => abort.abort(new Error('traffic: gave up waiting for the answer')), (opts.drainSeconds ?? 15) * 1000)
+    const timer = setTimeout(
+      () => abort.abort(new Error('traffic: gave up waiting for the answer')),
+      (opts.drainSeconds ?? 15) * 1000,
+    )
     await drained
     clearTimeout(timer)
   } finally {
@@ -389,7 +428,13 @@ export function percentile(values: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
-function summarize(planned: number, notSent: number, results: InvocationResult[], seed: number, elapsedSeconds: number): TrafficSummary {
+function summarize(
+  planned: number,
+  notSent: number,
+  results: InvocationResult[],
+  seed: number,
+  elapsedSeconds: number,
+): TrafficSummary {
   const durations = (rs: InvocationResult[]) => rs.flatMap((r) => (r.durationMs === undefined ? [] : [r.durationMs]))
   const statusCodes: Record<string, number> = {}
   const kinds: Record<RequestKind, number> = {get: 0, missing: 0, list: 0, put: 0}
@@ -430,13 +475,17 @@ function summarize(planned: number, notSent: number, results: InvocationResult[]
 /** The summary as a few lines for people. */
 export function formatSummary(s: TrafficSummary): string {
   const ms = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} ms`)
-  const statuses = Object.entries(s.statusCodes).map(([code, n]) => `${code}×${n}`).join(' ') || 'none'
+  const statuses =
+    Object.entries(s.statusCodes)
+      .map(([code, n]) => `${code}×${n}`)
+      .join(' ') || 'none'
   const lines = [
     `traffic: ${s.invocations} invocations in ${s.elapsedSeconds.toFixed(1)} s (${s.kinds.get} get, ${s.kinds.missing} missing, ${s.kinds.list} list, ${s.kinds.put} put), ${s.errors} errors, ${s.coldStarts} cold starts` +
       (s.notSent ? `; ${s.notSent} of ${s.planned} not sent (every slot busy)` : ''),
     `  status ${statuses}; Duration p50 ${ms(s.durationMs.p50)}, p95 ${ms(s.durationMs.p95)}; round trip p50 ${ms(s.latencyMs.p50)}, p95 ${ms(s.latencyMs.p95)}`,
     ...Object.entries(s.perFunction).map(
-      ([name, f]) => `  ${name.padEnd(17)} ${String(f.invocations).padStart(5)} calls ${String(f.errors).padStart(4)} errors ${String(f.coldStarts).padStart(3)} cold  p50 ${ms(f.p50)}  p95 ${ms(f.p95)}`,
+      ([name, f]) =>
+        `  ${name.padEnd(17)} ${String(f.invocations).padStart(5)} calls ${String(f.errors).padStart(4)} errors ${String(f.coldStarts).padStart(3)} cold  p50 ${ms(f.p50)}  p95 ${ms(f.p95)}`,
     ),
     ...s.sampleErrors.map((e) => `  error: ${e}`),
   ]
@@ -444,9 +493,15 @@ export function formatSummary(s: TrafficSummary): string {
 }
 
 /** Lambda Invoke (RequestResponse, LogType Tail) at the sandbox's endpoint. */
-export async function lambdaInvoker(opts: {endpoint?: string; region?: string}, concurrency = 4): Promise<{invoke: Invoker; close: () => void}> {
+export async function lambdaInvoker(
+  opts: {endpoint?: string; region?: string},
+  concurrency = 4,
+): Promise<{invoke: Invoker; close: () => void}> {
   if (!opts.endpoint) throw new Error('traffic needs the sandbox endpoint (or an invoke function)')
-  const [{LambdaClient, InvokeCommand}, {Agent}] = await Promise.all([import('@aws-sdk/client-lambda'), import('node:http')])
+  const [{LambdaClient, InvokeCommand}, {Agent}] = await Promise.all([
+    import('@aws-sdk/client-lambda'),
+    import('node:http'),
+  ])
   const client = new LambdaClient({
     endpoint: opts.endpoint,
     region: opts.region ?? 'us-east-1',
@@ -457,7 +512,9 @@ export async function lambdaInvoker(opts: {endpoint?: string; region?: string}, 
   })
   return {
     invoke: (FunctionName, payload, abortSignal) =>
-      client.send(new InvokeCommand({FunctionName, Payload: new TextEncoder().encode(payload), LogType: 'Tail'}), {abortSignal}),
+      client.send(new InvokeCommand({FunctionName, Payload: new TextEncoder().encode(payload), LogType: 'Tail'}), {
+        abortSignal,
+      }),
     close: () => client.destroy(),
   }
 }

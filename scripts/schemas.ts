@@ -16,7 +16,9 @@ const dir = join(root, 'schemas')
 const check = process.argv.includes('--check')
 
 // Every command oclif knows (the committed manifest) gets a schema: none can be forgotten.
-const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8')) as {
+  commands: Record<string, unknown>
+}
 const commands = Object.keys(manifest.commands).sort()
 const typeName = (command: string) => `${command.replace(/(^|[-: ])(\w)/g, (_, __, c: string) => c.toUpperCase())}Json`
 
@@ -50,7 +52,9 @@ for (const command of commands) {
 const extra = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json') && !wanted.has(f)) : []
 if (check) {
   if (stale.length || extra.length) {
-    console.error(`✖ schemas/ is stale (${[...stale, ...extra.map((f) => `${f}: no such command`)].join(', ')}). Run \`npm run schemas\` and commit schemas/`)
+    console.error(
+      `✖ schemas/ is stale (${[...stale, ...extra.map((f) => `${f}: no such command`)].join(', ')}). Run \`npm run schemas\` and commit schemas/`,
+    )
     process.exit(1)
   }
   console.log(`schemas/ is up to date (${commands.length} commands)`)

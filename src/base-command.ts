@@ -8,7 +8,9 @@ import {envelope} from './json/envelope.js'
 import {DEFAULT_STACK} from './options.js'
 import {validateStackName} from './stack-name.js'
 
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<
+  (typeof BaseCommand)['baseFlags'] & T['flags']
+>
 
 /**
  * What every cct command shares: AWS location flags resolved as the AWS CLI does, the
@@ -20,12 +22,36 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
 
   static override baseFlags = {
-    region: Flags.string({env: 'AWS_REGION', helpGroup: 'AWS', summary: 'AWS region (default: AWS_REGION, then your profile).'}),
-    profile: Flags.string({env: 'AWS_PROFILE', helpGroup: 'AWS', summary: 'Named profile from ~/.aws/config (SSO included).'}),
-    'endpoint-url': Flags.string({env: 'AWS_ENDPOINT_URL', helpGroup: 'AWS', summary: 'Send AWS calls here (the local sandbox, LocalStack).'}),
-    stack: Flags.string({helpGroup: 'GLOBAL', summary: 'Prefix of every name cct creates, and the tag that finds them again (default cct).'}),
-    config: Flags.string({env: 'CCT_CONFIG', helpGroup: 'GLOBAL', summary: 'Settings saved by `cct setup` (default ./cct.json when it exists); flags win over it.'}),
-    yes: Flags.boolean({char: 'y', default: false, helpGroup: 'GLOBAL', summary: 'Answer yes to confirmations; never ask.'}),
+    region: Flags.string({
+      env: 'AWS_REGION',
+      helpGroup: 'AWS',
+      summary: 'AWS region (default: AWS_REGION, then your profile).',
+    }),
+    profile: Flags.string({
+      env: 'AWS_PROFILE',
+      helpGroup: 'AWS',
+      summary: 'Named profile from ~/.aws/config (SSO included).',
+    }),
+    'endpoint-url': Flags.string({
+      env: 'AWS_ENDPOINT_URL',
+      helpGroup: 'AWS',
+      summary: 'Send AWS calls here (the local sandbox, LocalStack).',
+    }),
+    stack: Flags.string({
+      helpGroup: 'GLOBAL',
+      summary: 'Prefix of every name cct creates, and the tag that finds them again (default cct).',
+    }),
+    config: Flags.string({
+      env: 'CCT_CONFIG',
+      helpGroup: 'GLOBAL',
+      summary: 'Settings saved by `cct setup` (default ./cct.json when it exists); flags win over it.',
+    }),
+    yes: Flags.boolean({
+      char: 'y',
+      default: false,
+      helpGroup: 'GLOBAL',
+      summary: 'Answer yes to confirmations; never ask.',
+    }),
     'dry-run': Flags.boolean({default: false, helpGroup: 'GLOBAL', summary: 'Show the plan; make no change.'}),
   }
 
@@ -53,8 +79,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       strict: this.ctor.strict,
     })
     this.flags = flags as BaseFlags<T>
-    this.stackConfig = await readConfig(this.flags.config ?? DEFAULT_CONFIG_FILE, this.flags.config !== undefined && this.configMustExist)
-    validateStackName(this.stack, this.flags.stack === undefined && this.stackConfig.stack !== undefined ? `${this.configFile} "stack"` : undefined)
+    this.stackConfig = await readConfig(
+      this.flags.config ?? DEFAULT_CONFIG_FILE,
+      this.flags.config !== undefined && this.configMustExist,
+    )
+    validateStackName(
+      this.stack,
+      this.flags.stack === undefined && this.stackConfig.stack !== undefined ? `${this.configFile} "stack"` : undefined,
+    )
   }
 
   /** The config file read (or that would be): for messages about its values. */
@@ -74,8 +106,15 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected get awsSettings(): AwsSettings {
     // A value oclif read from the environment is named by its variable, one from cct.json by its key.
     const typed = (flag: string) => this.argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`))
-    const label = (key: 'region' | 'profile' | 'endpoint', flag: string, variable: string, value: string | undefined) =>
-      value === undefined || typed(flag) ? {} : {[key]: process.env[variable] === value ? variable : `${this.configFile} "${key}"`}
+    const label = (
+      key: 'region' | 'profile' | 'endpoint',
+      flag: string,
+      variable: string,
+      value: string | undefined,
+    ) =>
+      value === undefined || typed(flag)
+        ? {}
+        : {[key]: process.env[variable] === value ? variable : `${this.configFile} "${key}"`}
     return {
       region: this.flags.region ?? this.stackConfig.region,
       profile: this.flags.profile ?? this.stackConfig.profile,
@@ -142,7 +181,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (this.reported) return
     this.reported = true
     if (this.jsonEnabled()) {
-      this.logJson(envelope({command: this.id ?? '', stack: this.knownStack(), region: this.knownRegion(), result: null, warnings: this.warnings, error}))
+      this.logJson(
+        envelope({
+          command: this.id ?? '',
+          stack: this.knownStack(),
+          region: this.knownRegion(),
+          result: null,
+          warnings: this.warnings,
+          error,
+        }),
+      )
     } else {
       process.stderr.write(`✖ ${error.line}\n`)
       if (process.env.DEBUG) process.stderr.write(`${(error.cause as Error | undefined)?.stack ?? error.stack}\n`)
@@ -179,11 +227,17 @@ export function parserMessage(text: string): string {
  * `--tls --no-tls` (and any flag given both ways) is a contradiction, refused: oclif
  * would let the last one win silently.
  */
-function refuseContradictions(argv: readonly string[], flags: Record<string, {type?: string; allowNo?: boolean}>): void {
+function refuseContradictions(
+  argv: readonly string[],
+  flags: Record<string, {type?: string; allowNo?: boolean}>,
+): void {
   for (const [name, flag] of Object.entries(flags)) {
     if (flag.type !== 'boolean' || !flag.allowNo) continue
     if (argv.includes(`--${name}`) && argv.includes(`--no-${name}`)) {
-      throw new CctError(`--${name} and --no-${name} contradict each other`, {exitCode: ExitCode.Usage, hint: `Pass one of them`})
+      throw new CctError(`--${name} and --no-${name} contradict each other`, {
+        exitCode: ExitCode.Usage,
+        hint: `Pass one of them`,
+      })
     }
   }
 }

@@ -13,7 +13,9 @@ import type {StackOptions} from './options.js'
  */
 export const DEFAULT_CONFIG_FILE = 'cct.json'
 
-export interface ConfigFile extends Partial<Omit<StackOptions, 'waitTimeoutSeconds' | 'pollIntervalMs' | 'force' | 'sources'>> {
+export interface ConfigFile extends Partial<
+  Omit<StackOptions, 'waitTimeoutSeconds' | 'pollIntervalMs' | 'force' | 'sources'>
+> {
   region?: string
   profile?: string
 }
@@ -45,15 +47,22 @@ export async function readConfig(path: string, explicit: boolean): Promise<Confi
     text = await readFile(path, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return {}
-    throw usageError(`Cannot read config file ${path} (${(error as NodeJS.ErrnoException).code})`, 'Check --config, or run `cct setup` to write one')
+    throw usageError(
+      `Cannot read config file ${path} (${(error as NodeJS.ErrnoException).code})`,
+      'Check --config, or run `cct setup` to write one',
+    )
   }
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch (error) {
-    throw usageError(`${path} is not valid JSON (${(error as Error).message})`, 'Fix the file, or delete it and run `cct setup` again')
+    throw usageError(
+      `${path} is not valid JSON (${(error as Error).message})`,
+      'Fix the file, or delete it and run `cct setup` again',
+    )
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw usageError(`${path} must hold a JSON object`, 'See `cct setup --help` for its fields')
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw usageError(`${path} must hold a JSON object`, 'See `cct setup --help` for its fields')
   for (const [key, value] of Object.entries(parsed)) {
     const type = FIELDS[key as keyof ConfigFile]
     if (!type) throw usageError(`${path}: unknown field "${key}"`, `Known fields: ${Object.keys(FIELDS).join(', ')}`)
@@ -63,12 +72,17 @@ export async function readConfig(path: string, explicit: boolean): Promise<Confi
         : type === 'object'
           ? value !== null && typeof value === 'object' && !Array.isArray(value)
           : typeof value === type
-    if (!ok) throw usageError(`${path}: "${key}" must be a ${type}`, 'Fix the file, or delete it and run `cct setup` again')
+    if (!ok)
+      throw usageError(`${path}: "${key}" must be a ${type}`, 'Fix the file, or delete it and run `cct setup` again')
   }
   return parsed as ConfigFile
 }
 
 export async function writeConfig(path: string, config: ConfigFile): Promise<void> {
-  const ordered = Object.fromEntries(Object.keys(FIELDS).filter((k) => config[k as keyof ConfigFile] !== undefined).map((k) => [k, config[k as keyof ConfigFile]]))
+  const ordered = Object.fromEntries(
+    Object.keys(FIELDS)
+      .filter((k) => config[k as keyof ConfigFile] !== undefined)
+      .map((k) => [k, config[k as keyof ConfigFile]]),
+  )
   await writeFile(path, JSON.stringify(ordered, null, 2) + '\n')
 }

@@ -28,14 +28,20 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode]
 export const EXIT_CODE_HELP: ReadonlyArray<[number, string]> = [
   [0, 'success (or nothing to do)'],
   [ExitCode.Failure, 'unexpected failure (set DEBUG=cct for details)'],
-  [ExitCode.Usage, 'bad input: a flag, name, CIDR, id, function, node type or engine version that cannot be used; nothing was changed'],
+  [
+    ExitCode.Usage,
+    'bad input: a flag, name, CIDR, id, function, node type or engine version that cannot be used; nothing was changed',
+  ],
   [ExitCode.Credentials, 'no usable AWS credentials or region, or a profile that does not exist'],
   [ExitCode.Permission, 'AWS denied an action; the message names the IAM action to grant'],
   [ExitCode.Conflict, 'the account is in a state cct will not change on its own (read the hint)'],
   [ExitCode.Timeout, 'a wait timed out; run the same command again to resume'],
   [ExitCode.Verification, 'cct verify: a check failed (the table says which)'],
   [ExitCode.Drift, 'cct status: something is missing or drifted (the table says what and how)'],
-  [ExitCode.Interrupted, 'interrupted (Ctrl-C, SIGTERM) or cancelled; what was created is tagged and the same command resumes'],
+  [
+    ExitCode.Interrupted,
+    'interrupted (Ctrl-C, SIGTERM) or cancelled; what was created is tagged and the same command resumes',
+  ],
 ]
 
 export class CctError extends Error {
@@ -72,7 +78,8 @@ interface AwsLikeError {
 }
 
 const DENIED = /^(AccessDenied|AccessDeniedException|UnauthorizedOperation|AuthorizationError|Forbidden)$/
-const BAD_CREDENTIALS = /^(UnrecognizedClientException|InvalidClientTokenId|ExpiredToken|ExpiredTokenException|AuthFailure|SignatureDoesNotMatch|InvalidSignatureException|CredentialsProviderError|TokenProviderError)$/
+const BAD_CREDENTIALS =
+  /^(UnrecognizedClientException|InvalidClientTokenId|ExpiredToken|ExpiredTokenException|AuthFailure|SignatureDoesNotMatch|InvalidSignatureException|CredentialsProviderError|TokenProviderError)$/
 
 /**
  * Turns an SDK or network error into a CctError a user can act on.
@@ -95,11 +102,14 @@ export function explainAwsError(error: unknown, action?: string): CctError {
   }
   if (BAD_CREDENTIALS.test(name) || /Could not load credentials|credential/i.test(name)) {
     const missing = name === 'CredentialsProviderError' || /Could not load credentials/.test(message)
-    return new CctError(missing ? 'No AWS credentials found' : `AWS credentials were not accepted (${name}: ${message})`, {
-      exitCode: ExitCode.Credentials,
-      hint: 'Run `aws sso login` or `aws configure`, or pass --profile',
-      cause: error,
-    })
+    return new CctError(
+      missing ? 'No AWS credentials found' : `AWS credentials were not accepted (${name}: ${message})`,
+      {
+        exitCode: ExitCode.Credentials,
+        hint: 'Run `aws sso login` or `aws configure`, or pass --profile',
+        cause: error,
+      },
+    )
   }
   if (name === 'TimeoutError') {
     // The client's connect or request timeout (src/aws/clients.ts), after the SDK's retries.
@@ -110,14 +120,20 @@ export function explainAwsError(error: unknown, action?: string): CctError {
       cause: error,
     })
   }
-  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up/.test(message) || /ECONNREFUSED|ENOTFOUND/.test(String(err.code))) {
+  if (
+    /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up/.test(message) ||
+    /ECONNREFUSED|ENOTFOUND/.test(String(err.code))
+  ) {
     return new CctError(`Cannot reach the AWS endpoint (${message})`, {
       exitCode: ExitCode.Failure,
       hint: 'Check --endpoint-url / AWS_ENDPOINT_URL and your network',
       cause: error,
     })
   }
-  return new CctError(`${action ? `${action} failed: ` : ''}${name}: ${message}`, {exitCode: ExitCode.Failure, cause: error})
+  return new CctError(`${action ? `${action} failed: ` : ''}${name}: ${message}`, {
+    exitCode: ExitCode.Failure,
+    cause: error,
+  })
 }
 
 function firstLine(text: string): string {

@@ -44,10 +44,14 @@ export function layerTargets(): LayerTargets {
   try {
     manifest = JSON.parse(readFileSync(path, 'utf8'))
   } catch {
-    throw new CctError(`The cache layer bundle's manifest ${path} is missing or unreadable`, {hint: 'Reinstall cct, or run `npm run build` in its checkout'})
+    throw new CctError(`The cache layer bundle's manifest ${path} is missing or unreadable`, {
+      hint: 'Reinstall cct, or run `npm run build` in its checkout',
+    })
   }
   if (!manifest.compatibleRuntimes?.length || !manifest.compatibleArchitectures?.length) {
-    throw new CctError(`The cache layer bundle's manifest ${path} names no runtimes or architectures`, {hint: 'Reinstall cct, or run `npm run build` in its checkout'})
+    throw new CctError(`The cache layer bundle's manifest ${path} names no runtimes or architectures`, {
+      hint: 'Reinstall cct, or run `npm run build` in its checkout',
+    })
   }
   targets = {runtimes: manifest.compatibleRuntimes, architectures: manifest.compatibleArchitectures}
   return targets
@@ -59,7 +63,9 @@ export async function loadBundle(dir = BUNDLE_DIR): Promise<LayerBundle> {
   try {
     zip = await readFile(join(dir, ZIP))
   } catch {
-    throw new CctError(`The cache layer bundle ${join(dir, ZIP)} is missing`, {hint: 'Reinstall cct, or run `npm run build` in its checkout'})
+    throw new CctError(`The cache layer bundle ${join(dir, ZIP)} is missing`, {
+      hint: 'Reinstall cct, or run `npm run build` in its checkout',
+    })
   }
   return {zip, sha256: createHash('sha256').update(zip).digest('hex'), size: zip.length}
 }

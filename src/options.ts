@@ -113,41 +113,73 @@ export async function validateOptions(options: StackOptions): Promise<void> {
   validateStackName(options.stack, options.sources?.stack?.startsWith('--') ? undefined : options.sources?.stack)
   // Contradictions are refused, never resolved silently: the user's VPC is used as it is.
   if (options.vpcId !== undefined && given('cidr')) {
-    throw usageError(`${label('cidr')} cannot be used with ${label('vpcId')}: cct creates no VPC when it uses yours`, `Leave out ${label('cidr')}; subnets cct adds to your VPC take free blocks of its own CIDR`)
+    throw usageError(
+      `${label('cidr')} cannot be used with ${label('vpcId')}: cct creates no VPC when it uses yours`,
+      `Leave out ${label('cidr')}; subnets cct adds to your VPC take free blocks of its own CIDR`,
+    )
   }
   if (options.nat && options.subnetIds?.length) {
-    throw usageError(`${label('nat')} cannot be used with ${label('subnetIds')}: cct routes to a NAT only from the private subnets it creates`, 'Leave out --subnet-ids, or route your own subnets to a NAT gateway')
+    throw usageError(
+      `${label('nat')} cannot be used with ${label('subnetIds')}: cct routes to a NAT only from the private subnets it creates`,
+      'Leave out --subnet-ids, or route your own subnets to a NAT gateway',
+    )
   }
   if (options.alarms !== undefined) (await import('./steps/alarms.js')).validateAlarmTarget(options.alarms)
-  const fromFile = (key: keyof StackOptions) => (options.sources?.[key]?.startsWith('--') ? undefined : options.sources?.[key])
+  const fromFile = (key: keyof StackOptions) =>
+    options.sources?.[key]?.startsWith('--') ? undefined : options.sources?.[key]
   if (options.vpcId || options.subnetIds?.length) validateSubnetPrefix(options.subnetPrefix, label('subnetPrefix'))
   else validateVpcCidr(options.cidr, options.subnetPrefix, fromFile('cidr'), label('subnetPrefix'))
   if (options.vpcId !== undefined && !/^vpc-[0-9a-f]{8,17}$/.test(options.vpcId)) {
-    throw usageError(`"${options.vpcId}" (${label('vpcId')}) is not a VPC id`, 'VPC ids look like vpc-0abc1234def567890')
+    throw usageError(
+      `"${options.vpcId}" (${label('vpcId')}) is not a VPC id`,
+      'VPC ids look like vpc-0abc1234def567890',
+    )
   }
   for (const id of options.subnetIds ?? []) {
-    if (!/^subnet-[0-9a-f]{8,17}$/.test(id)) throw usageError(`"${id}" (${label('subnetIds')}) is not a subnet id`, 'Subnet ids look like subnet-0abc1234def567890')
+    if (!/^subnet-[0-9a-f]{8,17}$/.test(id))
+      throw usageError(
+        `"${id}" (${label('subnetIds')}) is not a subnet id`,
+        'Subnet ids look like subnet-0abc1234def567890',
+      )
   }
   if (options.subnetIds && options.subnetIds.length < 2) {
-    throw usageError(`${label('subnetIds')} needs at least two subnets`, 'Pass two subnets in different availability zones, comma-separated')
+    throw usageError(
+      `${label('subnetIds')} needs at least two subnets`,
+      'Pass two subnets in different availability zones, comma-separated',
+    )
   }
-  if (!['redis', 'valkey'].includes(options.engine)) throw usageError(`${label('engine')} ${options.engine} is not supported`, 'Use redis or valkey')
+  if (!['redis', 'valkey'].includes(options.engine))
+    throw usageError(`${label('engine')} ${options.engine} is not supported`, 'Use redis or valkey')
   if (!/^cache\.[a-z0-9]+\.[a-z0-9]+$/.test(options.nodeType)) {
-    throw usageError(`"${options.nodeType}" (${label('nodeType')}) is not an ElastiCache node type`, 'Node types look like cache.t4g.micro or cache.r7g.large')
+    throw usageError(
+      `"${options.nodeType}" (${label('nodeType')}) is not an ElastiCache node type`,
+      'Node types look like cache.t4g.micro or cache.r7g.large',
+    )
   }
   if (options.engineVersion !== undefined && !/^\d+(\.(\d+|x))*$/.test(options.engineVersion)) {
-    throw usageError(`"${options.engineVersion}" (${label('engineVersion')}) is not an engine version`, 'Versions look like 7.1 (redis) or 8.0 (valkey)')
+    throw usageError(
+      `"${options.engineVersion}" (${label('engineVersion')}) is not an engine version`,
+      'Versions look like 7.1 (redis) or 8.0 (valkey)',
+    )
   }
   if (!Number.isInteger(options.replicas) || options.replicas < 0 || options.replicas > 5) {
-    throw usageError(`${label('replicas')} ${options.replicas} is outside 0-5`, 'A replication group has one primary and up to five replicas')
+    throw usageError(
+      `${label('replicas')} ${options.replicas} is outside 0-5`,
+      'A replication group has one primary and up to five replicas',
+    )
   }
   if (options.functions !== undefined && options.functions.length === 0) {
-    throw usageError(`${label('functions')} names no function`, "Pass names like articles-api,news-api, or leave it out for the runbook's five")
+    throw usageError(
+      `${label('functions')} names no function`,
+      "Pass names like articles-api,news-api, or leave it out for the runbook's five",
+    )
   }
   for (const name of options.functions ?? []) {
     // name:alias, name:3, or a qualified ARN: a version's configuration cannot change, and
     // an alias only points at one. cct changes $LATEST; versions are published from it.
-    const qualified = /^(?:arn:aws[a-z-]*:lambda:[^:]*:\d*:function:)?([A-Za-z0-9_-]{1,64}):([A-Za-z0-9_$-]+)$/.exec(name)
+    const qualified = /^(?:arn:aws[a-z-]*:lambda:[^:]*:\d*:function:)?([A-Za-z0-9_-]{1,64}):([A-Za-z0-9_$-]+)$/.exec(
+      name,
+    )
     if (qualified) {
       const [, fn, qualifier] = qualified
       throw usageError(
@@ -156,16 +188,32 @@ export async function validateOptions(options: StackOptions): Promise<void> {
       )
     }
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(name) && !/^arn:aws[a-z-]*:lambda:/.test(name)) {
-      throw usageError(`"${name}" (${label('functions')}) is not a Lambda function name`, 'Pass names like articles-api, comma-separated')
+      throw usageError(
+        `"${name}" (${label('functions')}) is not a Lambda function name`,
+        'Pass names like articles-api, comma-separated',
+      )
     }
   }
   for (const [table, ttl] of Object.entries(options.autoCacheTtls ?? {})) {
     const ok = (n: unknown) => typeof n === 'number' && Number.isFinite(n) && n >= 0
-    const valid = ok(ttl) || (ttl !== null && typeof ttl === 'object' && Object.entries(ttl).every(([k, v]) => ['item', 'query'].includes(k) && ok(v)))
-    const where = options.sources?.autoCacheTtls ? options.sources.autoCacheTtls.replace(/"$/, `.${table}"`) : `autoCacheTtls.${table}`
-    if (!valid) throw usageError(`${where} must be seconds or {"item": seconds, "query": seconds}`, 'For example {"*": 300, "articles": {"item": 600, "query": 60}}; 0 turns caching off for that table')
+    const valid =
+      ok(ttl) ||
+      (ttl !== null &&
+        typeof ttl === 'object' &&
+        Object.entries(ttl).every(([k, v]) => ['item', 'query'].includes(k) && ok(v)))
+    const where = options.sources?.autoCacheTtls
+      ? options.sources.autoCacheTtls.replace(/"$/, `.${table}"`)
+      : `autoCacheTtls.${table}`
+    if (!valid)
+      throw usageError(
+        `${where} must be seconds or {"item": seconds, "query": seconds}`,
+        'For example {"*": 300, "articles": {"item": 600, "query": 60}}; 0 turns caching off for that table',
+      )
   }
   if (!Number.isInteger(options.waitTimeoutSeconds) || options.waitTimeoutSeconds <= 0) {
-    throw usageError(`${label('waitTimeoutSeconds')} ${options.waitTimeoutSeconds} is not a positive number of seconds`, 'Pass e.g. --wait-timeout 1800')
+    throw usageError(
+      `${label('waitTimeoutSeconds')} ${options.waitTimeoutSeconds} is not a positive number of seconds`,
+      'Pass e.g. --wait-timeout 1800',
+    )
   }
 }

@@ -39,12 +39,24 @@ const rows = Object.entries(samples).map(([name, xs]) => ({
   ratio: Math.round((median(xs) / baseline) * 100) / 100,
 }))
 
-for (const r of rows) console.log(`${r.name.padEnd(14)} median ${String(r.medianMs).padStart(6)} ms   +${String(r.overNodeMs).padStart(6)} ms over node   x${r.ratio}`)
+for (const r of rows)
+  console.log(
+    `${r.name.padEnd(14)} median ${String(r.medianMs).padStart(6)} ms   +${String(r.overNodeMs).padStart(6)} ms over node   x${r.ratio}`,
+  )
 const version = rows.find((r) => r.name === 'cct --version')!
-console.log(`aim: cct --version within 100 ms of bare node -> ${version.overNodeMs <= 100 ? 'met' : 'NOT met'} (+${version.overNodeMs} ms)`)
+console.log(
+  `aim: cct --version within 100 ms of bare node -> ${version.overNodeMs <= 100 ? 'met' : 'NOT met'} (+${version.overNodeMs} ms)`,
+)
 
 const date = new Date().toISOString().slice(0, 10)
 const dir = join(root, 'bench', 'results')
 mkdirSync(dir, {recursive: true})
-writeFileSync(join(dir, `startup-${date}.json`), JSON.stringify({benchmark: 'startup', date: new Date().toISOString(), runs, machine: machine(), results: rows}, null, 2) + '\n')
+writeFileSync(
+  join(dir, `startup-${date}.json`),
+  JSON.stringify(
+    {benchmark: 'startup', date: new Date().toISOString(), runs, machine: machine(), results: rows},
+    null,
+    2,
+  ) + '\n',
+)
 console.log(`recorded in bench/results/startup-${date}.json`)

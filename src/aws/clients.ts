@@ -44,7 +44,10 @@ export class AwsClients {
   }
 
   elasticache(): Promise<ElastiCacheClient> {
-    return this.client('elasticache', async () => new (await import('@aws-sdk/client-elasticache')).ElastiCacheClient(this.options()))
+    return this.client(
+      'elasticache',
+      async () => new (await import('@aws-sdk/client-elasticache')).ElastiCacheClient(this.options()),
+    )
   }
 
   lambda(): Promise<LambdaClient> {
@@ -60,7 +63,10 @@ export class AwsClients {
   }
 
   dynamodb(): Promise<DynamoDBClient> {
-    return this.client('dynamodb', async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(this.options()))
+    return this.client(
+      'dynamodb',
+      async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(this.options()),
+    )
   }
 
   sns(): Promise<SNSClient> {
@@ -68,7 +74,10 @@ export class AwsClients {
   }
 
   cloudwatch(): Promise<CloudWatchClient> {
-    return this.client('cloudwatch', async () => new (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient(this.options()))
+    return this.client(
+      'cloudwatch',
+      async () => new (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient(this.options()),
+    )
   }
 
   /**
@@ -80,7 +89,12 @@ export class AwsClients {
   pricing(): Promise<PricingClient> {
     return this.client('pricing', async () => {
       const {PricingClient} = await import('@aws-sdk/client-pricing')
-      return new PricingClient({...this.options(), region: PRICE_LIST_REGION, maxAttempts: 2, requestHandler: {connectionTimeout: 2000, socketTimeout: 4000}})
+      return new PricingClient({
+        ...this.options(),
+        region: PRICE_LIST_REGION,
+        maxAttempts: 2,
+        requestHandler: {connectionTimeout: 2000, socketTimeout: 4000},
+      })
     })
   }
 
@@ -116,7 +130,10 @@ export class AwsClients {
       ...(profile ? {profile} : {}),
       ...(endpoint ? {endpoint} : {}),
       maxAttempts: maxAttempts ?? 4,
-      requestHandler: {connectionTimeout: connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, socketTimeout: requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS},
+      requestHandler: {
+        connectionTimeout: connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        socketTimeout: requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      },
       logger: sdkLogger,
     }
   }
@@ -135,7 +152,8 @@ export class AwsClients {
               return await (this.signal ? untilAborted(next(args), this.signal) : next(args))
             } catch (error) {
               // The IAM action, so an AccessDenied can name what to grant.
-              if (error && typeof error === 'object') (error as {cctAction?: string}).cctAction ??= iamAction(service, operation)
+              if (error && typeof error === 'object')
+                (error as {cctAction?: string}).cctAction ??= iamAction(service, operation)
               throw error
             }
           },
@@ -170,7 +188,9 @@ export const sdkLogger = {
   debug: () => {},
   info: () => {},
   warn: (...content: unknown[]) => {
-    const text = content.map((c) => (typeof c === 'string' ? c : c instanceof Error ? c.message : JSON.stringify(c))).join(' ')
+    const text = content
+      .map((c) => (typeof c === 'string' ? c : c instanceof Error ? c.message : JSON.stringify(c)))
+      .join(' ')
     const line = oneLine(text)
     if (!line || printed.has(line)) return
     printed.add(line)
@@ -181,7 +201,10 @@ export const sdkLogger = {
 
 /** A multi-line SDK warning as one line: its source prefix dropped, its first two sentences kept. */
 export function oneLine(text: string): string {
-  const flat = text.replace(/^@[\w/-]+\s+-\s+[\w:]+\s+WARNING:\s*/i, '').replace(/\s+/g, ' ').trim()
+  const flat = text
+    .replace(/^@[\w/-]+\s+-\s+[\w:]+\s+WARNING:\s*/i, '')
+    .replace(/\s+/g, ' ')
+    .trim()
   const sentences = flat.match(/[^.]+\.(\s|$)/g)
   return sentences ? sentences.slice(0, 2).join('').trim() : flat
 }

@@ -69,7 +69,9 @@ export function toFunctionInfo(config: FunctionConfiguration, tags: Record<strin
     tags,
     lastUpdateStatus: config.LastUpdateStatus,
     packageType: config.PackageType,
-    ...(config.VpcConfig?.Ipv6AllowedForDualStack !== undefined ? {ipv6DualStack: config.VpcConfig.Ipv6AllowedForDualStack} : {}),
+    ...(config.VpcConfig?.Ipv6AllowedForDualStack !== undefined
+      ? {ipv6DualStack: config.VpcConfig.Ipv6AllowedForDualStack}
+      : {}),
   }
 }
 
@@ -89,17 +91,27 @@ export async function describeFunction(lambda: LambdaClient, name: string): Prom
  * The functions a command works on: the ones asked for (each must exist), or by default
  * the runbook's five that exist. A missing function fails before anything changes.
  */
-export async function resolveFunctions(lambda: LambdaClient, options: StackOptions, region: string): Promise<FunctionInfo[]> {
+export async function resolveFunctions(
+  lambda: LambdaClient,
+  options: StackOptions,
+  region: string,
+): Promise<FunctionInfo[]> {
   const asked = options.functions
   const names = asked ?? RUNBOOK_FUNCTIONS
   const found = await mapBounded(names, FUNCTION_CONCURRENCY, (name) => describeFunction(lambda, name))
   const missing = names.filter((_, i) => !found[i])
   if (asked && missing.length) {
-    throw usageError(`Function${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist in ${region}`, 'Check --functions against `aws lambda list-functions`')
+    throw usageError(
+      `Function${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'do' : 'does'} not exist in ${region}`,
+      'Check --functions against `aws lambda list-functions`',
+    )
   }
   const present = found.filter((f): f is FunctionInfo => f !== undefined)
   if (present.length === 0) {
-    throw usageError(`None of the runbook's functions (${RUNBOOK_FUNCTIONS.join(', ')}) exist in ${region}`, 'Pass --functions with the names of yours')
+    throw usageError(
+      `None of the runbook's functions (${RUNBOOK_FUNCTIONS.join(', ')}) exist in ${region}`,
+      'Pass --functions with the names of yours',
+    )
   }
   return present
 }
@@ -132,7 +144,10 @@ export async function recordedFunctions(lambda: LambdaClient, recordKey: string)
       throw error
     }
   })
-  return infos.filter((fn): fn is FunctionInfo => fn !== undefined && Object.keys(fn.tags).some((k) => k === recordKey || k.startsWith(`${recordKey}.`)))
+  return infos.filter(
+    (fn): fn is FunctionInfo =>
+      fn !== undefined && Object.keys(fn.tags).some((k) => k === recordKey || k.startsWith(`${recordKey}.`)),
+  )
 }
 
 /** A published version: its configuration is frozen as it was published, aliases may point at it. */
@@ -155,7 +170,12 @@ export async function publishedVersions(lambda: LambdaClient, name: string): Pro
     const page = await lambda.send(new ListVersionsByFunctionCommand({FunctionName: name, Marker}))
     for (const v of page.Versions ?? []) {
       if (!v.Version || v.Version === '$LATEST') continue
-      versions.push({version: v.Version, subnetIds: v.VpcConfig?.SubnetIds ?? [], securityGroupIds: v.VpcConfig?.SecurityGroupIds ?? [], aliases: []})
+      versions.push({
+        version: v.Version,
+        subnetIds: v.VpcConfig?.SubnetIds ?? [],
+        securityGroupIds: v.VpcConfig?.SecurityGroupIds ?? [],
+        aliases: [],
+      })
     }
     Marker = page.NextMarker
   } while (Marker)
@@ -195,13 +215,22 @@ export async function updateFunction(
     const update = await build(current)
     if (!update) return current
     try {
-      const config = await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: fn.name, RevisionId: current.revisionId, ...update}))
+      const config = await lambda.send(
+        new UpdateFunctionConfigurationCommand({FunctionName: fn.name, RevisionId: current.revisionId, ...update}),
+      )
       fn = toFunctionInfo(config, fn.tags)
       break
     } catch (error) {
       const message = (error as Error).message ?? ''
       if (isAwsError(error, 'PreconditionFailedException')) {
-        throw new CctError(`${fn.name} was changed by someone else while cct was updating it; nothing was overwritten`, {exitCode: ExitCode.Conflict, hint: `Run \`${resume}\` again to merge with the new configuration`, cause: error})
+        throw new CctError(
+          `${fn.name} was changed by someone else while cct was updating it; nothing was overwritten`,
+          {
+            exitCode: ExitCode.Conflict,
+            hint: `Run \`${resume}\` again to merge with the new configuration`,
+            cause: error,
+          },
+        )
       }
       fn = current
       // Someone else's update started between our wait and our write: wait for it, rebuild.
@@ -241,9 +270,16 @@ export async function waitForFunction(
       if (!busy && when === 'after' && (config.State === 'Failed' || config.LastUpdateStatus === 'Failed')) {
         const code = config.LastUpdateStatusReasonCode ?? config.StateReasonCode
         const reason = config.LastUpdateStatus === 'Failed' ? config.LastUpdateStatusReason : config.StateReason
-        throw new CctError(`Lambda could not update ${name}${code ? ` (${code})` : ''}: ${reason ?? 'no reason given'}`, {exitCode: ExitCode.Failure, hint: `Fix the cause, then run \`${resume}\` again`})
+        throw new CctError(
+          `Lambda could not update ${name}${code ? ` (${code})` : ''}: ${reason ?? 'no reason given'}`,
+          {exitCode: ExitCode.Failure, hint: `Fix the cause, then run \`${resume}\` again`},
+        )
       }
-      return {done: !busy, status: config.State === 'Pending' ? 'Pending' : (config.LastUpdateStatus ?? 'unknown'), value: config}
+      return {
+        done: !busy,
+        status: config.State === 'Pending' ? 'Pending' : (config.LastUpdateStatus ?? 'unknown'),
+        value: config,
+      }
     },
     resume,
   )
@@ -262,7 +298,11 @@ export async function untagFunction(lambda: LambdaClient, fn: FunctionInfo, keys
 }
 
 /** Runs `work` over `items`, at most `limit` at a time, results in input order. */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length)
   let next = 0
   const worker = async () => {

@@ -21,7 +21,10 @@ export interface DeleteWhenFree {
  * says up to 20 minutes, users report 40+), a cache subnet group while its replication
  * group is still deleting. "In use" means wait, not fail.
  */
-export async function deleteWhenFree(ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>, request: DeleteWhenFree): Promise<void> {
+export async function deleteWhenFree(
+  ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>,
+  request: DeleteWhenFree,
+): Promise<void> {
   await waitUntil(
     ctx,
     `${request.what} to be free`,
@@ -47,12 +50,20 @@ export function interfacesStatus(count: number): string {
 export const ENI_ESTIMATE = 'Lambda releases its interfaces in 20-40 minutes'
 
 /** Deletes a subnet cct created, waiting while network interfaces (Lambda's, a NAT's) still hold it. */
-export async function deleteSubnetWhenFree(ec2: EC2Client, ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>, subnetId: string): Promise<void> {
+export async function deleteSubnetWhenFree(
+  ec2: EC2Client,
+  ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>,
+  subnetId: string,
+): Promise<void> {
   await deleteWhenFree(ctx, {
     what: `subnet ${subnetId}`,
     remove: () => ec2.send(new DeleteSubnetCommand({SubnetId: subnetId})),
     busyError: 'DependencyViolation',
-    status: async () => interfacesStatus((await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'subnet-id', Values: [subnetId]}]}))).NetworkInterfaces?.length ?? 0),
+    status: async () =>
+      interfacesStatus(
+        (await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'subnet-id', Values: [subnetId]}]})))
+          .NetworkInterfaces?.length ?? 0,
+      ),
     resume: 'cct rollback',
     estimate: ENI_ESTIMATE,
   })

@@ -1,4 +1,8 @@
-import {DescribeCacheEngineVersionsCommand, DescribeReservedCacheNodesOfferingsCommand, type ElastiCacheClient} from '@aws-sdk/client-elasticache'
+import {
+  DescribeCacheEngineVersionsCommand,
+  DescribeReservedCacheNodesOfferingsCommand,
+  type ElastiCacheClient,
+} from '@aws-sdk/client-elasticache'
 
 import {usageError} from '../errors.js'
 import {DEFAULT_ENGINE_VERSION, optionLabel, type StackOptions} from '../options.js'
@@ -11,8 +15,16 @@ import {isAwsError} from './errors.js'
  */
 export const CURRENT_NODE_TYPES = [
   ...['micro', 'small', 'medium'].flatMap((size) => [`cache.t4g.${size}`, `cache.t3.${size}`]),
-  ...['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge'].flatMap((size) => [`cache.m7g.${size}`, `cache.m6g.${size}`, `cache.r7g.${size}`, `cache.r6g.${size}`]),
-  ...['large', 'xlarge', '2xlarge', '4xlarge', '12xlarge', '24xlarge'].flatMap((size) => [`cache.m5.${size}`, `cache.r5.${size}`]),
+  ...['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge'].flatMap((size) => [
+    `cache.m7g.${size}`,
+    `cache.m6g.${size}`,
+    `cache.r7g.${size}`,
+    `cache.r6g.${size}`,
+  ]),
+  ...['large', 'xlarge', '2xlarge', '4xlarge', '12xlarge', '24xlarge'].flatMap((size) => [
+    `cache.m5.${size}`,
+    `cache.r5.${size}`,
+  ]),
   ...['large', 'xlarge', '2xlarge', '4xlarge', '10xlarge'].map((size) => `cache.m4.${size}`),
   ...['large', 'xlarge', '2xlarge', '4xlarge', '8xlarge', '16xlarge'].map((size) => `cache.r4.${size}`),
   ...['xlarge', '2xlarge', '4xlarge', '8xlarge', '12xlarge', '16xlarge'].map((size) => `cache.r6gd.${size}`),
@@ -43,11 +55,18 @@ const DENIED = ['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation'
  * NodesOfferings: every node type a region has is offered reserved), one of the previous
  * generation. Read-only; `note` gets what could not be checked (a denied Describe).
  */
-export async function checkCacheOffering(elasticache: ElastiCacheClient, region: string, options: StackOptions, note: (message: string) => void): Promise<void> {
+export async function checkCacheOffering(
+  elasticache: ElastiCacheClient,
+  region: string,
+  options: StackOptions,
+  note: (message: string) => void,
+): Promise<void> {
   const version = options.engineVersion ?? DEFAULT_ENGINE_VERSION[options.engine]
   const versions = await engineVersions(elasticache, options.engine).catch((error: unknown) => {
     if (!isAwsError(error, ...DENIED)) throw error
-    note(`Could not list ${options.engine} engine versions (elasticache:DescribeCacheEngineVersions denied); ${version} is not checked before the cache is created.`)
+    note(
+      `Could not list ${options.engine} engine versions (elasticache:DescribeCacheEngineVersions denied); ${version} is not checked before the cache is created.`,
+    )
     return undefined
   })
   if (versions && versions.length > 0 && !versions.some((v) => sameVersion(v, version))) {
@@ -60,18 +79,25 @@ export async function checkCacheOffering(elasticache: ElastiCacheClient, region:
   const nodeType = options.nodeType
   const label = optionLabel(options, 'nodeType')
   if (PREVIOUS_NODE_TYPES.includes(nodeType)) {
-    throw usageError(`${nodeType} (${label}) is a previous-generation node type; ElastiCache creates no new caches on it`, 'Use cache.t4g.micro or cache.t3.micro (or a larger current type)')
+    throw usageError(
+      `${nodeType} (${label}) is a previous-generation node type; ElastiCache creates no new caches on it`,
+      'Use cache.t4g.micro or cache.t3.micro (or a larger current type)',
+    )
   }
   const offered = await nodeTypeOffered(elasticache, nodeType).catch((error: unknown) => {
     if (!isAwsError(error, ...DENIED)) throw error
-    note(`Could not ask which node types ${region} offers (elasticache:DescribeReservedCacheNodesOfferings denied); ${nodeType} is checked against the documented list only.`)
+    note(
+      `Could not ask which node types ${region} offers (elasticache:DescribeReservedCacheNodesOfferings denied); ${nodeType} is checked against the documented list only.`,
+    )
     return CURRENT_NODE_TYPES.includes(nodeType)
   })
   if (!offered) {
     const guess = closest(nodeType, CURRENT_NODE_TYPES)
     throw usageError(
       `${nodeType} (${label}) is not a node type ElastiCache offers in ${region}`,
-      guess ? `Did you mean ${guess}?` : 'Pick one of cache.t4g.micro, cache.t3.micro, cache.m7g.large, cache.r7g.large, ...',
+      guess
+        ? `Did you mean ${guess}?`
+        : 'Pick one of cache.t4g.micro, cache.t3.micro, cache.m7g.large, cache.r7g.large, ...',
     )
   }
 }
@@ -88,7 +114,9 @@ async function engineVersions(elasticache: ElastiCacheClient, engine: string): P
 }
 
 async function nodeTypeOffered(elasticache: ElastiCacheClient, nodeType: string): Promise<boolean> {
-  const {ReservedCacheNodesOfferings = []} = await elasticache.send(new DescribeReservedCacheNodesOfferingsCommand({CacheNodeType: nodeType, MaxRecords: 20}))
+  const {ReservedCacheNodesOfferings = []} = await elasticache.send(
+    new DescribeReservedCacheNodesOfferingsCommand({CacheNodeType: nodeType, MaxRecords: 20}),
+  )
   return ReservedCacheNodesOfferings.some((o) => o.CacheNodeType === nodeType)
 }
 
@@ -103,7 +131,8 @@ function latestFirst(versions: string[]): string[] {
   const key = (v: string) => v.split('.').map((n) => Number(n) || 0)
   return [...new Set(versions)].sort((a, b) => {
     const [x, y] = [key(a), key(b)]
-    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (y[i] ?? 0) - (x[i] ?? 0)
+    for (let i = 0; i < Math.max(x.length, y.length); i++)
+      if ((x[i] ?? 0) !== (y[i] ?? 0)) return (y[i] ?? 0) - (x[i] ?? 0)
     return 0
   })
 }

@@ -37,7 +37,13 @@ export function roleNameFromArn(arn: string): string {
  * (Lambda developer guide, "Giving Lambda functions access to resources in an Amazon
  * VPC", execution role permissions; all five are in AWSLambdaVPCAccessExecutionRole).
  */
-export const VPC_ACTIONS = ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'] as const
+export const VPC_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const
 
 /**
  * Whether a role's policies allow all five actions Lambda needs to put a function in a
@@ -51,14 +57,18 @@ export async function inspectRole(iam: IAMClient, arn: string): Promise<RoleInfo
   const tags = Object.fromEntries(Tags.map((t) => [t.Key!, t.Value ?? '']))
   const {AttachedPolicies = []} = await iam.send(new ListAttachedRolePoliciesCommand({RoleName: name}))
   const info: RoleInfo = {name, arn, canCreateEni: false, tags}
-  if (AttachedPolicies.some((p) => /AWSLambdaVPCAccessExecutionRole|AWSLambdaENIManagementAccess/.test(p.PolicyArn ?? ''))) {
+  if (
+    AttachedPolicies.some((p) => /AWSLambdaVPCAccessExecutionRole|AWSLambdaENIManagementAccess/.test(p.PolicyArn ?? ''))
+  ) {
     info.canCreateEni = true
     return info
   }
   const documents: string[] = []
   for (const p of AttachedPolicies) {
     const {Policy} = await iam.send(new GetPolicyCommand({PolicyArn: p.PolicyArn!}))
-    const {PolicyVersion} = await iam.send(new GetPolicyVersionCommand({PolicyArn: p.PolicyArn!, VersionId: Policy!.DefaultVersionId!}))
+    const {PolicyVersion} = await iam.send(
+      new GetPolicyVersionCommand({PolicyArn: p.PolicyArn!, VersionId: Policy!.DefaultVersionId!}),
+    )
     if (PolicyVersion?.Document) documents.push(PolicyVersion.Document)
   }
   const {PolicyNames = []} = await iam.send(new ListRolePoliciesCommand({RoleName: name}))
@@ -92,16 +102,32 @@ function allowedActions(document: string): string[] {
 
 /** IAM action matching: case-insensitive, `*` any run of characters, `?` one. */
 function globMatches(pattern: string, action: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i')
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    'i',
+  )
   return re.test(action)
 }
 
-export async function attachVpcPolicy(iam: IAMClient, role: RoleInfo, recordTag: string, partition: string): Promise<void> {
+export async function attachVpcPolicy(
+  iam: IAMClient,
+  role: RoleInfo,
+  recordTag: string,
+  partition: string,
+): Promise<void> {
   await iam.send(new AttachRolePolicyCommand({RoleName: role.name, PolicyArn: vpcAccessPolicyArn(partition)}))
   await iam.send(new TagRoleCommand({RoleName: role.name, Tags: [{Key: recordTag, Value: VPC_ACCESS_POLICY_NAME}]}))
 }
 
-export async function detachVpcPolicy(iam: IAMClient, roleName: string, recordTag: string, partition: string): Promise<void> {
+export async function detachVpcPolicy(
+  iam: IAMClient,
+  roleName: string,
+  recordTag: string,
+  partition: string,
+): Promise<void> {
   try {
     await iam.send(new DetachRolePolicyCommand({RoleName: roleName, PolicyArn: vpcAccessPolicyArn(partition)}))
   } catch (error) {

@@ -2,7 +2,7 @@ import {autoCacheFlags, functionFlags, networkFlags, waitFlags} from '../flags.j
 import {StepCommand} from '../step-command.js'
 
 export default class Env extends StepCommand<typeof Env> {
-  static override summary = "Set REDIS_HOST, REDIS_PORT and REDIS_TLS on the functions, keeping every other variable."
+  static override summary = 'Set REDIS_HOST, REDIS_PORT and REDIS_TLS on the functions, keeping every other variable.'
   static override description =
     "Lambda replaces a function's whole environment on update, so cct reads it, merges the three variables in and writes it back with the RevisionId it read: a change someone makes meanwhile makes cct stop, not overwrite it. Functions whose values are already right are not touched."
 

@@ -14,7 +14,9 @@ export default class Plan extends StepCommand<typeof Plan> {
 
   override async run(): Promise<ConvergeReport> {
     const {planStack} = await import('../services/stack.js')
-    const report = await this.withProgress((onEvent) => planStack({settings: this.awsSettings, options: this.options, onEvent, signal: this.abortController.signal}))
+    const report = await this.withProgress((onEvent) =>
+      planStack({settings: this.awsSettings, options: this.options, onEvent, signal: this.abortController.signal}),
+    )
     const {formatReport} = await import('../ui/report.js')
     this.log(formatReport(report))
     return report

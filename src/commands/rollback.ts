@@ -27,13 +27,23 @@ export default class Rollback extends StepCommand<typeof Rollback> {
   override async run(): Promise<ConvergeReport> {
     const {rollbackStack} = await import('../services/stack.js')
     const {formatReport, formatRunSummary, formatShortPlan} = await import('../ui/report.js')
-    const request = {settings: this.awsSettings, options: this.options, signal: this.abortController.signal, keepNetwork: this.flags['keep-network']}
+    const request = {
+      settings: this.awsSettings,
+      options: this.options,
+      signal: this.abortController.signal,
+      keepNetwork: this.flags['keep-network'],
+    }
     const confirm = !this.flags.yes && !this.flags['dry-run']
     if (confirm && (!process.stdin.isTTY || this.jsonEnabled())) {
-      throw new CctError('Rollback removes resources and needs a confirmation', {exitCode: ExitCode.Usage, hint: 'Run it in a terminal, or pass --yes (see what it removes with --dry-run)'})
+      throw new CctError('Rollback removes resources and needs a confirmation', {
+        exitCode: ExitCode.Usage,
+        hint: 'Run it in a terminal, or pass --yes (see what it removes with --dry-run)',
+      })
     }
     // The preview is read-only and quick: its progress is shown only for --dry-run.
-    const preview = await this.withProgress((onEvent) => rollbackStack({...request, dryRun: true, onEvent}), {quiet: !this.flags['dry-run']})
+    const preview = await this.withProgress((onEvent) => rollbackStack({...request, dryRun: true, onEvent}), {
+      quiet: !this.flags['dry-run'],
+    })
     const planned = preview.steps.reduce((n, s) => n + s.changes.length, 0)
     if (this.flags['dry-run'] || planned === 0) {
       this.log(formatReport(preview))

@@ -12,9 +12,18 @@ export default class Setup extends StepCommand<typeof Setup> {
 
   static override examples = [
     {description: 'Answer questions on a terminal', command: '<%= config.bin %> setup'},
-    {description: 'No questions: the runbook defaults, a cheaper Valkey cache', command: '<%= config.bin %> setup --yes --engine valkey --node-type cache.t4g.micro'},
-    {description: 'Two functions in an existing VPC', command: '<%= config.bin %> setup --yes --functions articles-api,news-api --vpc-id vpc-0abc1234'},
-    {description: 'Mail alarms on the runbook targets to the team', command: '<%= config.bin %> setup --yes --alarms ops@example.com'},
+    {
+      description: 'No questions: the runbook defaults, a cheaper Valkey cache',
+      command: '<%= config.bin %> setup --yes --engine valkey --node-type cache.t4g.micro',
+    },
+    {
+      description: 'Two functions in an existing VPC',
+      command: '<%= config.bin %> setup --yes --functions articles-api,news-api --vpc-id vpc-0abc1234',
+    },
+    {
+      description: 'Mail alarms on the runbook targets to the team',
+      command: '<%= config.bin %> setup --yes --alarms ops@example.com',
+    },
   ]
 
   static override flags = {
@@ -23,7 +32,10 @@ export default class Setup extends StepCommand<typeof Setup> {
     ...cacheFlags,
     ...networkFlags,
     ...waitFlags,
-    alarms: Flags.string({summary: 'Alarm on the runbook targets (hit rate < 80%, engine CPU > 75%, evictions, function errors) to this email address or SNS topic ARN.'}),
+    alarms: Flags.string({
+      summary:
+        'Alarm on the runbook targets (hit rate < 80%, engine CPU > 75%, evictions, function errors) to this email address or SNS topic ARN.',
+    }),
   }
   protected readonly targets = []
 
@@ -51,7 +63,9 @@ export default class Setup extends StepCommand<typeof Setup> {
     }
     let request = {settings: this.awsSettings, options, signal: this.abortController.signal}
     // The plan pass is quick and read-only: its progress would only repeat the apply's.
-    let plan = await this.withProgress((onEvent) => planStack({...request, onEvent}), {quiet: !this.flags['dry-run'] || interactive})
+    let plan = await this.withProgress((onEvent) => planStack({...request, onEvent}), {
+      quiet: !this.flags['dry-run'] || interactive,
+    })
     const {lossesOf, lossRefusal, askLosses} = await import('../ui/internet-loss.js')
     const losses = this.flags['dry-run'] ? [] : lossesOf(plan)
     if (losses.length && !interactive) throw lossRefusal(losses)
@@ -59,7 +73,8 @@ export default class Setup extends StepCommand<typeof Setup> {
       // Each function that would lose what it reaches is asked about; those kept out are planned without.
       const declined = await askLosses(losses)
       if (declined.length) {
-        const moved = (plan.steps.find((s) => s.id === 'attach')?.output as {functions?: string[]} | undefined)?.functions ?? []
+        const moved =
+          (plan.steps.find((s) => s.id === 'attach')?.output as {functions?: string[]} | undefined)?.functions ?? []
         const functions = moved.filter((f) => !declined.includes(f))
         if (functions.length === 0) {
           const {cancelled} = await import('../ui/prompts.js')

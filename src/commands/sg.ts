@@ -2,7 +2,8 @@ import {networkFlags} from '../flags.js'
 import {StepCommand} from '../step-command.js'
 
 export default class Sg extends StepCommand<typeof Sg> {
-  static override summary = 'Create the two security groups: <stack>-lambda-sg for the functions, <stack>-cache-sg for the cache.'
+  static override summary =
+    'Create the two security groups: <stack>-lambda-sg for the functions, <stack>-cache-sg for the cache.'
   static override description = `The cache group admits TCP 6379 only from the lambda group (a group reference, not a CIDR) and has no outbound rule: nothing else in the VPC can reach the cache.`
 
   static override examples = [

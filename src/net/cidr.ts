@@ -56,7 +56,10 @@ export function validateVpcCidr(text: string, subnetPrefix: number, source?: str
   }
   validateSubnetPrefix(subnetPrefix, prefixSource)
   if (subnetPrefix <= cidr.prefix) {
-    throw usageError(`${what} ${text} is too small for two /${subnetPrefix} subnets`, `Use a /${subnetPrefix - 1} or larger block, or a longer --subnet-prefix`)
+    throw usageError(
+      `${what} ${text} is too small for two /${subnetPrefix} subnets`,
+      `Use a /${subnetPrefix - 1} or larger block, or a longer --subnet-prefix`,
+    )
   }
   return cidr
 }

@@ -31,7 +31,12 @@ export function parseProduct(entry: unknown): ListedProduct | undefined {
       const usd = Number(dim?.pricePerUnit?.USD)
       // Some products are priced only in CNY (China regions); those have no USD figure.
       if (dim?.pricePerUnit?.USD === undefined || !Number.isFinite(usd)) continue
-      onDemand.push({usd, unit: String(dim.unit ?? ''), beginRange: Number(dim.beginRange ?? 0) || 0, description: dim.description})
+      onDemand.push({
+        usd,
+        unit: String(dim.unit ?? ''),
+        beginRange: Number(dim.beginRange ?? 0) || 0,
+        description: dim.description,
+      })
     }
   }
   const published = typeof doc.publicationDate === 'string' ? doc.publicationDate.slice(0, 10) : undefined
@@ -44,7 +49,9 @@ export function parseProduct(entry: unknown): ListedProduct | undefined {
  * a month) apply only to very large accounts.
  */
 export function listPrice(product: ListedProduct, unit?: RegExp): number | undefined {
-  const paid = product.onDemand.filter((d) => d.usd > 0 && (!unit || unit.test(d.unit))).sort((a, b) => a.beginRange - b.beginRange)
+  const paid = product.onDemand
+    .filter((d) => d.usd > 0 && (!unit || unit.test(d.unit)))
+    .sort((a, b) => a.beginRange - b.beginRange)
   return paid[0]?.usd
 }
 
@@ -55,7 +62,12 @@ const MAX_PAGES = 5
  * Every product of one service matching every filter (TERM_MATCH: exact attribute values).
  * `signal` bounds the whole query, pages included.
  */
-export async function getProducts(client: PricingClient, serviceCode: string, filters: Record<string, string>, signal: AbortSignal): Promise<ListedProduct[]> {
+export async function getProducts(
+  client: PricingClient,
+  serviceCode: string,
+  filters: Record<string, string>,
+  signal: AbortSignal,
+): Promise<ListedProduct[]> {
   const {GetProductsCommand} = await import('@aws-sdk/client-pricing')
   const products: ListedProduct[] = []
   let token: string | undefined

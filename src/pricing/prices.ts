@@ -52,8 +52,15 @@ function query(aws: PriceLookup, serviceCode: string, filters: Record<string, st
       if (known) return {products: [], failed: known}
       try {
         const {getProducts} = await import('./price-list.js')
-        const products = await getProducts(await aws.pricing(), serviceCode, filters, AbortSignal.timeout(QUERY_DEADLINE_MS))
-        return products.length ? {products} : {products, failed: `no ${serviceCode} product for ${filters.regionCode ?? 'these filters'}`}
+        const products = await getProducts(
+          await aws.pricing(),
+          serviceCode,
+          filters,
+          AbortSignal.timeout(QUERY_DEADLINE_MS),
+        )
+        return products.length
+          ? {products}
+          : {products, failed: `no ${serviceCode} product for ${filters.regionCode ?? 'these filters'}`}
       } catch (error) {
         const why = describeFailure(error)
         refused.set(who, why)
@@ -67,7 +74,10 @@ function query(aws: PriceLookup, serviceCode: string, filters: Record<string, st
 
 function describeFailure(error: unknown): string {
   const e = error as {name?: string; code?: string; message?: string}
-  const name = e?.name === 'AbortError' || e?.name === 'TimeoutError' ? `no answer within ${QUERY_DEADLINE_MS / 1000} s` : (e?.code ?? e?.name ?? 'error')
+  const name =
+    e?.name === 'AbortError' || e?.name === 'TimeoutError'
+      ? `no answer within ${QUERY_DEADLINE_MS / 1000} s`
+      : (e?.code ?? e?.name ?? 'error')
   if (/AccessDenied/i.test(name)) return `${name} (needs pricing:GetProducts)`
   return name
 }
@@ -78,7 +88,11 @@ function fromApi(product: ListedProduct, usd: number): Priced {
 
 /** Offline, for a region the table covers; else us-east-1's price, saying so. */
 function offline(region: string, usd: number, fallback?: string): Priced {
-  return {usd, source: OFFLINE_REGIONS.includes(region) ? OFFLINE_SOURCE : `offline us-east-1 prices of ${OFFLINE_AS_OF}`, fallback}
+  return {
+    usd,
+    source: OFFLINE_REGIONS.includes(region) ? OFFLINE_SOURCE : `offline us-east-1 prices of ${OFFLINE_AS_OF}`,
+    fallback,
+  }
 }
 
 function usage(product: ListedProduct): string {
@@ -86,7 +100,11 @@ function usage(product: ListedProduct): string {
 }
 
 /** The paid on-demand price of the first product that `pick` accepts. */
-async function pickPrice(answer: Promise<Answer>, pick: (p: ListedProduct) => boolean, unit?: RegExp): Promise<Priced | {failed: string}> {
+async function pickPrice(
+  answer: Promise<Answer>,
+  pick: (p: ListedProduct) => boolean,
+  unit?: RegExp,
+): Promise<Priced | {failed: string}> {
   const {products, failed} = await answer
   const {listPrice} = await import('./price-list.js')
   for (const product of products.filter(pick)) {
@@ -113,7 +131,11 @@ export interface NodePrices {
 
 /** Every node type's hourly price in one query (the setup screen lists ten). */
 export async function cacheNodePrices(aws: PriceLookup, region: string, engine: Engine): Promise<NodePrices> {
-  const answer = await query(aws, 'AmazonElastiCache', {regionCode: region, productFamily: 'Cache Instance', cacheEngine: engine === 'valkey' ? 'Valkey' : 'Redis'})
+  const answer = await query(aws, 'AmazonElastiCache', {
+    regionCode: region,
+    productFamily: 'Cache Instance',
+    cacheEngine: engine === 'valkey' ? 'Valkey' : 'Redis',
+  })
   const {listPrice} = await import('./price-list.js')
   const listed = new Map<string, Priced>()
   for (const product of answer.products) {
@@ -150,7 +172,12 @@ export function monthlyCost(prices: NodePrices, nodeType: string, nodes: number)
   const hourly = prices.hourly(nodeType)
   if (!('usd' in hourly)) return {note: hourly.note}
   const monthlyUsd = Math.round(hourly.usd * HOURS_PER_MONTH * nodes * 100) / 100
-  return {monthlyUsd, note: `${nodes} node${nodes === 1 ? '' : 's'}, ${hourly.source}`, source: hourly.source, fallback: hourly.fallback}
+  return {
+    monthlyUsd,
+    note: `${nodes} node${nodes === 1 ? '' : 's'}, ${hourly.source}`,
+    source: hourly.source,
+    fallback: hourly.fallback,
+  }
 }
 
 export function formatCost(cost: CostEstimate): string {
@@ -171,7 +198,10 @@ export async function natPrices(aws: PriceLookup, region: string): Promise<NatPr
     pickPrice(answer, (p) => /(^|-)NatGateway-Hours$/.test(usage(p)), /^Hrs$/i),
     pickPrice(answer, (p) => /(^|-)NatGateway-Bytes$/.test(usage(p)), /^GB$/i),
   ])
-  return {hourly: orOffline(hourly, region, OFFLINE_US_EAST_1.natHourly), perGb: orOffline(perGb, region, OFFLINE_US_EAST_1.natPerGb)}
+  return {
+    hourly: orOffline(hourly, region, OFFLINE_US_EAST_1.natHourly),
+    perGb: orOffline(perGb, region, OFFLINE_US_EAST_1.natPerGb),
+  }
 }
 
 export function natMonthlyUsd(prices: NatPrices): number {
@@ -185,7 +215,11 @@ const INFREQUENT_ACCESS = /(^|-)IA-/
 
 /** Per read request unit, on-demand. */
 export async function dynamodbOnDemandRead(aws: PriceLookup, region: string): Promise<Priced> {
-  const answer = query(aws, 'AmazonDynamoDB', {regionCode: region, productFamily: 'Amazon DynamoDB PayPerRequest Throughput', group: 'DDB-ReadUnits'})
+  const answer = query(aws, 'AmazonDynamoDB', {
+    regionCode: region,
+    productFamily: 'Amazon DynamoDB PayPerRequest Throughput',
+    group: 'DDB-ReadUnits',
+  })
   const found = await pickPrice(answer, (p) => /ReadRequestUnits$/.test(usage(p)) && !INFREQUENT_ACCESS.test(usage(p)))
   return orOffline(found, region, OFFLINE_US_EAST_1.dynamodbPerReadRequestUnit)
 }
@@ -193,7 +227,10 @@ export async function dynamodbOnDemandRead(aws: PriceLookup, region: string): Pr
 /** Per provisioned read capacity unit and hour. */
 export async function dynamodbProvisionedRead(aws: PriceLookup, region: string): Promise<Priced> {
   const answer = query(aws, 'AmazonDynamoDB', {regionCode: region, productFamily: 'Provisioned IOPS'})
-  const found = await pickPrice(answer, (p) => /ReadCapacityUnit-Hrs$/.test(usage(p)) && !INFREQUENT_ACCESS.test(usage(p)))
+  const found = await pickPrice(
+    answer,
+    (p) => /ReadCapacityUnit-Hrs$/.test(usage(p)) && !INFREQUENT_ACCESS.test(usage(p)),
+  )
   return orOffline(found, region, OFFLINE_US_EAST_1.dynamodbPerRcuHour)
 }
 
@@ -203,7 +240,10 @@ export type Architecture = 'x86_64' | 'arm64'
 
 /** Per GB-second of duration, first tier. */
 export async function lambdaGbSecond(aws: PriceLookup, region: string, architecture: Architecture): Promise<Priced> {
-  const answer = query(aws, 'AWSLambda', {regionCode: region, group: architecture === 'arm64' ? 'AWS-Lambda-Duration-ARM' : 'AWS-Lambda-Duration'})
+  const answer = query(aws, 'AWSLambda', {
+    regionCode: region,
+    group: architecture === 'arm64' ? 'AWS-Lambda-Duration-ARM' : 'AWS-Lambda-Duration',
+  })
   const found = await pickPrice(answer, (p) => /Lambda-GB-Second(-ARM)?$/.test(usage(p)))
   return orOffline(found, region, OFFLINE_US_EAST_1.lambdaPerGbSecond[architecture])
 }

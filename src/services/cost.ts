@@ -48,17 +48,29 @@ export interface CostRequest extends StackRequest {
  * fewer DynamoDB reads and shorter Lambda durations save, per month. Read-only.
  */
 export async function costOfStack(request: CostRequest): Promise<CostReport> {
-  if (!(request.hours > 0)) throw usageError(`--hours must be a positive number, got ${request.hours}`, 'Pass e.g. --hours 24')
+  if (!(request.hours > 0))
+    throw usageError(`--hours must be a positive number, got ${request.hours}`, 'Pass e.g. --hours 24')
   const report = await converge({...request, targets: ['vpc', 'nat', 'cluster'], mode: 'plan'})
   const cache = report.steps.find((s) => s.id === 'cluster')!.output as ClusterOutput
-  if (hasPending(cache.host)) throw new CctError(`Stack "${report.stack}" has no cache in ${report.region}`, {exitCode: ExitCode.Usage, hint: 'Run `cct setup` first'})
+  if (hasPending(cache.host))
+    throw new CctError(`Stack "${report.stack}" has no cache in ${report.region}`, {
+      exitCode: ExitCode.Usage,
+      hint: 'Run `cct setup` first',
+    })
   const nat = report.steps.find((s) => s.id === 'nat')?.output as NatOutput | undefined
 
   const {AwsClients} = await import('../aws/clients.js')
   const aws = new AwsClients(request.settings, request.log, request.signal)
-  const [elasticache, cw, lambda, dynamodb] = await Promise.all([aws.elasticache(), aws.cloudwatch(), aws.lambda(), aws.dynamodb()])
+  const [elasticache, cw, lambda, dynamodb] = await Promise.all([
+    aws.elasticache(),
+    aws.cloudwatch(),
+    aws.lambda(),
+    aws.dynamodb(),
+  ])
   const {DescribeReplicationGroupsCommand} = await import('@aws-sdk/client-elasticache')
-  const group = (await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: cache.replicationGroupId}))).ReplicationGroups?.[0]
+  const group = (
+    await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: cache.replicationGroupId}))
+  ).ReplicationGroups?.[0]
   const engine = group?.Engine === 'valkey' ? 'valkey' : 'redis'
   const nodeType = group?.CacheNodeType ?? 'unknown'
   const nodes = group?.MemberClusters?.length ?? cache.nodes.length
@@ -71,7 +83,10 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
 
   // Prices are asked for once each and in parallel with the metrics below: the Price List API may be slow to refuse.
   const natGatewayId = nat?.natGatewayId && !hasPending(nat.natGatewayId) ? nat.natGatewayId : undefined
-  const [nodePrices, natPrice] = await Promise.all([cacheNodePrices(aws, report.region, engine), natGatewayId ? natPrices(aws, report.region) : undefined])
+  const [nodePrices, natPrice] = await Promise.all([
+    cacheNodePrices(aws, report.region, engine),
+    natGatewayId ? natPrices(aws, report.region) : undefined,
+  ])
   const price = monthlyCost(nodePrices, nodeType, nodes)
   const hourly = nodePrices.hourly(nodeType)
   lines.push({
@@ -98,7 +113,9 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
       before ? sum(cw, metric, before) : Promise.resolve(0),
       dynamodb.send(new DescribeTableCommand({TableName: table})),
     ])
-    const mode = described.Table?.BillingModeSummary?.BillingMode ?? (described.Table?.ProvisionedThroughput?.ReadCapacityUnits ? 'PROVISIONED' : 'PAY_PER_REQUEST')
+    const mode =
+      described.Table?.BillingModeSummary?.BillingMode ??
+      (described.Table?.ProvisionedThroughput?.ReadCapacityUnits ? 'PROVISIONED' : 'PAY_PER_REQUEST')
     const source = `CloudWatch AWS/DynamoDB ConsumedReadCapacityUnits Sum: ${Math.round(readsAfter)} after setup (${span(after)})${before ? `, ${Math.round(readsBefore)} before (${span(before)})` : ''}`
     if (!before || readsBefore === 0) {
       lines.push({item: `DynamoDB reads on ${table}`, source: `${source}; no reads before setup to compare with`})
@@ -107,8 +124,12 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
     const savedPerHour = perHour(readsBefore, before) - perHour(readsAfter, after)
     // Provisioned: a read unit per second saved is one RCU less; on-demand: each read unit is billed.
     const provisioned = mode === 'PROVISIONED'
-    const price = provisioned ? await dynamodbProvisionedRead(aws, report.region) : await dynamodbOnDemandRead(aws, report.region)
-    const monthly = provisioned ? ((savedPerHour / 3600) * price.usd * HOURS_PER_MONTH) : savedPerHour * HOURS_PER_MONTH * price.usd
+    const price = provisioned
+      ? await dynamodbProvisionedRead(aws, report.region)
+      : await dynamodbOnDemandRead(aws, report.region)
+    const monthly = provisioned
+      ? (savedPerHour / 3600) * price.usd * HOURS_PER_MONTH
+      : savedPerHour * HOURS_PER_MONTH * price.usd
     lines.push({
       item: `DynamoDB reads on ${table} (${provisioned ? 'provisioned: if you lower read capacity to match' : 'on-demand'})`,
       monthlyUsd: round(monthly),
@@ -118,11 +139,18 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
 
   for (const fn of functions) {
     const metric = {namespace: 'AWS/Lambda', name: 'Duration', dimensions: {FunctionName: fn.name}}
-    const [msAfter, msBefore] = await Promise.all([sum(cw, metric, after), before ? sum(cw, metric, before) : Promise.resolve(0)])
+    const [msAfter, msBefore] = await Promise.all([
+      sum(cw, metric, after),
+      before ? sum(cw, metric, before) : Promise.resolve(0),
+    ])
     const memoryGb = (fn.memoryMb ?? 128) / 1024
     const source = `CloudWatch AWS/Lambda Duration Sum: ${Math.round(msAfter)} ms after setup${before ? `, ${Math.round(msBefore)} ms before` : ''}, at ${fn.memoryMb ?? 128} MB`
     if (!before || msBefore === 0) {
-      if (msAfter > 0) lines.push({item: `Lambda duration of ${fn.name}`, source: `${source}; no invocations before setup to compare with`})
+      if (msAfter > 0)
+        lines.push({
+          item: `Lambda duration of ${fn.name}`,
+          source: `${source}; no invocations before setup to compare with`,
+        })
       continue
     }
     const savedGbSecondsPerHour = ((perHour(msBefore, before) - perHour(msAfter, after)) / 1000) * memoryGb
@@ -136,12 +164,17 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
   }
 
   const costs = lines.filter((l) => (l.monthlyUsd ?? 0) < 0).reduce((n, l) => n - l.monthlyUsd!, 0)
-  const savingLines = lines.filter((l) => !l.item.startsWith('Cache ') && !l.item.startsWith('NAT ') && l.monthlyUsd !== undefined)
+  const savingLines = lines.filter(
+    (l) => !l.item.startsWith('Cache ') && !l.item.startsWith('NAT ') && l.monthlyUsd !== undefined,
+  )
   const savingsUsd = savingLines.length ? round(savingLines.reduce((n, l) => n + l.monthlyUsd!, 0)) : undefined
   return {
     stack: report.stack,
     region: report.region,
-    window: {after: {start: after.start.toISOString(), end: after.end.toISOString()}, ...(before ? {before: {start: before.start.toISOString(), end: before.end.toISOString()}} : {})},
+    window: {
+      after: {start: after.start.toISOString(), end: after.end.toISOString()},
+      ...(before ? {before: {start: before.start.toISOString(), end: before.end.toISOString()}} : {}),
+    },
     lines,
     costUsd: round(costs),
     savingsUsd,

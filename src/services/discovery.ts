@@ -24,7 +24,14 @@ export async function discoverAccount(aws: AwsClients): Promise<AccountView> {
     account: identity.Account ?? 'unknown',
     arn: identity.Arn ?? 'unknown',
     region,
-    vpcs: Vpcs.map((v) => ({id: v.VpcId!, cidr: v.CidrBlock!, name: tagMap(v.Tags).get('Name'), isDefault: v.IsDefault ?? false})),
-    functions: functions.map((f) => ({name: f.FunctionName!, runtime: f.Runtime, vpcId: f.VpcConfig?.VpcId || undefined})).sort((a, b) => a.name.localeCompare(b.name)),
+    vpcs: Vpcs.map((v) => ({
+      id: v.VpcId!,
+      cidr: v.CidrBlock!,
+      name: tagMap(v.Tags).get('Name'),
+      isDefault: v.IsDefault ?? false,
+    })),
+    functions: functions
+      .map((f) => ({name: f.FunctionName!, runtime: f.Runtime, vpcId: f.VpcConfig?.VpcId || undefined}))
+      .sort((a, b) => a.name.localeCompare(b.name)),
   }
 }

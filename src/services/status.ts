@@ -32,8 +32,16 @@ export function statusRows(report: ConvergeReport): StatusRow[] {
     const elsewhere = changes.filter((c) => !found.some((r) => r.name === c.name))
     for (const name of [...new Set(elsewhere.map((c) => c.name))]) {
       const on = named(name)
-      const missing = on.some((c) => (c.kind ?? (c.action === 'create' || c.action === 'attach' ? 'missing' : 'drift')) === 'missing')
-      rows.push({step: step.id, resource: on[0]!.resource, name, state: missing ? 'missing' : 'drifted', detail: describe(on)})
+      const missing = on.some(
+        (c) => (c.kind ?? (c.action === 'create' || c.action === 'attach' ? 'missing' : 'drift')) === 'missing',
+      )
+      rows.push({
+        step: step.id,
+        resource: on[0]!.resource,
+        name,
+        state: missing ? 'missing' : 'drifted',
+        detail: describe(on),
+      })
     }
   }
   return rows

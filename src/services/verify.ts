@@ -49,16 +49,30 @@ export interface VerifyReport {
  */
 export async function verifyStack(request: VerifyRequest): Promise<VerifyReport> {
   if (request.redisUrl !== undefined && !/^rediss?:\/\//.test(request.redisUrl)) {
-    throw usageError(`--redis-url must start with redis:// or rediss://, got "${request.redisUrl.replace(/\/\/[^@/]*@/, '//****@')}"`, 'Pass e.g. rediss://localhost:6380 (a tunnel to the cache)')
+    throw usageError(
+      `--redis-url must start with redis:// or rediss://, got "${request.redisUrl.replace(/\/\/[^@/]*@/, '//****@')}"`,
+      'Pass e.g. rediss://localhost:6380 (a tunnel to the cache)',
+    )
   }
-  if (!(request.hours > 0)) throw usageError(`--hours must be a positive number, got ${request.hours}`, 'Pass e.g. --hours 24')
-  if (request.traffic !== undefined && !(Number.isInteger(request.traffic) && request.traffic > 0 && request.traffic <= 1000)) {
-    throw usageError(`--traffic must be a whole number from 1 to 1000, got ${request.traffic}`, 'Pass e.g. --traffic 20')
+  if (!(request.hours > 0))
+    throw usageError(`--hours must be a positive number, got ${request.hours}`, 'Pass e.g. --hours 24')
+  if (
+    request.traffic !== undefined &&
+    !(Number.isInteger(request.traffic) && request.traffic > 0 && request.traffic <= 1000)
+  ) {
+    throw usageError(
+      `--traffic must be a whole number from 1 to 1000, got ${request.traffic}`,
+      'Pass e.g. --traffic 20',
+    )
   }
   const report = await converge({...request, targets: ['vpc', 'sg', 'cluster', 'layer', 'probe'], mode: 'plan'})
   const output = <T>(id: string) => report.steps.find((s) => s.id === id)?.output as T
   const cache = output<ClusterOutput>('cluster')
-  if (hasPending(cache.host)) throw new CctError(`Stack "${report.stack}" has no cache in ${report.region}`, {exitCode: ExitCode.Usage, hint: 'Run `cct setup` first'})
+  if (hasPending(cache.host))
+    throw new CctError(`Stack "${report.stack}" has no cache in ${report.region}`, {
+      exitCode: ExitCode.Usage,
+      hint: 'Run `cct setup` first',
+    })
   const vpc = output<VpcOutput>('vpc')
   const sg = output<SecurityGroupsOutput>('sg')
   const layer = output<LayerOutput>('layer')
@@ -66,22 +80,47 @@ export async function verifyStack(request: VerifyRequest): Promise<VerifyReport>
 
   const {AwsClients} = await import('../aws/clients.js')
   const aws = new AwsClients(request.settings, request.log, request.signal)
-  const [lambda, ec2, cw, elasticache] = await Promise.all([aws.lambda(), aws.ec2(), aws.cloudwatch(), aws.elasticache()])
+  const [lambda, ec2, cw, elasticache] = await Promise.all([
+    aws.lambda(),
+    aws.ec2(),
+    aws.cloudwatch(),
+    aws.elasticache(),
+  ])
   const group = await describeGroup(elasticache, cache.replicationGroupId)
   const functions = await resolveFunctions(lambda, request.options, report.region)
 
-  request.onProgress?.('checking each function\'s path to the cache')
-  const network = {vpcId: vpc.vpcId, cacheGroupId: sg.cacheGroupId, host: cache.host, port: cache.port, tls: cache.tls, layerVersionArn: layer.layerVersionArn, layerArn: layer.layerArn}
+  request.onProgress?.("checking each function's path to the cache")
+  const network = {
+    vpcId: vpc.vpcId,
+    cacheGroupId: sg.cacheGroupId,
+    host: cache.host,
+    port: cache.port,
+    tls: cache.tls,
+    layerVersionArn: layer.layerVersionArn,
+    layerArn: layer.layerArn,
+  }
   const paths = hasPending(network) ? [] : await checkFunctionPaths(ec2, lambda, network, functions)
 
   let traffic: TrafficResult[] | undefined
   if (request.traffic) {
-    traffic = await sendTraffic(lambda, functions.map((f) => f.name), request.traffic, (name) => request.event ?? defaultEvent(name), (done, total) => request.onProgress?.(`invoking the functions: ${done}/${total}`))
+    traffic = await sendTraffic(
+      lambda,
+      functions.map((f) => f.name),
+      request.traffic,
+      (name) => request.event ?? defaultEvent(name),
+      (done, total) => request.onProgress?.(`invoking the functions: ${done}/${total}`),
+    )
   }
 
   // Metrics before the probe: its own cache commands are not the functions' traffic.
   request.onProgress?.('reading CloudWatch metrics')
-  const basis = {cw, cache: {id: cache.replicationGroupId, status: group.status, nodes: cache.nodes}, functions, setupAt: group.createdAt, hours: request.hours}
+  const basis = {
+    cw,
+    cache: {id: cache.replicationGroupId, status: group.status, nodes: cache.nodes},
+    functions,
+    setupAt: group.createdAt,
+    hours: request.hours,
+  }
   const measurements = await measure(basis)
   request.onProgress?.(`invoking ${probe.functionName} inside the VPC`)
   const probeRun = await runProbe(lambda, probe.functionName, {host: cache.host, port: cache.port, tls: cache.tls})
@@ -92,16 +131,30 @@ export async function verifyStack(request: VerifyRequest): Promise<VerifyReport>
     const check = await probeEndpoint(request.redisUrl)
     const mismatch: string[] = []
     const reachedTls = request.redisUrl.startsWith('rediss://')
-    if (check.ok && reachedTls !== cache.tls) mismatch.push(`TLS ${reachedTls ? 'on' : 'off'} here, ${cache.tls ? 'on' : 'off'} on the stack's cache`)
-    if (check.ok && check.version && group.engineVersion && !check.version.startsWith(group.engineVersion.split('.')[0]!)) mismatch.push(`version ${check.version}, the stack's cache runs ${group.engine} ${group.engineVersion}`)
+    if (check.ok && reachedTls !== cache.tls)
+      mismatch.push(`TLS ${reachedTls ? 'on' : 'off'} here, ${cache.tls ? 'on' : 'off'} on the stack's cache`)
+    if (
+      check.ok &&
+      check.version &&
+      group.engineVersion &&
+      !check.version.startsWith(group.engineVersion.split('.')[0]!)
+    )
+      mismatch.push(`version ${check.version}, the stack's cache runs ${group.engine} ${group.engineVersion}`)
     endpoint = {...check, ...(mismatch.length ? {mismatch} : {})}
   }
 
-  const ok = probeRun.ok && paths.every((p) => p.ok) && !criteria.some((c) => c.verdict === 'failed') && (endpoint?.ok ?? true)
+  const ok =
+    probeRun.ok && paths.every((p) => p.ok) && !criteria.some((c) => c.verdict === 'failed') && (endpoint?.ok ?? true)
   return {
     stack: report.stack,
     region: report.region,
-    cache: {...cache, status: group.status, engine: group.engine, engineVersion: group.engineVersion, createdAt: group.createdAt?.toISOString()},
+    cache: {
+      ...cache,
+      status: group.status,
+      engine: group.engine,
+      engineVersion: group.engineVersion,
+      createdAt: group.createdAt?.toISOString(),
+    },
     probe: probeRun,
     functions: paths,
     traffic,
@@ -114,10 +167,14 @@ export async function verifyStack(request: VerifyRequest): Promise<VerifyReport>
 
 async function describeGroup(elasticache: import('@aws-sdk/client-elasticache').ElastiCacheClient, id: string) {
   const {DescribeReplicationGroupsCommand, DescribeCacheClustersCommand} = await import('@aws-sdk/client-elasticache')
-  const {ReplicationGroups = []} = await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: id}))
+  const {ReplicationGroups = []} = await elasticache.send(
+    new DescribeReplicationGroupsCommand({ReplicationGroupId: id}),
+  )
   const g = ReplicationGroups[0]
   const member = g?.MemberClusters?.[0]
-  const cluster = member ? (await elasticache.send(new DescribeCacheClustersCommand({CacheClusterId: member}))).CacheClusters?.[0] : undefined
+  const cluster = member
+    ? (await elasticache.send(new DescribeCacheClustersCommand({CacheClusterId: member}))).CacheClusters?.[0]
+    : undefined
   return {
     status: g?.Status ?? 'missing',
     engine: g?.Engine ?? cluster?.Engine,

@@ -1,7 +1,16 @@
 import type {CloudWatchClient, MetricAlarm, PutMetricAlarmCommandInput} from '@aws-sdk/client-cloudwatch'
 import type {SNSClient} from '@aws-sdk/client-sns'
 
-import {hasPending, isUndoing, operations, pending, resolvePending, unknownOperation, type Change, type Step} from '../engine/step.js'
+import {
+  hasPending,
+  isUndoing,
+  operations,
+  pending,
+  resolvePending,
+  unknownOperation,
+  type Change,
+  type Step,
+} from '../engine/step.js'
 import {usageError} from '../errors.js'
 import {hasStackTags, stackTags} from '../tags.js'
 
@@ -27,7 +36,10 @@ const TOPIC_ARN = /^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/
 /** `--alarms` names where alarms go: an email address (cct makes a topic) or an SNS topic ARN. */
 export function validateAlarmTarget(target: string): void {
   if (!EMAIL.test(target) && !TOPIC_ARN.test(target)) {
-    throw usageError(`--alarms "${target}" is neither an email address nor an SNS topic ARN`, 'Pass e.g. --alarms ops@example.com or --alarms arn:aws:sns:us-east-1:123456789012:ops')
+    throw usageError(
+      `--alarms "${target}" is neither an email address nor an SNS topic ARN`,
+      'Pass e.g. --alarms ops@example.com or --alarms arn:aws:sns:us-east-1:123456789012:ops',
+    )
   }
 }
 
@@ -81,22 +93,60 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
     const changes: Change<AlarmsOp>[] = []
     const email = EMAIL.test(state.target) ? state.target : undefined
     const topicArn = email ? (state.topicArn ?? pending(alarmTopicName(ctx.stack))) : state.target
-    if (email && !state.topicArn) changes.push({action: 'create', resource: 'sns topic', name: alarmTopicName(ctx.stack), detail: `alarms mailed to ${email} (AWS asks to confirm)`, op: {kind: 'create-topic', id: topicArn, email}})
-    else if (email && !state.subscribed) changes.push({action: 'update', resource: 'sns topic', name: alarmTopicName(ctx.stack), detail: `${email} not subscribed`, op: {kind: 'subscribe', topicArn, email}})
+    if (email && !state.topicArn)
+      changes.push({
+        action: 'create',
+        resource: 'sns topic',
+        name: alarmTopicName(ctx.stack),
+        detail: `alarms mailed to ${email} (AWS asks to confirm)`,
+        op: {kind: 'create-topic', id: topicArn, email},
+      })
+    else if (email && !state.subscribed)
+      changes.push({
+        action: 'update',
+        resource: 'sns topic',
+        name: alarmTopicName(ctx.stack),
+        detail: `${email} not subscribed`,
+        op: {kind: 'subscribe', topicArn, email},
+      })
     if (hasPending(state.nodes) || state.nodes.length === 0) {
-      if (state.existing.length === 0) changes.push({action: 'create', resource: 'alarms', name: `${ctx.stack}-*`, detail: 'once the cache exists', op: {kind: 'put-alarms-once-cache-exists'}})
+      if (state.existing.length === 0)
+        changes.push({
+          action: 'create',
+          resource: 'alarms',
+          name: `${ctx.stack}-*`,
+          detail: 'once the cache exists',
+          op: {kind: 'put-alarms-once-cache-exists'},
+        })
       return changes
     }
     for (const alarm of desiredAlarms(ctx.stack, state, topicArn)) {
       const current = state.existing.find((a) => a.AlarmName === alarm.AlarmName)
-      if (!current) changes.push({action: 'create', resource: 'alarm', name: alarm.AlarmName!, detail: alarm.AlarmDescription, op: {kind: 'put-alarm', alarm}})
-      else if (!sameAlarm(current, alarm)) changes.push({action: 'update', resource: 'alarm', name: alarm.AlarmName!, detail: 'its metrics or action differ', op: {kind: 'put-alarm', alarm}})
+      if (!current)
+        changes.push({
+          action: 'create',
+          resource: 'alarm',
+          name: alarm.AlarmName!,
+          detail: alarm.AlarmDescription,
+          op: {kind: 'put-alarm', alarm},
+        })
+      else if (!sameAlarm(current, alarm))
+        changes.push({
+          action: 'update',
+          resource: 'alarm',
+          name: alarm.AlarmName!,
+          detail: 'its metrics or action differ',
+          op: {kind: 'put-alarm', alarm},
+        })
     }
     return changes
   },
 
   resources(state, ctx) {
-    return [...(state.topicArn ? [{resource: 'sns topic', name: alarmTopicName(ctx.stack)}] : []), ...state.existing.map((a) => ({resource: 'alarm', name: a.AlarmName!}))]
+    return [
+      ...(state.topicArn ? [{resource: 'sns topic', name: alarmTopicName(ctx.stack)}] : []),
+      ...state.existing.map((a) => ({resource: 'alarm', name: a.AlarmName!})),
+    ]
   },
 
   output(state) {
@@ -110,20 +160,29 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
         case 'create-topic': {
           const sns = await ctx.aws.sns()
           const {CreateTopicCommand, SubscribeCommand} = await import('@aws-sdk/client-sns')
-          const {TopicArn} = await sns.send(new CreateTopicCommand({Name: alarmTopicName(ctx.stack), Tags: stackTags(ctx.stack, alarmTopicName(ctx.stack))}))
+          const {TopicArn} = await sns.send(
+            new CreateTopicCommand({
+              Name: alarmTopicName(ctx.stack),
+              Tags: stackTags(ctx.stack, alarmTopicName(ctx.stack)),
+            }),
+          )
           created.set(op.id, TopicArn!)
           await sns.send(new SubscribeCommand({TopicArn, Protocol: 'email', Endpoint: op.email}))
           break
         }
         case 'subscribe': {
           const {SubscribeCommand} = await import('@aws-sdk/client-sns')
-          await (await ctx.aws.sns()).send(new SubscribeCommand({TopicArn: op.topicArn, Protocol: 'email', Endpoint: op.email}))
+          await (
+            await ctx.aws.sns()
+          ).send(new SubscribeCommand({TopicArn: op.topicArn, Protocol: 'email', Endpoint: op.email}))
           break
         }
         case 'put-alarm': {
           const {PutMetricAlarmCommand} = await import('@aws-sdk/client-cloudwatch')
           const alarm = resolvePending(op.alarm, created)
-          await (await ctx.aws.cloudwatch()).send(new PutMetricAlarmCommand({...alarm, Tags: stackTags(ctx.stack, alarm.AlarmName!)}))
+          await (
+            await ctx.aws.cloudwatch()
+          ).send(new PutMetricAlarmCommand({...alarm, Tags: stackTags(ctx.stack, alarm.AlarmName!)}))
           break
         }
         case 'put-alarms-once-cache-exists':
@@ -140,8 +199,19 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
   },
 
   destroyPlan(state, ctx) {
-    const changes: Change<AlarmsOp>[] = state.existing.map((a) => ({action: 'delete', resource: 'alarm', name: a.AlarmName!, op: {kind: 'delete-alarm', name: a.AlarmName!}}))
-    if (state.topicArn) changes.push({action: 'delete', resource: 'sns topic', name: alarmTopicName(ctx.stack), op: {kind: 'delete-topic', topicArn: state.topicArn}})
+    const changes: Change<AlarmsOp>[] = state.existing.map((a) => ({
+      action: 'delete',
+      resource: 'alarm',
+      name: a.AlarmName!,
+      op: {kind: 'delete-alarm', name: a.AlarmName!},
+    }))
+    if (state.topicArn)
+      changes.push({
+        action: 'delete',
+        resource: 'sns topic',
+        name: alarmTopicName(ctx.stack),
+        op: {kind: 'delete-topic', topicArn: state.topicArn},
+      })
     return changes
   },
 
@@ -157,17 +227,37 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
       if (op.kind === 'delete-topic') {
         const {DeleteTopicCommand} = await import('@aws-sdk/client-sns')
         await (await ctx.aws.sns()).send(new DeleteTopicCommand({TopicArn: op.topicArn}))
-      } else if (op.kind !== 'delete-alarm') throw new Error(`alarms destroy was given ${op.kind}, which only apply performs`)
+      } else if (op.kind !== 'delete-alarm')
+        throw new Error(`alarms destroy was given ${op.kind}, which only apply performs`)
     }
   },
 }
 
 /** The four alarms, with metric math across every cache node and function (metrics are per node). */
-export function desiredAlarms(stack: string, state: Pick<AlarmsState, 'nodes' | 'functions'>, topicArn: string): PutMetricAlarmCommandInput[] {
+export function desiredAlarms(
+  stack: string,
+  state: Pick<AlarmsState, 'nodes' | 'functions'>,
+  topicArn: string,
+): PutMetricAlarmCommandInput[] {
   const node = (metric: string, stat: string, period: number) =>
-    state.nodes.map((id, i) => ({Id: `${metric.toLowerCase()}${i}`, ReturnData: false, MetricStat: {Metric: {Namespace: 'AWS/ElastiCache', MetricName: metric, Dimensions: [{Name: 'CacheClusterId', Value: id}]}, Period: period, Stat: stat}}))
+    state.nodes.map((id, i) => ({
+      Id: `${metric.toLowerCase()}${i}`,
+      ReturnData: false,
+      MetricStat: {
+        Metric: {Namespace: 'AWS/ElastiCache', MetricName: metric, Dimensions: [{Name: 'CacheClusterId', Value: id}]},
+        Period: period,
+        Stat: stat,
+      },
+    }))
   const ids = (metric: string) => state.nodes.map((_, i) => `${metric.toLowerCase()}${i}`).join(', ')
-  const common = {ActionsEnabled: true, AlarmActions: [topicArn], OKActions: [], TreatMissingData: 'notBreaching' as const, EvaluationPeriods: 1, DatapointsToAlarm: 1}
+  const common = {
+    ActionsEnabled: true,
+    AlarmActions: [topicArn],
+    OKActions: [],
+    TreatMissingData: 'notBreaching' as const,
+    EvaluationPeriods: 1,
+    DatapointsToAlarm: 1,
+  }
   const alarms: PutMetricAlarmCommandInput[] = [
     {
       ...common,
@@ -178,7 +268,12 @@ export function desiredAlarms(stack: string, state: Pick<AlarmsState, 'nodes' | 
       Metrics: [
         ...node('CacheHits', 'Sum', 3600),
         ...node('CacheMisses', 'Sum', 3600),
-        {Id: 'rate', Label: 'hit rate %', ReturnData: true, Expression: `100 * SUM([${ids('CacheHits')}]) / (SUM([${ids('CacheHits')}]) + SUM([${ids('CacheMisses')}]))`},
+        {
+          Id: 'rate',
+          Label: 'hit rate %',
+          ReturnData: true,
+          Expression: `100 * SUM([${ids('CacheHits')}]) / (SUM([${ids('CacheHits')}]) + SUM([${ids('CacheMisses')}]))`,
+        },
       ],
     },
     {
@@ -189,7 +284,10 @@ export function desiredAlarms(stack: string, state: Pick<AlarmsState, 'nodes' | 
       Threshold: CPU_TARGET,
       EvaluationPeriods: 3,
       DatapointsToAlarm: 3,
-      Metrics: [...node('EngineCPUUtilization', 'Average', 300), {Id: 'cpu', Label: 'max engine CPU %', ReturnData: true, Expression: `MAX([${ids('EngineCPUUtilization')}])`}],
+      Metrics: [
+        ...node('EngineCPUUtilization', 'Average', 300),
+        {Id: 'cpu', Label: 'max engine CPU %', ReturnData: true, Expression: `MAX([${ids('EngineCPUUtilization')}])`},
+      ],
     },
     {
       ...common,
@@ -197,7 +295,10 @@ export function desiredAlarms(stack: string, state: Pick<AlarmsState, 'nodes' | 
       AlarmDescription: 'cct: the cache evicted keys (it is too small for its data)',
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
-      Metrics: [...node('Evictions', 'Sum', 300), {Id: 'evictions', Label: 'evictions', ReturnData: true, Expression: `SUM([${ids('Evictions')}])`}],
+      Metrics: [
+        ...node('Evictions', 'Sum', 300),
+        {Id: 'evictions', Label: 'evictions', ReturnData: true, Expression: `SUM([${ids('Evictions')}])`},
+      ],
     },
   ]
   if (state.functions.length) {
@@ -208,8 +309,21 @@ export function desiredAlarms(stack: string, state: Pick<AlarmsState, 'nodes' | 
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
       Metrics: [
-        ...state.functions.map((fn, i) => ({Id: `errors${i}`, ReturnData: false, MetricStat: {Metric: {Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{Name: 'FunctionName', Value: fn}]}, Period: 300, Stat: 'Sum'}})),
-        {Id: 'errors', Label: 'function errors', ReturnData: true, Expression: `SUM([${state.functions.map((_, i) => `errors${i}`).join(', ')}])`},
+        ...state.functions.map((fn, i) => ({
+          Id: `errors${i}`,
+          ReturnData: false,
+          MetricStat: {
+            Metric: {Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{Name: 'FunctionName', Value: fn}]},
+            Period: 300,
+            Stat: 'Sum',
+          },
+        })),
+        {
+          Id: 'errors',
+          Label: 'function errors',
+          ReturnData: true,
+          Expression: `SUM([${state.functions.map((_, i) => `errors${i}`).join(', ')}])`,
+        },
       ],
     })
   }
@@ -218,14 +332,31 @@ export function desiredAlarms(stack: string, state: Pick<AlarmsState, 'nodes' | 
 
 /** Compares what cct sets; CloudWatch adds its own fields (state, ARNs, timestamps). */
 function sameAlarm(current: MetricAlarm, wanted: PutMetricAlarmCommandInput): boolean {
-  const metrics = (m: unknown) => JSON.stringify(m, (_k, v) => (v === undefined || (Array.isArray(v) && v.length === 0) ? undefined : v))
+  const metrics = (m: unknown) =>
+    JSON.stringify(m, (_k, v) => (v === undefined || (Array.isArray(v) && v.length === 0) ? undefined : v))
   return (
     current.Threshold === wanted.Threshold &&
     current.ComparisonOperator === wanted.ComparisonOperator &&
     current.EvaluationPeriods === wanted.EvaluationPeriods &&
     JSON.stringify(current.AlarmActions ?? []) === JSON.stringify(wanted.AlarmActions ?? []) &&
-    metrics((current.Metrics ?? []).map(({Id, Expression, Label, ReturnData, MetricStat}) => ({Id, Expression, Label, ReturnData, MetricStat}))) ===
-      metrics((wanted.Metrics ?? []).map(({Id, Expression, Label, ReturnData, MetricStat}) => ({Id, Expression, Label, ReturnData, MetricStat})))
+    metrics(
+      (current.Metrics ?? []).map(({Id, Expression, Label, ReturnData, MetricStat}) => ({
+        Id,
+        Expression,
+        Label,
+        ReturnData,
+        MetricStat,
+      })),
+    ) ===
+      metrics(
+        (wanted.Metrics ?? []).map(({Id, Expression, Label, ReturnData, MetricStat}) => ({
+          Id,
+          Expression,
+          Label,
+          ReturnData,
+          MetricStat,
+        })),
+      )
   )
 }
 
@@ -246,8 +377,13 @@ async function ourAlarms(cw: CloudWatchClient, stack: string): Promise<MetricAla
   return ours
 }
 
-async function ourTopic(sns: SNSClient, stack: string, email: string | undefined): Promise<{arn: string; subscribed: boolean} | undefined> {
-  const {ListTopicsCommand, ListTagsForResourceCommand, ListSubscriptionsByTopicCommand} = await import('@aws-sdk/client-sns')
+async function ourTopic(
+  sns: SNSClient,
+  stack: string,
+  email: string | undefined,
+): Promise<{arn: string; subscribed: boolean} | undefined> {
+  const {ListTopicsCommand, ListTagsForResourceCommand, ListSubscriptionsByTopicCommand} =
+    await import('@aws-sdk/client-sns')
   let NextToken: string | undefined
   do {
     const page = await sns.send(new ListTopicsCommand({NextToken}))
@@ -256,7 +392,10 @@ async function ourTopic(sns: SNSClient, stack: string, email: string | undefined
       const {Tags = []} = await sns.send(new ListTagsForResourceCommand({ResourceArn: t.TopicArn}))
       if (!hasStackTags(Tags, stack)) continue
       const {Subscriptions = []} = await sns.send(new ListSubscriptionsByTopicCommand({TopicArn: t.TopicArn}))
-      return {arn: t.TopicArn, subscribed: email !== undefined && Subscriptions.some((s) => s.Protocol === 'email' && s.Endpoint === email)}
+      return {
+        arn: t.TopicArn,
+        subscribed: email !== undefined && Subscriptions.some((s) => s.Protocol === 'email' && s.Endpoint === email),
+      }
     }
     NextToken = page.NextToken
   } while (NextToken)

@@ -1,12 +1,33 @@
 import {DescribeNetworkInterfacesCommand, type EC2Client} from '@aws-sdk/client-ec2'
 import {type LambdaClient} from '@aws-sdk/client-lambda'
 
-import {FUNCTION_CONCURRENCY, MAX_SECURITY_GROUPS, publishedVersions, type PublishedVersion, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
+import {
+  FUNCTION_CONCURRENCY,
+  MAX_SECURITY_GROUPS,
+  publishedVersions,
+  type PublishedVersion,
+  mapBounded,
+  recordedFunctions,
+  resolveFunctions,
+  tagFunction,
+  untagFunction,
+  updateFunction,
+  describeFunction,
+  type FunctionInfo,
+} from '../aws/functions.js'
 import {ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {waitUntil} from '../aws/wait.js'
 import {attachVpcPolicy, detachVpcPolicy, inspectRole, partitionOf, type RoleInfo} from '../aws/roles.js'
-import {isPending, isUndoing, operations, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
+import {
+  isPending,
+  isUndoing,
+  operations,
+  unknownOperation,
+  type Change,
+  type Step,
+  type StepContext,
+} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {describeLosses, envNeeds, lossesIn, type Loss, type VpcReach} from '../net/reach.js'
 
@@ -75,14 +96,30 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
       const recorded = await recordedFunctions(lambda, vpcRecordKey(ctx))
       const roleArns = [...new Set(recorded.map((f) => f.role))]
       const roles = await mapBounded(roleArns, FUNCTION_CONCURRENCY, (arn) => inspectRole(iam, arn))
-      return {vpcId, subnetIds, lambdaGroupId, functions: [], roles, recorded, versions: await versionsOf(lambda, recorded)}
+      return {
+        vpcId,
+        subnetIds,
+        lambdaGroupId,
+        functions: [],
+        roles,
+        recorded,
+        versions: await versionsOf(lambda, recorded),
+      }
     }
     const functions = await resolveFunctions(lambda, ctx.options, ctx.region)
     const plans = functions.map((fn) => planFunction(fn, vpcId, subnetIds, lambdaGroupId, ctx))
     await findLosses(plans, ctx)
     const roleArns = [...new Set(functions.map((f) => f.role))]
     const roles = await mapBounded(roleArns, FUNCTION_CONCURRENCY, (arn) => inspectRole(iam, arn))
-    return {vpcId, subnetIds, lambdaGroupId, functions: plans, roles, recorded: functions.filter((f) => decodeRecord(vpcRecordKey(ctx), f.tags)), versions: await versionsOf(lambda, functions)}
+    return {
+      vpcId,
+      subnetIds,
+      lambdaGroupId,
+      functions: plans,
+      roles,
+      recorded: functions.filter((f) => decodeRecord(vpcRecordKey(ctx), f.tags)),
+      versions: await versionsOf(lambda, functions),
+    }
   },
 
   plan(state, ctx) {
@@ -90,12 +127,21 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
     for (const [name, versions] of Object.entries(state.versions ?? {})) {
       if (versions.length === 0) continue
       const aliases = versions.flatMap((v) => v.aliases.map((a) => `${a} → ${v.version}`))
-      ctx.note(`${name} has published version${versions.length > 1 ? 's' : ''} ${versions.map((v) => v.version).join(', ')}${aliases.length ? ` (aliases ${aliases.join(', ')})` : ''}: a version keeps the configuration it was published with, so callers of them get no VPC, layer or REDIS_*; cct changes $LATEST only. After setup, publish a version (aws lambda publish-version --function-name ${name}) and point the aliases at it.`)
+      ctx.note(
+        `${name} has published version${versions.length > 1 ? 's' : ''} ${versions.map((v) => v.version).join(', ')}${aliases.length ? ` (aliases ${aliases.join(', ')})` : ''}: a version keeps the configuration it was published with, so callers of them get no VPC, layer or REDIS_*; cct changes $LATEST only. After setup, publish a version (aws lambda publish-version --function-name ${name}) and point the aliases at it.`,
+      )
     }
     const rolesInUse = new Set(state.functions.filter((p) => p.target).map((p) => p.fn.role))
     for (const role of state.roles) {
       if (!role.canCreateEni && rolesInUse.has(role.arn)) {
-        changes.push({action: 'attach', resource: 'iam-role-policy', name: role.name, detail: 'service-role/AWSLambdaVPCAccessExecutionRole', kind: 'missing', op: {kind: 'attach-role-policy', roleName: role.name, roleArn: role.arn}})
+        changes.push({
+          action: 'attach',
+          resource: 'iam-role-policy',
+          name: role.name,
+          detail: 'service-role/AWSLambdaVPCAccessExecutionRole',
+          kind: 'missing',
+          op: {kind: 'attach-role-policy', roleName: role.name, roleArn: role.arn},
+        })
       }
     }
     for (const {fn, target} of state.functions) {
@@ -104,14 +150,34 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
       const kind = decodeRecord(vpcRecordKey(ctx), fn.tags) ? 'drift' : 'missing'
       if (target.addsGroup) {
         const detail = `security groups differ: has ${fn.securityGroupIds.join(', ')}, needs ${show(state.lambdaGroupId)} too (keeps its subnets and groups)`
-        changes.push({action: 'update', resource: 'function-vpc', name: fn.name, detail, kind, op: {kind: 'add-security-group', functionName: fn.name, groupId: state.lambdaGroupId}})
+        changes.push({
+          action: 'update',
+          resource: 'function-vpc',
+          name: fn.name,
+          detail,
+          kind,
+          op: {kind: 'add-security-group', functionName: fn.name, groupId: state.lambdaGroupId},
+        })
         continue
       }
       const into = `subnets ${target.subnetIds.map(show).join(', ')}; group ${show(state.lambdaGroupId)}`
       const loses = state.functions.find((p) => p.fn.name === fn.name)?.loses ?? []
       const lost = loses.length ? `; without a NAT gateway it loses ${describeLosses(loses)}` : ''
       const detail = (fn.vpcId ? `move from ${fn.vpcId} (--force): ${into}` : `not in a VPC: ${into}`) + lost
-      changes.push({action: 'update', resource: 'function-vpc', name: fn.name, detail, kind, op: {kind: 'move-into-vpc', functionName: fn.name, subnetIds: target.subnetIds, securityGroupIds: target.securityGroupIds, ...(loses.length ? {loses} : {})}})
+      changes.push({
+        action: 'update',
+        resource: 'function-vpc',
+        name: fn.name,
+        detail,
+        kind,
+        op: {
+          kind: 'move-into-vpc',
+          functionName: fn.name,
+          subnetIds: target.subnetIds,
+          securityGroupIds: target.securityGroupIds,
+          ...(loses.length ? {loses} : {}),
+        },
+      })
     }
     return changes
   },
@@ -119,7 +185,9 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
   resources(state, ctx) {
     return [
       // A role's policy is cct's part only where cct attached it (its record says so).
-      ...state.roles.filter((r) => r.tags[roleRecordKey(ctx)]).map((r) => ({resource: 'iam-role-policy', name: r.name})),
+      ...state.roles
+        .filter((r) => r.tags[roleRecordKey(ctx)])
+        .map((r) => ({resource: 'iam-role-policy', name: r.name})),
       ...state.functions.map((p) => ({resource: 'function-vpc', name: p.fn.name})),
     ]
   },
@@ -148,7 +216,15 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
         case 'move-into-vpc': {
           const fn = fnOf(op.functionName)
           if (!decodeRecord(vpcRecordKey(ctx), fn.tags)) {
-            await tagFunction(lambda, fn, encodeRecord(vpcRecordKey(ctx), {vpcId: fn.vpcId, subnetIds: fn.subnetIds, securityGroupIds: fn.securityGroupIds} satisfies VpcRecord))
+            await tagFunction(
+              lambda,
+              fn,
+              encodeRecord(vpcRecordKey(ctx), {
+                vpcId: fn.vpcId,
+                subnetIds: fn.subnetIds,
+                securityGroupIds: fn.securityGroupIds,
+              } satisfies VpcRecord),
+            )
           }
           ctx.progress(`${fn.name}: moving into the VPC`)
           await updateFunction(lambda, fn, (current) => vpcUpdate(current, op), ctx, 'cct attach')
@@ -170,19 +246,39 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
     // (a version's VpcConfig cannot change), and with them network interfaces that block
     // deleting the subnets and groups for good: say which, and what to do, before any change.
     const holders = Object.entries(state.versions ?? {}).flatMap(([name, versions]) =>
-      versions.filter((v) => v.securityGroupIds.includes(state.lambdaGroupId) || v.subnetIds.some((s) => state.subnetIds.includes(s))).map((v) => ({name, ...v})),
+      versions
+        .filter(
+          (v) =>
+            v.securityGroupIds.includes(state.lambdaGroupId) || v.subnetIds.some((s) => state.subnetIds.includes(s)),
+        )
+        .map((v) => ({name, ...v})),
     )
     if (holders.length) {
-      const list = holders.map((h) => `${h.name}:${h.version}${h.aliases.length ? ` (alias ${h.aliases.join(', ')})` : ''}`).join(', ')
+      const list = holders
+        .map((h) => `${h.name}:${h.version}${h.aliases.length ? ` (alias ${h.aliases.join(', ')})` : ''}`)
+        .join(', ')
       const first = holders[0]!
       throw conflictError(
         `Published version${holders.length > 1 ? 's' : ''} ${list} still use${holders.length > 1 ? '' : 's'} cct's subnets and security group (a version keeps its VpcConfig), so Lambda keeps their network interfaces and the rollback could never delete the network`,
         `Point their aliases at a version published outside the VPC (or at $LATEST after the rollback), delete those versions (aws lambda delete-function --function-name ${first.name} --qualifier ${first.version}), then run \`cct rollback\` again`,
       )
     }
-    const changes: Change<AttachOp>[] = state.recorded.map((fn) => ({action: 'restore', resource: 'function-vpc', name: fn.name, detail: describeRestore(fn, ctx), op: {kind: 'restore-vpc-config', functionName: fn.name}}))
+    const changes: Change<AttachOp>[] = state.recorded.map((fn) => ({
+      action: 'restore',
+      resource: 'function-vpc',
+      name: fn.name,
+      detail: describeRestore(fn, ctx),
+      op: {kind: 'restore-vpc-config', functionName: fn.name},
+    }))
     for (const role of state.roles) {
-      if (role.tags[roleRecordKey(ctx)]) changes.push({action: 'detach', resource: 'iam-role-policy', name: role.name, detail: 'service-role/AWSLambdaVPCAccessExecutionRole', op: {kind: 'detach-role-policy', roleName: role.name, roleArn: role.arn}})
+      if (role.tags[roleRecordKey(ctx)])
+        changes.push({
+          action: 'detach',
+          resource: 'iam-role-policy',
+          name: role.name,
+          detail: 'service-role/AWSLambdaVPCAccessExecutionRole',
+          op: {kind: 'detach-role-policy', roleName: role.name, roleArn: role.arn},
+        })
     }
     return changes
   },
@@ -192,19 +288,31 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
     const iam = await ctx.aws.iam()
     const ops = operations(plan)
     await mapBounded(ops, FUNCTION_CONCURRENCY, async (op) => {
-      if (op.kind === 'restore-vpc-config') await restoreFunction(lambda, state.recorded.find((f) => f.name === op.functionName)!, state, ctx)
+      if (op.kind === 'restore-vpc-config')
+        await restoreFunction(
+          lambda,
+          state.recorded.find((f) => f.name === op.functionName)!,
+          state,
+          ctx,
+        )
     })
     // Lambda deletes a function's network interfaces with the function's role: detached
     // first, the policy would leave them (and the subnets and groups they hold) for good.
-    if (ops.some((op) => op.kind === 'detach-role-policy') && !isPending(state.lambdaGroupId)) await waitForLambdaInterfaces(await ctx.aws.ec2(), state.lambdaGroupId, ctx)
+    if (ops.some((op) => op.kind === 'detach-role-policy') && !isPending(state.lambdaGroupId))
+      await waitForLambdaInterfaces(await ctx.aws.ec2(), state.lambdaGroupId, ctx)
     for (const op of ops) {
-      if (op.kind === 'detach-role-policy') await detachVpcPolicy(iam, op.roleName, roleRecordKey(ctx), partitionOf(op.roleArn))
-      else if (op.kind !== 'restore-vpc-config') throw new Error(`attach destroy was given ${op.kind}, which only apply performs`)
+      if (op.kind === 'detach-role-policy')
+        await detachVpcPolicy(iam, op.roleName, roleRecordKey(ctx), partitionOf(op.roleArn))
+      else if (op.kind !== 'restore-vpc-config')
+        throw new Error(`attach destroy was given ${op.kind}, which only apply performs`)
     }
   },
 }
 
-async function versionsOf(lambda: LambdaClient, functions: FunctionInfo[]): Promise<Record<string, PublishedVersion[]>> {
+async function versionsOf(
+  lambda: LambdaClient,
+  functions: FunctionInfo[],
+): Promise<Record<string, PublishedVersion[]>> {
   const found = await mapBounded(functions, FUNCTION_CONCURRENCY, (fn) => publishedVersions(lambda, fn.name))
   return Object.fromEntries(functions.map((fn, i) => [fn.name, found[i]!]))
 }
@@ -215,7 +323,14 @@ async function waitForLambdaInterfaces(ec2: EC2Client, groupId: string, ctx: Ste
     ctx,
     `Lambda to release the functions' network interfaces before the VPC policy is detached`,
     async () => {
-      const {NetworkInterfaces = []} = await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'group-id', Values: [groupId]}, {Name: 'interface-type', Values: ['lambda']}]}))
+      const {NetworkInterfaces = []} = await ec2.send(
+        new DescribeNetworkInterfacesCommand({
+          Filters: [
+            {Name: 'group-id', Values: [groupId]},
+            {Name: 'interface-type', Values: ['lambda']},
+          ],
+        }),
+      )
       return {done: NetworkInterfaces.length === 0, status: interfacesStatus(NetworkInterfaces.length)}
     },
     'cct rollback',
@@ -224,12 +339,21 @@ async function waitForLambdaInterfaces(ec2: EC2Client, groupId: string, ctx: Ste
 }
 
 /** The VpcConfig update an operation makes to the function as it is now; undefined when it is already so. */
-export function vpcUpdate(current: FunctionInfo, op: Extract<AttachOp, {kind: 'add-security-group' | 'move-into-vpc'}>): {VpcConfig: VpcConfigUpdate} | undefined {
+export function vpcUpdate(
+  current: FunctionInfo,
+  op: Extract<AttachOp, {kind: 'add-security-group' | 'move-into-vpc'}>,
+): {VpcConfig: VpcConfigUpdate} | undefined {
   if (op.kind === 'add-security-group') {
     if (current.securityGroupIds.includes(op.groupId)) return undefined
-    return {VpcConfig: keepDualStack(current, {SubnetIds: current.subnetIds, SecurityGroupIds: [...current.securityGroupIds, op.groupId]})}
+    return {
+      VpcConfig: keepDualStack(current, {
+        SubnetIds: current.subnetIds,
+        SecurityGroupIds: [...current.securityGroupIds, op.groupId],
+      }),
+    }
   }
-  if (sameSet(current.subnetIds, op.subnetIds) && sameSet(current.securityGroupIds, op.securityGroupIds)) return undefined
+  if (sameSet(current.subnetIds, op.subnetIds) && sameSet(current.securityGroupIds, op.securityGroupIds))
+    return undefined
   return {VpcConfig: keepDualStack(current, {SubnetIds: op.subnetIds, SecurityGroupIds: op.securityGroupIds})}
 }
 
@@ -240,7 +364,9 @@ type VpcConfigUpdate = {SubnetIds: string[]; SecurityGroupIds: string[]; Ipv6All
  * VpcConfig Lambda replaces): send it back as it was, while the function stays in a VPC.
  */
 function keepDualStack(current: FunctionInfo, config: VpcConfigUpdate): VpcConfigUpdate {
-  return current.ipv6DualStack !== undefined && config.SubnetIds.length > 0 ? {...config, Ipv6AllowedForDualStack: current.ipv6DualStack} : config
+  return current.ipv6DualStack !== undefined && config.SubnetIds.length > 0
+    ? {...config, Ipv6AllowedForDualStack: current.ipv6DualStack}
+    : config
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -255,7 +381,10 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
  */
 async function findLosses(plans: FunctionPlan[], ctx: StepContext): Promise<void> {
   if (ctx.options.nat) return
-  const moving = plans.filter((p) => p.target && !p.target.addsGroup).map((p) => ({p, needs: envNeeds(p.fn.env)})).filter((m) => m.needs.length)
+  const moving = plans
+    .filter((p) => p.target && !p.target.addsGroup)
+    .map((p) => ({p, needs: envNeeds(p.fn.env)}))
+    .filter((m) => m.needs.length)
   if (moving.length === 0) return
   const reach = await vpcReach(ctx)
   for (const {p, needs} of moving) {
@@ -272,26 +401,63 @@ async function vpcReach(ctx: StepContext): Promise<VpcReach> {
   const known = routeTableIds.filter((id) => !isPending(id))
   const [{RouteTables = []}, {VpcEndpoints = []}] = await Promise.all([
     known.length ? ec2.send(new DescribeRouteTablesCommand({RouteTableIds: known})) : {RouteTables: []},
-    ec2.send(new DescribeVpcEndpointsCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}, {Name: 'vpc-endpoint-type', Values: ['Interface']}]})),
+    ec2.send(
+      new DescribeVpcEndpointsCommand({
+        Filters: [
+          {Name: 'vpc-id', Values: [vpcId]},
+          {Name: 'vpc-endpoint-type', Values: ['Interface']},
+        ],
+      }),
+    ),
   ])
   // Every subnet must have a way out; a gateway endpoint route or the local route is not one.
-  const internet = known.length > 0 && RouteTables.length === known.length && RouteTables.every((t) => (t.Routes ?? []).some((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.State !== 'blackhole' && (r.NatGatewayId || r.InstanceId || r.TransitGatewayId || r.NetworkInterfaceId)))
+  const internet =
+    known.length > 0 &&
+    RouteTables.length === known.length &&
+    RouteTables.every((t) =>
+      (t.Routes ?? []).some(
+        (r) =>
+          r.DestinationCidrBlock === '0.0.0.0/0' &&
+          r.State !== 'blackhole' &&
+          (r.NatGatewayId || r.InstanceId || r.TransitGatewayId || r.NetworkInterfaceId),
+      ),
+    )
   const prefix = `com.amazonaws.${ctx.region}.`
-  const endpoints = VpcEndpoints.filter((e) => !['deleted', 'Deleted', 'deleting', 'Deleting', 'failed', 'Failed'].includes(String(e.State)) && e.ServiceName?.startsWith(prefix)).map((e) => e.ServiceName!.slice(prefix.length))
+  const endpoints = VpcEndpoints.filter(
+    (e) =>
+      !['deleted', 'Deleted', 'deleting', 'Deleting', 'failed', 'Failed'].includes(String(e.State)) &&
+      e.ServiceName?.startsWith(prefix),
+  ).map((e) => e.ServiceName!.slice(prefix.length))
   return {internet, endpoints}
 }
 
-export function planFunction(fn: FunctionInfo, vpcId: string, subnetIds: string[], lambdaGroupId: string, ctx: Pick<StepContext, 'options'>): FunctionPlan {
-  if (!fn.vpcId || fn.subnetIds.length === 0) return {fn, target: {addsGroup: false, subnetIds, securityGroupIds: [lambdaGroupId]}}
+export function planFunction(
+  fn: FunctionInfo,
+  vpcId: string,
+  subnetIds: string[],
+  lambdaGroupId: string,
+  ctx: Pick<StepContext, 'options'>,
+): FunctionPlan {
+  if (!fn.vpcId || fn.subnetIds.length === 0)
+    return {fn, target: {addsGroup: false, subnetIds, securityGroupIds: [lambdaGroupId]}}
   if (fn.vpcId === vpcId || isPending(vpcId)) {
     if (fn.securityGroupIds.includes(lambdaGroupId)) return {fn}
     if (fn.securityGroupIds.length >= MAX_SECURITY_GROUPS) {
-      throw conflictError(`Function ${fn.name} already has ${fn.securityGroupIds.length} security groups; Lambda allows ${MAX_SECURITY_GROUPS}, and cct's lambda group would be one more`, 'Remove one of its groups (or merge two), or leave it out of --functions')
+      throw conflictError(
+        `Function ${fn.name} already has ${fn.securityGroupIds.length} security groups; Lambda allows ${MAX_SECURITY_GROUPS}, and cct's lambda group would be one more`,
+        'Remove one of its groups (or merge two), or leave it out of --functions',
+      )
     }
-    return {fn, target: {addsGroup: true, subnetIds: fn.subnetIds, securityGroupIds: [...fn.securityGroupIds, lambdaGroupId]}}
+    return {
+      fn,
+      target: {addsGroup: true, subnetIds: fn.subnetIds, securityGroupIds: [...fn.securityGroupIds, lambdaGroupId]},
+    }
   }
   if (!ctx.options.force) {
-    throw conflictError(`Function ${fn.name} is in ${fn.vpcId}, not the stack's VPC ${vpcId}`, 'Pass --force to move it (cct records its current VPC config so rollback restores it), or leave it out of --functions')
+    throw conflictError(
+      `Function ${fn.name} is in ${fn.vpcId}, not the stack's VPC ${vpcId}`,
+      'Pass --force to move it (cct records its current VPC config so rollback restores it), or leave it out of --functions',
+    )
   }
   return {fn, target: {addsGroup: false, subnetIds, securityGroupIds: [lambdaGroupId]}}
 }
@@ -301,38 +467,58 @@ export function planFunction(fn: FunctionInfo, vpcId: string, subnetIds: string[
  * function that had no VPC leaves it (if it is still in cct's subnets); a function moved
  * with --force goes back to its recorded config.
  */
-async function restoreFunction(lambda: LambdaClient, recordedFn: FunctionInfo, state: AttachState, ctx: StepContext): Promise<void> {
+async function restoreFunction(
+  lambda: LambdaClient,
+  recordedFn: FunctionInfo,
+  state: AttachState,
+  ctx: StepContext,
+): Promise<void> {
   const fn = (await describeFunction(lambda, recordedFn.name)) ?? recordedFn
   const before = decodeRecord<VpcRecord>(vpcRecordKey(ctx), fn.tags)!
   ctx.progress(`${fn.name}: restoring its VPC configuration`)
-  await updateFunction(lambda, fn, (current) => {
-    const target = restoredVpc(current, before, state)
-    return target ? {VpcConfig: keepDualStack(current, target)} : undefined
-  }, ctx, 'cct rollback')
+  await updateFunction(
+    lambda,
+    fn,
+    (current) => {
+      const target = restoredVpc(current, before, state)
+      return target ? {VpcConfig: keepDualStack(current, target)} : undefined
+    },
+    ctx,
+    'cct rollback',
+  )
   await untagFunction(lambda, fn, recordTagKeys(vpcRecordKey(ctx), fn.tags))
 }
 
-export function restoredVpc(fn: FunctionInfo, before: VpcRecord, state: Pick<AttachState, 'vpcId' | 'subnetIds' | 'lambdaGroupId'>): {SubnetIds: string[]; SecurityGroupIds: string[]} | undefined {
+export function restoredVpc(
+  fn: FunctionInfo,
+  before: VpcRecord,
+  state: Pick<AttachState, 'vpcId' | 'subnetIds' | 'lambdaGroupId'>,
+): {SubnetIds: string[]; SecurityGroupIds: string[]} | undefined {
   const inOurSubnets = fn.subnetIds.length > 0 && fn.subnetIds.every((s) => state.subnetIds.includes(s))
   if (before.subnetIds.length === 0) {
     if (!inOurSubnets && fn.subnetIds.length > 0) return withoutGroup(fn, state.lambdaGroupId)
     return fn.subnetIds.length ? {SubnetIds: [], SecurityGroupIds: []} : undefined
   }
-  if (before.vpcId && before.vpcId !== state.vpcId && inOurSubnets) return {SubnetIds: before.subnetIds, SecurityGroupIds: before.securityGroupIds}
+  if (before.vpcId && before.vpcId !== state.vpcId && inOurSubnets)
+    return {SubnetIds: before.subnetIds, SecurityGroupIds: before.securityGroupIds}
   return withoutGroup(fn, state.lambdaGroupId)
 }
 
-function withoutGroup(fn: FunctionInfo, groupId: string): {SubnetIds: string[]; SecurityGroupIds: string[]} | undefined {
+function withoutGroup(
+  fn: FunctionInfo,
+  groupId: string,
+): {SubnetIds: string[]; SecurityGroupIds: string[]} | undefined {
   if (!fn.securityGroupIds.includes(groupId)) return undefined
   return {SubnetIds: fn.subnetIds, SecurityGroupIds: fn.securityGroupIds.filter((g) => g !== groupId)}
 }
 
 function describeRestore(fn: FunctionInfo, ctx: StepContext): string {
   const before = decodeRecord<VpcRecord>(vpcRecordKey(ctx), fn.tags)!
-  return before.subnetIds.length === 0 ? 'out of the VPC' : `back to ${before.vpcId ?? 'its VPC'} (${before.subnetIds.length} subnets, ${before.securityGroupIds.length} groups)`
+  return before.subnetIds.length === 0
+    ? 'out of the VPC'
+    : `back to ${before.vpcId ?? 'its VPC'} (${before.subnetIds.length} subnets, ${before.securityGroupIds.length} groups)`
 }
 
 function show(id: string): string {
   return id.replace(/^pending:/, 'new ')
 }
-

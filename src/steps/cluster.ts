@@ -13,7 +13,18 @@ import {
 
 import {checkCacheOffering} from '../aws/offerings.js'
 import {waitUntil} from '../aws/wait.js'
-import {isPending, isUndoing, operations, pending, unknownOperation, usually, type Change, type Step, type StepContext, type Takes} from '../engine/step.js'
+import {
+  isPending,
+  isUndoing,
+  operations,
+  pending,
+  unknownOperation,
+  usually,
+  type Change,
+  type Step,
+  type StepContext,
+  type Takes,
+} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {DEFAULT_ENGINE_VERSION} from '../options.js'
 import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
@@ -101,16 +112,34 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
   command: 'cct cluster',
 
   async inspect(ctx) {
-    const state: ClusterState = {cacheGroupId: ctx.need('sg').cacheGroupId, subnetGroup: ctx.need('subnet-group').name, zones: ctx.need('vpc').zones}
+    const state: ClusterState = {
+      cacheGroupId: ctx.need('sg').cacheGroupId,
+      subnetGroup: ctx.need('subnet-group').name,
+      zones: ctx.need('vpc').zones,
+    }
     const elasticache = await ctx.aws.elasticache()
     const group = await findGroup(elasticache, replicationGroupId(ctx.stack))
     if (!group || group.Status === 'deleting' || group.Status === 'create-failed') {
       if (group) {
         // ElastiCache reads no tags of a group that is not available: the description cct gave it says whose it is.
-        if (group.Status === 'create-failed' && ((await ownedByStack(elasticache, group, ctx.stack)) ?? group.Description === groupDescription(ctx.stack)) === false) {
-          throw conflictError(`Replication group ${group.ReplicationGroupId} exists (create-failed) but was not created by cct`, 'Choose another --stack, or delete that group')
+        if (
+          group.Status === 'create-failed' &&
+          ((await ownedByStack(elasticache, group, ctx.stack)) ?? group.Description === groupDescription(ctx.stack)) ===
+            false
+        ) {
+          throw conflictError(
+            `Replication group ${group.ReplicationGroupId} exists (create-failed) but was not created by cct`,
+            'Choose another --stack, or delete that group',
+          )
         }
-        state.group = {id: group.ReplicationGroupId!, status: group.Status!, tls: false, nodes: 0, members: [], securityGroupIds: []}
+        state.group = {
+          id: group.ReplicationGroupId!,
+          status: group.Status!,
+          tls: false,
+          nodes: 0,
+          members: [],
+          securityGroupIds: [],
+        }
       }
       if (!isUndoing(ctx)) {
         const {engine, nodeType, replicas} = ctx.options
@@ -123,7 +152,10 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
     // ElastiCache refuses to read tags until a group is available; ownership is then checked after the wait.
     const owned = await ownedByStack(elasticache, group, ctx.stack)
     if (owned === false) {
-      throw conflictError(`Replication group ${group.ReplicationGroupId} exists but was not created by cct`, 'Choose another --stack, or delete that group')
+      throw conflictError(
+        `Replication group ${group.ReplicationGroupId} exists but was not created by cct`,
+        'Choose another --stack, or delete that group',
+      )
     }
     const members = group.MemberClusters ?? []
     const CacheClusters = members.length ? await describeMember(elasticache, members[0]!) : []
@@ -167,11 +199,34 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
       }
       if (group?.status === 'create-failed') {
         return [
-          {action: 'delete', resource: 'replication-group', name, detail: 'create-failed: ElastiCache could not create its nodes (e.g. InsufficientCacheClusterCapacity); it holds no data', kind: 'drift', op: {kind: 'delete-failed-group', id: name}},
-          {action: 'create', resource: 'replication-group', name, detail: `again, once the failed one is gone: ${options.engine} ${version}, ${options.nodeType} x${nodes} in ${op.zones.join(', ')}`, op},
+          {
+            action: 'delete',
+            resource: 'replication-group',
+            name,
+            detail:
+              'create-failed: ElastiCache could not create its nodes (e.g. InsufficientCacheClusterCapacity); it holds no data',
+            kind: 'drift',
+            op: {kind: 'delete-failed-group', id: name},
+          },
+          {
+            action: 'create',
+            resource: 'replication-group',
+            name,
+            detail: `again, once the failed one is gone: ${options.engine} ${version}, ${options.nodeType} x${nodes} in ${op.zones.join(', ')}`,
+            op,
+          },
         ]
       }
-      if (group) return [{action: 'wait', resource: 'replication-group', name, detail: 'a previous one is being deleted; wait, then create', op}]
+      if (group)
+        return [
+          {
+            action: 'wait',
+            resource: 'replication-group',
+            name,
+            detail: 'a previous one is being deleted; wait, then create',
+            op,
+          },
+        ]
       const cost = formatCost(state.cost ?? {note: 'price not looked up'})
       return [
         {
@@ -188,46 +243,86 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
     const changes: Change<ClusterOp>[] = []
     // Engine, node type and TLS cannot change in place without downtime: say so, never recreate.
     const differs = [
-      group.engine && group.engine !== options.engine ? `engine is ${group.engine}, asked ${options.engine}` : undefined,
-      group.nodeType && group.nodeType !== options.nodeType ? `node type is ${group.nodeType}, asked ${options.nodeType}` : undefined,
+      group.engine && group.engine !== options.engine
+        ? `engine is ${group.engine}, asked ${options.engine}`
+        : undefined,
+      group.nodeType && group.nodeType !== options.nodeType
+        ? `node type is ${group.nodeType}, asked ${options.nodeType}`
+        : undefined,
       group.tls !== options.tls ? `TLS is ${group.tls ? 'on' : 'off'}, asked ${options.tls ? 'on' : 'off'}` : undefined,
     ].filter(Boolean)
     if (differs.length) {
-      ctx.note(`${name} differs from what was asked (${differs.join('; ')}); cct never recreates a cache. Keep it, or remove it with \`cct rollback\` and create it again.`)
+      ctx.note(
+        `${name} differs from what was asked (${differs.join('; ')}); cct never recreates a cache. Keep it, or remove it with \`cct rollback\` and create it again.`,
+      )
     }
     if (group.securityGroupIds.length > 0 && !group.securityGroupIds.includes(state.cacheGroupId)) {
-      const op: ClusterOp = {kind: 'set-security-groups', id: name, from: group.securityGroupIds, to: [state.cacheGroupId]}
-      changes.push({action: 'update', resource: 'replication-group', name, detail: `security groups differ: has ${op.from.join(', ')}, needs ${op.to.join(', ')}`, op})
+      const op: ClusterOp = {
+        kind: 'set-security-groups',
+        id: name,
+        from: group.securityGroupIds,
+        to: [state.cacheGroupId],
+      }
+      changes.push({
+        action: 'update',
+        resource: 'replication-group',
+        name,
+        detail: `security groups differ: has ${op.from.join(', ')}, needs ${op.to.join(', ')}`,
+        op,
+      })
     }
     const failoverOn = Boolean(group.multiAz || group.failover)
     const failover = (enabled: boolean): Change<ClusterOp> => ({
       action: 'update',
       resource: 'replication-group',
       name,
-      detail: enabled ? 'Multi-AZ and automatic failover on (--replicas > 0)' : 'Multi-AZ and automatic failover off first: ElastiCache keeps at least one replica while they are on',
+      detail: enabled
+        ? 'Multi-AZ and automatic failover on (--replicas > 0)'
+        : 'Multi-AZ and automatic failover off first: ElastiCache keeps at least one replica while they are on',
       op: {kind: 'set-failover', id: name, enabled},
     })
     if (group.nodes !== nodes && group.nodes > 0) {
       const op: ClusterOp = {kind: 'set-replicas', id: name, from: group.nodes - 1, to: options.replicas}
       if (op.to === 0 && failoverOn) changes.push(failover(false))
-      changes.push({action: 'update', resource: 'replication-group', name, detail: `replicas differ: has ${op.from}, needs ${op.to}`, op})
+      changes.push({
+        action: 'update',
+        resource: 'replication-group',
+        name,
+        detail: `replicas differ: has ${op.from}, needs ${op.to}`,
+        op,
+      })
       if (op.to > 0 && !(group.multiAz && group.failover)) changes.push(failover(true))
     } else if (group.nodes > 0 && options.replicas > 0 && !(group.multiAz && group.failover)) {
       changes.push(failover(true))
     }
     if (group.status !== 'available' && changes.length === 0) {
-      changes.push({action: 'wait', resource: 'replication-group', name, detail: `status ${group.status}`, op: {kind: 'wait-available', id: name, status: group.status}})
+      changes.push({
+        action: 'wait',
+        resource: 'replication-group',
+        name,
+        detail: `status ${group.status}`,
+        op: {kind: 'wait-available', id: name, status: group.status},
+      })
     }
     return changes
   },
 
   resources(state) {
-    return state.group && state.group.status !== 'deleting' ? [{resource: 'replication-group', name: state.group.id}] : []
+    return state.group && state.group.status !== 'deleting'
+      ? [{resource: 'replication-group', name: state.group.id}]
+      : []
   },
 
   output(state, ctx) {
     const g = state.group
-    if (!g?.host || g.status === 'deleting') return {replicationGroupId: pending(replicationGroupId(ctx.stack)), host: pending('endpoint'), port: REDIS_PORT, tls: ctx.options.tls, nodes: []}
+    if (!g?.host || g.status === 'deleting')
+      return {
+        replicationGroupId: pending(replicationGroupId(ctx.stack)),
+        host: pending('endpoint'),
+        port: REDIS_PORT,
+        tls: ctx.options.tls,
+        nodes: [],
+      }
     return {replicationGroupId: g.id, host: g.host, port: g.port ?? REDIS_PORT, tls: g.tls, nodes: g.members}
   },
 
@@ -238,7 +333,8 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
       switch (op.kind) {
         case 'create-replication-group':
           if (op.afterDeletion) await waitForGone(elasticache, op.id, ctx, 'cct cluster')
-          if (isPending(op.securityGroupId) || isPending(op.subnetGroup)) throw new Error('cluster apply ran before its groups exist')
+          if (isPending(op.securityGroupId) || isPending(op.subnetGroup))
+            throw new Error('cluster apply ran before its groups exist')
           await elasticache.send(
             new CreateReplicationGroupCommand({
               ReplicationGroupId: op.id,
@@ -262,24 +358,41 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
           )
           break
         case 'set-security-groups':
-          await elasticache.send(new ModifyReplicationGroupCommand({ReplicationGroupId: op.id, SecurityGroupIds: op.to, ApplyImmediately: true}))
+          await elasticache.send(
+            new ModifyReplicationGroupCommand({
+              ReplicationGroupId: op.id,
+              SecurityGroupIds: op.to,
+              ApplyImmediately: true,
+            }),
+          )
           await waitForAvailable(elasticache, op.id, ctx)
           break
         case 'set-replicas': {
           const Command = op.to > op.from ? IncreaseReplicaCountCommand : DecreaseReplicaCountCommand
-          await elasticache.send(new Command({ReplicationGroupId: op.id, NewReplicaCount: op.to, ApplyImmediately: true}))
+          await elasticache.send(
+            new Command({ReplicationGroupId: op.id, NewReplicaCount: op.to, ApplyImmediately: true}),
+          )
           await waitForAvailable(elasticache, op.id, ctx)
           break
         }
         case 'set-failover':
-          await elasticache.send(new ModifyReplicationGroupCommand({ReplicationGroupId: op.id, AutomaticFailoverEnabled: op.enabled, MultiAZEnabled: op.enabled, ApplyImmediately: true}))
+          await elasticache.send(
+            new ModifyReplicationGroupCommand({
+              ReplicationGroupId: op.id,
+              AutomaticFailoverEnabled: op.enabled,
+              MultiAZEnabled: op.enabled,
+              ApplyImmediately: true,
+            }),
+          )
           await waitForAvailable(elasticache, op.id, ctx)
           break
         case 'wait-available':
           break // the wait below
         case 'delete-failed-group':
           ctx.progress(`deleting ${op.id}, which failed to create`)
-          await elasticache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: op.id, RetainPrimaryCluster: false}))
+          await elasticache.send(
+            new DeleteReplicationGroupCommand({ReplicationGroupId: op.id, RetainPrimaryCluster: false}),
+          )
           break
         case 'delete-replication-group':
           throw new Error('cluster apply was given delete-replication-group, which only destroy performs')
@@ -289,24 +402,47 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
     }
     const group = await waitForAvailable(elasticache, id, ctx)
     if ((await ownedByStack(elasticache, group, ctx.stack)) === false) {
-      throw conflictError(`Replication group ${id} exists but was not created by cct`, 'Choose another --stack, or delete that group')
+      throw conflictError(
+        `Replication group ${id} exists but was not created by cct`,
+        'Choose another --stack, or delete that group',
+      )
     }
     const endpoint = group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint
-    return {replicationGroupId: id, host: endpoint!.Address!, port: endpoint!.Port ?? REDIS_PORT, tls: group.TransitEncryptionEnabled ?? false, nodes: group.MemberClusters ?? []}
+    return {
+      replicationGroupId: id,
+      host: endpoint!.Address!,
+      port: endpoint!.Port ?? REDIS_PORT,
+      tls: group.TransitEncryptionEnabled ?? false,
+      nodes: group.MemberClusters ?? [],
+    }
   },
 
   destroyPlan(state) {
     const g = state.group
     if (!g) return []
     const alreadyDeleting = g.status === 'deleting'
-    const detail = alreadyDeleting ? 'already deleting; wait until gone' : DELETABLE.includes(g.status) ? 'no final snapshot' : `${g.status}: wait until available, then delete (no final snapshot)`
-    return [{action: 'delete', resource: 'replication-group', name: g.id, detail, op: {kind: 'delete-replication-group', id: g.id, alreadyDeleting}, takes: DELETE_TAKES}]
+    const detail = alreadyDeleting
+      ? 'already deleting; wait until gone'
+      : DELETABLE.includes(g.status)
+        ? 'no final snapshot'
+        : `${g.status}: wait until available, then delete (no final snapshot)`
+    return [
+      {
+        action: 'delete',
+        resource: 'replication-group',
+        name: g.id,
+        detail,
+        op: {kind: 'delete-replication-group', id: g.id, alreadyDeleting},
+        takes: DELETE_TAKES,
+      },
+    ]
   },
 
   async destroy(_state, plan, ctx) {
     const elasticache = await ctx.aws.elasticache()
     for (const op of operations(plan)) {
-      if (op.kind !== 'delete-replication-group') throw new Error(`cluster destroy was given ${op.kind}, which only apply performs`)
+      if (op.kind !== 'delete-replication-group')
+        throw new Error(`cluster destroy was given ${op.kind}, which only apply performs`)
       if (!op.alreadyDeleting) await deleteWhenSettled(elasticache, op.id, ctx)
       await waitForGone(elasticache, op.id, ctx, 'cct rollback')
     }
@@ -355,7 +491,9 @@ async function deleteWhenSettled(elasticache: ElastiCacheClient, id: string, ctx
 
 async function findGroup(elasticache: ElastiCacheClient, id: string): Promise<ReplicationGroup | undefined> {
   try {
-    const {ReplicationGroups = []} = await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: id}))
+    const {ReplicationGroups = []} = await elasticache.send(
+      new DescribeReplicationGroupsCommand({ReplicationGroupId: id}),
+    )
     return ReplicationGroups[0]
   } catch (error) {
     if (isAwsError(error, 'ReplicationGroupNotFoundFault')) return undefined
@@ -364,7 +502,11 @@ async function findGroup(elasticache: ElastiCacheClient, id: string): Promise<Re
 }
 
 /** true/false from the group's tags; undefined while AWS will not read them (not yet available). */
-async function ownedByStack(elasticache: ElastiCacheClient, group: ReplicationGroup, stack: string): Promise<boolean | undefined> {
+async function ownedByStack(
+  elasticache: ElastiCacheClient,
+  group: ReplicationGroup,
+  stack: string,
+): Promise<boolean | undefined> {
   try {
     const {TagList = []} = await elasticache.send(new ListTagsForResourceCommand({ResourceName: group.ARN!}))
     return hasStackTags(TagList, stack)
@@ -384,7 +526,11 @@ async function describeMember(elasticache: ElastiCacheClient, id: string) {
   }
 }
 
-async function waitForAvailable(elasticache: ElastiCacheClient, id: string, ctx: StepContext): Promise<ReplicationGroup> {
+async function waitForAvailable(
+  elasticache: ElastiCacheClient,
+  id: string,
+  ctx: StepContext,
+): Promise<ReplicationGroup> {
   const group = await waitUntil(
     ctx,
     `${id} to be available`,
@@ -404,7 +550,12 @@ async function waitForAvailable(elasticache: ElastiCacheClient, id: string, ctx:
   return group!
 }
 
-async function waitForGone(elasticache: ElastiCacheClient, id: string, ctx: StepContext, resume: string): Promise<void> {
+async function waitForGone(
+  elasticache: ElastiCacheClient,
+  id: string,
+  ctx: StepContext,
+  resume: string,
+): Promise<void> {
   await waitUntil(
     ctx,
     `${id} to be deleted`,

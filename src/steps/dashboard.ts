@@ -1,4 +1,9 @@
-import {DeleteDashboardsCommand, GetDashboardCommand, PutDashboardCommand, type CloudWatchClient} from '@aws-sdk/client-cloudwatch'
+import {
+  DeleteDashboardsCommand,
+  GetDashboardCommand,
+  PutDashboardCommand,
+  type CloudWatchClient,
+} from '@aws-sdk/client-cloudwatch'
 
 import {hasPending, operations, type Change, type Step} from '../engine/step.js'
 import {conflictError} from '../errors.js'
@@ -32,7 +37,8 @@ export interface DashboardState {
  * and the helper's own per-function metrics (EMF, namespace cct/cache).
  */
 export function dashboardBody(stack: string, region: string, nodes: string[]): string {
-  const perNode = (metric: string, stat = 'Sum') => nodes.map((node) => ['AWS/ElastiCache', metric, 'CacheClusterId', node, {stat}])
+  const perNode = (metric: string, stat = 'Sum') =>
+    nodes.map((node) => ['AWS/ElastiCache', metric, 'CacheClusterId', node, {stat}])
   const rate = nodes.flatMap((node, i) => [
     ['AWS/ElastiCache', 'CacheHits', 'CacheClusterId', node, {id: `h${i}`, stat: 'Sum', visible: false}],
     ['AWS/ElastiCache', 'CacheMisses', 'CacheClusterId', node, {id: `m${i}`, stat: 'Sum', visible: false}],
@@ -46,16 +52,38 @@ export function dashboardBody(stack: string, region: string, nodes: string[]): s
     height: 6,
     properties: {title, region, metrics, period: 300, view: 'timeSeries', stacked: false, ...extra},
   })
-  const search = (name: string) => ({expression: `SEARCH('{cct/cache,FunctionName} MetricName="${name}"', 'Sum', 300)`, label: name})
+  const search = (name: string) => ({
+    expression: `SEARCH('{cct/cache,FunctionName} MetricName="${name}"', 'Sum', 300)`,
+    label: name,
+  })
   return JSON.stringify({
     widgets: [
-      {type: 'text', x: 0, y: 0, width: 24, height: 2, properties: {markdown: `## ${stack} cache\n${marker(stack)}: \`cct dashboard\` rewrites it, \`cct rollback\` removes it. Target hit rate: 80%.`}},
+      {
+        type: 'text',
+        x: 0,
+        y: 0,
+        width: 24,
+        height: 2,
+        properties: {
+          markdown: `## ${stack} cache\n${marker(stack)}: \`cct dashboard\` rewrites it, \`cct rollback\` removes it. Target hit rate: 80%.`,
+        },
+      },
       widget('Hit rate (%)', rate, 0, 2, {yAxis: {left: {min: 0, max: 100}}}),
       widget('Hits and misses', [...perNode('CacheHits'), ...perNode('CacheMisses')], 12, 2),
       widget('CPU (%)', [...perNode('EngineCPUUtilization', 'Average'), ...perNode('CPUUtilization', 'Average')], 0, 8),
-      widget('Memory used (%) and evictions', [...perNode('DatabaseMemoryUsagePercentage', 'Average'), ...perNode('Evictions')], 12, 8),
+      widget(
+        'Memory used (%) and evictions',
+        [...perNode('DatabaseMemoryUsagePercentage', 'Average'), ...perNode('Evictions')],
+        12,
+        8,
+      ),
       widget('Connections', perNode('CurrConnections', 'Average'), 0, 14),
-      widget('Helper: hits, misses, errors per function', [[search('CacheHit')], [search('CacheMiss')], [search('CacheError')]], 12, 14),
+      widget(
+        'Helper: hits, misses, errors per function',
+        [[search('CacheHit')], [search('CacheMiss')], [search('CacheError')]],
+        12,
+        14,
+      ),
     ],
   })
 }
@@ -73,7 +101,10 @@ export const dashboardStep: Step<'dashboard', DashboardState, DashboardOp> = {
     const {nodes} = ctx.need('cluster')
     const current = await readDashboard(await ctx.aws.cloudwatch(), dashboardName(ctx.stack))
     if (current !== undefined && !current.includes(marker(ctx.stack))) {
-      throw conflictError(`CloudWatch dashboard ${dashboardName(ctx.stack)} exists but was not made by cct`, 'Rename it, or choose another --stack')
+      throw conflictError(
+        `CloudWatch dashboard ${dashboardName(ctx.stack)} exists but was not made by cct`,
+        'Rename it, or choose another --stack',
+      )
     }
     return {nodes, region: ctx.region, current}
   },
@@ -82,10 +113,30 @@ export const dashboardStep: Step<'dashboard', DashboardState, DashboardOp> = {
     const name = dashboardName(ctx.stack)
     const op: DashboardOp = {kind: 'put-dashboard', nodes: state.nodes}
     if (hasPending(state.nodes) || state.nodes.length === 0) {
-      return state.current === undefined ? [{action: 'create', resource: 'dashboard', name, detail: 'once the cache exists', op}] : []
+      return state.current === undefined
+        ? [{action: 'create', resource: 'dashboard', name, detail: 'once the cache exists', op}]
+        : []
     }
-    if (state.current === undefined) return [{action: 'create', resource: 'dashboard', name, detail: `hit rate, hits/misses, CPU, memory, evictions for ${state.nodes.join(', ')}`, op}]
-    if (!sameJson(state.current, dashboardBody(ctx.stack, state.region, state.nodes))) return [{action: 'update', resource: 'dashboard', name, detail: `its widgets differ from those for nodes ${state.nodes.join(', ')}`, op}] satisfies Change<DashboardOp>[]
+    if (state.current === undefined)
+      return [
+        {
+          action: 'create',
+          resource: 'dashboard',
+          name,
+          detail: `hit rate, hits/misses, CPU, memory, evictions for ${state.nodes.join(', ')}`,
+          op,
+        },
+      ]
+    if (!sameJson(state.current, dashboardBody(ctx.stack, state.region, state.nodes)))
+      return [
+        {
+          action: 'update',
+          resource: 'dashboard',
+          name,
+          detail: `its widgets differ from those for nodes ${state.nodes.join(', ')}`,
+          op,
+        },
+      ] satisfies Change<DashboardOp>[]
     return []
   },
 
@@ -100,20 +151,29 @@ export const dashboardStep: Step<'dashboard', DashboardState, DashboardOp> = {
   async apply(state, plan, ctx) {
     const cloudwatch = await ctx.aws.cloudwatch()
     for (const op of operations(plan)) {
-      if (op.kind !== 'put-dashboard') throw new Error(`dashboard apply was given ${op.kind}, which only destroy performs`)
+      if (op.kind !== 'put-dashboard')
+        throw new Error(`dashboard apply was given ${op.kind}, which only destroy performs`)
       if (hasPending(op.nodes)) throw new Error('dashboard apply ran before the cache exists')
-      await cloudwatch.send(new PutDashboardCommand({DashboardName: dashboardName(ctx.stack), DashboardBody: dashboardBody(ctx.stack, state.region, op.nodes)}))
+      await cloudwatch.send(
+        new PutDashboardCommand({
+          DashboardName: dashboardName(ctx.stack),
+          DashboardBody: dashboardBody(ctx.stack, state.region, op.nodes),
+        }),
+      )
     }
     return {name: dashboardName(ctx.stack)}
   },
 
   destroyPlan(state, ctx) {
-    return state.current === undefined ? [] : [{action: 'delete', resource: 'dashboard', name: dashboardName(ctx.stack), op: {kind: 'delete-dashboard'}}]
+    return state.current === undefined
+      ? []
+      : [{action: 'delete', resource: 'dashboard', name: dashboardName(ctx.stack), op: {kind: 'delete-dashboard'}}]
   },
 
   async destroy(_state, plan, ctx) {
     for (const op of operations(plan)) {
-      if (op.kind !== 'delete-dashboard') throw new Error(`dashboard destroy was given ${op.kind}, which only apply performs`)
+      if (op.kind !== 'delete-dashboard')
+        throw new Error(`dashboard destroy was given ${op.kind}, which only apply performs`)
       await (await ctx.aws.cloudwatch()).send(new DeleteDashboardsCommand({DashboardNames: [dashboardName(ctx.stack)]}))
     }
   },

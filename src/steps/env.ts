@@ -1,4 +1,16 @@
-import {MAX_ENV_BYTES, envBytes, mapBounded, FUNCTION_CONCURRENCY, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, describeFunction, type FunctionInfo} from '../aws/functions.js'
+import {
+  MAX_ENV_BYTES,
+  envBytes,
+  mapBounded,
+  FUNCTION_CONCURRENCY,
+  recordedFunctions,
+  resolveFunctions,
+  tagFunction,
+  untagFunction,
+  updateFunction,
+  describeFunction,
+  type FunctionInfo,
+} from '../aws/functions.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {isPending, isUndoing, operations, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
@@ -43,7 +55,8 @@ export interface EnvState {
   functions: FunctionInfo[]
 }
 
-const wanted = (fn: Pick<FunctionInfo, 'env' | 'tags'>, state: EnvState, tags = fn.tags) => desiredFor(fn.env, decodeRecord<EnvRecord>(state.recordKey, tags) ?? {}, state)
+const wanted = (fn: Pick<FunctionInfo, 'env' | 'tags'>, state: EnvState, tags = fn.tags) =>
+  desiredFor(fn.env, decodeRecord<EnvRecord>(state.recordKey, tags) ?? {}, state)
 
 const envRecordKey = (ctx: StepContext) => recordKey(ctx.stack, 'env')
 
@@ -65,9 +78,17 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
     const {host, port, tls} = ctx.need('cluster')
     const lambda = await ctx.aws.lambda()
     const desired = {REDIS_HOST: host, REDIS_PORT: String(port), REDIS_TLS: String(tls)}
-    const functions = isUndoing(ctx) ? await recordedFunctions(lambda, envRecordKey(ctx)) : await resolveFunctions(lambda, ctx.options, ctx.region)
+    const functions = isUndoing(ctx)
+      ? await recordedFunctions(lambda, envRecordKey(ctx))
+      : await resolveFunctions(lambda, ctx.options, ctx.region)
     const ttls = ctx.options.autoCacheTtls
-    return {desired, functions, recordKey: envRecordKey(ctx), autoCache: ctx.options.autoCache, ...(ttls && Object.keys(ttls).length ? {autoCacheTtls: JSON.stringify(ttls)} : {})}
+    return {
+      desired,
+      functions,
+      recordKey: envRecordKey(ctx),
+      autoCache: ctx.options.autoCache,
+      ...(ttls && Object.keys(ttls).length ? {autoCacheTtls: JSON.stringify(ttls)} : {}),
+    }
   },
 
   plan(state) {
@@ -77,13 +98,27 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
       const diff = changedKeys(fn, vars)
       if (diff.length === 0) continue
       // The endpoint's length is not known before the cache exists: count a typical one.
-      const size = envBytes(Object.fromEntries(Object.entries(applyEnv(fn.env, vars)).map(([k, v]) => [k, isPending(v) ? TYPICAL_ENDPOINT : v])))
+      const size = envBytes(
+        Object.fromEntries(
+          Object.entries(applyEnv(fn.env, vars)).map(([k, v]) => [k, isPending(v) ? TYPICAL_ENDPOINT : v]),
+        ),
+      )
       if (size > MAX_ENV_BYTES) {
-        throw conflictError(`Function ${fn.name}'s environment would be ${size} bytes with cct's variables; Lambda allows ${MAX_ENV_BYTES} (4 KB, every key and value together)`, 'Remove variables it does not need, or leave it out of --functions')
+        throw conflictError(
+          `Function ${fn.name}'s environment would be ${size} bytes with cct's variables; Lambda allows ${MAX_ENV_BYTES} (4 KB, every key and value together)`,
+          'Remove variables it does not need, or leave it out of --functions',
+        )
       }
       const detail = diff.map((k) => describeVar(k, fn.env[k], vars[k]!)).join('; ') + ' (other variables kept)'
       const kind = diff.some((k) => fn.env[k] !== undefined) ? 'drift' : 'missing'
-      changes.push({action: 'update', resource: 'function-env', name: fn.name, detail, kind, op: {kind: 'set-env', functionName: fn.name, vars}})
+      changes.push({
+        action: 'update',
+        resource: 'function-env',
+        name: fn.name,
+        detail,
+        kind,
+        op: {kind: 'set-env', functionName: fn.name, vars},
+      })
     }
     return changes
   },
@@ -113,16 +148,36 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
       // A record that grew past one tag (turning auto-cache on later adds keys) is split
       // into numbered tags; the old single tag would still win when it is read back, and
       // rollback would restore from it. Drop the tags the new encoding does not use.
-      await untagFunction(lambda, fn, recordTagKeys(envRecordKey(ctx), fn.tags).filter((k) => !(k in tags)))
+      await untagFunction(
+        lambda,
+        fn,
+        recordTagKeys(envRecordKey(ctx), fn.tags).filter((k) => !(k in tags)),
+      )
       ctx.progress(`${fn.name}: setting ${changedKeys(fn, op.vars).join(', ')}`)
       // Environment.Variables is replaced, not merged, by Lambda: send every variable, as they are at write time.
-      await updateFunction(lambda, fn, (current) => (changedKeys(current, op.vars).length ? {Environment: {Variables: applyEnv(current.env, op.vars)}} : undefined), ctx, 'cct env')
+      await updateFunction(
+        lambda,
+        fn,
+        (current) =>
+          changedKeys(current, op.vars).length ? {Environment: {Variables: applyEnv(current.env, op.vars)}} : undefined,
+        ctx,
+        'cct env',
+      )
     })
     return {functions: state.functions.map((f) => f.name)}
   },
 
   destroyPlan(state) {
-    return state.functions.map((fn) => ({action: 'restore', resource: 'function-env', name: fn.name, detail: `${ENV_KEYS.join(', ')} back to what they were (changes made since are kept)`, op: {kind: 'restore-env', functionName: fn.name}}) satisfies Change<EnvOp>)
+    return state.functions.map(
+      (fn) =>
+        ({
+          action: 'restore',
+          resource: 'function-env',
+          name: fn.name,
+          detail: `${ENV_KEYS.join(', ')} back to what they were (changes made since are kept)`,
+          op: {kind: 'restore-env', functionName: fn.name},
+        }) satisfies Change<EnvOp>,
+    )
   },
 
   async destroy(state, plan, ctx) {
@@ -130,7 +185,8 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
     await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
       if (op.kind !== 'restore-env') throw new Error(`env destroy was given ${op.kind}, which only apply performs`)
       // The record as it is now: a run since may have changed it.
-      const fn = (await describeFunction(lambda, op.functionName)) ?? state.functions.find((f) => f.name === op.functionName)!
+      const fn =
+        (await describeFunction(lambda, op.functionName)) ?? state.functions.find((f) => f.name === op.functionName)!
       const record = decodeRecord<EnvRecord>(envRecordKey(ctx), fn.tags) ?? {}
       ctx.progress(`${fn.name}: restoring ${Object.keys(record).join(', ')}`)
       await updateFunction(lambda, fn, (current) => restoredEnv(current.env, record), ctx, 'cct rollback')
@@ -147,7 +203,10 @@ function describeVar(key: string, has: string | undefined, needs: string | null)
 }
 
 /** The environment with cct's values put back to what they were; undefined when none is still cct's. */
-export function restoredEnv(current: Record<string, string>, record: EnvRecord): {Environment: {Variables: Record<string, string>}} | undefined {
+export function restoredEnv(
+  current: Record<string, string>,
+  record: EnvRecord,
+): {Environment: {Variables: Record<string, string>}} | undefined {
   const env = {...current}
   let changed = false
   for (const [key, {before, set}] of Object.entries(record)) {
@@ -173,7 +232,11 @@ function applyEnv(env: Record<string, string>, desired: Desired): Record<string,
 }
 
 /** What a function's environment should hold: REDIS_*, and the auto-cache variables. */
-export function desiredFor(env: Record<string, string>, record: EnvRecord, state: Pick<EnvState, 'desired' | 'autoCache' | 'autoCacheTtls'>): Desired {
+export function desiredFor(
+  env: Record<string, string>,
+  record: EnvRecord,
+  state: Pick<EnvState, 'desired' | 'autoCache' | 'autoCacheTtls'>,
+): Desired {
   const want: Desired = {...state.desired}
   if (state.autoCache === undefined) return want
   const current = env.AWS_LAMBDA_EXEC_WRAPPER ?? null

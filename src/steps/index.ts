@@ -14,5 +14,18 @@ import {vpcStep} from './vpc.js'
 
 /** Every step of a stack, in no particular order: the runner orders them by `needs`. */
 export function allSteps(): Step[] {
-  return [vpcStep, natStep, securityGroupsStep, subnetGroupStep, clusterStep, attachStep, layerStep, layerAttachStep, envStep, dashboardStep, probeStep, alarmsStep]
+  return [
+    vpcStep,
+    natStep,
+    securityGroupsStep,
+    subnetGroupStep,
+    clusterStep,
+    attachStep,
+    layerStep,
+    layerAttachStep,
+    envStep,
+    dashboardStep,
+    probeStep,
+    alarmsStep,
+  ]
 }

@@ -1,4 +1,14 @@
-import {FUNCTION_CONCURRENCY, describeFunction, mapBounded, recordedFunctions, resolveFunctions, tagFunction, untagFunction, updateFunction, type FunctionInfo} from '../aws/functions.js'
+import {
+  FUNCTION_CONCURRENCY,
+  describeFunction,
+  mapBounded,
+  recordedFunctions,
+  resolveFunctions,
+  tagFunction,
+  untagFunction,
+  updateFunction,
+  type FunctionInfo,
+} from '../aws/functions.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {isUndoing, operations, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
@@ -29,7 +39,8 @@ const layersRecordKey = (ctx: StepContext) => recordKey(ctx.stack, 'layers')
 const isOurLayer = (arn: string, ctx: Pick<StepContext, 'stack'>) => arn.includes(`:layer:${layerName(ctx.stack)}:`)
 
 /** Put this version of cct's layer on a function (in place of an older one, or appended); take it off. */
-export type LayerAttachOp = {kind: 'set-layer'; functionName: string; layerVersionArn: string} | {kind: 'remove-layer'; functionName: string}
+export type LayerAttachOp =
+  {kind: 'set-layer'; functionName: string; layerVersionArn: string} | {kind: 'remove-layer'; functionName: string}
 
 export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttachOp> = {
   id: 'layer-attach',
@@ -41,7 +52,8 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
   async inspect(ctx) {
     const {layerVersionArn} = ctx.need('layer')
     const lambda = await ctx.aws.lambda()
-    if (isUndoing(ctx)) return {layerVersionArn, functions: (await recordedFunctions(lambda, layersRecordKey(ctx))).map((fn) => ({fn}))}
+    if (isUndoing(ctx))
+      return {layerVersionArn, functions: (await recordedFunctions(lambda, layersRecordKey(ctx))).map((fn) => ({fn}))}
     const functions = await resolveFunctions(lambda, ctx.options, ctx.region)
     return {layerVersionArn, functions: functions.map((fn) => ({fn, target: desiredLayers(fn, layerVersionArn, ctx)}))}
   },
@@ -51,8 +63,17 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
       .filter(({target}) => target)
       .map(({fn, target}) => {
         const replacing = fn.layers.find((arn) => !target!.includes(arn) && arn.includes(':layer:'))
-        const detail = replacing ? `has ${shortArn(replacing)}, needs ${shortArn(state.layerVersionArn)}: replaced in place (other layers kept, in order)` : `add the cache layer after ${fn.layers.length} existing layer(s)`
-        return {action: 'update', resource: 'function-layers', name: fn.name, detail, kind: replacing ? 'drift' : 'missing', op: {kind: 'set-layer', functionName: fn.name, layerVersionArn: state.layerVersionArn}} satisfies Change<LayerAttachOp>
+        const detail = replacing
+          ? `has ${shortArn(replacing)}, needs ${shortArn(state.layerVersionArn)}: replaced in place (other layers kept, in order)`
+          : `add the cache layer after ${fn.layers.length} existing layer(s)`
+        return {
+          action: 'update',
+          resource: 'function-layers',
+          name: fn.name,
+          detail,
+          kind: replacing ? 'drift' : 'missing',
+          op: {kind: 'set-layer', functionName: fn.name, layerVersionArn: state.layerVersionArn},
+        } satisfies Change<LayerAttachOp>
       })
   },
 
@@ -67,55 +88,97 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
   async apply(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
     await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
-      if (op.kind !== 'set-layer') throw new Error(`layer-attach apply was given ${op.kind}, which only destroy performs`)
+      if (op.kind !== 'set-layer')
+        throw new Error(`layer-attach apply was given ${op.kind}, which only destroy performs`)
       const {fn} = state.functions.find((f) => f.fn.name === op.functionName)!
-      if (!decodeRecord(layersRecordKey(ctx), fn.tags)) await tagFunction(lambda, fn, encodeRecord(layersRecordKey(ctx), {before: fn.layers}))
+      if (!decodeRecord(layersRecordKey(ctx), fn.tags))
+        await tagFunction(lambda, fn, encodeRecord(layersRecordKey(ctx), {before: fn.layers}))
       ctx.progress(`${fn.name}: attaching the cache layer`)
       // Layers, like Environment, are replaced whole by Lambda: send the full list.
-      await updateFunction(lambda, fn, (current) => {
-        const layers = desiredLayers(current, op.layerVersionArn, ctx)
-        return layers ? {Layers: layers} : undefined
-      }, ctx, 'cct layer')
+      await updateFunction(
+        lambda,
+        fn,
+        (current) => {
+          const layers = desiredLayers(current, op.layerVersionArn, ctx)
+          return layers ? {Layers: layers} : undefined
+        },
+        ctx,
+        'cct layer',
+      )
     })
     return {functions: state.functions.map(({fn}) => fn.name)}
   },
 
   destroyPlan(state) {
-    return state.functions.map(({fn}) => ({action: 'restore', resource: 'function-layers', name: fn.name, detail: 'the cache layer comes off (other layers kept)', op: {kind: 'remove-layer', functionName: fn.name}}) satisfies Change<LayerAttachOp>)
+    return state.functions.map(
+      ({fn}) =>
+        ({
+          action: 'restore',
+          resource: 'function-layers',
+          name: fn.name,
+          detail: 'the cache layer comes off (other layers kept)',
+          op: {kind: 'remove-layer', functionName: fn.name},
+        }) satisfies Change<LayerAttachOp>,
+    )
   },
 
   async destroy(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
     await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
-      if (op.kind !== 'remove-layer') throw new Error(`layer-attach destroy was given ${op.kind}, which only apply performs`)
+      if (op.kind !== 'remove-layer')
+        throw new Error(`layer-attach destroy was given ${op.kind}, which only apply performs`)
       const recorded = state.functions.find((f) => f.fn.name === op.functionName)!.fn
       const fn = (await describeFunction(lambda, recorded.name)) ?? recorded
       const before = decodeRecord<{before: string[]}>(layersRecordKey(ctx), fn.tags)?.before ?? []
       ctx.progress(`${fn.name}: removing the cache layer`)
-      await updateFunction(lambda, fn, (current) => {
-        // Take off only cct's layer; put back a version of it the function had before cct.
-        const restored = current.layers.flatMap((arn) => (isOurLayer(arn, ctx) ? before.filter((b) => isOurLayer(b, ctx)) : [arn]))
-        return restored.join() === current.layers.join() ? undefined : {Layers: restored}
-      }, ctx, 'cct rollback')
+      await updateFunction(
+        lambda,
+        fn,
+        (current) => {
+          // Take off only cct's layer; put back a version of it the function had before cct.
+          const restored = current.layers.flatMap((arn) =>
+            isOurLayer(arn, ctx) ? before.filter((b) => isOurLayer(b, ctx)) : [arn],
+          )
+          return restored.join() === current.layers.join() ? undefined : {Layers: restored}
+        },
+        ctx,
+        'cct rollback',
+      )
       await untagFunction(lambda, fn, recordTagKeys(layersRecordKey(ctx), fn.tags))
     })
   },
 }
 
 /** The function's layers with cct's in place of an older version of it, or appended; undefined when already right. */
-export function desiredLayers(fn: FunctionInfo, layerVersionArn: string, ctx: Pick<StepContext, 'stack'>): string[] | undefined {
+export function desiredLayers(
+  fn: FunctionInfo,
+  layerVersionArn: string,
+  ctx: Pick<StepContext, 'stack'>,
+): string[] | undefined {
   if (fn.layers.includes(layerVersionArn)) return undefined
   if (fn.packageType === 'Image') {
-    throw conflictError(`Function ${fn.name} is a container image (PackageType Image); Lambda allows no layers on it`, 'Copy the cache helper into the image instead (the layer zip is in dist/layer/ of cct), or leave it out of --functions')
+    throw conflictError(
+      `Function ${fn.name} is a container image (PackageType Image); Lambda allows no layers on it`,
+      'Copy the cache helper into the image instead (the layer zip is in dist/layer/ of cct), or leave it out of --functions',
+    )
   }
   const runtime = fn.runtime
   if (runtime && !layerTargets().runtimes.includes(runtime)) {
-    throw conflictError(`Function ${fn.name} runs ${runtime}; the cache layer is built for ${layerTargets().runtimes.join(', ')}`, `Upgrade its runtime, or leave it out of --functions`)
+    throw conflictError(
+      `Function ${fn.name} runs ${runtime}; the cache layer is built for ${layerTargets().runtimes.join(', ')}`,
+      `Upgrade its runtime, or leave it out of --functions`,
+    )
   }
   const index = fn.layers.findIndex((arn) => isOurLayer(arn, ctx))
-  if (index >= 0) return fn.layers.map((arn, i) => (i === index ? layerVersionArn : arn)).filter((arn, i) => i === index || !isOurLayer(arn, ctx))
+  if (index >= 0)
+    return fn.layers
+      .map((arn, i) => (i === index ? layerVersionArn : arn))
+      .filter((arn, i) => i === index || !isOurLayer(arn, ctx))
   if (fn.layers.length >= MAX_LAYERS) {
-    throw conflictError(`Function ${fn.name} already has ${fn.layers.length} layers; Lambda allows ${MAX_LAYERS}`, 'Remove one of its layers (or merge two), or leave it out of --functions')
+    throw conflictError(
+      `Function ${fn.name} already has ${fn.layers.length} layers; Lambda allows ${MAX_LAYERS}`,
+      'Remove one of its layers (or merge two), or leave it out of --functions',
+    )
   }
   return [...fn.layers, layerVersionArn]
 }

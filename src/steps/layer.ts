@@ -1,4 +1,10 @@
-import {DeleteLayerVersionCommand, ListLayerVersionsCommand, PublishLayerVersionCommand, type LambdaClient, type LayerVersionsListItem} from '@aws-sdk/client-lambda'
+import {
+  DeleteLayerVersionCommand,
+  ListLayerVersionsCommand,
+  PublishLayerVersionCommand,
+  type LambdaClient,
+  type LayerVersionsListItem,
+} from '@aws-sdk/client-lambda'
 
 import {operations, pending, type Step} from '../engine/step.js'
 import {layerTargets, loadBundle, type LayerBundle} from '../layer-bundle.js'
@@ -49,7 +55,15 @@ export const layerStep: Step<'layer', LayerState, LayerOp> = {
   plan(state, ctx) {
     if (state.latest?.Description === `${DESCRIPTION}${state.bundle.sha256}`) return []
     const detail = `${state.latest ? `published version ${state.latest.Version} is not this build; ` : ''}${(state.bundle.size / 1024).toFixed(0)} KB, sha256 ${state.bundle.sha256.slice(0, 12)}…, ${layerTargets().runtimes.join(' ')}`
-    return [{action: 'create', resource: 'layer-version', name: layerName(ctx.stack), detail, op: {kind: 'publish-layer-version', sha256: state.bundle.sha256}}]
+    return [
+      {
+        action: 'create',
+        resource: 'layer-version',
+        name: layerName(ctx.stack),
+        detail,
+        op: {kind: 'publish-layer-version', sha256: state.bundle.sha256},
+      },
+    ]
   },
 
   resources(state, ctx) {
@@ -58,12 +72,16 @@ export const layerStep: Step<'layer', LayerState, LayerOp> = {
 
   output(state, ctx) {
     const current = state.latest?.Description === `${DESCRIPTION}${state.bundle.sha256}` ? state.latest : undefined
-    return {layerVersionArn: current?.LayerVersionArn ?? pending(layerName(ctx.stack)), layerArn: state.layerArn ?? pending(layerName(ctx.stack))}
+    return {
+      layerVersionArn: current?.LayerVersionArn ?? pending(layerName(ctx.stack)),
+      layerArn: state.layerArn ?? pending(layerName(ctx.stack)),
+    }
   },
 
   async apply(state, plan, ctx) {
     const [op, ...more] = operations(plan)
-    if (op?.kind !== 'publish-layer-version' || more.length) throw new Error('layer apply publishes one version, nothing else')
+    if (op?.kind !== 'publish-layer-version' || more.length)
+      throw new Error('layer apply publishes one version, nothing else')
     // The bundle inspect read is the one the plan described.
     if (op.sha256 !== state.bundle.sha256) throw new Error('the layer bundle changed between plan and apply')
     const lambda = await ctx.aws.lambda()
@@ -82,13 +100,19 @@ export const layerStep: Step<'layer', LayerState, LayerOp> = {
   },
 
   destroyPlan(state, ctx) {
-    return state.ours.map((v) => ({action: 'delete', resource: 'layer-version', name: `${layerName(ctx.stack)}:${v.Version}`, op: {kind: 'delete-layer-version', version: v.Version!}}))
+    return state.ours.map((v) => ({
+      action: 'delete',
+      resource: 'layer-version',
+      name: `${layerName(ctx.stack)}:${v.Version}`,
+      op: {kind: 'delete-layer-version', version: v.Version!},
+    }))
   },
 
   async destroy(_state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
     for (const op of operations(plan)) {
-      if (op.kind !== 'delete-layer-version') throw new Error(`layer destroy was given ${op.kind}, which only apply performs`)
+      if (op.kind !== 'delete-layer-version')
+        throw new Error(`layer destroy was given ${op.kind}, which only apply performs`)
       await lambda.send(new DeleteLayerVersionCommand({LayerName: layerName(ctx.stack), VersionNumber: op.version}))
     }
   },

@@ -25,7 +25,18 @@ import {
 
 import {deleteSubnetWhenFree, deleteWhenFree} from '../aws/in-use.js'
 import {waitUntil} from '../aws/wait.js'
-import {isPending, isUndoing, operations, pending, unknownOperation, usually, type Change, type Step, type StepContext, type Takes} from '../engine/step.js'
+import {
+  isPending,
+  isUndoing,
+  operations,
+  pending,
+  unknownOperation,
+  usually,
+  type Change,
+  type Step,
+  type StepContext,
+  type Takes,
+} from '../engine/step.js'
 import {usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr} from '../net/cidr.js'
 import {natMonthlyUsd, natPrices, type NatPrices} from '../pricing/prices.js'
@@ -40,7 +51,6 @@ declare module '../engine/step.js' {
     nat: NatOutput
   }
 }
-
 
 const ANYWHERE = '0.0.0.0/0'
 const LIVE_NAT = ['pending', 'available']
@@ -74,7 +84,10 @@ function natCost(prices: NatPrices | undefined): string {
 }
 
 const name = (ctx: StepContext, thing: string) => `${ctx.stack}-${thing}`
-const publicTags = (ctx: StepContext, thing: string): Tag[] => [...stackTags(ctx.stack, name(ctx, thing)), {Key: ROLE_KEY, Value: 'public'}]
+const publicTags = (ctx: StepContext, thing: string): Tag[] => [
+  ...stackTags(ctx.stack, name(ctx, thing)),
+  {Key: ROLE_KEY, Value: 'public'},
+]
 
 /**
  * Opt-in (--nat): a NAT gateway for functions that call internet services other than
@@ -109,9 +122,17 @@ export const natStep: Step<'nat', NatState, NatOp> = {
 
   async inspect(ctx) {
     const {vpcId, cidr, privateRouteTableId, zones} = ctx.need('vpc')
-    const state: NatState = {vpcId, vpcCidr: cidr, ...(zones[0] ? {az: zones[0]} : {}), privateRouteTableId: privateRouteTableId && !isPending(privateRouteTableId) ? privateRouteTableId : undefined}
+    const state: NatState = {
+      vpcId,
+      vpcCidr: cidr,
+      ...(zones[0] ? {az: zones[0]} : {}),
+      privateRouteTableId: privateRouteTableId && !isPending(privateRouteTableId) ? privateRouteTableId : undefined,
+    }
     if (ctx.options.nat && !privateRouteTableId) {
-      throw usageError('--nat needs the private subnets cct creates', 'Leave out --subnet-ids, or route your own subnets to a NAT gateway')
+      throw usageError(
+        '--nat needs the private subnets cct creates',
+        'Leave out --subnet-ids, or route your own subnets to a NAT gateway',
+      )
     }
     const priced = async () => {
       if (!isUndoing(ctx) && (ctx.options.nat || state.nat)) state.prices = await natPrices(ctx.aws, ctx.region)
@@ -121,19 +142,25 @@ export const natStep: Step<'nat', NatState, NatOp> = {
     const ec2 = await ctx.aws.ec2()
     const filters = stackFilters(ctx.stack)
     const inVpc = {Name: 'vpc-id', Values: [vpcId]}
-    const [{InternetGateways = []}, {Subnets = []}, {RouteTables = []}, {Addresses = []}, {NatGateways = []}] = await Promise.all([
-      ec2.send(new DescribeInternetGatewaysCommand({Filters: filters})),
-      ec2.send(new DescribeSubnetsCommand({Filters: [inVpc]})),
-      ec2.send(new DescribeRouteTablesCommand({Filters: [inVpc]})),
-      ec2.send(new DescribeAddressesCommand({Filters: filters})),
-      ec2.send(new DescribeNatGatewaysCommand({Filter: [...filters, inVpc]})),
-    ])
+    const [{InternetGateways = []}, {Subnets = []}, {RouteTables = []}, {Addresses = []}, {NatGateways = []}] =
+      await Promise.all([
+        ec2.send(new DescribeInternetGatewaysCommand({Filters: filters})),
+        ec2.send(new DescribeSubnetsCommand({Filters: [inVpc]})),
+        ec2.send(new DescribeRouteTablesCommand({Filters: [inVpc]})),
+        ec2.send(new DescribeAddressesCommand({Filters: filters})),
+        ec2.send(new DescribeNatGatewaysCommand({Filter: [...filters, inVpc]})),
+      ])
     const igw = InternetGateways[0]
     if (igw) state.igw = {id: igw.InternetGatewayId!, attached: (igw.Attachments ?? []).some((a) => a.VpcId === vpcId)}
     const subnet = Subnets.find((s) => isPublicSide(s.Tags) && hasStackTags(s.Tags, ctx.stack))
     if (subnet) state.publicSubnet = {id: subnet.SubnetId!, az: subnet.AvailabilityZone!}
     else {
-      const block = freeBlocks(parseCidr(cidr), ctx.options.subnetPrefix, Subnets.map((s) => parseCidr(s.CidrBlock!)), 1)[0]
+      const block = freeBlocks(
+        parseCidr(cidr),
+        ctx.options.subnetPrefix,
+        Subnets.map((s) => parseCidr(s.CidrBlock!)),
+        1,
+      )[0]
       state.publicSubnetCidr = block && formatCidr(block)
     }
     const publicTable = RouteTables.find((t) => isPublicSide(t.Tags) && hasStackTags(t.Tags, ctx.stack))
@@ -147,14 +174,17 @@ export const natStep: Step<'nat', NatState, NatOp> = {
     if (Addresses[0]) state.eip = {allocationId: Addresses[0].AllocationId!}
     const nat = NatGateways.find((n) => LIVE_NAT.includes(n.State ?? ''))
     if (nat) state.nat = {id: nat.NatGatewayId!, state: nat.State!}
-    const route = RouteTables.find((t) => t.RouteTableId === state.privateRouteTableId)?.Routes?.find((r) => r.DestinationCidrBlock === ANYWHERE)
+    const route = RouteTables.find((t) => t.RouteTableId === state.privateRouteTableId)?.Routes?.find(
+      (r) => r.DestinationCidrBlock === ANYWHERE,
+    )
     if (route) state.privateRoute = {target: route.NatGatewayId ?? route.GatewayId ?? 'another target'}
     return priced()
   },
 
   plan(state, ctx) {
     if (!ctx.options.nat) {
-      if (state.nat) ctx.note(`NAT gateway ${state.nat.id} exists (${natCost(state.prices)}); \`cct rollback\` removes it.`)
+      if (state.nat)
+        ctx.note(`NAT gateway ${state.nat.id} exists (${natCost(state.prices)}); \`cct rollback\` removes it.`)
       return []
     }
     const changes: Change<NatOp>[] = []
@@ -162,16 +192,79 @@ export const natStep: Step<'nat', NatState, NatOp> = {
     const subnetId = state.publicSubnet?.id ?? pending(name(ctx, 'public-subnet'))
     const allocationId = state.eip?.allocationId ?? pending(name(ctx, 'nat-eip'))
     const natGatewayId = state.nat?.id ?? pending(name(ctx, 'nat'))
-    if (!state.igw) changes.push({action: 'create', resource: 'internet-gateway', name: name(ctx, 'igw'), detail: 'for the NAT gateway only; functions stay private', op: {kind: 'create-internet-gateway', id: igwId, vpcId: state.vpcId}})
-    else if (!state.igw.attached) changes.push({action: 'attach', resource: 'internet-gateway', name: state.igw.id, detail: `not attached to ${state.vpcId}`, op: {kind: 'attach-internet-gateway', igwId, vpcId: state.vpcId}})
-    if (!state.publicSubnet) changes.push({action: 'create', resource: 'subnet', name: name(ctx, 'public-subnet'), detail: state.publicSubnetCidr ? `${state.publicSubnetCidr}${state.az ? ` in ${state.az}` : ''}` : 'no free block', op: {kind: 'create-public-subnet', id: subnetId, vpcId: state.vpcId, cidr: state.publicSubnetCidr, ...(state.az ? {az: state.az} : {})}})
-    if (!state.publicRouteTable) changes.push({action: 'create', resource: 'route-table', name: name(ctx, 'public-rt'), detail: `${ANYWHERE} -> internet gateway`, op: {kind: 'create-public-route-table', vpcId: state.vpcId, igwId, subnetId}})
-    if (!state.eip) changes.push({action: 'create', resource: 'elastic-ip', name: name(ctx, 'nat-eip'), op: {kind: 'allocate-eip', id: allocationId}})
-    if (!state.nat) changes.push({action: 'create', resource: 'nat-gateway', name: name(ctx, 'nat'), detail: natCost(state.prices), cost: natCost(state.prices), takes: NAT_TAKES, op: {kind: 'create-nat-gateway', id: natGatewayId, subnetId, allocationId}})
+    if (!state.igw)
+      changes.push({
+        action: 'create',
+        resource: 'internet-gateway',
+        name: name(ctx, 'igw'),
+        detail: 'for the NAT gateway only; functions stay private',
+        op: {kind: 'create-internet-gateway', id: igwId, vpcId: state.vpcId},
+      })
+    else if (!state.igw.attached)
+      changes.push({
+        action: 'attach',
+        resource: 'internet-gateway',
+        name: state.igw.id,
+        detail: `not attached to ${state.vpcId}`,
+        op: {kind: 'attach-internet-gateway', igwId, vpcId: state.vpcId},
+      })
+    if (!state.publicSubnet)
+      changes.push({
+        action: 'create',
+        resource: 'subnet',
+        name: name(ctx, 'public-subnet'),
+        detail: state.publicSubnetCidr
+          ? `${state.publicSubnetCidr}${state.az ? ` in ${state.az}` : ''}`
+          : 'no free block',
+        op: {
+          kind: 'create-public-subnet',
+          id: subnetId,
+          vpcId: state.vpcId,
+          cidr: state.publicSubnetCidr,
+          ...(state.az ? {az: state.az} : {}),
+        },
+      })
+    if (!state.publicRouteTable)
+      changes.push({
+        action: 'create',
+        resource: 'route-table',
+        name: name(ctx, 'public-rt'),
+        detail: `${ANYWHERE} -> internet gateway`,
+        op: {kind: 'create-public-route-table', vpcId: state.vpcId, igwId, subnetId},
+      })
+    if (!state.eip)
+      changes.push({
+        action: 'create',
+        resource: 'elastic-ip',
+        name: name(ctx, 'nat-eip'),
+        op: {kind: 'allocate-eip', id: allocationId},
+      })
+    if (!state.nat)
+      changes.push({
+        action: 'create',
+        resource: 'nat-gateway',
+        name: name(ctx, 'nat'),
+        detail: natCost(state.prices),
+        cost: natCost(state.prices),
+        takes: NAT_TAKES,
+        op: {kind: 'create-nat-gateway', id: natGatewayId, subnetId, allocationId},
+      })
     if (!state.privateRoute || (state.nat && state.privateRoute.target !== state.nat.id)) {
-      const occupiedBy = state.privateRoute && state.privateRoute.target !== state.nat?.id ? state.privateRoute.target : undefined
-      const op: NatOp = {kind: 'route-to-nat', routeTableId: state.privateRouteTableId ?? pending(name(ctx, 'rt')), natGatewayId, ...(occupiedBy ? {occupiedBy} : {})}
-      changes.push({action: 'create', resource: 'route', name: name(ctx, 'rt'), detail: `${ANYWHERE} -> NAT gateway${occupiedBy ? ` (routes to ${occupiedBy} now)` : ''}`, op})
+      const occupiedBy =
+        state.privateRoute && state.privateRoute.target !== state.nat?.id ? state.privateRoute.target : undefined
+      const op: NatOp = {
+        kind: 'route-to-nat',
+        routeTableId: state.privateRouteTableId ?? pending(name(ctx, 'rt')),
+        natGatewayId,
+        ...(occupiedBy ? {occupiedBy} : {}),
+      }
+      changes.push({
+        action: 'create',
+        resource: 'route',
+        name: name(ctx, 'rt'),
+        detail: `${ANYWHERE} -> NAT gateway${occupiedBy ? ` (routes to ${occupiedBy} now)` : ''}`,
+        op,
+      })
     }
     return changes
   },
@@ -183,7 +276,9 @@ export const natStep: Step<'nat', NatState, NatOp> = {
       ...(state.publicRouteTable ? [{resource: 'route-table', name: state.publicRouteTable.id}] : []),
       ...(state.eip ? [{resource: 'elastic-ip', name: state.eip.allocationId}] : []),
       ...(state.nat ? [{resource: 'nat-gateway', name: state.nat.id}] : []),
-      ...(state.privateRoute && state.privateRoute.target === state.nat?.id ? [{resource: 'route', name: name(ctx, 'rt')}] : []),
+      ...(state.privateRoute && state.privateRoute.target === state.nat?.id
+        ? [{resource: 'route', name: name(ctx, 'rt')}]
+        : []),
     ]
   },
 
@@ -195,7 +290,11 @@ export const natStep: Step<'nat', NatState, NatOp> = {
     const ec2 = await ctx.aws.ec2()
     const ops = operations(plan)
     for (const op of ops) {
-      if (op.kind === 'route-to-nat' && op.occupiedBy) throw usageError(`${name(ctx, 'rt')} already routes ${ANYWHERE} to ${op.occupiedBy}`, 'Remove that route, or leave out --nat')
+      if (op.kind === 'route-to-nat' && op.occupiedBy)
+        throw usageError(
+          `${name(ctx, 'rt')} already routes ${ANYWHERE} to ${op.occupiedBy}`,
+          'Remove that route, or leave out --nat',
+        )
     }
     const created = new Map<string, string>()
     const real = (id: string) => created.get(id) ?? id
@@ -207,7 +306,11 @@ export const natStep: Step<'nat', NatState, NatOp> = {
         `NAT gateway ${id} to be available`,
         async () => {
           const status = (await describeNat(ec2, id)) ?? 'missing'
-          if (status === 'failed') throw usageError(`NAT gateway ${id} failed to start`, 'See it in the VPC console, then run `cct vpc --nat` again')
+          if (status === 'failed')
+            throw usageError(
+              `NAT gateway ${id} failed to start`,
+              'See it in the VPC console, then run `cct vpc --nat` again',
+            )
           return {done: status === 'available', status}
         },
         'cct vpc --nat',
@@ -217,34 +320,69 @@ export const natStep: Step<'nat', NatState, NatOp> = {
     for (const op of ops) {
       switch (op.kind) {
         case 'create-internet-gateway': {
-          const {InternetGateway} = await ec2.send(new CreateInternetGatewayCommand({TagSpecifications: [{ResourceType: 'internet-gateway', Tags: publicTags(ctx, 'igw')}]}))
+          const {InternetGateway} = await ec2.send(
+            new CreateInternetGatewayCommand({
+              TagSpecifications: [{ResourceType: 'internet-gateway', Tags: publicTags(ctx, 'igw')}],
+            }),
+          )
           created.set(op.id, InternetGateway!.InternetGatewayId!)
-          await ec2.send(new AttachInternetGatewayCommand({InternetGatewayId: InternetGateway!.InternetGatewayId!, VpcId: op.vpcId}))
+          await ec2.send(
+            new AttachInternetGatewayCommand({InternetGatewayId: InternetGateway!.InternetGatewayId!, VpcId: op.vpcId}),
+          )
           break
         }
         case 'attach-internet-gateway':
           await ec2.send(new AttachInternetGatewayCommand({InternetGatewayId: real(op.igwId), VpcId: op.vpcId}))
           break
         case 'create-public-subnet': {
-          if (!op.cidr) throw usageError(`VPC ${op.vpcId} has no free /${ctx.options.subnetPrefix} block for a public subnet`, 'Use a longer --subnet-prefix')
-          const {Subnet} = await ec2.send(new CreateSubnetCommand({VpcId: op.vpcId, CidrBlock: op.cidr, ...(op.az ? {AvailabilityZone: op.az} : {}), TagSpecifications: [{ResourceType: 'subnet', Tags: publicTags(ctx, 'public-subnet')}]}))
+          if (!op.cidr)
+            throw usageError(
+              `VPC ${op.vpcId} has no free /${ctx.options.subnetPrefix} block for a public subnet`,
+              'Use a longer --subnet-prefix',
+            )
+          const {Subnet} = await ec2.send(
+            new CreateSubnetCommand({
+              VpcId: op.vpcId,
+              CidrBlock: op.cidr,
+              ...(op.az ? {AvailabilityZone: op.az} : {}),
+              TagSpecifications: [{ResourceType: 'subnet', Tags: publicTags(ctx, 'public-subnet')}],
+            }),
+          )
           created.set(op.id, Subnet!.SubnetId!)
           break
         }
         case 'create-public-route-table': {
-          const table = (await ec2.send(new CreateRouteTableCommand({VpcId: op.vpcId, TagSpecifications: [{ResourceType: 'route-table', Tags: publicTags(ctx, 'public-rt')}]}))).RouteTable!.RouteTableId!
-          await ec2.send(new CreateRouteCommand({RouteTableId: table, DestinationCidrBlock: ANYWHERE, GatewayId: real(op.igwId)}))
+          const table = (
+            await ec2.send(
+              new CreateRouteTableCommand({
+                VpcId: op.vpcId,
+                TagSpecifications: [{ResourceType: 'route-table', Tags: publicTags(ctx, 'public-rt')}],
+              }),
+            )
+          ).RouteTable!.RouteTableId!
+          await ec2.send(
+            new CreateRouteCommand({RouteTableId: table, DestinationCidrBlock: ANYWHERE, GatewayId: real(op.igwId)}),
+          )
           await ec2.send(new AssociateRouteTableCommand({RouteTableId: table, SubnetId: real(op.subnetId)}))
           break
         }
         case 'allocate-eip': {
-          const {AllocationId} = await ec2.send(new AllocateAddressCommand({Domain: 'vpc', TagSpecifications: [{ResourceType: 'elastic-ip', Tags: publicTags(ctx, 'nat-eip')}]}))
+          const {AllocationId} = await ec2.send(
+            new AllocateAddressCommand({
+              Domain: 'vpc',
+              TagSpecifications: [{ResourceType: 'elastic-ip', Tags: publicTags(ctx, 'nat-eip')}],
+            }),
+          )
           created.set(op.id, AllocationId!)
           break
         }
         case 'create-nat-gateway': {
           const {NatGateway} = await ec2.send(
-            new CreateNatGatewayCommand({SubnetId: real(op.subnetId), AllocationId: real(op.allocationId), TagSpecifications: [{ResourceType: 'natgateway', Tags: publicTags(ctx, 'nat')}]}),
+            new CreateNatGatewayCommand({
+              SubnetId: real(op.subnetId),
+              AllocationId: real(op.allocationId),
+              TagSpecifications: [{ResourceType: 'natgateway', Tags: publicTags(ctx, 'nat')}],
+            }),
           )
           natId = NatGateway!.NatGatewayId!
           created.set(op.id, natId)
@@ -253,7 +391,13 @@ export const natStep: Step<'nat', NatState, NatOp> = {
         case 'route-to-nat':
           await waitForNat(real(op.natGatewayId))
           waited = true
-          await ec2.send(new CreateRouteCommand({RouteTableId: real(op.routeTableId), DestinationCidrBlock: ANYWHERE, NatGatewayId: real(op.natGatewayId)}))
+          await ec2.send(
+            new CreateRouteCommand({
+              RouteTableId: real(op.routeTableId),
+              DestinationCidrBlock: ANYWHERE,
+              NatGatewayId: real(op.natGatewayId),
+            }),
+          )
           break
         case 'delete-route':
         case 'delete-nat-gateway':
@@ -273,13 +417,57 @@ export const natStep: Step<'nat', NatState, NatOp> = {
   destroyPlan(state, ctx) {
     const changes: Change<NatOp>[] = []
     if (state.privateRoute && state.nat && state.privateRoute.target === state.nat.id) {
-      changes.push({action: 'delete', resource: 'route', name: name(ctx, 'rt'), detail: `${ANYWHERE} -> ${state.nat.id}`, op: {kind: 'delete-route', routeTableId: state.privateRouteTableId!}})
+      changes.push({
+        action: 'delete',
+        resource: 'route',
+        name: name(ctx, 'rt'),
+        detail: `${ANYWHERE} -> ${state.nat.id}`,
+        op: {kind: 'delete-route', routeTableId: state.privateRouteTableId!},
+      })
     }
-    if (state.nat) changes.push({action: 'delete', resource: 'nat-gateway', name: state.nat.id, op: {kind: 'delete-nat-gateway', natGatewayId: state.nat.id}})
-    if (state.eip) changes.push({action: 'delete', resource: 'elastic-ip', name: state.eip.allocationId, op: {kind: 'release-eip', allocationId: state.eip.allocationId}})
-    if (state.publicRouteTable) changes.push({action: 'delete', resource: 'route-table', name: state.publicRouteTable.id, op: {kind: 'delete-route-table', routeTableId: state.publicRouteTable.id, associationIds: state.publicRouteTable.associations}})
-    if (state.publicSubnet) changes.push({action: 'delete', resource: 'subnet', name: state.publicSubnet.id, op: {kind: 'delete-subnet', subnetId: state.publicSubnet.id}})
-    if (state.igw) changes.push({action: 'delete', resource: 'internet-gateway', name: state.igw.id, op: {kind: 'delete-internet-gateway', igwId: state.igw.id, ...(state.igw.attached ? {attachedTo: state.vpcId} : {})}})
+    if (state.nat)
+      changes.push({
+        action: 'delete',
+        resource: 'nat-gateway',
+        name: state.nat.id,
+        op: {kind: 'delete-nat-gateway', natGatewayId: state.nat.id},
+      })
+    if (state.eip)
+      changes.push({
+        action: 'delete',
+        resource: 'elastic-ip',
+        name: state.eip.allocationId,
+        op: {kind: 'release-eip', allocationId: state.eip.allocationId},
+      })
+    if (state.publicRouteTable)
+      changes.push({
+        action: 'delete',
+        resource: 'route-table',
+        name: state.publicRouteTable.id,
+        op: {
+          kind: 'delete-route-table',
+          routeTableId: state.publicRouteTable.id,
+          associationIds: state.publicRouteTable.associations,
+        },
+      })
+    if (state.publicSubnet)
+      changes.push({
+        action: 'delete',
+        resource: 'subnet',
+        name: state.publicSubnet.id,
+        op: {kind: 'delete-subnet', subnetId: state.publicSubnet.id},
+      })
+    if (state.igw)
+      changes.push({
+        action: 'delete',
+        resource: 'internet-gateway',
+        name: state.igw.id,
+        op: {
+          kind: 'delete-internet-gateway',
+          igwId: state.igw.id,
+          ...(state.igw.attached ? {attachedTo: state.vpcId} : {}),
+        },
+      })
     return changes
   },
 
@@ -292,23 +480,31 @@ export const natStep: Step<'nat', NatState, NatOp> = {
           break
         case 'delete-nat-gateway':
           await ec2.send(new DeleteNatGatewayCommand({NatGatewayId: op.natGatewayId}))
-          await waitUntil(ctx, `NAT gateway ${op.natGatewayId} to be deleted`, async () => {
-            const s = (await describeNat(ec2, op.natGatewayId)) ?? 'deleted'
-            return {done: s === 'deleted', status: s}
-          }, 'cct rollback', 'usually about a minute')
+          await waitUntil(
+            ctx,
+            `NAT gateway ${op.natGatewayId} to be deleted`,
+            async () => {
+              const s = (await describeNat(ec2, op.natGatewayId)) ?? 'deleted'
+              return {done: s === 'deleted', status: s}
+            },
+            'cct rollback',
+            'usually about a minute',
+          )
           break
         case 'release-eip':
           await releaseWhenFree(ec2, ctx, op.allocationId)
           break
         case 'delete-route-table':
-          for (const association of op.associationIds) await ec2.send(new DisassociateRouteTableCommand({AssociationId: association}))
+          for (const association of op.associationIds)
+            await ec2.send(new DisassociateRouteTableCommand({AssociationId: association}))
           await ec2.send(new DeleteRouteTableCommand({RouteTableId: op.routeTableId}))
           break
         case 'delete-subnet':
           await deleteSubnetWhenFree(ec2, ctx, op.subnetId)
           break
         case 'delete-internet-gateway':
-          if (op.attachedTo) await ec2.send(new DetachInternetGatewayCommand({InternetGatewayId: op.igwId, VpcId: op.attachedTo}))
+          if (op.attachedTo)
+            await ec2.send(new DetachInternetGatewayCommand({InternetGatewayId: op.igwId, VpcId: op.attachedTo}))
           await ec2.send(new DeleteInternetGatewayCommand({InternetGatewayId: op.igwId}))
           break
         default:
@@ -328,9 +524,14 @@ async function releaseWhenFree(ec2: EC2Client, ctx: StepContext, allocationId: s
   await deleteWhenFree(ctx, {
     what: `Elastic IP ${allocationId}`,
     remove: async () => {
-      const {NatGateways = []} = await ec2.send(new DescribeNatGatewaysCommand({Filter: [{Name: 'state', Values: ['pending', 'available', 'deleting']}]}))
+      const {NatGateways = []} = await ec2.send(
+        new DescribeNatGatewaysCommand({Filter: [{Name: 'state', Values: ['pending', 'available', 'deleting']}]}),
+      )
       const holder = NatGateways.find((n) => (n.NatGatewayAddresses ?? []).some((a) => a.AllocationId === allocationId))
-      if (holder) throw Object.assign(new Error(`still used by ${holder.NatGatewayId} (${holder.State})`), {name: 'InvalidIPAddress.InUse'})
+      if (holder)
+        throw Object.assign(new Error(`still used by ${holder.NatGatewayId} (${holder.State})`), {
+          name: 'InvalidIPAddress.InUse',
+        })
       return ec2.send(new ReleaseAddressCommand({AllocationId: allocationId}))
     },
     busyError: 'InvalidIPAddress.InUse',

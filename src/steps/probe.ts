@@ -55,7 +55,9 @@ export async function loadProbeBundle(dir = join(BUNDLE_DIR, '..', 'probe')): Pr
   try {
     zip = await readFile(file)
   } catch {
-    throw new CctError(`The probe bundle ${file} is missing`, {hint: 'Reinstall cct, or run `npm run build` in its checkout'})
+    throw new CctError(`The probe bundle ${file} is missing`, {
+      hint: 'Reinstall cct, or run `npm run build` in its checkout',
+    })
   }
   return {zip, codeSha256: createHash('sha256').update(zip).digest('base64')}
 }
@@ -108,7 +110,9 @@ export const probeStep: Step<'probe', ProbeState, ProbeOp> = {
       bundle,
       fn,
       role,
-      partition: partitionOf(fn?.FunctionArn ?? role?.arn ?? (hasPending(layerVersionArn) ? 'arn:aws' : layerVersionArn)),
+      partition: partitionOf(
+        fn?.FunctionArn ?? role?.arn ?? (hasPending(layerVersionArn) ? 'arn:aws' : layerVersionArn),
+      ),
       desired: {subnetIds, securityGroupIds: [lambdaGroupId], layers: [layerVersionArn]},
     }
   },
@@ -116,23 +120,58 @@ export const probeStep: Step<'probe', ProbeState, ProbeOp> = {
   plan(state, ctx) {
     const name = probeName(ctx.stack)
     const changes: Change<ProbeOp>[] = []
-    if (!state.role) changes.push({action: 'create', resource: 'iam role', name: probeRoleName(ctx.stack), detail: 'VPC access, logs, dynamodb:ListTables', op: {kind: 'ensure-role'}})
-    else if (!state.role.policies.includes(vpcAccessPolicyArn(state.partition)) || !state.role.inline.includes(PROBE_POLICY_NAME)) {
-      changes.push({action: 'update', resource: 'iam role', name: probeRoleName(ctx.stack), detail: 'policies missing', op: {kind: 'ensure-role'}})
+    if (!state.role)
+      changes.push({
+        action: 'create',
+        resource: 'iam role',
+        name: probeRoleName(ctx.stack),
+        detail: 'VPC access, logs, dynamodb:ListTables',
+        op: {kind: 'ensure-role'},
+      })
+    else if (
+      !state.role.policies.includes(vpcAccessPolicyArn(state.partition)) ||
+      !state.role.inline.includes(PROBE_POLICY_NAME)
+    ) {
+      changes.push({
+        action: 'update',
+        resource: 'iam role',
+        name: probeRoleName(ctx.stack),
+        detail: 'policies missing',
+        op: {kind: 'ensure-role'},
+      })
     }
     if (!state.fn) {
-      const detail = hasPending(state.desired) ? 'once the subnets, groups and layer exist' : `${PROBE_RUNTIME} in ${state.desired.subnetIds.length} subnets`
+      const detail = hasPending(state.desired)
+        ? 'once the subnets, groups and layer exist'
+        : `${PROBE_RUNTIME} in ${state.desired.subnetIds.length} subnets`
       changes.push({action: 'create', resource: 'lambda function', name, detail, op: {kind: 'create-function'}})
       return changes
     }
-    if (state.fn.CodeSha256 !== state.bundle.codeSha256) changes.push({action: 'update', resource: 'lambda function', name, detail: 'probe code', op: {kind: 'update-code', sha256: state.bundle.codeSha256}})
+    if (state.fn.CodeSha256 !== state.bundle.codeSha256)
+      changes.push({
+        action: 'update',
+        resource: 'lambda function',
+        name,
+        detail: 'probe code',
+        op: {kind: 'update-code', sha256: state.bundle.codeSha256},
+      })
     const drift = configDrift(state.fn, state.desired)
-    if (drift.length) changes.push({action: 'update', resource: 'lambda function', name, detail: `${drift.join(', ')} differ`, op: {kind: 'update-config', drift}})
+    if (drift.length)
+      changes.push({
+        action: 'update',
+        resource: 'lambda function',
+        name,
+        detail: `${drift.join(', ')} differ`,
+        op: {kind: 'update-config', drift},
+      })
     return changes
   },
 
   resources(state, ctx) {
-    return [...(state.role ? [{resource: 'iam role', name: probeRoleName(ctx.stack)}] : []), ...(state.fn ? [{resource: 'lambda function', name: probeName(ctx.stack)}] : [])]
+    return [
+      ...(state.role ? [{resource: 'iam role', name: probeRoleName(ctx.stack)}] : []),
+      ...(state.fn ? [{resource: 'lambda function', name: probeName(ctx.stack)}] : []),
+    ]
   },
 
   output(_state, ctx) {
@@ -161,7 +200,9 @@ export const probeStep: Step<'probe', ProbeState, ProbeOp> = {
         case 'update-config': {
           await waitIdle(lambda, ctx, name, 'before')
           const {UpdateFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
-          await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: name, ...functionConfig(state.desired)}))
+          await lambda.send(
+            new UpdateFunctionConfigurationCommand({FunctionName: name, ...functionConfig(state.desired)}),
+          )
           break
         }
         case 'delete-function':
@@ -178,8 +219,15 @@ export const probeStep: Step<'probe', ProbeState, ProbeOp> = {
 
   destroyPlan(state, ctx) {
     const changes: Change<ProbeOp>[] = []
-    if (state.fn) changes.push({action: 'delete', resource: 'lambda function', name: probeName(ctx.stack), op: {kind: 'delete-function'}})
-    if (state.role) changes.push({action: 'delete', resource: 'iam role', name: probeRoleName(ctx.stack), op: {kind: 'delete-role'}})
+    if (state.fn)
+      changes.push({
+        action: 'delete',
+        resource: 'lambda function',
+        name: probeName(ctx.stack),
+        op: {kind: 'delete-function'},
+      })
+    if (state.role)
+      changes.push({action: 'delete', resource: 'iam role', name: probeRoleName(ctx.stack), op: {kind: 'delete-role'}})
     return changes
   },
 
@@ -187,7 +235,9 @@ export const probeStep: Step<'probe', ProbeState, ProbeOp> = {
     for (const op of operations(plan)) {
       if (op.kind === 'delete-function') {
         const {DeleteFunctionCommand} = await import('@aws-sdk/client-lambda')
-        await ignoreMissing((await ctx.aws.lambda()).send(new DeleteFunctionCommand({FunctionName: probeName(ctx.stack)})))
+        await ignoreMissing(
+          (await ctx.aws.lambda()).send(new DeleteFunctionCommand({FunctionName: probeName(ctx.stack)})),
+        )
       } else if (op.kind === 'delete-role') {
         await deleteRole(await ctx.aws.iam(), probeRoleName(ctx.stack), state.role!)
       } else {
@@ -210,11 +260,24 @@ function functionConfig(desired: Desired) {
 
 function configDrift(fn: FunctionConfiguration, desired: Desired): string[] {
   const drift: string[] = []
-  const same = (a: readonly string[] = [], b: readonly string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i])
+  const same = (a: readonly string[] = [], b: readonly string[]) =>
+    a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i])
   if (!same(fn.VpcConfig?.SubnetIds, desired.subnetIds)) drift.push('subnets')
   if (!same(fn.VpcConfig?.SecurityGroupIds, desired.securityGroupIds)) drift.push('security groups')
-  if (!same((fn.Layers ?? []).map((l) => l.Arn!), desired.layers)) drift.push('cache layer')
-  if (fn.Runtime !== PROBE_RUNTIME || fn.Handler !== PROBE_HANDLER || fn.Timeout !== PROBE_TIMEOUT_S || fn.MemorySize !== PROBE_MEMORY_MB) drift.push('runtime settings')
+  if (
+    !same(
+      (fn.Layers ?? []).map((l) => l.Arn!),
+      desired.layers,
+    )
+  )
+    drift.push('cache layer')
+  if (
+    fn.Runtime !== PROBE_RUNTIME ||
+    fn.Handler !== PROBE_HANDLER ||
+    fn.Timeout !== PROBE_TIMEOUT_S ||
+    fn.MemorySize !== PROBE_MEMORY_MB
+  )
+    drift.push('runtime settings')
   return drift
 }
 
@@ -222,8 +285,16 @@ async function readFunction(lambda: LambdaClient, stack: string): Promise<Functi
   const {GetFunctionCommand} = await import('@aws-sdk/client-lambda')
   try {
     const {Configuration, Tags = {}} = await lambda.send(new GetFunctionCommand({FunctionName: probeName(stack)}))
-    if (!hasStackTags(Object.entries(Tags).map(([Key, Value]) => ({Key, Value})), stack)) {
-      throw conflictError(`Lambda function ${probeName(stack)} exists but was not made by cct for stack "${stack}"`, 'Rename it, or choose another --stack')
+    if (
+      !hasStackTags(
+        Object.entries(Tags).map(([Key, Value]) => ({Key, Value})),
+        stack,
+      )
+    ) {
+      throw conflictError(
+        `Lambda function ${probeName(stack)} exists but was not made by cct for stack "${stack}"`,
+        'Rename it, or choose another --stack',
+      )
     }
     return Configuration
   } catch (error) {
@@ -243,7 +314,10 @@ async function readRole(iam: IAMClient, stack: string): Promise<ProbeState['role
     throw error
   }
   if (!hasStackTags(role.Tags, stack)) {
-    throw conflictError(`IAM role ${name} exists but was not made by cct for stack "${stack}"`, 'Delete or rename it, or choose another --stack')
+    throw conflictError(
+      `IAM role ${name} exists but was not made by cct for stack "${stack}"`,
+      'Delete or rename it, or choose another --stack',
+    )
   }
   const [{AttachedPolicies = []}, {PolicyNames = []}] = await Promise.all([
     iam.send(new ListAttachedRolePoliciesCommand({RoleName: name})),
@@ -252,21 +326,45 @@ async function readRole(iam: IAMClient, stack: string): Promise<ProbeState['role
   return {arn: role.Arn!, policies: AttachedPolicies.map((p) => p.PolicyArn!), inline: PolicyNames}
 }
 
-async function ensureRole(iam: IAMClient, ctx: StepContext, state: ProbeState): Promise<NonNullable<ProbeState['role']>> {
+async function ensureRole(
+  iam: IAMClient,
+  ctx: StepContext,
+  state: ProbeState,
+): Promise<NonNullable<ProbeState['role']>> {
   const {AttachRolePolicyCommand, CreateRoleCommand, PutRolePolicyCommand} = await import('@aws-sdk/client-iam')
   const name = probeRoleName(ctx.stack)
   let role = state.role
   if (!role) {
-    const created = await iam.send(new CreateRoleCommand({RoleName: name, AssumeRolePolicyDocument: LAMBDA_TRUST, Description: `cct verify's probe for stack ${ctx.stack}`, Tags: stackTags(ctx.stack, name)}))
+    const created = await iam.send(
+      new CreateRoleCommand({
+        RoleName: name,
+        AssumeRolePolicyDocument: LAMBDA_TRUST,
+        Description: `cct verify's probe for stack ${ctx.stack}`,
+        Tags: stackTags(ctx.stack, name),
+      }),
+    )
     role = {arn: created.Role!.Arn!, policies: [], inline: []}
   }
   const vpcPolicy = vpcAccessPolicyArn(state.partition)
-  if (!role.policies.includes(vpcPolicy)) await iam.send(new AttachRolePolicyCommand({RoleName: name, PolicyArn: vpcPolicy}))
-  if (!role.inline.includes(PROBE_POLICY_NAME)) await iam.send(new PutRolePolicyCommand({RoleName: name, PolicyName: PROBE_POLICY_NAME, PolicyDocument: PROBE_POLICY}))
-  return {arn: role.arn, policies: [...new Set([...role.policies, vpcPolicy])], inline: [...new Set([...role.inline, PROBE_POLICY_NAME])]}
+  if (!role.policies.includes(vpcPolicy))
+    await iam.send(new AttachRolePolicyCommand({RoleName: name, PolicyArn: vpcPolicy}))
+  if (!role.inline.includes(PROBE_POLICY_NAME))
+    await iam.send(
+      new PutRolePolicyCommand({RoleName: name, PolicyName: PROBE_POLICY_NAME, PolicyDocument: PROBE_POLICY}),
+    )
+  return {
+    arn: role.arn,
+    policies: [...new Set([...role.policies, vpcPolicy])],
+    inline: [...new Set([...role.inline, PROBE_POLICY_NAME])],
+  }
 }
 
-async function createFunction(lambda: LambdaClient, ctx: StepContext, state: ProbeState, roleArn: string): Promise<void> {
+async function createFunction(
+  lambda: LambdaClient,
+  ctx: StepContext,
+  state: ProbeState,
+  roleArn: string,
+): Promise<void> {
   const {CreateFunctionCommand} = await import('@aws-sdk/client-lambda')
   const name = probeName(ctx.stack)
   // A role made seconds ago may not be assumable by Lambda yet (IAM is eventually consistent).
@@ -284,7 +382,8 @@ async function createFunction(lambda: LambdaClient, ctx: StepContext, state: Pro
       )
       return
     } catch (error) {
-      const retryable = isAwsError(error, 'InvalidParameterValueException') && /role|assume/i.test((error as Error).message)
+      const retryable =
+        isAwsError(error, 'InvalidParameterValueException') && /role|assume/i.test((error as Error).message)
       if (!retryable || attempt >= 10) throw error
       ctx.progress(`${name}: waiting for its new role to propagate`)
       await new Promise((r) => setTimeout(r, ctx.options.pollIntervalMs))
@@ -299,8 +398,10 @@ async function waitIdle(lambda: LambdaClient, ctx: StepContext, name: string, wh
 
 async function deleteRole(iam: IAMClient, name: string, role: NonNullable<ProbeState['role']>): Promise<void> {
   const {DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand} = await import('@aws-sdk/client-iam')
-  for (const arn of role.policies) await ignoreMissing(iam.send(new DetachRolePolicyCommand({RoleName: name, PolicyArn: arn})))
-  for (const policy of role.inline) await ignoreMissing(iam.send(new DeleteRolePolicyCommand({RoleName: name, PolicyName: policy})))
+  for (const arn of role.policies)
+    await ignoreMissing(iam.send(new DetachRolePolicyCommand({RoleName: name, PolicyArn: arn})))
+  for (const policy of role.inline)
+    await ignoreMissing(iam.send(new DeleteRolePolicyCommand({RoleName: name, PolicyName: policy})))
   await ignoreMissing(iam.send(new DeleteRoleCommand({RoleName: name})))
 }
 

@@ -11,7 +11,16 @@ import {
 } from '@aws-sdk/client-ec2'
 
 import {deleteWhenFree, ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
-import {isPending, operations, pending, resolvePending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
+import {
+  isPending,
+  operations,
+  pending,
+  resolvePending,
+  unknownOperation,
+  type Change,
+  type Step,
+  type StepContext,
+} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {hasStackTags, stackTags} from '../tags.js'
 
@@ -78,7 +87,10 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState, SecurityGroupsO
       const group = await findGroup(ec2, vpcId, groupName(ctx, role))
       if (!group) continue
       if (!hasStackTags(group.Tags, ctx.stack)) {
-        throw conflictError(`Security group ${groupName(ctx, role)} (${group.GroupId}) in ${vpcId} was not created by cct`, 'Rename or delete it, or choose another --stack')
+        throw conflictError(
+          `Security group ${groupName(ctx, role)} (${group.GroupId}) in ${vpcId} was not created by cct`,
+          'Rename or delete it, or choose another --stack',
+        )
       }
       state[role] = {id: group.GroupId!, ingress: group.IpPermissions ?? [], egress: group.IpPermissionsEgress ?? []}
     }
@@ -89,23 +101,49 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState, SecurityGroupsO
     const changes: Change<SecurityGroupsOp>[] = []
     const {lambdaGroupId, cacheGroupId} = securityGroupsStep.output(state, ctx)
     for (const role of ['lambda', 'cache'] as const) {
-      if (!state[role]) changes.push({action: 'create', resource: 'security-group', name: groupName(ctx, role), detail: DESCRIPTIONS[role], op: {kind: 'create-group', role, id: pending(groupName(ctx, role)), vpcId: state.vpcId}})
+      if (!state[role])
+        changes.push({
+          action: 'create',
+          resource: 'security-group',
+          name: groupName(ctx, role),
+          detail: DESCRIPTIONS[role],
+          op: {kind: 'create-group', role, id: pending(groupName(ctx, role)), vpcId: state.vpcId},
+        })
     }
     if (!state.cache || !admitsRedisFrom(state.cache, state.lambda?.id)) {
-      const detail = state.cache ? `ingress tcp ${REDIS_PORT} from ${show(lambdaGroupId)} missing` : `tcp ${REDIS_PORT} from ${groupName(ctx, 'lambda')}`
-      changes.push({action: 'attach', resource: 'ingress-rule', name: groupName(ctx, 'cache'), detail, op: {kind: 'authorize-redis', groupId: cacheGroupId, fromGroupId: lambdaGroupId}})
+      const detail = state.cache
+        ? `ingress tcp ${REDIS_PORT} from ${show(lambdaGroupId)} missing`
+        : `tcp ${REDIS_PORT} from ${groupName(ctx, 'lambda')}`
+      changes.push({
+        action: 'attach',
+        resource: 'ingress-rule',
+        name: groupName(ctx, 'cache'),
+        detail,
+        op: {kind: 'authorize-redis', groupId: cacheGroupId, fromGroupId: lambdaGroupId},
+      })
     }
     // A cache never dials out; a new group's allow-all egress is removed (least privilege).
     if (!state.cache || state.cache.egress.length > 0) {
       const rules = (state.cache?.egress ?? DEFAULT_EGRESS).map(stripRuleIds)
-      const detail = state.cache ? `egress ${rules.map(describeRule).join(', ')} present (the cache needs none)` : 'all outbound (the cache needs none)'
-      changes.push({action: 'detach', resource: 'egress-rule', name: groupName(ctx, 'cache'), detail, ...(state.cache ? {} : {kind: 'missing' as const}), op: {kind: 'revoke-egress', groupId: cacheGroupId, rules}})
+      const detail = state.cache
+        ? `egress ${rules.map(describeRule).join(', ')} present (the cache needs none)`
+        : 'all outbound (the cache needs none)'
+      changes.push({
+        action: 'detach',
+        resource: 'egress-rule',
+        name: groupName(ctx, 'cache'),
+        detail,
+        ...(state.cache ? {} : {kind: 'missing' as const}),
+        op: {kind: 'revoke-egress', groupId: cacheGroupId, rules},
+      })
     }
     return changes
   },
 
   resources(state, ctx) {
-    return (['lambda', 'cache'] as const).filter((role) => state[role]).map((role) => ({resource: 'security-group', name: groupName(ctx, role)}))
+    return (['lambda', 'cache'] as const)
+      .filter((role) => state[role])
+      .map((role) => ({resource: 'security-group', name: groupName(ctx, role)}))
   },
 
   output(state, ctx) {
@@ -127,7 +165,9 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState, SecurityGroupsO
               GroupName: groupName(ctx, op.role),
               Description: DESCRIPTIONS[op.role],
               VpcId: op.vpcId,
-              TagSpecifications: [{ResourceType: 'security-group', Tags: stackTags(ctx.stack, groupName(ctx, op.role))}],
+              TagSpecifications: [
+                {ResourceType: 'security-group', Tags: stackTags(ctx.stack, groupName(ctx, op.role))},
+              ],
             }),
           )
           created.set(op.id, GroupId!)
@@ -137,7 +177,14 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState, SecurityGroupsO
           await ec2.send(
             new AuthorizeSecurityGroupIngressCommand({
               GroupId: real(op.groupId),
-              IpPermissions: [{IpProtocol: 'tcp', FromPort: REDIS_PORT, ToPort: REDIS_PORT, UserIdGroupPairs: [{GroupId: real(op.fromGroupId), Description: 'Redis from the Lambda functions'}]}],
+              IpPermissions: [
+                {
+                  IpProtocol: 'tcp',
+                  FromPort: REDIS_PORT,
+                  ToPort: REDIS_PORT,
+                  UserIdGroupPairs: [{GroupId: real(op.fromGroupId), Description: 'Redis from the Lambda functions'}],
+                },
+              ],
             }),
           )
           break
@@ -157,7 +204,13 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState, SecurityGroupsO
     // The cache group references the lambda group, so it goes first.
     return (['cache', 'lambda'] as const)
       .filter((role) => state[role])
-      .map((role) => ({action: 'delete', resource: 'security-group', name: groupName(ctx, role), detail: state[role]!.id, op: {kind: 'delete-group', role, groupId: state[role]!.id}}))
+      .map((role) => ({
+        action: 'delete',
+        resource: 'security-group',
+        name: groupName(ctx, role),
+        detail: state[role]!.id,
+        op: {kind: 'delete-group', role, groupId: state[role]!.id},
+      }))
   },
 
   async destroy(_state, plan, ctx) {
@@ -168,7 +221,14 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState, SecurityGroupsO
         what: `security group ${groupName(ctx, op.role)}`,
         remove: () => ec2.send(new DeleteSecurityGroupCommand({GroupId: op.groupId})),
         busyError: 'DependencyViolation',
-        status: async () => interfacesStatus((await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'group-id', Values: [op.groupId]}]}))).NetworkInterfaces?.length ?? 0),
+        status: async () =>
+          interfacesStatus(
+            (
+              await ec2.send(
+                new DescribeNetworkInterfacesCommand({Filters: [{Name: 'group-id', Values: [op.groupId]}]}),
+              )
+            ).NetworkInterfaces?.length ?? 0,
+          ),
         resume: 'cct rollback',
         estimate: ENI_ESTIMATE,
       })
@@ -178,15 +238,27 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState, SecurityGroupsO
 
 /** "tcp 443 to 0.0.0.0/0", "all to 0.0.0.0/0": a rule as a person reads it. */
 function describeRule(p: IpPermission): string {
-  const protocol = p.IpProtocol === '-1' ? 'all' : `${p.IpProtocol}${p.FromPort === undefined ? '' : ` ${p.FromPort === p.ToPort ? p.FromPort : `${p.FromPort}-${p.ToPort}`}`}`
-  const to = [...(p.IpRanges ?? []).map((r) => r.CidrIp), ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6), ...(p.PrefixListIds ?? []).map((r) => r.PrefixListId), ...(p.UserIdGroupPairs ?? []).map((g) => g.GroupId)]
+  const protocol =
+    p.IpProtocol === '-1'
+      ? 'all'
+      : `${p.IpProtocol}${p.FromPort === undefined ? '' : ` ${p.FromPort === p.ToPort ? p.FromPort : `${p.FromPort}-${p.ToPort}`}`}`
+  const to = [
+    ...(p.IpRanges ?? []).map((r) => r.CidrIp),
+    ...(p.Ipv6Ranges ?? []).map((r) => r.CidrIpv6),
+    ...(p.PrefixListIds ?? []).map((r) => r.PrefixListId),
+    ...(p.UserIdGroupPairs ?? []).map((g) => g.GroupId),
+  ]
   return `${protocol} to ${to.join(' ') || 'anywhere'}`
 }
 
 function admitsRedisFrom(cache: GroupInfo, lambdaGroupId: string | undefined): boolean {
   if (!lambdaGroupId) return false
   return cache.ingress.some(
-    (p) => p.IpProtocol === 'tcp' && p.FromPort === REDIS_PORT && p.ToPort === REDIS_PORT && (p.UserIdGroupPairs ?? []).some((g) => g.GroupId === lambdaGroupId),
+    (p) =>
+      p.IpProtocol === 'tcp' &&
+      p.FromPort === REDIS_PORT &&
+      p.ToPort === REDIS_PORT &&
+      (p.UserIdGroupPairs ?? []).some((g) => g.GroupId === lambdaGroupId),
   )
 }
 

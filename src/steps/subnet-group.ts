@@ -50,17 +50,43 @@ export const subnetGroupStep: Step<'subnet-group', SubnetGroupState, SubnetGroup
     if (!found) return {subnetIds}
     const {TagList = []} = await elasticache.send(new ListTagsForResourceCommand({ResourceName: found.ARN!}))
     if (!hasStackTags(TagList, ctx.stack)) {
-      throw conflictError(`Cache subnet group ${found.CacheSubnetGroupName} exists but was not created by cct`, 'Delete or rename it, or choose another --stack')
+      throw conflictError(
+        `Cache subnet group ${found.CacheSubnetGroupName} exists but was not created by cct`,
+        'Delete or rename it, or choose another --stack',
+      )
     }
-    return {subnetIds, group: {name: found.CacheSubnetGroupName!, subnetIds: (found.Subnets ?? []).map((s) => s.SubnetIdentifier!).sort()}}
+    return {
+      subnetIds,
+      group: {
+        name: found.CacheSubnetGroupName!,
+        subnetIds: (found.Subnets ?? []).map((s) => s.SubnetIdentifier!).sort(),
+      },
+    }
   },
 
   plan(state, ctx) {
     const name = subnetGroupName(ctx.stack)
     const subnetIds = state.subnetIds
-    if (!state.group) return [{action: 'create', resource: 'cache-subnet-group', name, detail: subnetIds.map(show).join(', '), op: {kind: 'create-subnet-group', name, subnetIds}}]
+    if (!state.group)
+      return [
+        {
+          action: 'create',
+          resource: 'cache-subnet-group',
+          name,
+          detail: subnetIds.map(show).join(', '),
+          op: {kind: 'create-subnet-group', name, subnetIds},
+        },
+      ]
     if (!sameSet(state.group.subnetIds, subnetIds)) {
-      return [{action: 'update', resource: 'cache-subnet-group', name, detail: `subnets differ: has ${state.group.subnetIds.join(', ')}, needs ${subnetIds.map(show).join(', ')}`, op: {kind: 'set-subnets', name, subnetIds}}]
+      return [
+        {
+          action: 'update',
+          resource: 'cache-subnet-group',
+          name,
+          detail: `subnets differ: has ${state.group.subnetIds.join(', ')}, needs ${subnetIds.map(show).join(', ')}`,
+          op: {kind: 'set-subnets', name, subnetIds},
+        },
+      ]
     }
     return []
   },
@@ -90,7 +116,9 @@ export const subnetGroupStep: Step<'subnet-group', SubnetGroupState, SubnetGroup
           break
         case 'set-subnets':
           if (hasPending(op.subnetIds)) throw new Error('subnet-group apply ran before its subnets exist')
-          await elasticache.send(new ModifyCacheSubnetGroupCommand({CacheSubnetGroupName: op.name, SubnetIds: op.subnetIds}))
+          await elasticache.send(
+            new ModifyCacheSubnetGroupCommand({CacheSubnetGroupName: op.name, SubnetIds: op.subnetIds}),
+          )
           break
         case 'delete-subnet-group':
           throw new Error('subnet-group apply was given delete-subnet-group, which only destroy performs')
@@ -102,13 +130,23 @@ export const subnetGroupStep: Step<'subnet-group', SubnetGroupState, SubnetGroup
   },
 
   destroyPlan(state) {
-    return state.group ? [{action: 'delete', resource: 'cache-subnet-group', name: state.group.name, op: {kind: 'delete-subnet-group', name: state.group.name}}] : []
+    return state.group
+      ? [
+          {
+            action: 'delete',
+            resource: 'cache-subnet-group',
+            name: state.group.name,
+            op: {kind: 'delete-subnet-group', name: state.group.name},
+          },
+        ]
+      : []
   },
 
   async destroy(_state, plan, ctx) {
     const elasticache = await ctx.aws.elasticache()
     for (const op of operations(plan)) {
-      if (op.kind !== 'delete-subnet-group') throw new Error(`subnet-group destroy was given ${op.kind}, which only apply performs`)
+      if (op.kind !== 'delete-subnet-group')
+        throw new Error(`subnet-group destroy was given ${op.kind}, which only apply performs`)
       await deleteWhenFree(ctx, {
         what: `cache subnet group ${op.name}`,
         remove: () => elasticache.send(new DeleteCacheSubnetGroupCommand({CacheSubnetGroupName: op.name})),
@@ -125,13 +163,17 @@ const show = (id: string) => id.replace(/^pending:/, 'new ')
 /** Which cache clusters still hold the group, for the progress line. */
 async function usersOf(elasticache: ElastiCacheClient, name: string): Promise<string> {
   const {CacheClusters = []} = await elasticache.send(new DescribeCacheClustersCommand({}))
-  const users = CacheClusters.filter((c) => c.CacheSubnetGroupName === name).map((c) => `${c.CacheClusterId} (${c.CacheClusterStatus})`)
+  const users = CacheClusters.filter((c) => c.CacheSubnetGroupName === name).map(
+    (c) => `${c.CacheClusterId} (${c.CacheClusterStatus})`,
+  )
   return users.length ? `in use by ${users.join(', ')}` : 'in use'
 }
 
 async function findSubnetGroup(elasticache: ElastiCacheClient, name: string): Promise<CacheSubnetGroup | undefined> {
   try {
-    const {CacheSubnetGroups = []} = await elasticache.send(new DescribeCacheSubnetGroupsCommand({CacheSubnetGroupName: name}))
+    const {CacheSubnetGroups = []} = await elasticache.send(
+      new DescribeCacheSubnetGroupsCommand({CacheSubnetGroupName: name}),
+    )
     return CacheSubnetGroups[0]
   } catch (error) {
     if (isAwsError(error, 'CacheSubnetGroupNotFoundFault')) return undefined

@@ -21,7 +21,16 @@ import {
 } from '@aws-sdk/client-ec2'
 
 import {deleteSubnetWhenFree} from '../aws/in-use.js'
-import {isUndoing, operations, pending, resolvePending, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
+import {
+  isUndoing,
+  operations,
+  pending,
+  resolvePending,
+  unknownOperation,
+  type Change,
+  type Step,
+  type StepContext,
+} from '../engine/step.js'
 import {CctError, ExitCode, conflictError, usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr, validateVpcCidr} from '../net/cidr.js'
 import {hasStackTags, isPublicSide, stackFilters, stackTags} from '../tags.js'
@@ -109,7 +118,9 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
     const azs = await availabilityZones(ec2, ctx)
     const newCidr = options.vpcId || options.subnetIds ? undefined : validateVpcCidr(options.cidr, options.subnetPrefix)
 
-    const userSubnets = options.subnetIds?.length ? await describeUserSubnets(ec2, options.subnetIds, options.vpcId) : undefined
+    const userSubnets = options.subnetIds?.length
+      ? await describeUserSubnets(ec2, options.subnetIds, options.vpcId)
+      : undefined
     const vpcId = options.vpcId ?? userSubnets?.[0]?.VpcId
     const vpc = vpcId ? await describeVpc(ec2, vpcId, ctx.region) : await findStackVpc(ec2, ctx.stack)
     const state: VpcState = {
@@ -126,19 +137,28 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
       state.subnets = userSubnets.map((s) => toSubnetInfo(s, ctx.stack))
       const zones = new Set(state.subnets.map((s) => s.az))
       if (zones.size < 2) {
-        throw usageError(`Subnets ${options.subnetIds!.join(', ')} are all in ${[...zones].join(', ')}`, 'Pass subnets in at least two availability zones')
+        throw usageError(
+          `Subnets ${options.subnetIds!.join(', ')} are all in ${[...zones].join(', ')}`,
+          'Pass subnets in at least two availability zones',
+        )
       }
       // The cache's nodes go only where the node type is offered; one such zone will do.
       if (!isUndoing(ctx) && ![...zones].some((z) => azs.includes(z))) {
-        throw usageError(`${options.nodeType} is not offered in ${[...zones].join(', ')}, the zones of subnets ${options.subnetIds!.join(', ')}`, `Pass subnets in a zone that offers it (${azs.slice(0, 4).join(', ')}), or another --node-type`)
+        throw usageError(
+          `${options.nodeType} is not offered in ${[...zones].join(', ')}, the zones of subnets ${options.subnetIds!.join(', ')}`,
+          `Pass subnets in a zone that offers it (${azs.slice(0, 4).join(', ')}), or another --node-type`,
+        )
       }
     } else {
       const existing = state.vpc ? await describeSubnets(ec2, [{Name: 'vpc-id', Values: [state.vpc.id]}]) : []
-      const ours = existing.filter((s) => hasStackTags(s.Tags, ctx.stack) && !isPublicSide(s.Tags)).map((s) => toSubnetInfo(s, ctx.stack))
+      const ours = existing
+        .filter((s) => hasStackTags(s.Tags, ctx.stack) && !isPublicSide(s.Tags))
+        .map((s) => toSubnetInfo(s, ctx.stack))
       const chosen: SubnetInfo[] = []
       // In cct's zone order (as they were created), so the output is the same on every run.
       const rank = (az: string) => (azs.includes(az) ? azs.indexOf(az) : azs.length)
-      for (const s of ours.sort((a, b) => rank(a.az) - rank(b.az) || a.az.localeCompare(b.az))) if (!chosen.some((c) => c.az === s.az)) chosen.push(s)
+      for (const s of ours.sort((a, b) => rank(a.az) - rank(b.az) || a.az.localeCompare(b.az)))
+        if (!chosen.some((c) => c.az === s.az)) chosen.push(s)
       state.subnets = chosen.slice(0, 2)
       const freeAzs = azs.filter((az) => !state.subnets.some((s) => s.az === az))
       const needed = 2 - state.subnets.length
@@ -147,7 +167,10 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
         const taken = existing.map((s) => parseCidr(s.CidrBlock!))
         const blocks = freeBlocks(within, options.subnetPrefix, taken, needed)
         if (blocks.length < needed) {
-          throw conflictError(`VPC ${state.vpc?.id} has no free /${options.subnetPrefix} block for ${needed} more subnet(s)`, 'Pass --subnet-ids of existing subnets, or a longer --subnet-prefix')
+          throw conflictError(
+            `VPC ${state.vpc?.id} has no free /${options.subnetPrefix} block for ${needed} more subnet(s)`,
+            'Pass --subnet-ids of existing subnets, or a longer --subnet-prefix',
+          )
         }
         state.missingSubnets = blocks.map((b, i) => ({az: freeAzs[i]!, cidr: formatCidr(b)}))
       }
@@ -156,20 +179,34 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
     if (state.vpc) {
       const tables = await describeRouteTables(ec2, [{Name: 'vpc-id', Values: [state.vpc.id]}])
       if (state.userSubnets) {
-        state.userRouteTableIds = [...new Set(state.subnets.map((s) => routeTableOf(tables, s.id)).filter((id): id is string => id !== undefined))]
+        state.userRouteTableIds = [
+          ...new Set(
+            state.subnets.map((s) => routeTableOf(tables, s.id)).filter((id): id is string => id !== undefined),
+          ),
+        ]
       } else {
         const ours = tables.find((t) => hasStackTags(t.Tags, ctx.stack) && !isPublicSide(t.Tags))
         if (ours) {
           const associations = new Map<string, string>()
-          for (const a of ours.Associations ?? []) if (a.SubnetId && a.RouteTableAssociationId) associations.set(a.SubnetId, a.RouteTableAssociationId)
+          for (const a of ours.Associations ?? [])
+            if (a.SubnetId && a.RouteTableAssociationId) associations.set(a.SubnetId, a.RouteTableAssociationId)
           state.routeTable = {id: ours.RouteTableId!, associations}
         }
       }
-      const {VpcEndpoints = []} = await ec2.send(new DescribeVpcEndpointsCommand({Filters: [{Name: 'vpc-id', Values: [state.vpc.id]}]}))
+      const {VpcEndpoints = []} = await ec2.send(
+        new DescribeVpcEndpointsCommand({Filters: [{Name: 'vpc-id', Values: [state.vpc.id]}]}),
+      )
       for (const service of ENDPOINT_SERVICES) {
         state.endpoints[service] = VpcEndpoints.filter(
-          (e) => e.ServiceName === serviceName(ctx.region, service) && e.VpcEndpointType === 'Gateway' && !['deleted', 'deleting', 'failed', 'rejected'].includes(String(e.State).toLowerCase()),
-        ).map((e) => ({id: e.VpcEndpointId!, routeTableIds: e.RouteTableIds ?? [], managed: hasStackTags(e.Tags, ctx.stack)}))
+          (e) =>
+            e.ServiceName === serviceName(ctx.region, service) &&
+            e.VpcEndpointType === 'Gateway' &&
+            !['deleted', 'deleting', 'failed', 'rejected'].includes(String(e.State).toLowerCase()),
+        ).map((e) => ({
+          id: e.VpcEndpointId!,
+          routeTableIds: e.RouteTableIds ?? [],
+          managed: hasStackTags(e.Tags, ctx.stack),
+        }))
       }
     }
     return state
@@ -178,17 +215,43 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
   plan(state, ctx) {
     const changes: Change<VpcOp>[] = []
     const vpcId = state.vpc?.id ?? pending(name(ctx, 'vpc'))
-    if (!state.vpc) changes.push({action: 'create', resource: 'vpc', name: name(ctx, 'vpc'), detail: ctx.options.cidr, op: {kind: 'create-vpc', id: vpcId, cidr: ctx.options.cidr}})
+    if (!state.vpc)
+      changes.push({
+        action: 'create',
+        resource: 'vpc',
+        name: name(ctx, 'vpc'),
+        detail: ctx.options.cidr,
+        op: {kind: 'create-vpc', id: vpcId, cidr: ctx.options.cidr},
+      })
     for (const s of state.missingSubnets) {
       const id = pending(name(ctx, `subnet-${s.az}`))
-      changes.push({action: 'create', resource: 'subnet', name: show(id), detail: `${s.cidr} in ${s.az}`, op: {kind: 'create-subnet', id, vpcId, az: s.az, cidr: s.cidr}})
+      changes.push({
+        action: 'create',
+        resource: 'subnet',
+        name: show(id),
+        detail: `${s.cidr} in ${s.az}`,
+        op: {kind: 'create-subnet', id, vpcId, az: s.az, cidr: s.cidr},
+      })
     }
     if (!state.userSubnets) {
       const routeTableId = state.routeTable?.id ?? pending(name(ctx, 'rt'))
-      if (!state.routeTable) changes.push({action: 'create', resource: 'route-table', name: name(ctx, 'rt'), detail: 'private: no internet route', op: {kind: 'create-route-table', id: routeTableId, vpcId}})
+      if (!state.routeTable)
+        changes.push({
+          action: 'create',
+          resource: 'route-table',
+          name: name(ctx, 'rt'),
+          detail: 'private: no internet route',
+          op: {kind: 'create-route-table', id: routeTableId, vpcId},
+        })
       for (const subnetId of subnetIdsOf(state, ctx)) {
         if (state.routeTable?.associations.has(subnetId)) continue
-        changes.push({action: 'attach', resource: 'route-table-association', name: show(routeTableId), detail: `subnet ${show(subnetId)} not associated`, op: {kind: 'associate-route-table', routeTableId, subnetId}})
+        changes.push({
+          action: 'attach',
+          resource: 'route-table-association',
+          name: show(routeTableId),
+          detail: `subnet ${show(subnetId)} not associated`,
+          op: {kind: 'associate-route-table', routeTableId, subnetId},
+        })
       }
     }
     const tables = neededRouteTables(state, ctx)
@@ -200,15 +263,29 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
       const detail = `${service} gateway ${own ? 'missing route tables' : 'on'} ${missing.map(show).join(', ')}`
       changes.push(
         own
-          ? {action: 'update', resource: 'vpc-endpoint', name: own.id, detail, op: {kind: 'add-endpoint-route-tables', service, endpointId: own.id, routeTableIds: missing}}
-          : {action: 'create', resource: 'vpc-endpoint', name: name(ctx, `${service}-endpoint`), detail, op: {kind: 'create-endpoint', service, vpcId, routeTableIds: missing}},
+          ? {
+              action: 'update',
+              resource: 'vpc-endpoint',
+              name: own.id,
+              detail,
+              op: {kind: 'add-endpoint-route-tables', service, endpointId: own.id, routeTableIds: missing},
+            }
+          : {
+              action: 'create',
+              resource: 'vpc-endpoint',
+              name: name(ctx, `${service}-endpoint`),
+              detail,
+              op: {kind: 'create-endpoint', service, vpcId, routeTableIds: missing},
+            },
       )
     }
     return changes
   },
 
   resources(state) {
-    const endpoints = ENDPOINT_SERVICES.flatMap((service) => state.endpoints[service].map((e) => ({resource: 'vpc-endpoint', name: e.id})))
+    const endpoints = ENDPOINT_SERVICES.flatMap((service) =>
+      state.endpoints[service].map((e) => ({resource: 'vpc-endpoint', name: e.id})),
+    )
     return [
       ...(state.vpc ? [{resource: 'vpc', name: state.vpc.id}] : []),
       ...state.subnets.map((s) => ({resource: 'subnet', name: s.id})),
@@ -223,7 +300,9 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
       cidr: state.vpc?.cidr ?? ctx.options.cidr,
       ...(state.userSubnets ? {} : {privateRouteTableId: state.routeTable?.id ?? pending(name(ctx, 'rt'))}),
       subnetIds: subnetIdsOf(state, ctx),
-      zones: [...state.subnets.map((s) => s.az), ...state.missingSubnets.map((s) => s.az)].filter((az) => state.azs.includes(az)),
+      zones: [...state.subnets.map((s) => s.az), ...state.missingSubnets.map((s) => s.az)].filter((az) =>
+        state.azs.includes(az),
+      ),
       routeTableIds: neededRouteTables(state, ctx),
     }
   },
@@ -236,25 +315,42 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
     for (const op of operations(plan)) {
       switch (op.kind) {
         case 'create-vpc': {
-          const {Vpc} = await ec2.send(new CreateVpcCommand({CidrBlock: op.cidr, TagSpecifications: [{ResourceType: 'vpc', Tags: stackTags(ctx.stack, show(op.id))}]}))
+          const {Vpc} = await ec2.send(
+            new CreateVpcCommand({
+              CidrBlock: op.cidr,
+              TagSpecifications: [{ResourceType: 'vpc', Tags: stackTags(ctx.stack, show(op.id))}],
+            }),
+          )
           created.set(op.id, Vpc!.VpcId!)
           ctx.progress(`created ${Vpc!.VpcId}`)
           break
         }
         case 'create-subnet': {
           const {Subnet} = await ec2.send(
-            new CreateSubnetCommand({VpcId: real(op.vpcId), CidrBlock: op.cidr, AvailabilityZone: op.az, TagSpecifications: [{ResourceType: 'subnet', Tags: stackTags(ctx.stack, show(op.id))}]}),
+            new CreateSubnetCommand({
+              VpcId: real(op.vpcId),
+              CidrBlock: op.cidr,
+              AvailabilityZone: op.az,
+              TagSpecifications: [{ResourceType: 'subnet', Tags: stackTags(ctx.stack, show(op.id))}],
+            }),
           )
           created.set(op.id, Subnet!.SubnetId!)
           break
         }
         case 'create-route-table': {
-          const {RouteTable} = await ec2.send(new CreateRouteTableCommand({VpcId: real(op.vpcId), TagSpecifications: [{ResourceType: 'route-table', Tags: stackTags(ctx.stack, show(op.id))}]}))
+          const {RouteTable} = await ec2.send(
+            new CreateRouteTableCommand({
+              VpcId: real(op.vpcId),
+              TagSpecifications: [{ResourceType: 'route-table', Tags: stackTags(ctx.stack, show(op.id))}],
+            }),
+          )
           created.set(op.id, RouteTable!.RouteTableId!)
           break
         }
         case 'associate-route-table':
-          await ec2.send(new AssociateRouteTableCommand({RouteTableId: real(op.routeTableId), SubnetId: real(op.subnetId)}))
+          await ec2.send(
+            new AssociateRouteTableCommand({RouteTableId: real(op.routeTableId), SubnetId: real(op.subnetId)}),
+          )
           break
         case 'create-endpoint':
           await ec2.send(
@@ -263,12 +359,16 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
               VpcEndpointType: 'Gateway',
               ServiceName: serviceName(ctx.region, op.service),
               RouteTableIds: op.routeTableIds.map(real),
-              TagSpecifications: [{ResourceType: 'vpc-endpoint', Tags: stackTags(ctx.stack, name(ctx, `${op.service}-endpoint`))}],
+              TagSpecifications: [
+                {ResourceType: 'vpc-endpoint', Tags: stackTags(ctx.stack, name(ctx, `${op.service}-endpoint`))},
+              ],
             }),
           )
           break
         case 'add-endpoint-route-tables':
-          await ec2.send(new ModifyVpcEndpointCommand({VpcEndpointId: op.endpointId, AddRouteTableIds: op.routeTableIds.map(real)}))
+          await ec2.send(
+            new ModifyVpcEndpointCommand({VpcEndpointId: op.endpointId, AddRouteTableIds: op.routeTableIds.map(real)}),
+          )
           break
         case 'delete-endpoint':
         case 'delete-route-table':
@@ -280,7 +380,9 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
       }
     }
     if (!state.userSubnets) {
-      ctx.note('The subnets have no internet route: functions in the VPC reach DynamoDB and S3 through gateway endpoints; other internet calls need a NAT gateway (about $32/month per AZ).')
+      ctx.note(
+        'The subnets have no internet route: functions in the VPC reach DynamoDB and S3 through gateway endpoints; other internet calls need a NAT gateway (about $32/month per AZ).',
+      )
     }
     return resolvePending(vpcStep.output(state, ctx), created)
   },
@@ -288,12 +390,41 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
   destroyPlan(state) {
     const changes: Change<VpcOp>[] = []
     for (const service of ENDPOINT_SERVICES) {
-      for (const e of state.endpoints[service]) if (e.managed) changes.push({action: 'delete', resource: 'vpc-endpoint', name: e.id, detail: service, op: {kind: 'delete-endpoint', service, endpointId: e.id}})
+      for (const e of state.endpoints[service])
+        if (e.managed)
+          changes.push({
+            action: 'delete',
+            resource: 'vpc-endpoint',
+            name: e.id,
+            detail: service,
+            op: {kind: 'delete-endpoint', service, endpointId: e.id},
+          })
     }
     const table = state.routeTable
-    if (table) changes.push({action: 'delete', resource: 'route-table', name: table.id, op: {kind: 'delete-route-table', routeTableId: table.id, associationIds: [...table.associations.values()]}})
-    for (const s of state.subnets) if (s.managed) changes.push({action: 'delete', resource: 'subnet', name: s.id, detail: `${s.cidr} in ${s.az}`, op: {kind: 'delete-subnet', subnetId: s.id}})
-    if (state.vpc?.managed) changes.push({action: 'delete', resource: 'vpc', name: state.vpc.id, detail: state.vpc.cidr, op: {kind: 'delete-vpc', vpcId: state.vpc.id}})
+    if (table)
+      changes.push({
+        action: 'delete',
+        resource: 'route-table',
+        name: table.id,
+        op: {kind: 'delete-route-table', routeTableId: table.id, associationIds: [...table.associations.values()]},
+      })
+    for (const s of state.subnets)
+      if (s.managed)
+        changes.push({
+          action: 'delete',
+          resource: 'subnet',
+          name: s.id,
+          detail: `${s.cidr} in ${s.az}`,
+          op: {kind: 'delete-subnet', subnetId: s.id},
+        })
+    if (state.vpc?.managed)
+      changes.push({
+        action: 'delete',
+        resource: 'vpc',
+        name: state.vpc.id,
+        detail: state.vpc.cidr,
+        op: {kind: 'delete-vpc', vpcId: state.vpc.id},
+      })
     return changes
   },
 
@@ -306,12 +437,17 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
       // DeleteVpcEndpoints answers 200 even when some were not deleted: they are listed in
       // Unsuccessful. One already gone is what was wanted; any other is an error to report.
       const {Unsuccessful = []} = await ec2.send(new DeleteVpcEndpointsCommand({VpcEndpointIds: endpointIds}))
-      const failed = Unsuccessful.filter((u) => u.Error?.Code !== 'InvalidVpcEndpoint.NotFound' && u.Error?.Code !== 'InvalidVpcEndpointId.NotFound')
+      const failed = Unsuccessful.filter(
+        (u) => u.Error?.Code !== 'InvalidVpcEndpoint.NotFound' && u.Error?.Code !== 'InvalidVpcEndpointId.NotFound',
+      )
       if (failed.length) {
-        throw new CctError(`AWS did not delete VPC endpoint${failed.length > 1 ? 's' : ''} ${failed.map((u) => `${u.ResourceId} (${u.Error?.Code ?? 'no code'}: ${u.Error?.Message ?? 'no message'})`).join(', ')}`, {
-          exitCode: ExitCode.Failure,
-          hint: 'Fix what the message says, then run `cct rollback` again',
-        })
+        throw new CctError(
+          `AWS did not delete VPC endpoint${failed.length > 1 ? 's' : ''} ${failed.map((u) => `${u.ResourceId} (${u.Error?.Code ?? 'no code'}: ${u.Error?.Message ?? 'no message'})`).join(', ')}`,
+          {
+            exitCode: ExitCode.Failure,
+            hint: 'Fix what the message says, then run `cct rollback` again',
+          },
+        )
       }
     }
     for (const op of ops) {
@@ -319,7 +455,8 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
         case 'delete-endpoint':
           break
         case 'delete-route-table':
-          for (const associationId of op.associationIds) await ec2.send(new DisassociateRouteTableCommand({AssociationId: associationId}))
+          for (const associationId of op.associationIds)
+            await ec2.send(new DisassociateRouteTableCommand({AssociationId: associationId}))
           await ec2.send(new DeleteRouteTableCommand({RouteTableId: op.routeTableId}))
           break
         case 'delete-subnet':
@@ -370,18 +507,26 @@ function routeTableOf(tables: RouteTable[], subnetId: string): string | undefine
 async function availabilityZones(ec2: EC2Client, ctx: StepContext): Promise<string[]> {
   const region = ctx.region
   const {AvailabilityZones = []} = await ec2.send(new DescribeAvailabilityZonesCommand({}))
-  const zones = AvailabilityZones.filter((z) => z.State === 'available' && (z.ZoneType ?? 'availability-zone') === 'availability-zone')
+  const zones = AvailabilityZones.filter(
+    (z) => z.State === 'available' && (z.ZoneType ?? 'availability-zone') === 'availability-zone',
+  )
     .map((z) => ({name: z.ZoneName!, id: z.ZoneId ?? z.ZoneName!}))
     .sort((a, b) => a.id.localeCompare(b.id, 'en', {numeric: true}))
   if (zones.length < 2) {
-    throw usageError(`Region ${region} has ${zones.length} available availability zone${zones.length === 1 ? '' : 's'}; a cache subnet group needs two`, 'Pick another region with --region')
+    throw usageError(
+      `Region ${region} has ${zones.length} available availability zone${zones.length === 1 ? '' : 's'}; a cache subnet group needs two`,
+      'Pick another region with --region',
+    )
   }
   if (isUndoing(ctx)) return zones.map((z) => z.name)
   const offered = await zonesOffering(ec2, ctx)
   if (!offered) return zones.map((z) => z.name)
   const usable = zones.filter((z) => offered.has(z.id))
   if (usable.length < 2) {
-    throw usageError(`${ctx.options.nodeType} is offered in ${usable.length} availability zone${usable.length === 1 ? '' : 's'} of ${region}${usable.length ? ` (${usable.map((z) => `${z.name}/${z.id}`).join(', ')})` : ''}; a cache with a subnet group needs two`, 'Pick another --node-type or --region')
+    throw usageError(
+      `${ctx.options.nodeType} is offered in ${usable.length} availability zone${usable.length === 1 ? '' : 's'} of ${region}${usable.length ? ` (${usable.map((z) => `${z.name}/${z.id}`).join(', ')})` : ''}; a cache with a subnet group needs two`,
+      'Pick another --node-type or --region',
+    )
   }
   return usable.map((z) => z.name)
 }
@@ -393,13 +538,21 @@ async function zonesOffering(ec2: EC2Client, ctx: StepContext): Promise<Set<stri
   try {
     let NextToken: string | undefined
     do {
-      const page = await ec2.send(new DescribeInstanceTypeOfferingsCommand({LocationType: 'availability-zone-id', Filters: [{Name: 'instance-type', Values: [instanceType]}], NextToken}))
+      const page = await ec2.send(
+        new DescribeInstanceTypeOfferingsCommand({
+          LocationType: 'availability-zone-id',
+          Filters: [{Name: 'instance-type', Values: [instanceType]}],
+          NextToken,
+        }),
+      )
       for (const o of page.InstanceTypeOfferings ?? []) if (o.Location) ids.add(o.Location)
       NextToken = page.NextToken
     } while (NextToken)
   } catch (error) {
     if (!isAwsError(error, 'UnauthorizedOperation', 'AccessDenied', 'AccessDeniedException')) throw error
-    ctx.note(`Could not ask which availability zones offer ${ctx.options.nodeType} (ec2:DescribeInstanceTypeOfferings denied); zones are chosen by id only.`)
+    ctx.note(
+      `Could not ask which availability zones offer ${ctx.options.nodeType} (ec2:DescribeInstanceTypeOfferings denied); zones are chosen by id only.`,
+    )
     return undefined
   }
   return ids.size ? ids : undefined
@@ -412,13 +565,19 @@ async function describeVpc(ec2: EC2Client, vpcId: string, region: string) {
   } catch (error) {
     if (!isAwsError(error, 'InvalidVpcID.NotFound')) throw error
   }
-  throw usageError(`VPC ${vpcId} does not exist in ${region}`, `List VPCs with \`aws ec2 describe-vpcs --region ${region}\`, or leave out --vpc-id to create one`)
+  throw usageError(
+    `VPC ${vpcId} does not exist in ${region}`,
+    `List VPCs with \`aws ec2 describe-vpcs --region ${region}\`, or leave out --vpc-id to create one`,
+  )
 }
 
 async function findStackVpc(ec2: EC2Client, stack: string) {
   const {Vpcs = []} = await ec2.send(new DescribeVpcsCommand({Filters: stackFilters(stack)}))
   if (Vpcs.length > 1) {
-    throw conflictError(`Stack "${stack}" has ${Vpcs.length} VPCs tagged as its own (${Vpcs.map((v) => v.VpcId).join(', ')})`, 'Delete the extra one, or pass --vpc-id')
+    throw conflictError(
+      `Stack "${stack}" has ${Vpcs.length} VPCs tagged as its own (${Vpcs.map((v) => v.VpcId).join(', ')})`,
+      'Delete the extra one, or pass --vpc-id',
+    )
   }
   return Vpcs[0]
 }
@@ -435,16 +594,29 @@ async function describeUserSubnets(ec2: EC2Client, ids: string[], vpcId?: string
   // One unknown id fails the whole Describe call; ask per id to name exactly which.
   const subnets = (await Promise.all(ids.map(one))).flat()
   const missing = ids.filter((id) => !subnets.some((s) => s.SubnetId === id))
-  if (missing.length) throw usageError(`Subnet ${missing.join(', ')} does not exist`, 'Check --subnet-ids against `aws ec2 describe-subnets`')
+  if (missing.length)
+    throw usageError(
+      `Subnet ${missing.join(', ')} does not exist`,
+      'Check --subnet-ids against `aws ec2 describe-subnets`',
+    )
   const vpcs = new Set(subnets.map((s) => s.VpcId))
   if (vpcs.size > 1 || (vpcId && !vpcs.has(vpcId))) {
-    throw usageError(`Subnets ${ids.join(', ')} are not all in ${vpcId ?? 'one VPC'}`, 'Pass subnets of the VPC given with --vpc-id')
+    throw usageError(
+      `Subnets ${ids.join(', ')} are not all in ${vpcId ?? 'one VPC'}`,
+      'Pass subnets of the VPC given with --vpc-id',
+    )
   }
   return subnets
 }
 
-async function describeSubnets(ec2: EC2Client, filters?: {Name: string; Values: string[]}[], ids?: string[]): Promise<Subnet[]> {
-  const {Subnets = []} = await ec2.send(new DescribeSubnetsCommand({...(filters ? {Filters: filters} : {}), ...(ids ? {SubnetIds: ids} : {})}))
+async function describeSubnets(
+  ec2: EC2Client,
+  filters?: {Name: string; Values: string[]}[],
+  ids?: string[],
+): Promise<Subnet[]> {
+  const {Subnets = []} = await ec2.send(
+    new DescribeSubnetsCommand({...(filters ? {Filters: filters} : {}), ...(ids ? {SubnetIds: ids} : {})}),
+  )
   return Subnets
 }
 
@@ -452,4 +624,3 @@ async function describeRouteTables(ec2: EC2Client, filters: {Name: string; Value
   const {RouteTables = []} = await ec2.send(new DescribeRouteTablesCommand({Filters: filters}))
   return RouteTables
 }
-

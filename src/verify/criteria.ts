@@ -43,7 +43,12 @@ const count = (n: number) => Math.round(n).toLocaleString('en-US')
 /** The window after setup (at most `hours` long) and the same length of time before it. */
 export function windows(setupAt: Date | undefined, hours: number, now = new Date()): {after: Window; before?: Window} {
   const start = new Date(Math.max(now.getTime() - hours * 3600_000, setupAt?.getTime() ?? 0))
-  return {after: {start, end: now}, before: setupAt ? {start: new Date(setupAt.getTime() - (now.getTime() - start.getTime())), end: setupAt} : undefined}
+  return {
+    after: {start, end: now},
+    before: setupAt
+      ? {start: new Date(setupAt.getTime() - (now.getTime() - start.getTime())), end: setupAt}
+      : undefined,
+  }
 }
 
 /** What the criteria are judged on, read from CloudWatch. Read before the probe runs, so its own commands are not counted. */
@@ -70,14 +75,20 @@ export function judgeCriteria(input: CriteriaInput, m: Measurements): Criterion[
     verdict: input.cache.status === 'available' ? 'ok' : 'failed',
     why: input.cache.status === 'available' ? undefined : 'run `cct cluster` to converge it',
   })
-  const reachable = input.paths.filter((p) => p.checks.filter((c) => ['vpc', 'security group', 'dynamodb route', 'env', 'aliases'].includes(c.check)).every((c) => c.ok))
+  const reachable = input.paths.filter((p) =>
+    p.checks
+      .filter((c) => ['vpc', 'security group', 'dynamodb route', 'env', 'aliases'].includes(c.check))
+      .every((c) => c.ok),
+  )
   const command = input.probe.stages.find((s) => s.stage === 'command')
   criteria.push({
     criterion: 'Functions in the VPC with cache access',
     target: `${input.functions.length}/${input.functions.length} functions, probe reaches the cache`,
     measured: `${reachable.length}/${input.functions.length} functions; probe ${input.probe.ok ? `PING p50 ${command?.pingMs?.p50} ms` : `broke at ${input.probe.failure?.hop ?? 'start'}`}`,
     verdict: reachable.length === input.functions.length && input.probe.ok ? 'ok' : 'failed',
-    why: input.probe.ok ? failingNames(input.paths, ['vpc', 'security group', 'dynamodb route', 'env', 'aliases']) : `${input.probe.failure!.message}: ${input.probe.failure!.cause}; run \`${input.probe.failure!.fix}\``,
+    why: input.probe.ok
+      ? failingNames(input.paths, ['vpc', 'security group', 'dynamodb route', 'env', 'aliases'])
+      : `${input.probe.failure!.message}: ${input.probe.failure!.cause}; run \`${input.probe.failure!.fix}\``,
   })
   const layered = input.paths.filter((p) => p.checks.find((c) => c.check === 'layer')?.ok)
   const probeLayer = input.probe.stages.find((s) => s.stage === 'layer')
@@ -86,7 +97,10 @@ export function judgeCriteria(input: CriteriaInput, m: Measurements): Criterion[
     target: 'every function carries the current cct layer',
     measured: `${layered.length}/${input.functions.length} functions${probeLayer ? `; probe ${probeLayer.ok ? 'loads it' : 'cannot load it'}` : ''}`,
     verdict: layered.length === input.functions.length && probeLayer?.ok !== false ? 'ok' : 'failed',
-    why: layered.length === input.functions.length ? undefined : `${failingNames(input.paths, ['layer'])}; run \`cct layer\``,
+    why:
+      layered.length === input.functions.length
+        ? undefined
+        : `${failingNames(input.paths, ['layer'])}; run \`cct layer\``,
   })
   const silent = m.perFunction.filter((f) => f.helperReads === 0)
   const unusedButCalled = silent.filter((f) => f.invocations > 0 && !f.unhookable)
@@ -105,9 +119,14 @@ export function judgeCriteria(input: CriteriaInput, m: Measurements): Criterion[
         ? undefined
         : failing.length
           ? [
-              ...unhookable.map((f) => `${f.name} bundles its own AWS SDK: auto-cache cannot hook it (mark @aws-sdk/* external so it uses the runtime's SDK, or wrap its reads with the helper)`),
+              ...unhookable.map(
+                (f) =>
+                  `${f.name} bundles its own AWS SDK: auto-cache cannot hook it (mark @aws-sdk/* external so it uses the runtime's SDK, or wrap its reads with the helper)`,
+              ),
               ...(unusedButCalled.length
-                ? [`${unusedButCalled.map((f) => `${f.name} (${count(f.invocations)} invocations)`).join(', ')} ran without reading the cache: wrap its reads with the helper, or turn on auto-cache (\`cct setup --auto-cache\`)`]
+                ? [
+                    `${unusedButCalled.map((f) => `${f.name} (${count(f.invocations)} invocations)`).join(', ')} ran without reading the cache: wrap its reads with the helper, or turn on auto-cache (\`cct setup --auto-cache\`)`,
+                  ]
                 : []),
             ].join('; ')
           : `no invocations of ${silent.map((f) => f.name).join(', ')} in the window`,
@@ -122,18 +141,42 @@ export function judgeCriteria(input: CriteriaInput, m: Measurements): Criterion[
   criteria.push({
     criterion: 'Cache hit rate',
     target: `> ${pct(input.hitRateTarget)} after ${formatHours(input.hours)}`,
-    measured: !reads ? 'no cache reads' : appReads ? `${pct(hits / reads)} of ${count(reads)} reads by the functions${nodeFigure ? `; nodes: ${nodeFigure} of key lookups` : ''}` : nodeFigure,
-    verdict: !reads ? 'not yet' : hits / reads >= input.hitRateTarget ? (enoughData ? 'ok' : 'not yet') : enoughData ? 'failed' : 'not yet',
-    why: !reads ? 'no cache traffic in the window' : enoughData ? (hits / reads >= input.hitRateTarget ? undefined : 'check TTLs and which reads go through the cache') : notEnough,
+    measured: !reads
+      ? 'no cache reads'
+      : appReads
+        ? `${pct(hits / reads)} of ${count(reads)} reads by the functions${nodeFigure ? `; nodes: ${nodeFigure} of key lookups` : ''}`
+        : nodeFigure,
+    verdict: !reads
+      ? 'not yet'
+      : hits / reads >= input.hitRateTarget
+        ? enoughData
+          ? 'ok'
+          : 'not yet'
+        : enoughData
+          ? 'failed'
+          : 'not yet',
+    why: !reads
+      ? 'no cache traffic in the window'
+      : enoughData
+        ? hits / reads >= input.hitRateTarget
+          ? undefined
+          : 'check TTLs and which reads go through the cache'
+        : notEnough,
     trend: m.hitRateTrend,
   })
   const worst = m.perFunction.filter((f) => f.durationMs).sort((a, b) => b.durationMs!.p95 - a.durationMs!.p95)[0]
   criteria.push({
     criterion: 'Cached responses fast',
     target: `p95 Duration < ${RESPONSE_TARGET_MS} ms`,
-    measured: worst ? `p95 ${worst.durationMs!.p95.toFixed(1)} ms, p50 ${worst.durationMs!.p50.toFixed(1)} ms (slowest: ${worst.name})` : 'no invocations',
+    measured: worst
+      ? `p95 ${worst.durationMs!.p95.toFixed(1)} ms, p50 ${worst.durationMs!.p50.toFixed(1)} ms (slowest: ${worst.name})`
+      : 'no invocations',
     verdict: !worst ? 'not yet' : worst.durationMs!.p95 < RESPONSE_TARGET_MS ? 'ok' : 'failed',
-    why: !worst ? 'no Lambda Duration data in the window' : worst.durationMs!.p95 < RESPONSE_TARGET_MS ? undefined : `${worst.name} is slower than the target at p95`,
+    why: !worst
+      ? 'no Lambda Duration data in the window'
+      : worst.durationMs!.p95 < RESPONSE_TARGET_MS
+        ? undefined
+        : `${worst.name} is slower than the target at p95`,
     trend: m.durationTrend,
   })
   const perHour = (n: number, w?: Window) => (w && hoursOf(w) > 0 ? n / hoursOf(w) : 0)
@@ -142,8 +185,18 @@ export function judgeCriteria(input: CriteriaInput, m: Measurements): Criterion[
     criterion: 'DynamoDB reads down',
     target: `${pct(READS_REDUCTION_TARGET)} fewer read units than before setup`,
     measured: `${count(m.readsAfter)} read units since setup${m.tables.length ? ` on ${m.tables.join(', ')}` : ''}${drop === undefined ? '' : `, ${count(m.readsBefore)} in the same time before: ${drop >= 0 ? `${pct(drop)} fewer` : `${pct(-drop)} more`}`}`,
-    verdict: drop === undefined ? 'not yet' : !enoughData ? 'not yet' : drop >= READS_REDUCTION_TARGET ? 'ok' : 'failed',
-    why: m.tables.length === 0 ? 'no DynamoDB read metrics for the tables the functions name' : drop === undefined ? 'no reads recorded before setup to compare with' : !enoughData ? notEnough : drop >= READS_REDUCTION_TARGET ? undefined : 'most reads still reach DynamoDB: check which reads go through the cache',
+    verdict:
+      drop === undefined ? 'not yet' : !enoughData ? 'not yet' : drop >= READS_REDUCTION_TARGET ? 'ok' : 'failed',
+    why:
+      m.tables.length === 0
+        ? 'no DynamoDB read metrics for the tables the functions name'
+        : drop === undefined
+          ? 'no reads recorded before setup to compare with'
+          : !enoughData
+            ? notEnough
+            : drop >= READS_REDUCTION_TARGET
+              ? undefined
+              : 'most reads still reach DynamoDB: check which reads go through the cache',
     trend: m.readsTrend,
   })
   return criteria
@@ -160,7 +213,14 @@ export interface Measurements {
    * auto-cache's AutoCacheHit/AutoCacheMiss (namespace cct/cache, dimension FunctionName);
    * unhookable when auto-cache reported AutoCacheUnhookable (a bundled SDK copy).
    */
-  perFunction: {name: string; invocations: number; helperReads: number; helperHits: number; unhookable: boolean; durationMs?: {p50: number; p95: number}}[]
+  perFunction: {
+    name: string
+    invocations: number
+    helperReads: number
+    helperHits: number
+    unhookable: boolean
+    durationMs?: {p50: number; p95: number}
+  }[]
   hitRateTrend: number[]
   readsTrend: number[]
   durationTrend: number[]
@@ -181,14 +241,20 @@ async function measureWindows(input: MeasureInput, after: Window, before: Window
   }
   const hitHours = perHour(hitsByNode)
   const missHours = perHour(missesByNode)
-  const hitRateTrend = [...new Set([...hitHours.keys(), ...missHours.keys()])].sort((a, b) => a - b).map((t) => {
-    const h = hitHours.get(t) ?? 0
-    const miss = missHours.get(t) ?? 0
-    return h + miss ? h / (h + miss) : 0
-  })
+  const hitRateTrend = [...new Set([...hitHours.keys(), ...missHours.keys()])]
+    .sort((a, b) => a - b)
+    .map((t) => {
+      const h = hitHours.get(t) ?? 0
+      const miss = missHours.get(t) ?? 0
+      return h + miss ? h / (h + miss) : 0
+    })
 
   const tables = await functionTables(cw, input.functions)
-  const table = (t: string) => ({namespace: 'AWS/DynamoDB', name: 'ConsumedReadCapacityUnits', dimensions: {TableName: t}})
+  const table = (t: string) => ({
+    namespace: 'AWS/DynamoDB',
+    name: 'ConsumedReadCapacityUnits',
+    dimensions: {TableName: t},
+  })
   const [readsAfterSeries, readsBefore] = await Promise.all([
     Promise.all(tables.map((t) => hourly(cw, table(t), after, 'Sum'))),
     before ? Promise.all(tables.map((t) => sum(cw, table(t), before))).then((xs) => xs.reduce((a, b) => a + b, 0)) : 0,
@@ -209,11 +275,22 @@ async function measureWindows(input: MeasureInput, after: Window, before: Window
         percentiles(cw, {namespace: 'AWS/Lambda', name: 'Duration', dimensions: f}, after),
       ])
       const hits = helperHits + autoHits
-      return {name: fn.name, invocations, helperHits: hits, helperReads: hits + helperMisses + autoMisses, unhookable: unhookable > 0, durationMs: durationMs ? {p50: durationMs.p50 ?? 0, p95: durationMs.p95 ?? 0} : undefined}
+      return {
+        name: fn.name,
+        invocations,
+        helperHits: hits,
+        helperReads: hits + helperMisses + autoMisses,
+        unhookable: unhookable > 0,
+        durationMs: durationMs ? {p50: durationMs.p50 ?? 0, p95: durationMs.p95 ?? 0} : undefined,
+      }
     }),
   )
   const durationTrend = (
-    await Promise.all(input.functions.map((fn) => hourly(cw, {namespace: 'AWS/Lambda', name: 'Duration', dimensions: {FunctionName: fn.name}}, after, 'Maximum')))
+    await Promise.all(
+      input.functions.map((fn) =>
+        hourly(cw, {namespace: 'AWS/Lambda', name: 'Duration', dimensions: {FunctionName: fn.name}}, after, 'Maximum'),
+      ),
+    )
   ).reduce<number[]>((acc, series) => series.map((p, i) => Math.max(p.value, acc[i] ?? 0)), [])
 
   return {
@@ -230,7 +307,11 @@ async function measureWindows(input: MeasureInput, after: Window, before: Window
 }
 
 function failingNames(paths: FunctionPath[], checks: string[]): string | undefined {
-  const failing = paths.flatMap((p) => p.checks.filter((c) => !c.ok && checks.includes(c.check)).map((c) => `${p.name}: ${c.check} (${c.detail}${c.fix ? `; run \`${c.fix}\`` : ''})`))
+  const failing = paths.flatMap((p) =>
+    p.checks
+      .filter((c) => !c.ok && checks.includes(c.check))
+      .map((c) => `${p.name}: ${c.check} (${c.detail}${c.fix ? `; run \`${c.fix}\`` : ''})`),
+  )
   return failing.length ? failing.join('; ') : undefined
 }
 

@@ -43,43 +43,84 @@ export async function sum(cw: CloudWatchClient, q: MetricQuery, w: Window): Prom
 }
 
 /** Datapoints of one statistic per `period` seconds, oldest first (empty periods left out). */
-export async function hourly(cw: CloudWatchClient, q: MetricQuery, w: Window, stat: 'Sum' | 'Average' | 'Maximum', period = 3600): Promise<{at: Date; value: number}[]> {
+export async function hourly(
+  cw: CloudWatchClient,
+  q: MetricQuery,
+  w: Window,
+  stat: 'Sum' | 'Average' | 'Maximum',
+  period = 3600,
+): Promise<{at: Date; value: number}[]> {
   const {GetMetricStatisticsCommand} = await import('@aws-sdk/client-cloudwatch')
   period = validPeriod(period, w.start)
   const {Datapoints = []} = await cw.send(
-    new GetMetricStatisticsCommand({Namespace: q.namespace, MetricName: q.name, Dimensions: dims(q.dimensions), StartTime: w.start, EndTime: w.end, Period: period, Statistics: [stat]}),
+    new GetMetricStatisticsCommand({
+      Namespace: q.namespace,
+      MetricName: q.name,
+      Dimensions: dims(q.dimensions),
+      StartTime: w.start,
+      EndTime: w.end,
+      Period: period,
+      Statistics: [stat],
+    }),
   )
-  return Datapoints.map((d) => ({at: d.Timestamp!, value: d[stat] ?? 0})).sort((a, b) => a.at.getTime() - b.at.getTime())
+  return Datapoints.map((d) => ({at: d.Timestamp!, value: d[stat] ?? 0})).sort(
+    (a, b) => a.at.getTime() - b.at.getTime(),
+  )
 }
 
 /** Percentiles (p50, p95) of a metric over the whole window, from CloudWatch's extended statistics. */
-export async function percentiles(cw: CloudWatchClient, q: MetricQuery, w: Window, names: string[] = ['p50', 'p95']): Promise<Record<string, number> | undefined> {
+export async function percentiles(
+  cw: CloudWatchClient,
+  q: MetricQuery,
+  w: Window,
+  names: string[] = ['p50', 'p95'],
+): Promise<Record<string, number> | undefined> {
   const {GetMetricStatisticsCommand} = await import('@aws-sdk/client-cloudwatch')
   // One period spanning the window (a multiple CloudWatch accepts for data that old).
   const period = validPeriod((w.end.getTime() - w.start.getTime()) / 1000, w.start)
   const {Datapoints = []} = await cw.send(
-    new GetMetricStatisticsCommand({Namespace: q.namespace, MetricName: q.name, Dimensions: dims(q.dimensions), StartTime: w.start, EndTime: w.end, Period: period, ExtendedStatistics: names}),
+    new GetMetricStatisticsCommand({
+      Namespace: q.namespace,
+      MetricName: q.name,
+      Dimensions: dims(q.dimensions),
+      StartTime: w.start,
+      EndTime: w.end,
+      Period: period,
+      ExtendedStatistics: names,
+    }),
   )
   // A window may straddle two periods; keep the worst of each percentile.
   const out: Record<string, number> = {}
-  for (const d of Datapoints) for (const [k, v] of Object.entries(d.ExtendedStatistics ?? {})) out[k] = Math.max(out[k] ?? 0, v)
+  for (const d of Datapoints)
+    for (const [k, v] of Object.entries(d.ExtendedStatistics ?? {})) out[k] = Math.max(out[k] ?? 0, v)
   return Object.keys(out).length ? out : undefined
 }
 
 /** The DynamoDB tables the functions read: those with read-unit metrics that a function names in its env. */
-export async function functionTables(cw: CloudWatchClient, functions: readonly {env: Record<string, string>}[]): Promise<string[]> {
+export async function functionTables(
+  cw: CloudWatchClient,
+  functions: readonly {env: Record<string, string>}[],
+): Promise<string[]> {
   const named = new Set(functions.flatMap((fn) => Object.values(fn.env)))
-  return (await dimensionValues(cw, 'AWS/DynamoDB', 'ConsumedReadCapacityUnits', 'TableName')).filter((t) => named.has(t))
+  return (await dimensionValues(cw, 'AWS/DynamoDB', 'ConsumedReadCapacityUnits', 'TableName')).filter((t) =>
+    named.has(t),
+  )
 }
 
 /** Values of one dimension among the metrics CloudWatch holds (e.g. every TableName with read units). */
-export async function dimensionValues(cw: CloudWatchClient, namespace: string, name: string, dimension: string): Promise<string[]> {
+export async function dimensionValues(
+  cw: CloudWatchClient,
+  namespace: string,
+  name: string,
+  dimension: string,
+): Promise<string[]> {
   const {ListMetricsCommand} = await import('@aws-sdk/client-cloudwatch')
   const found = new Set<string>()
   let NextToken: string | undefined
   do {
     const page = await cw.send(new ListMetricsCommand({Namespace: namespace, MetricName: name, NextToken}))
-    for (const m of page.Metrics ?? []) for (const d of m.Dimensions ?? []) if (d.Name === dimension && d.Value) found.add(d.Value)
+    for (const m of page.Metrics ?? [])
+      for (const d of m.Dimensions ?? []) if (d.Name === dimension && d.Value) found.add(d.Value)
     NextToken = page.NextToken
   } while (NextToken)
   return [...found].sort()

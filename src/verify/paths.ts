@@ -48,7 +48,12 @@ interface NetworkFacts {
  * the env that names the endpoint, and the same for the aliases that receive traffic.
  * Read-only.
  */
-export async function checkFunctionPaths(ec2: EC2Client, lambda: LambdaClient, stack: StackNetwork, functions: FunctionInfo[]): Promise<FunctionPath[]> {
+export async function checkFunctionPaths(
+  ec2: EC2Client,
+  lambda: LambdaClient,
+  stack: StackNetwork,
+  functions: FunctionInfo[],
+): Promise<FunctionPath[]> {
   const facts = await readNetwork(ec2, stack, [...new Set(functions.flatMap((fn) => fn.subnetIds))])
   return mapBounded(functions, FUNCTION_CONCURRENCY, async (fn) => {
     const checks = [...configurationChecks(fn, stack, facts), await aliasCheck(lambda, fn, stack, facts)]
@@ -56,13 +61,21 @@ export async function checkFunctionPaths(ec2: EC2Client, lambda: LambdaClient, s
   })
 }
 
-function configurationChecks(fn: FunctionInfo | FunctionConfigView, stack: StackNetwork, facts: NetworkFacts): PathCheck[] {
+function configurationChecks(
+  fn: FunctionInfo | FunctionConfigView,
+  stack: StackNetwork,
+  facts: NetworkFacts,
+): PathCheck[] {
   const checks: PathCheck[] = []
   const inVpc = fn.vpcId === stack.vpcId
   checks.push({
     check: 'vpc',
     ok: inVpc,
-    detail: inVpc ? `in ${stack.vpcId}` : fn.vpcId ? `in ${fn.vpcId}, the cache is in ${stack.vpcId}` : 'not in a VPC: the cache answers only inside its VPC',
+    detail: inVpc
+      ? `in ${stack.vpcId}`
+      : fn.vpcId
+        ? `in ${fn.vpcId}, the cache is in ${stack.vpcId}`
+        : 'not in a VPC: the cache answers only inside its VPC',
     fix: inVpc ? undefined : 'cct attach',
   })
   const admitted = fn.securityGroupIds.filter((g) => facts.admittedGroups.has(g))
@@ -73,7 +86,11 @@ function configurationChecks(fn: FunctionInfo | FunctionConfigView, stack: Stack
   checks.push({
     check: 'security group',
     ok: inVpc && (admitted.length > 0 || byCidr),
-    detail: admitted.length ? `${admitted.join(', ')} admitted by ${stack.cacheGroupId} on ${stack.port}` : byCidr ? `its subnet is admitted by ${stack.cacheGroupId} on ${stack.port}` : `none of its groups (${fn.securityGroupIds.join(', ') || 'none'}) is admitted by ${stack.cacheGroupId} on ${stack.port}`,
+    detail: admitted.length
+      ? `${admitted.join(', ')} admitted by ${stack.cacheGroupId} on ${stack.port}`
+      : byCidr
+        ? `its subnet is admitted by ${stack.cacheGroupId} on ${stack.port}`
+        : `none of its groups (${fn.securityGroupIds.join(', ') || 'none'}) is admitted by ${stack.cacheGroupId} on ${stack.port}`,
     fix: admitted.length || byCidr ? undefined : 'cct attach (and cct sg if the cache group lost its rule)',
   })
   const missing = fn.subnetIds.filter((s) => !facts.dynamoRoutes.has(facts.routeTableOf.get(s) ?? ''))
@@ -81,7 +98,12 @@ function configurationChecks(fn: FunctionInfo | FunctionConfigView, stack: Stack
   checks.push({
     check: 'dynamodb route',
     ok: dynamoOk,
-    detail: fn.vpcId === undefined ? 'outside a VPC: direct' : dynamoOk ? [...new Set(fn.subnetIds.map((s) => facts.dynamoRoutes.get(facts.routeTableOf.get(s)!)))].join(', ') : `route table ${missing.map((s) => `${facts.routeTableOf.get(s) ?? '?'} of ${s}`).join(', ')} has no DynamoDB gateway endpoint or NAT route: reads hang until the function times out`,
+    detail:
+      fn.vpcId === undefined
+        ? 'outside a VPC: direct'
+        : dynamoOk
+          ? [...new Set(fn.subnetIds.map((s) => facts.dynamoRoutes.get(facts.routeTableOf.get(s)!)))].join(', ')
+          : `route table ${missing.map((s) => `${facts.routeTableOf.get(s) ?? '?'} of ${s}`).join(', ')} has no DynamoDB gateway endpoint or NAT route: reads hang until the function times out`,
     fix: dynamoOk ? undefined : 'cct vpc',
   })
   const current = fn.layers.includes(stack.layerVersionArn)
@@ -89,7 +111,11 @@ function configurationChecks(fn: FunctionInfo | FunctionConfigView, stack: Stack
   checks.push({
     check: 'layer',
     ok: current,
-    detail: current ? `${stack.layerVersionArn.split(':').slice(-2).join(':')}` : older ? `has ${older.split(':').slice(-2).join(':')}, not the current version` : 'no cct layer: the redis client and helper are missing',
+    detail: current
+      ? `${stack.layerVersionArn.split(':').slice(-2).join(':')}`
+      : older
+        ? `has ${older.split(':').slice(-2).join(':')}, not the current version`
+        : 'no cct layer: the redis client and helper are missing',
     fix: current ? undefined : 'cct layer',
   })
   const want = {REDIS_HOST: stack.host, REDIS_PORT: String(stack.port), REDIS_TLS: String(stack.tls)}
@@ -97,7 +123,15 @@ function configurationChecks(fn: FunctionInfo | FunctionConfigView, stack: Stack
   checks.push({
     check: 'env',
     ok: wrong.length === 0,
-    detail: wrong.length === 0 ? `REDIS_HOST, REDIS_PORT, REDIS_TLS=${stack.tls} match the cache` : wrong.map(([k, v]) => `${k} is ${fn.env[k] === undefined ? 'unset' : JSON.stringify(fn.env[k])}, the cache needs ${JSON.stringify(v)}`).join('; '),
+    detail:
+      wrong.length === 0
+        ? `REDIS_HOST, REDIS_PORT, REDIS_TLS=${stack.tls} match the cache`
+        : wrong
+            .map(
+              ([k, v]) =>
+                `${k} is ${fn.env[k] === undefined ? 'unset' : JSON.stringify(fn.env[k])}, the cache needs ${JSON.stringify(v)}`,
+            )
+            .join('; '),
     fix: wrong.length === 0 ? undefined : 'cct env',
   })
   return checks
@@ -106,7 +140,12 @@ function configurationChecks(fn: FunctionInfo | FunctionConfigView, stack: Stack
 type FunctionConfigView = Pick<FunctionInfo, 'vpcId' | 'subnetIds' | 'securityGroupIds' | 'layers' | 'env'>
 
 /** Callers that invoke an alias run the version it points at, with that version's configuration. */
-async function aliasCheck(lambda: LambdaClient, fn: FunctionInfo, stack: StackNetwork, facts: NetworkFacts): Promise<PathCheck> {
+async function aliasCheck(
+  lambda: LambdaClient,
+  fn: FunctionInfo,
+  stack: StackNetwork,
+  facts: NetworkFacts,
+): Promise<PathCheck> {
   const {GetFunctionConfigurationCommand, ListAliasesCommand} = await import('@aws-sdk/client-lambda')
   const aliases = []
   let Marker: string | undefined
@@ -116,16 +155,30 @@ async function aliasCheck(lambda: LambdaClient, fn: FunctionInfo, stack: StackNe
     Marker = page.NextMarker
   } while (Marker)
   const live = aliases.filter((a) => a.FunctionVersion !== '$LATEST')
-  if (live.length === 0) return {check: 'aliases', ok: true, detail: aliases.length ? 'aliases point at $LATEST' : 'no aliases: callers run $LATEST'}
+  if (live.length === 0)
+    return {
+      check: 'aliases',
+      ok: true,
+      detail: aliases.length ? 'aliases point at $LATEST' : 'no aliases: callers run $LATEST',
+    }
   const behind: string[] = []
   for (const alias of live) {
-    const config = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: fn.name, Qualifier: alias.Name}))
-    const failing = configurationChecks(view(config), stack, facts).filter((c) => !c.ok).map((c) => c.check)
+    const config = await lambda.send(
+      new GetFunctionConfigurationCommand({FunctionName: fn.name, Qualifier: alias.Name}),
+    )
+    const failing = configurationChecks(view(config), stack, facts)
+      .filter((c) => !c.ok)
+      .map((c) => c.check)
     if (failing.length) behind.push(`${alias.Name} → version ${alias.FunctionVersion} (${failing.join(', ')})`)
   }
   return behind.length === 0
     ? {check: 'aliases', ok: true, detail: `${live.map((a) => a.Name).join(', ')} carry the same configuration`}
-    : {check: 'aliases', ok: false, detail: `callers of ${behind.join('; ')} do not use the cache`, fix: `aws lambda publish-version --function-name ${fn.name}, then point the alias at it`}
+    : {
+        check: 'aliases',
+        ok: false,
+        detail: `callers of ${behind.join('; ')} do not use the cache`,
+        fix: `aws lambda publish-version --function-name ${fn.name}, then point the alias at it`,
+      }
 }
 
 function view(config: FunctionConfiguration): FunctionConfigView {
@@ -139,7 +192,12 @@ function view(config: FunctionConfiguration): FunctionConfigView {
 }
 
 async function readNetwork(ec2: EC2Client, stack: StackNetwork, subnetIds: string[]): Promise<NetworkFacts> {
-  const {DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand} = await import('@aws-sdk/client-ec2')
+  const {
+    DescribeRouteTablesCommand,
+    DescribeSecurityGroupsCommand,
+    DescribeSubnetsCommand,
+    DescribeVpcEndpointsCommand,
+  } = await import('@aws-sdk/client-ec2')
   const [groups, subnets, tables, endpoints] = await Promise.all([
     ec2.send(new DescribeSecurityGroupsCommand({GroupIds: [stack.cacheGroupId]})),
     subnetIds.length ? ec2.send(new DescribeSubnetsCommand({SubnetIds: subnetIds})) : {Subnets: []},
@@ -156,7 +214,8 @@ async function readNetwork(ec2: EC2Client, stack: StackNetwork, subnetIds: strin
   }
   const dynamoRoutes = new Map<string, 'gateway endpoint' | 'NAT gateway'>()
   for (const t of tables.RouteTables ?? []) {
-    if (t.Routes?.some((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.NatGatewayId && r.State !== 'blackhole')) dynamoRoutes.set(t.RouteTableId!, 'NAT gateway')
+    if (t.Routes?.some((r) => r.DestinationCidrBlock === '0.0.0.0/0' && r.NatGatewayId && r.State !== 'blackhole'))
+      dynamoRoutes.set(t.RouteTableId!, 'NAT gateway')
   }
   for (const e of endpoints.VpcEndpoints ?? []) {
     if (!/\.dynamodb$/.test(e.ServiceName ?? '') || (e.State ?? '').toLowerCase() !== 'available') continue

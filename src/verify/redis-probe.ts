@@ -25,7 +25,14 @@ export function maskUrl(url: string): string {
 export async function probeEndpoint(url: string, timeoutMs = 2000): Promise<EndpointCheck> {
   const {Redis} = await import('ioredis')
   const masked = maskUrl(url)
-  const client = new Redis(url, {lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null})
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  })
   client.on('error', () => {}) // reported through the awaited calls
   try {
     await client.connect()
@@ -43,7 +50,13 @@ export async function probeEndpoint(url: string, timeoutMs = 2000): Promise<Endp
     const version = /redis_version:(\S+)/.exec(await client.info('server'))?.[1]
     times.sort((a, b) => a - b)
     const round = (n: number) => Math.round(n * 100) / 100
-    return {ok: true, url: masked, detail: 'PING, SET, GET, DEL answered', pingMs: {p50: round(times[5]!), max: round(times[9]!)}, version}
+    return {
+      ok: true,
+      url: masked,
+      detail: 'PING, SET, GET, DEL answered',
+      pingMs: {p50: round(times[5]!), max: round(times[9]!)},
+      version,
+    }
   } catch (error) {
     return {ok: false, url: masked, detail: (error as Error).message}
   } finally {

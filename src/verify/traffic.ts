@@ -19,7 +19,11 @@ export function defaultEvent(name: string): unknown {
     rawPath: '/',
     rawQueryString: '',
     headers: {accept: 'application/json', 'user-agent': 'cct-verify'},
-    requestContext: {http: {method: 'GET', path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'cct-verify'}, stage: '$default', routeKey: 'GET /'},
+    requestContext: {
+      http: {method: 'GET', path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'cct-verify'},
+      stage: '$default',
+      routeKey: 'GET /',
+    },
     isBase64Encoded: false,
     pathParameters: {},
     queryStringParameters: {},
@@ -28,7 +32,13 @@ export function defaultEvent(name: string): unknown {
 }
 
 /** Invokes each function `n` times in turn (never concurrently: it is the user's traffic). */
-export async function sendTraffic(lambda: LambdaClient, names: string[], n: number, event: (name: string) => unknown, onProgress?: (done: number, total: number) => void): Promise<TrafficResult[]> {
+export async function sendTraffic(
+  lambda: LambdaClient,
+  names: string[],
+  n: number,
+  event: (name: string) => unknown,
+  onProgress?: (done: number, total: number) => void,
+): Promise<TrafficResult[]> {
   const {InvokeCommand} = await import('@aws-sdk/client-lambda')
   const results: TrafficResult[] = []
   let done = 0
@@ -36,7 +46,9 @@ export async function sendTraffic(lambda: LambdaClient, names: string[], n: numb
     const durations: number[] = []
     const result: TrafficResult = {name, invocations: 0, errors: 0, coldStarts: 0}
     for (let i = 0; i < n; i++) {
-      const answer = await lambda.send(new InvokeCommand({FunctionName: name, LogType: 'Tail', Payload: Buffer.from(JSON.stringify(event(name)))}))
+      const answer = await lambda.send(
+        new InvokeCommand({FunctionName: name, LogType: 'Tail', Payload: Buffer.from(JSON.stringify(event(name)))}),
+      )
       result.invocations++
       const log = Buffer.from(answer.LogResult ?? '', 'base64').toString('utf8')
       const report = parseReport(log)
@@ -45,7 +57,9 @@ export async function sendTraffic(lambda: LambdaClient, names: string[], n: numb
       const status = statusOf(answer.Payload)
       if (answer.FunctionError || (status !== undefined && status >= 500)) {
         result.errors++
-        result.firstError ??= Buffer.from(answer.Payload ?? []).toString('utf8').slice(0, 200)
+        result.firstError ??= Buffer.from(answer.Payload ?? [])
+          .toString('utf8')
+          .slice(0, 200)
       }
       onProgress?.(++done, names.length * n)
     }

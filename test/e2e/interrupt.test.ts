@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
-import {DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand, DescribeVpcEndpointsCommand, EC2Client} from '@aws-sdk/client-ec2'
+import {
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  DescribeVpcEndpointsCommand,
+  EC2Client,
+} from '@aws-sdk/client-ec2'
 import {DescribeReplicationGroupsCommand, ElastiCacheClient} from '@aws-sdk/client-elasticache'
 import {GetFunctionConfigurationCommand, LambdaClient} from '@aws-sdk/client-lambda'
 
@@ -9,7 +15,11 @@ import {SEED_FUNCTIONS} from '../../sandbox/seed.js'
 import {cli} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
-const sandbox = useSandbox({seed: true, redis: false, fidelity: {replicationGroupCreateSeconds: 4, replicationGroupDeleteSeconds: 3, eniLingerSeconds: 3}})
+const sandbox = useSandbox({
+  seed: true,
+  redis: false,
+  fidelity: {replicationGroupCreateSeconds: 4, replicationGroupDeleteSeconds: 3, eniLingerSeconds: 3},
+})
 
 /** The stack exists exactly once: one of each resource, whatever the interruptions. */
 async function assertNoDuplicates() {
@@ -20,11 +30,16 @@ async function assertNoDuplicates() {
   assert.equal((await ec2.send(new DescribeVpcsCommand({Filters: tagged}))).Vpcs!.length, 1)
   assert.equal((await ec2.send(new DescribeSubnetsCommand({Filters: tagged}))).Subnets!.length, 2)
   assert.equal((await ec2.send(new DescribeSecurityGroupsCommand({Filters: tagged}))).SecurityGroups!.length, 2)
-  const endpoints = (await ec2.send(new DescribeVpcEndpointsCommand({Filters: tagged}))).VpcEndpoints!.filter((e) => e.State?.toLowerCase() !== 'deleted')
+  const endpoints = (await ec2.send(new DescribeVpcEndpointsCommand({Filters: tagged}))).VpcEndpoints!.filter(
+    (e) => e.State?.toLowerCase() !== 'deleted',
+  )
   assert.equal(endpoints.length, 2)
   const elasticache = new ElastiCacheClient(config)
   const groups = (await elasticache.send(new DescribeReplicationGroupsCommand({}))).ReplicationGroups!
-  assert.deepEqual(groups.map((g) => [g.ReplicationGroupId, g.Status]), [['cct-cache', 'available']])
+  assert.deepEqual(
+    groups.map((g) => [g.ReplicationGroupId, g.Status]),
+    [['cct-cache', 'available']],
+  )
   const lambda = new LambdaClient(config)
   for (const name of Object.keys(SEED_FUNCTIONS)) {
     const c = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
@@ -45,7 +60,11 @@ describe('interrupted setup resumes without duplicates', () => {
   for (const [what, at, signal] of points) {
     it(what, async () => {
       const env = sandbox().env
-      const first = await cli(['setup', '--yes', '--nat', '--config', `${process.env.TMPDIR ?? '/tmp'}/cct-int-${process.pid}.json`], env, {killOn: at, signal})
+      const first = await cli(
+        ['setup', '--yes', '--nat', '--config', `${process.env.TMPDIR ?? '/tmp'}/cct-int-${process.pid}.json`],
+        env,
+        {killOn: at, signal},
+      )
       assert.ok(first.killed, `the process reached "${at.source}":\n${first.stdout}\n${first.stderr}`)
       if (signal === 'SIGINT') {
         assert.equal(first.code, 130, first.stderr)
@@ -53,7 +72,10 @@ describe('interrupted setup resumes without duplicates', () => {
       } else {
         assert.notEqual(first.code, 0)
       }
-      const second = await cli(['setup', '--yes', '--nat', '--config', `${process.env.TMPDIR ?? '/tmp'}/cct-int-${process.pid}.json`], env)
+      const second = await cli(
+        ['setup', '--yes', '--nat', '--config', `${process.env.TMPDIR ?? '/tmp'}/cct-int-${process.pid}.json`],
+        env,
+      )
       assert.equal(second.code, 0, second.stderr)
       await assertNoDuplicates()
     })
@@ -65,14 +87,20 @@ describe('interrupted rollback resumes', () => {
     const env = {...sandbox().env}
     const config = ['--config', `${process.env.TMPDIR ?? '/tmp'}/cct-int-rb-${process.pid}.json`]
     assert.equal((await cli(['setup', '--yes', '--nat', ...config], env)).code, 0)
-    const first = await cli(['rollback', '--yes', ...config], env, {killOn: /(waiting for cct-cache to be deleted|to be free)/, signal: 'SIGINT'})
+    const first = await cli(['rollback', '--yes', ...config], env, {
+      killOn: /(waiting for cct-cache to be deleted|to be free)/,
+      signal: 'SIGINT',
+    })
     assert.ok(first.killed)
     assert.equal(first.code, 130)
     const second = await cli(['rollback', '--yes', ...config], env)
     assert.equal(second.code, 0, second.stderr)
     const s = sandbox()
     const ec2 = new EC2Client({endpoint: s.endpoint, region: s.region, maxAttempts: 1})
-    assert.deepEqual((await ec2.send(new DescribeVpcsCommand({Filters: [{Name: 'tag:cct:stack', Values: ['cct']}]}))).Vpcs, [])
+    assert.deepEqual(
+      (await ec2.send(new DescribeVpcsCommand({Filters: [{Name: 'tag:cct:stack', Values: ['cct']}]}))).Vpcs,
+      [],
+    )
     const third = await cli(['rollback', '--yes', ...config], env)
     assert.deepEqual(third.mutating, [])
   })

@@ -4,7 +4,12 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
-import {EC2Client, DescribeVpcsCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand} from '@aws-sdk/client-ec2'
+import {
+  EC2Client,
+  DescribeVpcsCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+} from '@aws-sdk/client-ec2'
 import {ElastiCacheClient, DescribeCacheSubnetGroupsCommand} from '@aws-sdk/client-elasticache'
 import {IAMClient, ListAttachedRolePoliciesCommand, ListRoleTagsCommand} from '@aws-sdk/client-iam'
 import {GetFunctionConfigurationCommand, LambdaClient, ListTagsCommand} from '@aws-sdk/client-lambda'
@@ -13,7 +18,11 @@ import {SEED_FUNCTIONS} from '../../sandbox/seed.js'
 import {cli, jsonResult} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
-const sandbox = useSandbox({seed: true, redis: false, fidelity: {replicationGroupCreateSeconds: 1, replicationGroupDeleteSeconds: 1, eniLingerSeconds: 2}})
+const sandbox = useSandbox({
+  seed: true,
+  redis: false,
+  fidelity: {replicationGroupCreateSeconds: 1, replicationGroupDeleteSeconds: 1, eniLingerSeconds: 2},
+})
 
 /** Everything of a function a user would compare before and after: config, tags, role policies. */
 async function snapshot() {
@@ -35,7 +44,9 @@ async function snapshot() {
     }
   }
   const role = sandbox.seed().roleName
-  const policies = (await iam.send(new ListAttachedRolePoliciesCommand({RoleName: role}))).AttachedPolicies?.map((p) => p.PolicyArn).sort()
+  const policies = (await iam.send(new ListAttachedRolePoliciesCommand({RoleName: role}))).AttachedPolicies?.map(
+    (p) => p.PolicyArn,
+  ).sort()
   const roleTags = (await iam.send(new ListRoleTagsCommand({RoleName: role}))).Tags
   return {functions, policies, roleTags}
 }
@@ -50,16 +61,42 @@ describe('the real cct process: setup, status, rollback', () => {
     // --nat: news-api's NEWS_FEED_URL needs the internet, and setup --yes refuses to cut it off.
     const setup = await run(['setup', '--yes', '--nat'])
     assert.equal(setup.code, 0, setup.stderr)
-    assert.match(setup.stdout, /Set up stack "cct" in us-east-1: \d+ changes made\.\n {2}cache {6}master\.cct-cache\.[\w.]+:6379 \(TLS on\)/)
-    assert.doesNotMatch(setup.stdout, /STEP +ACTION|^nat: *$|❯/m, 'a summary, not the plan table again, raw outputs or a line per step started')
+    assert.match(
+      setup.stdout,
+      /Set up stack "cct" in us-east-1: \d+ changes made\.\n {2}cache {6}master\.cct-cache\.[\w.]+:6379 \(TLS on\)/,
+    )
+    assert.doesNotMatch(
+      setup.stdout,
+      /STEP +ACTION|^nat: *$|❯/m,
+      'a summary, not the plan table again, raw outputs or a line per step started',
+    )
     assert.match(setup.stdout, /next {7}cct verify/)
 
     const status = await run(['status', '--json'])
     assert.equal(status.code, 0, status.stderr)
     const rows = jsonResult<{resources: {state: string; step: string}[]}>(status).resources
     assert.ok(rows.length > 10)
-    assert.deepEqual(rows.filter((r) => r.state !== 'present'), [], 'every resource present')
-    assert.deepEqual(new Set(rows.map((r) => r.step)), new Set(['vpc', 'nat', 'sg', 'subnet-group', 'cluster', 'attach', 'layer', 'layer-attach', 'env', 'dashboard', 'probe']))
+    assert.deepEqual(
+      rows.filter((r) => r.state !== 'present'),
+      [],
+      'every resource present',
+    )
+    assert.deepEqual(
+      new Set(rows.map((r) => r.step)),
+      new Set([
+        'vpc',
+        'nat',
+        'sg',
+        'subnet-group',
+        'cluster',
+        'attach',
+        'layer',
+        'layer-attach',
+        'env',
+        'dashboard',
+        'probe',
+      ]),
+    )
 
     const again = await run(['setup', '--yes', '--nat'])
     assert.equal(again.code, 0, again.stderr)
@@ -67,11 +104,19 @@ describe('the real cct process: setup, status, rollback', () => {
 
     const rollback = await run(['rollback', '--yes'])
     assert.equal(rollback.code, 0, rollback.stderr)
-    assert.match(rollback.stdout, /waiting for security group cct-lambda-sg to be free: \d network interfaces? still attached/, 'it waited for lingering ENIs, visibly')
+    assert.match(
+      rollback.stdout,
+      /waiting for security group cct-lambda-sg to be free: \d network interfaces? still attached/,
+      'it waited for lingering ENIs, visibly',
+    )
 
     const after = await run(['status', '--json'])
     const left = jsonResult<{resources: {state: string}[]}>(after).resources
-    assert.deepEqual(left.filter((r) => r.state === 'present'), [], 'nothing of the stack is left')
+    assert.deepEqual(
+      left.filter((r) => r.state === 'present'),
+      [],
+      'nothing of the stack is left',
+    )
 
     const s = sandbox()
     const ec2 = new EC2Client({endpoint: s.endpoint, region: s.region, maxAttempts: 1})
@@ -80,9 +125,16 @@ describe('the real cct process: setup, status, rollback', () => {
     assert.deepEqual((await ec2.send(new DescribeSubnetsCommand({Filters: tagged}))).Subnets, [])
     assert.deepEqual((await ec2.send(new DescribeSecurityGroupsCommand({Filters: tagged}))).SecurityGroups, [])
     const elasticache = new ElastiCacheClient({endpoint: s.endpoint, region: s.region, maxAttempts: 1})
-    await assert.rejects(elasticache.send(new DescribeCacheSubnetGroupsCommand({CacheSubnetGroupName: 'cct-cache-subnet-group'})), /not found/i)
+    await assert.rejects(
+      elasticache.send(new DescribeCacheSubnetGroupsCommand({CacheSubnetGroupName: 'cct-cache-subnet-group'})),
+      /not found/i,
+    )
 
-    assert.deepEqual(await snapshot(), before, 'env vars, layers, VpcConfig, tags and role policies are as before setup')
+    assert.deepEqual(
+      await snapshot(),
+      before,
+      'env vars, layers, VpcConfig, tags and role policies are as before setup',
+    )
 
     const rollbackAgain = await run(['rollback', '--yes'])
     assert.equal(rollbackAgain.code, 0, rollbackAgain.stderr)
@@ -100,7 +152,12 @@ describe('the real cct process: setup, status, rollback', () => {
     const lambda = new LambdaClient({endpoint: s.endpoint, region: s.region, maxAttempts: 1})
     const {UpdateFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
     const c = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'articles-api'}))
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', Environment: {Variables: {...c.Environment!.Variables, REDIS_PORT: '7000', LOG_LEVEL: 'DEBUG'}}}))
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'articles-api',
+        Environment: {Variables: {...c.Environment!.Variables, REDIS_PORT: '7000', LOG_LEVEL: 'DEBUG'}},
+      }),
+    )
     const rollback = await run(['rollback', '--yes'])
     assert.equal(rollback.code, 0, rollback.stderr)
     const after = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'articles-api'}))
@@ -115,7 +172,10 @@ describe('the real cct process: setup, status, rollback', () => {
     const env = sandbox().env
     const setup = await cli(['setup'], env)
     assert.equal(setup.code, 2)
-    assert.match(setup.stderr, /cct setup needs a terminal to ask its questions\. Pass --yes with the flags you need \(--functions, --engine/)
+    assert.match(
+      setup.stderr,
+      /cct setup needs a terminal to ask its questions\. Pass --yes with the flags you need \(--functions, --engine/,
+    )
     assert.deepEqual(setup.mutating, [])
     const rollback = await cli(['rollback'], env)
     assert.equal(rollback.code, 2)

@@ -66,10 +66,25 @@ export const handler = async (event) => {
   return Item ? {statusCode: 200, body: JSON.stringify(Item, (k, v) => (v instanceof Set ? [...v].sort() : v))} : {statusCode: 404, body: '{}'}
 }
 `
-const USER_WRAPPER = '#!/bin/sh\n# The user\'s own exec wrapper: says so in the log and sets a variable.\necho "[user-wrapper] ran with $#" >&2\nexport USER_WRAPPER=1\nexec "$@"\n'
+const USER_WRAPPER =
+  '#!/bin/sh\n# The user\'s own exec wrapper: says so in the log and sets a variable.\necho "[user-wrapper] ran with $#" >&2\nexport USER_WRAPPER=1\nexec "$@"\n'
 
 const zip = (files: Record<string, string | Uint8Array>, executables: string[] = []) =>
-  zipSync(Object.fromEntries(Object.entries(files).map(([name, data]) => [name, [typeof data === 'string' ? strToU8(data) : data, {mtime: new Date('2024-01-01T00:00:00Z'), os: 3, attrs: (executables.includes(name) ? 0o100755 : 0o100644) << 16}]])))
+  zipSync(
+    Object.fromEntries(
+      Object.entries(files).map(([name, data]) => [
+        name,
+        [
+          typeof data === 'string' ? strToU8(data) : data,
+          {
+            mtime: new Date('2024-01-01T00:00:00Z'),
+            os: 3,
+            attrs: (executables.includes(name) ? 0o100755 : 0o100644) << 16,
+          },
+        ],
+      ]),
+    ),
+  )
 
 async function fidelity<T>(path: string): Promise<T> {
   return (await (await fetch(`${sandbox.endpoint}/cct-fidelity/${path}`)).json()) as T
@@ -78,7 +93,9 @@ async function fidelity<T>(path: string): Promise<T> {
 /** DynamoDB read requests the server has answered, per table. */
 async function readsAtServer(): Promise<Record<string, number>> {
   const {requests} = await fidelity<{requests: Record<string, Record<string, number>>}>('dynamodb-requests')
-  return Object.fromEntries(Object.entries(requests).map(([table, ops]) => [table, READ_OPS.reduce((n, op) => n + (ops[op] ?? 0), 0)]))
+  return Object.fromEntries(
+    Object.entries(requests).map(([table, ops]) => [table, READ_OPS.reduce((n, op) => n + (ops[op] ?? 0), 0)]),
+  )
 }
 const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0)
 const delta = (a: Record<string, number>, b: Record<string, number>) => total(b) - total(a)
@@ -86,7 +103,15 @@ const delta = (a: Record<string, number>, b: Record<string, number>) => total(b)
 /** Everything a user can read back about a function, minus what every update changes. */
 async function snapshot(name: string) {
   const config: FunctionConfiguration = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
-  const {RevisionId: _r, LastModified: _m, LastUpdateStatus: _s, LastUpdateStatusReason: _sr, LastUpdateStatusReasonCode: _sc, $metadata: _md, ...rest} = config as Record<string, unknown>
+  const {
+    RevisionId: _r,
+    LastModified: _m,
+    LastUpdateStatus: _s,
+    LastUpdateStatusReason: _sr,
+    LastUpdateStatusReasonCode: _sc,
+    $metadata: _md,
+    ...rest
+  } = config as Record<string, unknown>
   // Lambda reports "no VPC" for a function taken out of one as empty lists and VpcId '',
   // and may leave VpcConfig out for one that never was in one: the same configuration,
   // and no API call can bring back the absence.
@@ -111,16 +136,20 @@ async function send(plan: PlannedRequest[], concurrency: number, anyOrder = fals
     const segment = plan.slice(i, j)
     i = j
     let next = 0
-    await Promise.all(Array.from({length: Math.min(concurrency, segment.length)}, async () => {
-      while (next < segment.length) {
-        const {functionName, event} = segment[next++]!
-        const out = await lambda.send(new InvokeCommand({FunctionName: functionName, Payload: strToU8(JSON.stringify(event)), LogType: 'Tail'}))
-        const body = Buffer.from(out.Payload ?? []).toString()
-        assert.equal(out.FunctionError, undefined, `${functionName} ${event.rawPath}: ${body}`)
-        bodies.set(event.requestContext.requestId, body)
-        ;(durations[functionName] ??= []).push(reportDuration(Buffer.from(out.LogResult ?? '', 'base64').toString()))
-      }
-    }))
+    await Promise.all(
+      Array.from({length: Math.min(concurrency, segment.length)}, async () => {
+        while (next < segment.length) {
+          const {functionName, event} = segment[next++]!
+          const out = await lambda.send(
+            new InvokeCommand({FunctionName: functionName, Payload: strToU8(JSON.stringify(event)), LogType: 'Tail'}),
+          )
+          const body = Buffer.from(out.Payload ?? []).toString()
+          assert.equal(out.FunctionError, undefined, `${functionName} ${event.rawPath}: ${body}`)
+          bodies.set(event.requestContext.requestId, body)
+          ;(durations[functionName] ??= []).push(reportDuration(Buffer.from(out.LogResult ?? '', 'base64').toString()))
+        }
+      }),
+    )
   }
   return {bodies, durations}
 }
@@ -159,7 +188,9 @@ async function tableItems(): Promise<Map<string, Record<string, AttributeValue>[
     const all: Record<string, AttributeValue>[] = []
     let start: Record<string, AttributeValue> | undefined
     do {
-      const page = await dynamodb.send(new ScanCommand({TableName: tableName, ExclusiveStartKey: start, ConsistentRead: true}))
+      const page = await dynamodb.send(
+        new ScanCommand({TableName: tableName, ExclusiveStartKey: start, ConsistentRead: true}),
+      )
       all.push(...(page.Items ?? []))
       start = page.LastEvaluatedKey
     } while (start)
@@ -171,15 +202,24 @@ async function tableItems(): Promise<Map<string, Record<string, AttributeValue>[
 async function restore(items: Map<string, Record<string, AttributeValue>[]>): Promise<void> {
   for (const [table, rows] of items)
     for (let i = 0; i < rows.length; i += 25)
-      await dynamodb.send(new BatchWriteItemCommand({RequestItems: {[table]: rows.slice(i, i + 25).map((Item) => ({PutRequest: {Item}}))}}))
+      await dynamodb.send(
+        new BatchWriteItemCommand({
+          RequestItems: {[table]: rows.slice(i, i + 25).map((Item) => ({PutRequest: {Item}}))},
+        }),
+      )
   assert.deepEqual(await tableItems(), items, 'the tables are as seeded again')
 }
 
 const invokeJson = async (name: string, event: unknown) => {
-  const out = await lambda.send(new InvokeCommand({FunctionName: name, Payload: strToU8(JSON.stringify(event)), LogType: 'Tail'}))
+  const out = await lambda.send(
+    new InvokeCommand({FunctionName: name, Payload: strToU8(JSON.stringify(event)), LogType: 'Tail'}),
+  )
   const text = Buffer.from(out.Payload ?? []).toString()
   assert.equal(out.FunctionError, undefined, text)
-  return {answer: JSON.parse(text) as {statusCode: number; body: string}, log: Buffer.from(out.LogResult ?? '', 'base64').toString()}
+  return {
+    answer: JSON.parse(text) as {statusCode: number; body: string},
+    log: Buffer.from(out.LogResult ?? '', 'base64').toString(),
+  }
 }
 
 const http = (method: string, id: string, body?: unknown) => ({
@@ -204,25 +244,72 @@ describe('auto-cache in the sandbox, through the real CLI and the built layer', 
   const window = plan.slice(WARMUP)
   const history = steadyState(plan.slice(0, WARMUP))
   let uncached: {bodies: Map<string, string>; reads: number; p50: number; p95: number}
-  const setup = (extra: string[]) => cli(['setup', '--yes', '--nat', ...extra, '--functions', ALL.join(',')], sandbox.env)
+  const setup = (extra: string[]) =>
+    cli(['setup', '--yes', '--nat', ...extra, '--functions', ALL.join(',')], sandbox.env)
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'cct-auto-cache-sandbox-'))
     sandbox = await startSandbox({redis: false})
-    Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true'})
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    })
     lambda = new LambdaClient({endpoint: sandbox.endpoint, region: sandbox.region, maxAttempts: 1})
     dynamodb = new DynamoDBClient({endpoint: sandbox.endpoint, region: sandbox.region, maxAttempts: 1})
     seed = await seedAccount(sandbox, {data: true})
-    const wrapperLayer = await lambda.send(new PublishLayerVersionCommand({LayerName: 'user-wrapper', Content: {ZipFile: zip({'user-wrapper': USER_WRAPPER}, ['user-wrapper'])}}))
+    const wrapperLayer = await lambda.send(
+      new PublishLayerVersionCommand({
+        LayerName: 'user-wrapper',
+        Content: {ZipFile: zip({'user-wrapper': USER_WRAPPER}, ['user-wrapper'])},
+      }),
+    )
     const bundled = await build({
-      stdin: {contents: "import {DynamoDBClient, GetItemCommand} from '@aws-sdk/client-dynamodb'\nconst ddb = new DynamoDBClient({})\nexport const handler = async (e) => { const {Item} = await ddb.send(new GetItemCommand({TableName: 'articles', Key: {article_id: {S: e.pathParameters.id}}})); return {statusCode: Item ? 200 : 404, body: JSON.stringify(Item ?? {})} }\n", resolveDir: REPO_ROOT, loader: 'js'},
-      bundle: true, platform: 'node', format: 'cjs', target: 'node22', write: false, logLevel: 'silent',
+      stdin: {
+        contents:
+          "import {DynamoDBClient, GetItemCommand} from '@aws-sdk/client-dynamodb'\nconst ddb = new DynamoDBClient({})\nexport const handler = async (e) => { const {Item} = await ddb.send(new GetItemCommand({TableName: 'articles', Key: {article_id: {S: e.pathParameters.id}}})); return {statusCode: Item ? 200 : 404, body: JSON.stringify(Item ?? {})} }\n",
+        resolveDir: REPO_ROOT,
+        loader: 'js',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node22',
+      write: false,
+      logLevel: 'silent',
     })
     const common = {Role: seed.roleArn, Timeout: 10, MemorySize: 256, Tags: SEED_TAGS}
     await Promise.all([
-      lambda.send(new CreateFunctionCommand({...common, FunctionName: WRAPPED, Runtime: 'python3.12', Handler: 'index.lambda_handler', Code: {ZipFile: seedFunctionZip('articles-api')}, Layers: [seed.layerArn, wrapperLayer.LayerVersionArn!], Environment: {Variables: {TABLE_NAME: 'articles', AWS_LAMBDA_EXEC_WRAPPER: '/opt/user-wrapper'}}})),
-      lambda.send(new CreateFunctionCommand({...common, FunctionName: NODE, Runtime: 'nodejs22.x', Handler: 'index.handler', Code: {ZipFile: zip({'index.mjs': NODE_HANDLER})}, Environment: {Variables: {TABLE_NAME: 'articles'}}})),
-      lambda.send(new CreateFunctionCommand({...common, FunctionName: BUNDLED, Runtime: 'nodejs22.x', Handler: 'index.handler', Code: {ZipFile: zip({'index.js': bundled.outputFiles[0]!.contents})}})),
+      lambda.send(
+        new CreateFunctionCommand({
+          ...common,
+          FunctionName: WRAPPED,
+          Runtime: 'python3.12',
+          Handler: 'index.lambda_handler',
+          Code: {ZipFile: seedFunctionZip('articles-api')},
+          Layers: [seed.layerArn, wrapperLayer.LayerVersionArn!],
+          Environment: {Variables: {TABLE_NAME: 'articles', AWS_LAMBDA_EXEC_WRAPPER: '/opt/user-wrapper'}},
+        }),
+      ),
+      lambda.send(
+        new CreateFunctionCommand({
+          ...common,
+          FunctionName: NODE,
+          Runtime: 'nodejs22.x',
+          Handler: 'index.handler',
+          Code: {ZipFile: zip({'index.mjs': NODE_HANDLER})},
+          Environment: {Variables: {TABLE_NAME: 'articles'}},
+        }),
+      ),
+      lambda.send(
+        new CreateFunctionCommand({
+          ...common,
+          FunctionName: BUNDLED,
+          Runtime: 'nodejs22.x',
+          Handler: 'index.handler',
+          Code: {ZipFile: zip({'index.js': bundled.outputFiles[0]!.contents})},
+        }),
+      ),
     ])
     for (const name of ALL) original[name] = await snapshot(name)
   })
@@ -242,7 +329,12 @@ describe('auto-cache in the sandbox, through the real CLI and the built layer', 
     const start = await readsAtServer()
     const {bodies, durations} = await send(window, 4)
     const articles = durations['articles-api']!
-    uncached = {bodies, reads: delta(start, await readsAtServer()), p50: percentile(articles, 50), p95: percentile(articles, 95)}
+    uncached = {
+      bodies,
+      reads: delta(start, await readsAtServer()),
+      p50: percentile(articles, 50),
+      p95: percentile(articles, 95),
+    }
     assert.equal(uncached.reads, window.filter((p) => p.kind !== 'put').length, 'one read per GET')
     // Back to the data before the window while nothing is cached: the run with auto-cache
     // starts where this one started.
@@ -275,15 +367,24 @@ describe('auto-cache in the sandbox, through the real CLI and the built layer', 
     const {bodies} = await send(window, 4)
     const reads = delta(start, await readsAtServer())
     const differing = [...bodies].filter(([id, body]) => uncached.bodies.get(id) !== body)
-    assert.deepEqual(differing.slice(0, 3), [], `${differing.length} of ${bodies.size} bodies differ from the uncached run`)
+    assert.deepEqual(
+      differing.slice(0, 3),
+      [],
+      `${differing.length} of ${bodies.size} bodies differ from the uncached run`,
+    )
     const reduction = 1 - reads / uncached.reads
     const floor = unavoidableReads(plan, WARMUP)
-    t.diagnostic(`DynamoDB reads at the server over the same ${WINDOW} requests (${window.filter((p) => p.kind === 'put').length} PUTs): ${uncached.reads} without, ${reads} with auto-cache (${(reduction * 100).toFixed(1)}% fewer); a perfect cache: ${floor} (${((1 - floor / uncached.reads) * 100).toFixed(1)}% fewer)`)
+    t.diagnostic(
+      `DynamoDB reads at the server over the same ${WINDOW} requests (${window.filter((p) => p.kind === 'put').length} PUTs): ${uncached.reads} without, ${reads} with auto-cache (${(reduction * 100).toFixed(1)}% fewer); a perfect cache: ${floor} (${((1 - floor / uncached.reads) * 100).toFixed(1)}% fewer)`,
+    )
     assert.ok(reduction >= 0.8, `only ${(reduction * 100).toFixed(1)}% fewer reads (${uncached.reads} -> ${reads})`)
   })
 
   it('Node (runtime SDK, DocumentClient) and Python share entries on one table', async () => {
-    for (const [first, second, id] of [['articles-api', NODE, 'a-006'], [NODE, 'articles-api', 'a-007']] as const) {
+    for (const [first, second, id] of [
+      ['articles-api', NODE, 'a-006'],
+      [NODE, 'articles-api', 'a-007'],
+    ] as const) {
       await invokeJson(first, http('GET', id)) // fills (or hits) the entry
       const start = await readsAtServer()
       const {answer} = await invokeJson(second, http('GET', id))
@@ -304,7 +405,10 @@ describe('auto-cache in the sandbox, through the real CLI and the built layer', 
       for (let i = 0; i < 100; i++) {
         const id = ids[i % ids.length]!
         const v = ++version
-        const {answer} = await invokeJson('articles-api', http('PUT', id, {title: `v${v}`, author: 'stale-check', body: 'x', views: v}))
+        const {answer} = await invokeJson(
+          'articles-api',
+          http('PUT', id, {title: `v${v}`, author: 'stale-check', body: 'x', views: v}),
+        )
         assert.ok([200, 201].includes(answer.statusCode), answer.body)
         acked.set(id, v)
       }
@@ -325,7 +429,9 @@ describe('auto-cache in the sandbox, through the real CLI and the built layer', 
     // Four in flight, as the traffic runner's default: a burst of Python cold starts on a
     // small machine starves itself past Lambda's 10 s init limit.
     await Promise.all([writer(), ...Array.from({length: 3}, (_, lane) => reader(lane))])
-    t.diagnostic(`${gets + 100} requests (100 PUTs, ${gets} GETs) in ${((performance.now() - began) / 1000).toFixed(1)} s: ${stale} stale`)
+    t.diagnostic(
+      `${gets + 100} requests (100 PUTs, ${gets} GETs) in ${((performance.now() - began) / 1000).toFixed(1)} s: ${stale} stale`,
+    )
     assert.equal(gets + 100, 1000)
     assert.equal(stale, 0)
   })
@@ -339,14 +445,21 @@ describe('auto-cache in the sandbox, through the real CLI and the built layer', 
     const result = await cli(['verify', '--json', '--hours', '1', '--functions', ALL.join(',')], sandbox.env)
     // A failed criterion fails verify: the report is then the envelope's result, beside the error.
     assert.notEqual(result.code, 0, result.stdout)
-    const envelope = JSON.parse(result.stdout) as {ok: boolean; result: {
-      measurements: {perFunction: {name: string; helperReads: number; helperHits: number; unhookable: boolean}[]}
-      criteria: {criterion: string; verdict: string; measured: string; why?: string}[]
-    }}
+    const envelope = JSON.parse(result.stdout) as {
+      ok: boolean
+      result: {
+        measurements: {perFunction: {name: string; helperReads: number; helperHits: number; unhookable: boolean}[]}
+        criteria: {criterion: string; verdict: string; measured: string; why?: string}[]
+      }
+    }
     assert.equal(envelope.ok, false)
     const report = envelope.result
     const per = new Map(report.measurements.perFunction.map((f) => [f.name, f]))
-    for (const name of [...SEEDED, WRAPPED, NODE]) assert.ok(per.get(name)!.helperReads > 0 && per.get(name)!.helperHits > 0, `${name}: ${JSON.stringify(per.get(name))}`)
+    for (const name of [...SEEDED, WRAPPED, NODE])
+      assert.ok(
+        per.get(name)!.helperReads > 0 && per.get(name)!.helperHits > 0,
+        `${name}: ${JSON.stringify(per.get(name))}`,
+      )
     assert.equal(per.get(BUNDLED)!.unhookable, true)
     const row = report.criteria.find((c) => c.criterion === 'Cache helper in the code')!
     assert.equal(row.verdict, 'failed')
@@ -372,22 +485,30 @@ describe('auto-cache in the sandbox, through the real CLI and the built layer', 
         assert.equal(answer.body, warm.answer.body)
         durations.push(reportDuration(log))
         // The helper's own EMF lines in the log: Redis calls that failed, and calls that skipped it.
-        const metrics = log.split('\n').filter((l) => l.includes('"CacheError"')).map((l) => JSON.parse(l.slice(l.indexOf('{'))) as Record<string, number>)
+        const metrics = log
+          .split('\n')
+          .filter((l) => l.includes('"CacheError"'))
+          .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as Record<string, number>)
         errors.push(metrics.reduce((n, m) => n + (m.CacheError ?? 0), 0))
         bypasses.push(metrics.reduce((n, m) => n + (m.CacheBypass ?? 0), 0))
       }
     } finally {
       process.kill(pid, 'SIGCONT')
     }
-    t.diagnostic(`Duration with Redis hung: ${durations.map((d) => d.toFixed(0)).join(', ')} ms; uncached p50 ${uncached.p50.toFixed(0)}, p95 ${uncached.p95.toFixed(0)} ms; Redis errors per request ${errors.join(' ')}`)
+    t.diagnostic(
+      `Duration with Redis hung: ${durations.map((d) => d.toFixed(0)).join(', ')} ms; uncached p50 ${uncached.p50.toFixed(0)}, p95 ${uncached.p95.toFixed(0)} ms; Redis errors per request ${errors.join(' ')}`,
+    )
     assert.ok(durations[0]! <= uncached.p95 + 500, `the first request took ${durations[0]} ms`)
     // "The rest nothing" as the helper reports it, not as a wall clock on a loaded machine
     // would: one command timed out in all, and every later request skipped Redis.
     assert.deepEqual(errors, [1, 0, 0, 0, 0, 0, 0, 0, 0, 0], 'one Redis timeout, in the first request')
-    assert.ok(bypasses.slice(1).every((n) => n > 0), `later requests that still tried Redis: ${bypasses.join(' ')}`)
+    assert.ok(
+      bypasses.slice(1).every((n) => n > 0),
+      `later requests that still tried Redis: ${bypasses.join(' ')}`,
+    )
   })
 
-  it('cct rollback: every function byte-identical to before setup, the user\'s wrapper back', async () => {
+  it("cct rollback: every function byte-identical to before setup, the user's wrapper back", async () => {
     const result = await cli(['rollback', '--yes'], sandbox.env)
     assert.equal(result.code, 0, result.stderr + result.stdout)
     for (const name of ALL) assert.deepEqual(await snapshot(name), original[name], name)

@@ -38,12 +38,18 @@ const reads = () => READS.reduce((n, op) => n + (counts.get(op) ?? 0), 0)
 function startProxy(target: string): Promise<Server> {
   const {hostname, port} = new URL(target)
   const server = createServer((req, res) => {
-    const op = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '?'
+    const op =
+      String(req.headers['x-amz-target'] ?? '')
+        .split('.')
+        .pop() ?? '?'
     counts.set(op, (counts.get(op) ?? 0) + 1)
-    const upstream = httpRequest({hostname, port, path: req.url, method: req.method, headers: req.headers}, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
-      answer.pipe(res)
-    })
+    const upstream = httpRequest(
+      {hostname, port, path: req.url, method: req.method, headers: req.headers},
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      },
+    )
     upstream.on('error', () => res.destroy())
     req.pipe(upstream)
   })
@@ -96,7 +102,7 @@ class Container {
 /** A deterministic Zipf-ish mix: a few hot articles, a long tail, some list pages. */
 function traffic(n: number): Array<Record<string, unknown>> {
   let seed = 42
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
   const events: Array<Record<string, unknown>> = []
   for (let i = 0; i < n; i++) {
     const r = random()
@@ -109,9 +115,18 @@ function traffic(n: number): Array<Record<string, unknown>> {
 
 async function seedTable(): Promise<void> {
   const ddb = new DynamoDBClient({endpoint: sandbox.endpoint, region: 'us-east-1', maxAttempts: 1})
-  await ddb.send(new CreateTableCommand({TableName: TABLE, KeySchema: [{AttributeName: 'id', KeyType: 'HASH'}], AttributeDefinitions: [{AttributeName: 'id', AttributeType: 'S'}], BillingMode: 'PAY_PER_REQUEST'}))
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: TABLE,
+      KeySchema: [{AttributeName: 'id', KeyType: 'HASH'}],
+      AttributeDefinitions: [{AttributeName: 'id', AttributeType: 'S'}],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  )
   for (let start = 0; start < ITEMS; start += 25) {
-    const items = Array.from({length: Math.min(25, ITEMS - start)}, (_, i) => ({PutRequest: {Item: {id: {S: `a${start + i}`}, v: {N: String(start + i)}, title: {S: `Article ${start + i}`}}}}))
+    const items = Array.from({length: Math.min(25, ITEMS - start)}, (_, i) => ({
+      PutRequest: {Item: {id: {S: `a${start + i}`}, v: {N: String(start + i)}, title: {S: `Article ${start + i}`}}},
+    }))
     await ddb.send(new BatchWriteItemCommand({RequestItems: {[TABLE]: items}}))
   }
   ddb.destroy()
@@ -127,7 +142,11 @@ describe('auto-cache (Python, botocore)', () => {
   }
 
   before(async () => {
-    Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true'})
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    })
     ;[sandbox, redis] = await Promise.all([startSandbox({redis: false}), startRedis()])
     const built = await buildLayer(join(dir, 'dist'))
     layer = join(dir, 'opt')
@@ -165,9 +184,14 @@ describe('auto-cache (Python, botocore)', () => {
     const after = reads()
     assert.deepEqual(cached, uncached)
     const reduction = 1 - after / before
-    console.log(`# DynamoDB reads at the server: ${before} without, ${after} with auto-cache (${(reduction * 100).toFixed(1)}% fewer)`)
+    console.log(
+      `# DynamoDB reads at the server: ${before} without, ${after} with auto-cache (${(reduction * 100).toFixed(1)}% fewer)`,
+    )
     assert.ok(reduction >= 0.8, `only ${(reduction * 100).toFixed(1)}% fewer reads`)
-    assert.ok(a.stdout.some((line) => line.includes('"AutoCacheHit"') && line.includes('"Table":"articles"')), 'EMF metrics per table')
+    assert.ok(
+      a.stdout.some((line) => line.includes('"AutoCacheHit"') && line.includes('"Table":"articles"')),
+      'EMF metrics per table',
+    )
   })
 
   it('a PUT through one container is seen by every other container at once: zero stale reads', async () => {
@@ -230,13 +254,17 @@ describe('auto-cache (Python, botocore)', () => {
   it('with Redis hung, every request answers within 0.5 s, and only the first waits on Redis', async () => {
     const c = container({autoCache: true})
     await c.invoke({op: 'get', id: 'a1'})
-    const metrics = () => c.stdout.filter((l) => l.includes('"CacheError"')).map((l) => JSON.parse(l) as Record<string, number>)
+    const metrics = () =>
+      c.stdout.filter((l) => l.includes('"CacheError"')).map((l) => JSON.parse(l) as Record<string, number>)
     const seen = metrics().length
     redis.pause()
     try {
       const times: number[] = []
       for (let i = 0; i < 12; i++) times.push((await c.invoke({op: 'get', id: `a${i}`})).ms)
-      assert.ok(times.every((ms) => ms < 500), `slowest ${Math.max(...times).toFixed(0)} ms`)
+      assert.ok(
+        times.every((ms) => ms < 500),
+        `slowest ${Math.max(...times).toFixed(0)} ms`,
+      )
       // What the helper itself reports: one command timed out, every later call skipped
       // Redis (a wall-clock bound here would also measure the sandbox's own pauses).
       const hung = metrics().slice(seen)

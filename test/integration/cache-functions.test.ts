@@ -56,12 +56,20 @@ before(async () => {
   opt = join(work, 'opt')
   extractLayer(zipPath, opt)
   for (let i = 0; ; i++) {
-    const up = await fetch(`${motoUrl}/moto-api/`).then((r) => r.ok, () => false)
+    const up = await fetch(`${motoUrl}/moto-api/`).then(
+      (r) => r.ok,
+      () => false,
+    )
     if (up) break
     if (i > 200 || moto.exitCode !== null) throw new Error('moto server did not start')
     await sleep(100)
   }
-  ddb = new DynamoDBClient({endpoint: motoUrl, region: 'us-east-1', credentials: {accessKeyId: 'testing', secretAccessKey: 'testing'}, maxAttempts: 1})
+  ddb = new DynamoDBClient({
+    endpoint: motoUrl,
+    region: 'us-east-1',
+    credentials: {accessKeyId: 'testing', secretAccessKey: 'testing'},
+    maxAttempts: 1,
+  })
 })
 
 after(async () => {
@@ -75,7 +83,11 @@ after(async () => {
   rmSync(work, {recursive: true, force: true})
 })
 
-const ARTICLES = ['a1', 'a2', 'a3', 'a4', 'a5'].map((id, i) => ({article_id: id, title: `Title ${i + 1}`, content: `Body ${i + 1}`}))
+const ARTICLES = ['a1', 'a2', 'a3', 'a4', 'a5'].map((id, i) => ({
+  article_id: id,
+  title: `Title ${i + 1}`,
+  content: `Body ${i + 1}`,
+}))
 
 async function resetTable(table: string): Promise<void> {
   await ddb.send(new DeleteTableCommand({TableName: table})).catch(() => {})
@@ -88,7 +100,12 @@ async function resetTable(table: string): Promise<void> {
     }),
   )
   for (const a of ARTICLES) {
-    await ddb.send(new PutItemCommand({TableName: table, Item: {article_id: {S: a.article_id}, title: {S: a.title}, content: {S: a.content}}}))
+    await ddb.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: {article_id: {S: a.article_id}, title: {S: a.title}, content: {S: a.content}},
+      }),
+    )
   }
   await redis.command('FLUSHALL')
 }
@@ -114,7 +131,13 @@ interface Container {
 
 function container(command: string, args: string[], env: Record<string, string>): Container {
   const proc = spawn(command, args, {
-    env: {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...awsEnv(), ...redis.env, ...env},
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      ...awsEnv(),
+      ...redis.env,
+      ...env,
+    },
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stderr = ''
@@ -173,7 +196,11 @@ function pythonContainer(moduleDir: string, env: Record<string, string> = {}): C
   const invoker = join(work, 'invoke.py')
   writeFileSync(invoker, PY_INVOKER)
   // The layer's python/ first, as Lambda puts /opt/python on sys.path.
-  return container('python3', ['-u', invoker, moduleDir], {PYTHONPATH: join(opt, 'python'), PYTHONDONTWRITEBYTECODE: '1', ...env})
+  return container('python3', ['-u', invoker, moduleDir], {
+    PYTHONPATH: join(opt, 'python'),
+    PYTHONDONTWRITEBYTECODE: '1',
+    ...env,
+  })
 }
 
 const v2 = (method: string, path: string, body?: object) => ({
@@ -182,9 +209,14 @@ const v2 = (method: string, path: string, body?: object) => ({
   requestContext: {http: {method, path}},
   ...(body ? {body: JSON.stringify(body)} : {}),
 })
-const v1 = (method: string, path: string, body?: object) => ({httpMethod: method, path, ...(body ? {body: JSON.stringify(body)} : {})})
+const v1 = (method: string, path: string, body?: object) => ({
+  httpMethod: method,
+  path,
+  ...(body ? {body: JSON.stringify(body)} : {}),
+})
 
-const byId = (items: typeof ARTICLES): typeof ARTICLES => [...items].sort((a, b) => a.article_id.localeCompare(b.article_id))
+const byId = (items: typeof ARTICLES): typeof ARTICLES =>
+  [...items].sort((a, b) => a.article_id.localeCompare(b.article_id))
 const total = (c: Container, name: string) => c.emf.reduce((sum, line) => sum + (line[name] ?? 0), 0)
 
 /** The scenario every variant must pass; `missingStatus` is where the runbook differs. */
@@ -206,13 +238,19 @@ async function articlesScenario(fn: Container, table: string, missingStatus: num
   const put = await fn.invoke(v2('PUT', '/articles/a1', {title: 'Updated', content: 'New body'}))
   assert.equal(put.statusCode, 200)
   assert.deepEqual(JSON.parse(put.body), {success: true})
-  assert.deepEqual(JSON.parse((await fn.invoke(v2('GET', '/articles/a1'))).body), {article_id: 'a1', title: 'Updated', content: 'New body'})
+  assert.deepEqual(JSON.parse((await fn.invoke(v2('GET', '/articles/a1'))).body), {
+    article_id: 'a1',
+    title: 'Updated',
+    content: 'New body',
+  })
   assert.equal(byId(JSON.parse((await fn.invoke(v2('GET', '/articles'))).body))[0]!.title, 'Updated')
 
   // Not found is answered, and cached briefly: an item created right after stays unseen.
   const missing = await fn.invoke(v2('GET', '/articles/zz'))
   assert.equal(missing.statusCode, missingStatus)
-  await ddb.send(new PutItemCommand({TableName: table, Item: {article_id: {S: 'zz'}, title: {S: 'late'}, content: {S: 'x'}}}))
+  await ddb.send(
+    new PutItemCommand({TableName: table, Item: {article_id: {S: 'zz'}, title: {S: 'late'}, content: {S: 'x'}}}),
+  )
   assert.equal((await fn.invoke(v2('GET', '/articles/zz'))).statusCode, missingStatus)
 
   assert.ok(total(fn, 'CacheHit') >= 3, `hits ${total(fn, 'CacheHit')}`)
@@ -222,7 +260,9 @@ async function articlesScenario(fn: Container, table: string, missingStatus: num
 
 describe("the runbook's articles_api/index.py, unchanged", () => {
   it('is the verbatim copy of the runbook (when the seed is at hand)', (t) => {
-    const seed = [join(REPO_ROOT, '..', 'shared', 'seed', SEED), join('/work/shared/seed', SEED)].find((p) => existsSync(p))
+    const seed = [join(REPO_ROOT, '..', 'shared', 'seed', SEED), join('/work/shared/seed', SEED)].find((p) =>
+      existsSync(p),
+    )
     if (!seed) return t.skip('runbook seed not found beside the repository')
     const text = readFileSync(seed, 'utf8')
     const block = /### articles_api\/index\.py[^\n]*\n\n```python\n([\s\S]*?)```/.exec(text)

@@ -11,7 +11,11 @@ import {STACK_STEPS} from '../../src/stack-steps.js'
 import {runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
-const sandbox = useSandbox({seed: true, redis: false, fidelity: {replicationGroupCreateSeconds: 0, replicationGroupDeleteSeconds: 0, eniLingerSeconds: 0}})
+const sandbox = useSandbox({
+  seed: true,
+  redis: false,
+  fidelity: {replicationGroupCreateSeconds: 0, replicationGroupDeleteSeconds: 0, eniLingerSeconds: 0},
+})
 
 /** "Operation xN" per operation, sorted: the order of concurrent steps is not fixed. */
 function tally(calls: ApiCall[]): string[] {
@@ -23,7 +27,8 @@ function tally(calls: ApiCall[]): string[] {
 async function execWrapperOf(name: string): Promise<string | undefined> {
   const {LambdaClient, GetFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
   const lambda = new LambdaClient({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
-  return (await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))).Environment?.Variables?.AWS_LAMBDA_EXEC_WRAPPER
+  return (await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))).Environment?.Variables
+    ?.AWS_LAMBDA_EXEC_WRAPPER
 }
 
 describe('mutating calls of setup, re-run, change and rollback', () => {
@@ -32,7 +37,12 @@ describe('mutating calls of setup, re-run, change and rollback', () => {
     const again = await runSteps(sandbox(), STACK_STEPS)
     const rollback = await runSteps(sandbox(), STACK_STEPS, {}, 'destroy')
     const rollbackAgain = await runSteps(sandbox(), STACK_STEPS, {}, 'destroy')
-    const counts = {setup: setup.mutating.length, again: again.mutating.length, rollback: rollback.mutating.length, rollbackAgain: rollbackAgain.mutating.length}
+    const counts = {
+      setup: setup.mutating.length,
+      again: again.mutating.length,
+      rollback: rollback.mutating.length,
+      rollbackAgain: rollbackAgain.mutating.length,
+    }
     console.log(JSON.stringify({counts, setup: tally(setup.mutating), rollback: tally(rollback.mutating)}))
     assert.deepEqual(counts, {setup: 52, again: 0, rollback: 49, rollbackAgain: 0})
   })
@@ -48,8 +58,20 @@ describe('mutating calls of setup, re-run, change and rollback', () => {
     // Off takes cct's exec wrapper away (it once stayed: apply planned again from the record it had just rewritten).
     assert.equal(wrapper, undefined)
     assert.deepEqual(offAgain.mutating, [])
-    const counts = {setup: setup.mutating.length, again: again.mutating.length, off: off.mutating.length, rollback: rollback.mutating.length}
-    console.log(JSON.stringify({counts, setup: tally(setup.mutating), off: tally(off.mutating), rollback: tally(rollback.mutating)}))
+    const counts = {
+      setup: setup.mutating.length,
+      again: again.mutating.length,
+      off: off.mutating.length,
+      rollback: rollback.mutating.length,
+    }
+    console.log(
+      JSON.stringify({
+        counts,
+        setup: tally(setup.mutating),
+        off: tally(off.mutating),
+        rollback: tally(rollback.mutating),
+      }),
+    )
     assert.deepEqual(counts, {setup: 67, again: 0, off: 15, rollback: 59})
   })
 })

@@ -2,9 +2,25 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {CreateVpcCommand, CreateSubnetCommand, CreateSecurityGroupCommand, EC2Client} from '@aws-sdk/client-ec2'
-import {DescribeReplicationGroupsCommand, ElastiCacheClient, ListTagsForResourceCommand} from '@aws-sdk/client-elasticache'
-import {AttachRolePolicyCommand, CreateRoleCommand, IAMClient, ListAttachedRolePoliciesCommand, ListRoleTagsCommand} from '@aws-sdk/client-iam'
-import {CreateFunctionCommand, GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand, type FunctionConfiguration} from '@aws-sdk/client-lambda'
+import {
+  DescribeReplicationGroupsCommand,
+  ElastiCacheClient,
+  ListTagsForResourceCommand,
+} from '@aws-sdk/client-elasticache'
+import {
+  AttachRolePolicyCommand,
+  CreateRoleCommand,
+  IAMClient,
+  ListAttachedRolePoliciesCommand,
+  ListRoleTagsCommand,
+} from '@aws-sdk/client-iam'
+import {
+  CreateFunctionCommand,
+  GetFunctionConfigurationCommand,
+  LambdaClient,
+  UpdateFunctionConfigurationCommand,
+  type FunctionConfiguration,
+} from '@aws-sdk/client-lambda'
 
 import {SEED_FUNCTIONS} from '../../sandbox/seed.js'
 import {describeFunction, updateFunction} from '../../src/aws/functions.js'
@@ -20,7 +36,12 @@ const ALL = ['vpc', 'sg', 'subnet-group', 'cluster', 'attach', 'env'] as const
 const clients = () => {
   const s = sandbox()
   const config = {endpoint: s.endpoint, region: s.region, maxAttempts: 1}
-  return {lambda: new LambdaClient(config), iam: new IAMClient(config), elasticache: new ElastiCacheClient(config), ec2: new EC2Client(config)}
+  return {
+    lambda: new LambdaClient(config),
+    iam: new IAMClient(config),
+    elasticache: new ElastiCacheClient(config),
+    ec2: new EC2Client(config),
+  }
 }
 
 const VPC_POLICY = 'arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole'
@@ -29,7 +50,8 @@ describe('cluster, attach, env from nothing', () => {
   it('converges: cache, functions in the VPC, role policy, env merged; then zero mutating calls', async () => {
     const {lambda, iam, elasticache} = clients()
     const before = new Map<string, FunctionConfiguration>()
-    for (const name of Object.keys(SEED_FUNCTIONS)) before.set(name, await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name})))
+    for (const name of Object.keys(SEED_FUNCTIONS))
+      before.set(name, await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name})))
 
     const {report} = await runSteps(sandbox(), [...ALL])
     const out = <T>(id: string) => report.steps.find((s) => s.id === id)!.output as T
@@ -37,7 +59,9 @@ describe('cluster, attach, env from nothing', () => {
     const sg = out<{lambdaGroupId: string}>('sg')
     const cluster = out<{host: string; port: number; tls: boolean}>('cluster')
 
-    const {ReplicationGroups = []} = await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: 'cct-cache'}))
+    const {ReplicationGroups = []} = await elasticache.send(
+      new DescribeReplicationGroupsCommand({ReplicationGroupId: 'cct-cache'}),
+    )
     const group = ReplicationGroups[0]!
     assert.equal(group.Status, 'available')
     assert.equal(group.CacheNodeType, 'cache.t3.micro')
@@ -54,15 +78,34 @@ describe('cluster, attach, env from nothing', () => {
       assert.deepEqual([...after.VpcConfig!.SubnetIds!].sort(), [...vpc.subnetIds].sort(), `${name} subnets`)
       assert.deepEqual(after.VpcConfig!.SecurityGroupIds, [sg.lambdaGroupId])
       assert.equal(after.VpcConfig!.VpcId, vpc.vpcId)
-      assert.deepEqual(after.Environment!.Variables, {...env, REDIS_HOST: cluster.host, REDIS_PORT: '6379', REDIS_TLS: 'true'}, `${name} env: every earlier variable kept`)
-      assert.deepEqual((after.Layers ?? []).map((l) => l.Arn), (was.Layers ?? []).map((l) => l.Arn), `${name} layers unchanged`)
+      assert.deepEqual(
+        after.Environment!.Variables,
+        {...env, REDIS_HOST: cluster.host, REDIS_PORT: '6379', REDIS_TLS: 'true'},
+        `${name} env: every earlier variable kept`,
+      )
+      assert.deepEqual(
+        (after.Layers ?? []).map((l) => l.Arn),
+        (was.Layers ?? []).map((l) => l.Arn),
+        `${name} layers unchanged`,
+      )
       assert.equal(after.Role, was.Role)
     }
-    const {AttachedPolicies = []} = await iam.send(new ListAttachedRolePoliciesCommand({RoleName: sandbox.seed().roleName}))
-    assert.ok(AttachedPolicies.some((p) => p.PolicyArn === VPC_POLICY), 'role got the VPC access policy')
-    assert.ok(AttachedPolicies.some((p) => /AWSLambdaBasicExecutionRole/.test(p.PolicyArn!)), 'and kept its own')
+    const {AttachedPolicies = []} = await iam.send(
+      new ListAttachedRolePoliciesCommand({RoleName: sandbox.seed().roleName}),
+    )
+    assert.ok(
+      AttachedPolicies.some((p) => p.PolicyArn === VPC_POLICY),
+      'role got the VPC access policy',
+    )
+    assert.ok(
+      AttachedPolicies.some((p) => /AWSLambdaBasicExecutionRole/.test(p.PolicyArn!)),
+      'and kept its own',
+    )
     const {Tags = []} = await iam.send(new ListRoleTagsCommand({RoleName: sandbox.seed().roleName}))
-    assert.ok(Tags.some((t) => t.Key === 'cct:cct:role-policy'), 'cct recorded that it attached the policy')
+    assert.ok(
+      Tags.some((t) => t.Key === 'cct:cct:role-policy'),
+      'cct recorded that it attached the policy',
+    )
 
     const again = await runSteps(sandbox(), [...ALL])
     assert.deepEqual(again.mutating, [])
@@ -74,15 +117,23 @@ describe('cluster, attach, env from nothing', () => {
     const polls = calls.filter((c) => c.operation === 'DescribeReplicationGroups').length
     assert.ok(polls >= 3, `polled while creating (${polls} describes)`)
     const {elasticache} = clients()
-    const {ReplicationGroups = []} = await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: 'cct-cache'}))
+    const {ReplicationGroups = []} = await elasticache.send(
+      new DescribeReplicationGroupsCommand({ReplicationGroupId: 'cct-cache'}),
+    )
     assert.equal(ReplicationGroups[0]!.Status, 'available')
     assert.ok((report.steps.find((s) => s.id === 'cluster')!.output as {host: string}).host.length > 0)
   })
 
   it('--replicas 1 makes a replica with automatic failover; --engine valkey works', async () => {
-    await runSteps(sandbox(), ['vpc', 'sg', 'subnet-group', 'cluster'], {replicas: 1, engine: 'valkey', nodeType: 'cache.t4g.micro'})
+    await runSteps(sandbox(), ['vpc', 'sg', 'subnet-group', 'cluster'], {
+      replicas: 1,
+      engine: 'valkey',
+      nodeType: 'cache.t4g.micro',
+    })
     const {elasticache} = clients()
-    const {ReplicationGroups = []} = await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: 'cct-cache'}))
+    const {ReplicationGroups = []} = await elasticache.send(
+      new DescribeReplicationGroupsCommand({ReplicationGroupId: 'cct-cache'}),
+    )
     const g = ReplicationGroups[0]!
     assert.equal(g.MemberClusters?.length, 2)
     assert.equal(g.AutomaticFailover, 'enabled')
@@ -104,10 +155,27 @@ describe('cct attach', () => {
   it('leaves a role that already allows VPC access alone', async () => {
     const {iam, lambda} = clients()
     await runSteps(sandbox(), ['vpc', 'sg'])
-    const {Role} = await iam.send(new CreateRoleCommand({RoleName: 'ready-role', AssumeRolePolicyDocument: JSON.stringify({Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}]})}))
+    const {Role} = await iam.send(
+      new CreateRoleCommand({
+        RoleName: 'ready-role',
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}],
+        }),
+      }),
+    )
     await iam.send(new AttachRolePolicyCommand({RoleName: 'ready-role', PolicyArn: VPC_POLICY}))
     const code = Buffer.from('UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==', 'base64') // an empty zip
-    await lambda.send(new CreateFunctionCommand({FunctionName: 'ready-fn', Runtime: 'python3.12', Role: Role!.Arn!, Handler: 'index.handler', Code: {ZipFile: code}, Environment: {Variables: {A: '1'}}}))
+    await lambda.send(
+      new CreateFunctionCommand({
+        FunctionName: 'ready-fn',
+        Runtime: 'python3.12',
+        Role: Role!.Arn!,
+        Handler: 'index.handler',
+        Code: {ZipFile: code},
+        Environment: {Variables: {A: '1'}},
+      }),
+    )
     const {mutating} = await runSteps(sandbox(), ['attach'], {functions: ['ready-fn']})
     assert.ok(!mutating.some((c) => c.service === 'iam'), `no IAM change: ${JSON.stringify(mutating)}`)
     assert.ok(mutating.some((c) => c.operation === 'UpdateFunctionConfiguration'))
@@ -119,10 +187,19 @@ describe('cct attach', () => {
     const {ec2, lambda} = clients()
     await runSteps(sandbox(), ['vpc', 'sg'])
     const {Vpc} = await ec2.send(new CreateVpcCommand({CidrBlock: '192.168.0.0/16'}))
-    const {Subnet} = await ec2.send(new CreateSubnetCommand({VpcId: Vpc!.VpcId!, CidrBlock: '192.168.1.0/24', AvailabilityZone: 'us-east-1a'}))
-    const {GroupId} = await ec2.send(new CreateSecurityGroupCommand({GroupName: 'other', Description: 'other', VpcId: Vpc!.VpcId!}))
+    const {Subnet} = await ec2.send(
+      new CreateSubnetCommand({VpcId: Vpc!.VpcId!, CidrBlock: '192.168.1.0/24', AvailabilityZone: 'us-east-1a'}),
+    )
+    const {GroupId} = await ec2.send(
+      new CreateSecurityGroupCommand({GroupName: 'other', Description: 'other', VpcId: Vpc!.VpcId!}),
+    )
     await runSteps(sandbox(), ['attach'], {functions: ['news-api']}) // the role gets its policy
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', VpcConfig: {SubnetIds: [Subnet!.SubnetId!], SecurityGroupIds: [GroupId!]}}))
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'news-api',
+        VpcConfig: {SubnetIds: [Subnet!.SubnetId!], SecurityGroupIds: [GroupId!]},
+      }),
+    )
     const before = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'news-api'}))
     const result = await cli(['attach', '--functions', 'news-api'], sandbox().env)
     assert.equal(result.code, 5)
@@ -148,19 +225,33 @@ describe('function updates', () => {
   it('a change someone makes right before the write (RevisionId mismatch) is reported, not overwritten', async () => {
     const {lambda} = clients()
     const fn = (await describeFunction(lambda, 'articles-api'))!
-    const ctx = {progress: () => {}, signal: new AbortController().signal, options: defaultOptions({pollIntervalMs: 100})}
+    const ctx = {
+      progress: () => {},
+      signal: new AbortController().signal,
+      options: defaultOptions({pollIntervalMs: 100}),
+    }
     const attempt = updateFunction(
       lambda,
       fn,
       async (current) => {
         // Someone else writes between cct's read and cct's write.
-        await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', Environment: {Variables: {...current.env, OWNER: 'someone-else'}}}))
+        await lambda.send(
+          new UpdateFunctionConfigurationCommand({
+            FunctionName: 'articles-api',
+            Environment: {Variables: {...current.env, OWNER: 'someone-else'}},
+          }),
+        )
         return {Environment: {Variables: {...current.env, REDIS_HOST: 'cache.example'}}}
       },
       ctx,
       'cct env',
     )
-    await assert.rejects(attempt, (e: CctError) => e.exitCode === ExitCode.Conflict && /articles-api was changed by someone else while cct was updating it; nothing was overwritten/.test(e.message))
+    await assert.rejects(
+      attempt,
+      (e: CctError) =>
+        e.exitCode === ExitCode.Conflict &&
+        /articles-api was changed by someone else while cct was updating it; nothing was overwritten/.test(e.message),
+    )
     const after = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'articles-api'}))
     assert.equal(after.Environment!.Variables!.OWNER, 'someone-else')
     assert.equal(after.Environment!.Variables!.REDIS_HOST, undefined)
@@ -172,7 +263,12 @@ describe('cct env', () => {
     await runSteps(sandbox(), [...ALL])
     const {lambda} = clients()
     const cfg = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'articles-api'}))
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', Environment: {Variables: {...cfg.Environment!.Variables, REDIS_PORT: '6380', EXTRA: 'mine'}}}))
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'articles-api',
+        Environment: {Variables: {...cfg.Environment!.Variables, REDIS_PORT: '6380', EXTRA: 'mine'}},
+      }),
+    )
     const {mutating} = await runSteps(sandbox(), ['env'])
     const updates = mutating.filter((c) => c.operation === 'UpdateFunctionConfiguration')
     assert.equal(updates.length, 1, 'only the drifted function is updated')

@@ -19,7 +19,9 @@ import {useSandbox} from '../support/sandbox.js'
 
 const sandbox = useSandbox({seed: true})
 const root = join(import.meta.dirname, '..', '..')
-const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8')) as {commands: Record<string, unknown>}
+const manifest = JSON.parse(readFileSync(join(root, 'oclif.manifest.json'), 'utf8')) as {
+  commands: Record<string, unknown>
+}
 
 interface Envelope {
   ok: boolean
@@ -52,16 +54,28 @@ const validated = new Map<string, Set<'ok' | 'failed'>>()
 async function json(args: string[], expected: {code: number}): Promise<Envelope & {run: CliResult}> {
   const command = args[0]!
   const run = await cli([...args, '--json'], sandbox().env)
-  assert.equal(run.code, expected.code, `cct ${args.join(' ')} --json: exit ${run.code}\n${run.stderr}\n${run.stdout.slice(0, 2000)}`)
+  assert.equal(
+    run.code,
+    expected.code,
+    `cct ${args.join(' ')} --json: exit ${run.code}\n${run.stderr}\n${run.stdout.slice(0, 2000)}`,
+  )
   const body = JSON.parse(run.stdout) as Envelope // throws unless stdout is one JSON document
   const validate = schemaOf(command)
-  assert.ok(validate(body), `cct ${args.join(' ')} --json does not match schemas/${command}.json:\n${ajv.errorsText(validate.errors, {separator: '\n'})}`)
+  assert.ok(
+    validate(body),
+    `cct ${args.join(' ')} --json does not match schemas/${command}.json:\n${ajv.errorsText(validate.errors, {separator: '\n'})}`,
+  )
   assert.equal(body.command, command)
   assert.equal(body.ok, expected.code === 0, 'ok is false exactly when the exit code is not 0')
-  if (body.error) assert.equal(body.error.exitCode, expected.code, 'the envelope says the exit code the process exits with')
+  if (body.error)
+    assert.equal(body.error.exitCode, expected.code, 'the envelope says the exit code the process exits with')
   // The engine's words: run modes, placeholder ids, internal step statuses and fields
   // (a criterion's "target" is the runbook's word; the engine's was a boolean).
-  assert.doesNotMatch(run.stdout, /pending:|"unplan"|"destroy"|"converged"|"planned"|"mode"|"target": (true|false)|"notes"/, `cct ${args.join(' ')}: internal words in --json`)
+  assert.doesNotMatch(
+    run.stdout,
+    /pending:|"unplan"|"destroy"|"converged"|"planned"|"mode"|"target": (true|false)|"notes"/,
+    `cct ${args.join(' ')}: internal words in --json`,
+  )
   validated.set(command, new Set([...(validated.get(command) ?? []), body.ok ? 'ok' : 'failed']))
   return {...body, run}
 }
@@ -82,12 +96,22 @@ describe('one JSON envelope for every command', () => {
     assert.equal(vpc.status, 'would-change')
     assert.equal(vpc.willCreate, true)
     assert.equal(vpc.output!.vpcId, null)
-    assert.ok(vpc.changes.some((c) => c.action === 'create' && c.resource === 'vpc' && c.name === 'cct-vpc'), JSON.stringify(vpc.changes))
+    assert.ok(
+      vpc.changes.some((c) => c.action === 'create' && c.resource === 'vpc' && c.name === 'cct-vpc'),
+      JSON.stringify(vpc.changes),
+    )
     // Each change carries the operation a run performs; the id it would create is null.
-    assert.deepEqual(vpc.changes.find((c) => c.resource === 'vpc')!.operation, {kind: 'create-vpc', id: null, cidr: '10.0.0.0/16'})
+    assert.deepEqual(vpc.changes.find((c) => c.resource === 'vpc')!.operation, {
+      kind: 'create-vpc',
+      id: null,
+      cidr: '10.0.0.0/16',
+    })
 
     const planned = await json(['plan'], {code: 0})
-    assert.deepEqual((planned.result as StepsResult).steps.map((s) => s.step).sort(), (setup.result as StepsResult).steps.map((s) => s.step).sort())
+    assert.deepEqual(
+      (planned.result as StepsResult).steps.map((s) => s.step).sort(),
+      (setup.result as StepsResult).steps.map((s) => s.step).sort(),
+    )
     // Nothing of the stack exists: every resource is missing, which status reports with exit 8.
     await json(['status'], {code: 8})
     const rollback = await json(['rollback', '--dry-run'], {code: 0})
@@ -101,10 +125,22 @@ describe('one JSON envelope for every command', () => {
         STEP_COMMANDS.slice(i, i + 2).map(async (command) => {
           const r = await json([command, '--dry-run'], {code: 0})
           const steps = (r.result as StepsResult).steps
-          assert.ok(steps.some((s) => s.requested), `${command}: its own step is requested`)
+          assert.ok(
+            steps.some((s) => s.requested),
+            `${command}: its own step is requested`,
+          )
           // A step only read because a requested one needs it is not called "unchanged" when it does not exist.
-          for (const s of steps.filter((s) => !s.requested)) assert.notEqual(s.status, 'unchanged', `${command}: ${s.step}`)
-          if (command === 'cluster') assert.deepEqual(steps.filter((s) => !s.requested).map((s) => [s.step, s.status, s.willCreate]), [['vpc', 'not-requested', true], ['sg', 'not-requested', true], ['subnet-group', 'not-requested', true]])
+          for (const s of steps.filter((s) => !s.requested))
+            assert.notEqual(s.status, 'unchanged', `${command}: ${s.step}`)
+          if (command === 'cluster')
+            assert.deepEqual(
+              steps.filter((s) => !s.requested).map((s) => [s.step, s.status, s.willCreate]),
+              [
+                ['vpc', 'not-requested', true],
+                ['sg', 'not-requested', true],
+                ['subnet-group', 'not-requested', true],
+              ],
+            )
         }),
       )
     }
@@ -133,22 +169,37 @@ describe('one JSON envelope for every command', () => {
     const applied = setup.result as StepsResult
     assert.equal(applied.dryRun, false)
     assert.ok(applied.awsCalls.mutating > 0)
-    assert.ok(setup.warnings.some((w) => /no internet route/.test(w)), `the run's notes are warnings: ${JSON.stringify(setup.warnings)}`)
+    assert.ok(
+      setup.warnings.some((w) => /no internet route/.test(w)),
+      `the run's notes are warnings: ${JSON.stringify(setup.warnings)}`,
+    )
     const cluster = applied.steps.find((s) => s.step === 'cluster')!
     assert.equal(cluster.willCreate, false)
     assert.match(String(cluster.output!.host), /cct-cache/)
 
     const status = await json(['status', '--functions', 'articles-api'], {code: 0})
-    assert.ok((status.result as {resources: {state: string}[]}).resources.every((r) => r.state === 'present'), JSON.stringify(status.result))
+    assert.ok(
+      (status.result as {resources: {state: string}[]}).resources.every((r) => r.state === 'present'),
+      JSON.stringify(status.result),
+    )
     await json(['cost', '--hours', '1'], {code: 0})
 
     const passed = await json(['verify', '--hours', '1', '--functions', 'articles-api'], {code: 0})
     assert.equal((passed.result as {ok: boolean}).ok, true)
 
     // A function told to talk plain TCP to a TLS cache: verify fails, and says so in JSON.
-    const lambda = new LambdaClient({endpoint: sandbox().endpoint, region: sandbox().region, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}})
+    const lambda = new LambdaClient({
+      endpoint: sandbox().endpoint,
+      region: sandbox().region,
+      credentials: {accessKeyId: 'test', secretAccessKey: 'test'},
+    })
     const fn = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'articles-api'}))
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', Environment: {Variables: {...fn.Environment!.Variables, REDIS_TLS: 'false'}}}))
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'articles-api',
+        Environment: {Variables: {...fn.Environment!.Variables, REDIS_TLS: 'false'}},
+      }),
+    )
     const failed = await json(['verify', '--hours', '1', '--functions', 'articles-api'], {code: 7})
     assert.equal(failed.ok, false)
     assert.equal((failed.result as {ok: boolean}).ok, false, 'the report is there, with what failed')

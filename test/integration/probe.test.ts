@@ -13,7 +13,12 @@ import {runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
 const sandbox = useSandbox({seed: true, redis: false})
-const config = () => ({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}})
+const config = () => ({
+  endpoint: sandbox().endpoint,
+  region: sandbox().region,
+  maxAttempts: 1,
+  credentials: {accessKeyId: 'test', secretAccessKey: 'test'},
+})
 
 describe('the probe step', () => {
   it('creates cct-probe in the stack subnets with the lambda group and the layer; again: zero calls; drift is repaired; rollback removes it and its role', async () => {
@@ -25,26 +30,51 @@ describe('the probe step', () => {
     assert.equal(fn!.Runtime, 'nodejs22.x')
     assert.deepEqual([...fn!.VpcConfig!.SubnetIds!].sort(), [...(out('vpc').subnetIds as string[])].sort())
     assert.deepEqual(fn!.VpcConfig!.SecurityGroupIds, [out('sg').lambdaGroupId])
-    assert.deepEqual(fn!.Layers!.map((l) => l.Arn), [out('layer').layerVersionArn])
+    assert.deepEqual(
+      fn!.Layers!.map((l) => l.Arn),
+      [out('layer').layerVersionArn],
+    )
     assert.equal(Tags!['cct:stack'], 'cct')
 
     const role = fn!.Role!.split('/').pop()!
     assert.equal(role, 'cct-probe-role')
     const {AttachedPolicies = []} = await iam.send(new ListAttachedRolePoliciesCommand({RoleName: role}))
-    assert.deepEqual(AttachedPolicies.map((p) => p.PolicyName), ['AWSLambdaVPCAccessExecutionRole'])
+    assert.deepEqual(
+      AttachedPolicies.map((p) => p.PolicyName),
+      ['AWSLambdaVPCAccessExecutionRole'],
+    )
     const inline = await iam.send(new GetRolePolicyCommand({RoleName: role, PolicyName: 'cct-probe-dynamodb-read'}))
     const statements = JSON.parse(decodeURIComponent(inline.PolicyDocument!)).Statement
-    assert.deepEqual(statements, [{Effect: 'Allow', Action: 'dynamodb:ListTables', Resource: '*'}], 'one read-only action, nothing else')
+    assert.deepEqual(
+      statements,
+      [{Effect: 'Allow', Action: 'dynamodb:ListTables', Resource: '*'}],
+      'one read-only action, nothing else',
+    )
 
     assert.deepEqual((await runSteps(sandbox(), ['probe'])).mutating, [], 'converged: no mutating call')
 
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'cct-probe', VpcConfig: {SubnetIds: [out('vpc').subnetIds as string[]][0]!.slice(0, 1), SecurityGroupIds: [out('sg').lambdaGroupId as string]}}))
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'cct-probe',
+        VpcConfig: {
+          SubnetIds: [out('vpc').subnetIds as string[]][0]!.slice(0, 1),
+          SecurityGroupIds: [out('sg').lambdaGroupId as string],
+        },
+      }),
+    )
     const repaired = await runSteps(sandbox(), ['probe'])
-    assert.deepEqual(repaired.mutating.map((c) => c.operation), ['UpdateFunctionConfiguration'])
+    assert.deepEqual(
+      repaired.mutating.map((c) => c.operation),
+      ['UpdateFunctionConfiguration'],
+    )
 
     await runSteps(sandbox(), ['probe', 'vpc', 'sg', 'layer'], {}, 'destroy')
     await assert.rejects(lambda.send(new GetFunctionCommand({FunctionName: 'cct-probe'})), /not found/i)
     const {Roles = []} = await iam.send(new ListRolesCommand({}))
-    assert.deepEqual(Roles.map((r) => r.RoleName).filter((n) => n!.startsWith('cct-probe')), [], 'the probe role is gone too')
+    assert.deepEqual(
+      Roles.map((r) => r.RoleName).filter((n) => n!.startsWith('cct-probe')),
+      [],
+      'the probe role is gone too',
+    )
   })
 })

@@ -38,9 +38,20 @@ before(async () => {
   await seedAccount(sandbox, {data: true})
   // The feed on loopback instead of news.example.com (the edge's stand-in internet):
   // this test decides what the feed does.
-  const {LambdaClient, UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2} = await import('@aws-sdk/client-lambda')
-  const lambda = new LambdaClient({endpoint: sandbox.endpoint, region: sandbox.region, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}, maxAttempts: 1})
-  await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', Environment: {Variables: {...SEED_FUNCTIONS['news-api'], NEWS_FEED_URL: feedUrl}}}))
+  const {LambdaClient, UpdateFunctionConfigurationCommand, waitUntilFunctionUpdatedV2} =
+    await import('@aws-sdk/client-lambda')
+  const lambda = new LambdaClient({
+    endpoint: sandbox.endpoint,
+    region: sandbox.region,
+    credentials: {accessKeyId: 'test', secretAccessKey: 'test'},
+    maxAttempts: 1,
+  })
+  await lambda.send(
+    new UpdateFunctionConfigurationCommand({
+      FunctionName: 'news-api',
+      Environment: {Variables: {...SEED_FUNCTIONS['news-api'], NEWS_FEED_URL: feedUrl}},
+    }),
+  )
   await waitUntilFunctionUpdatedV2({client: lambda, maxWaitTime: 30, minDelay: 1}, {FunctionName: 'news-api'})
   lambda.destroy()
   api = await lambdaInvoker(sandbox)
@@ -58,7 +69,12 @@ interface HttpAnswer {
   body: Record<string, unknown> & {items?: Record<string, unknown>[]; next_token?: string | null; message?: string}
 }
 
-async function call(fn: string, method: string, path: string, extra: {query?: Record<string, string>; body?: string} = {}): Promise<HttpAnswer> {
+async function call(
+  fn: string,
+  method: string,
+  path: string,
+  extra: {query?: Record<string, string>; body?: string} = {},
+): Promise<HttpAnswer> {
   const event = {
     version: '2.0',
     routeKey: `${method} ${path}`,
@@ -66,7 +82,10 @@ async function call(fn: string, method: string, path: string, extra: {query?: Re
     rawQueryString: new URLSearchParams(extra.query ?? {}).toString(),
     headers: {accept: 'application/json'},
     ...(extra.query ? {queryStringParameters: extra.query} : {}),
-    requestContext: {http: {method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test'}, stage: '$default'},
+    requestContext: {
+      http: {method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test'},
+      stage: '$default',
+    },
     ...(extra.body === undefined ? {} : {body: extra.body}),
     isBase64Encoded: false,
   }
@@ -79,7 +98,8 @@ async function call(fn: string, method: string, path: string, extra: {query?: Re
 }
 
 /** A row as the API returns it: sets as sorted lists. */
-const asJson = (row: Row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Array.isArray(v) ? [...new Set(v)].sort() : v]))
+const asJson = (row: Row) =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Array.isArray(v) ? [...new Set(v)].sort() : v]))
 
 describe('seeded APIs: GET list, GET by id, PUT, as API Gateway HTTP API v2 calls them', () => {
   for (const table of SEED_TABLES) {
@@ -111,7 +131,10 @@ describe('seeded APIs: GET list, GET by id, PUT, as API Gateway HTTP API v2 call
         delete expected.email
       }
       for (const [field, value] of Object.entries(expected)) assert.deepEqual(one.body[field], value, field)
-      assert.ok(Object.values(one.body).some((v) => typeof v === 'number' && !Number.isInteger(v)) || !Object.values(expected).some((v) => typeof v === 'number' && !Number.isInteger(v)))
+      assert.ok(
+        Object.values(one.body).some((v) => typeof v === 'number' && !Number.isInteger(v)) ||
+          !Object.values(expected).some((v) => typeof v === 'number' && !Number.isInteger(v)),
+      )
 
       const missing = await call(fn, 'GET', `${path}/${table.idPrefix}-nope`)
       assert.equal(missing.statusCode, 404)
@@ -125,11 +148,17 @@ describe('seeded APIs: GET list, GET by id, PUT, as API Gateway HTTP API v2 call
       const replaced = await call(fn, 'PUT', `${path}/${newId}`, {body: JSON.stringify(body)})
       assert.equal(replaced.statusCode, 200)
       const readBack = await call(fn, 'GET', `${path}/${newId}`)
-      for (const [field, value] of Object.entries(body)) if (field !== 'email') assert.deepEqual(readBack.body[field], value, field)
+      for (const [field, value] of Object.entries(body))
+        if (field !== 'email') assert.deepEqual(readBack.body[field], value, field)
 
       // 400s: not JSON, not an object, a required field missing, a wrong type, an unknown
       // field, a token or limit the API never gave out. None is an unhandled error.
-      const bad = async (method: string, p: string, extra: {query?: Record<string, string>; body?: string}, message: RegExp) => {
+      const bad = async (
+        method: string,
+        p: string,
+        extra: {query?: Record<string, string>; body?: string},
+        message: RegExp,
+      ) => {
         const answer = await call(fn, method, p, extra)
         assert.equal(answer.statusCode, 400, `${method} ${p} ${JSON.stringify(extra)}`)
         assert.match(answer.body.message!, message)
@@ -170,7 +199,10 @@ describe('seeded APIs: GET list, GET by id, PUT, as API Gateway HTTP API v2 call
       const seconds = (Date.now() - began) / 1000
       assert.equal(answer.statusCode, 502)
       assert.match(answer.body.message!, /feed is unavailable/)
-      assert.ok(seconds >= 2.5 && seconds < 10, `answered after ${seconds} s: the feed's 3 s timeout, under the function's 10 s`)
+      assert.ok(
+        seconds >= 2.5 && seconds < 10,
+        `answered after ${seconds} s: the feed's 3 s timeout, under the function's 10 s`,
+      )
     } finally {
       feedMode = 'rss'
     }
@@ -192,7 +224,9 @@ describe('traffic', () => {
 
     // The hottest tenth of the articles gets most reads, as on a real site.
     const reads = plan.filter((r) => r.functionName === 'articles-api' && r.kind === 'get').map((r) => r.event.rawPath)
-    const counts = [...reads.reduce((m, p) => m.set(p, (m.get(p) ?? 0) + 1), new Map<string, number>()).values()].sort((a, b) => b - a)
+    const counts = [...reads.reduce((m, p) => m.set(p, (m.get(p) ?? 0) + 1), new Map<string, number>()).values()].sort(
+      (a, b) => b - a,
+    )
     const top = counts.slice(0, 30).reduce((a, b) => a + b, 0)
     assert.ok(top / reads.length > 0.5, `top 30 of 300 articles: ${((100 * top) / reads.length).toFixed(0)}% of reads`)
 
@@ -210,7 +244,8 @@ describe('traffic', () => {
 
   it('runs a plan through the functions and sums up what came back', async () => {
     // Warm one container per function first, as a site that is already serving would have.
-    for (const table of SEED_TABLES) assert.equal((await call(table.functionName, 'GET', `${table.path}/${idOf(table, 1)}`)).statusCode, 200)
+    for (const table of SEED_TABLES)
+      assert.equal((await call(table.functionName, 'GET', `${table.path}/${idOf(table, 1)}`)).statusCode, 200)
     const options = {rate: 5, durationSeconds: 3, seed: 3, invoke: api.invoke, concurrency: 3}
     const plan = planTraffic(options)
     const progress: number[] = []
@@ -223,11 +258,17 @@ describe('traffic', () => {
     assert.ok(summary.invocations > 0, formatSummary(summary))
     const sent = plan.slice(0, summary.invocations)
     assert.equal(summary.errors, 0, summary.sampleErrors.join('\n'))
-    for (const kind of ['get', 'missing', 'list', 'put'] as const) assert.equal(summary.kinds[kind], sent.filter((r) => r.kind === kind).length)
-    for (const [name, f] of Object.entries(summary.perFunction)) assert.equal(f.invocations, sent.filter((r) => r.functionName === name).length)
+    for (const kind of ['get', 'missing', 'list', 'put'] as const)
+      assert.equal(summary.kinds[kind], sent.filter((r) => r.kind === kind).length)
+    for (const [name, f] of Object.entries(summary.perFunction))
+      assert.equal(f.invocations, sent.filter((r) => r.functionName === name).length)
     const status = (code: number) => summary.statusCodes[code] ?? 0
     assert.equal(status(404), summary.kinds.missing)
-    assert.equal(status(200) + status(201), summary.kinds.get + summary.kinds.list + summary.kinds.put, JSON.stringify(summary.statusCodes))
+    assert.equal(
+      status(200) + status(201),
+      summary.kinds.get + summary.kinds.list + summary.kinds.put,
+      JSON.stringify(summary.statusCodes),
+    )
     assert.equal(progress.length, summary.invocations)
     assert.equal(progress.at(-1), summary.invocations)
     assert.ok(summary.latencyMs.p50! <= summary.latencyMs.p95!)
@@ -239,9 +280,17 @@ describe('traffic', () => {
 
   it('stays bounded in time when functions hang: the rest of the plan is dropped, the last answers abandoned after the drain time', async () => {
     // Functions that never answer (no route, waiting for their timeout), as the caller sees them.
-    const hang: Invoker = (_fn, _payload, signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)))
+    const hang: Invoker = (_fn, _payload, signal) =>
+      new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)))
     const began = Date.now()
-    const summary = await runTraffic({rate: 50, durationSeconds: 1, seed: 1, concurrency: 2, drainSeconds: 0.5, invoke: hang})
+    const summary = await runTraffic({
+      rate: 50,
+      durationSeconds: 1,
+      seed: 1,
+      concurrency: 2,
+      drainSeconds: 0.5,
+      invoke: hang,
+    })
     const seconds = (Date.now() - began) / 1000
     assert.ok(seconds < 2.5, `took ${seconds} s for 1 s of traffic and 0.5 s of drain`)
     assert.equal(summary.invocations, 2)

@@ -85,7 +85,11 @@ async function network() {
 async function cacheNetwork() {
   const net = await network()
   await aws().cache.send(
-    new CreateCacheSubnetGroupCommand({CacheSubnetGroupName: 'cct-cache-subnet-group', CacheSubnetGroupDescription: 'cct', SubnetIds: net.subnetIds}),
+    new CreateCacheSubnetGroupCommand({
+      CacheSubnetGroupName: 'cct-cache-subnet-group',
+      CacheSubnetGroupDescription: 'cct',
+      SubnetIds: net.subnetIds,
+    }),
   )
   return net
 }
@@ -101,14 +105,18 @@ function createGroup(securityGroupId: string, extra: Partial<CreateReplicationGr
       CacheSubnetGroupName: 'cct-cache-subnet-group',
       SecurityGroupIds: [securityGroupId],
       TransitEncryptionEnabled: true,
-      Tags: [{Key: 'ManagedBy', Value: 'cct'}, {Key: 'cct:stack', Value: 'cct'}],
+      Tags: [
+        {Key: 'ManagedBy', Value: 'cct'},
+        {Key: 'cct:stack', Value: 'cct'},
+      ],
       ...extra,
     }),
   )
 }
 
 const describeGroup = async () =>
-  (await aws().cache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: 'cct-cache'}))).ReplicationGroups![0]!
+  (await aws().cache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: 'cct-cache'})))
+    .ReplicationGroups![0]!
 
 /** Asserts the AWS error a user would see: its name and HTTP status. */
 async function rejectsWith(promise: Promise<unknown>, name: string, status = 400) {
@@ -130,10 +138,11 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
   }
 }
 
-const gone = (read: () => Promise<unknown>) => read().then(
-  () => undefined,
-  (e: Error) => (e.name === 'ReplicationGroupNotFoundFault' ? true : Promise.reject(e)),
-)
+const gone = (read: () => Promise<unknown>) =>
+  read().then(
+    () => undefined,
+    (e: Error) => (e.name === 'ReplicationGroupNotFoundFault' ? true : Promise.reject(e)),
+  )
 
 describe('sandbox fidelity: ElastiCache', () => {
   it('a cache subnet group cannot be deleted while a replication group uses it, even one still deleting', async () => {
@@ -141,7 +150,8 @@ describe('sandbox fidelity: ElastiCache', () => {
     await sandbox().configure({replicationGroupDeleteSeconds: 1})
     await createGroup(cacheSg)
     const {cache} = aws()
-    const deleteSubnetGroup = () => cache.send(new DeleteCacheSubnetGroupCommand({CacheSubnetGroupName: 'cct-cache-subnet-group'}))
+    const deleteSubnetGroup = () =>
+      cache.send(new DeleteCacheSubnetGroupCommand({CacheSubnetGroupName: 'cct-cache-subnet-group'}))
 
     await rejectsWith(deleteSubnetGroup(), 'CacheSubnetGroupInUse')
     const {ReplicationGroup} = await cache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: 'cct-cache'}))
@@ -167,26 +177,43 @@ describe('sandbox fidelity: ElastiCache', () => {
     const creating = await describeGroup()
     assert.equal(creating.Status, 'creating')
     assert.equal(creating.NodeGroups?.[0]?.PrimaryEndpoint, undefined, 'no endpoint before the nodes are up')
-    const [member] = (await cache.send(new DescribeCacheClustersCommand({CacheClusterId: 'cct-cache-001'}))).CacheClusters!
+    const [member] = (await cache.send(new DescribeCacheClustersCommand({CacheClusterId: 'cct-cache-001'})))
+      .CacheClusters!
     assert.equal(member?.CacheClusterStatus, 'creating')
     // As on AWS: tags cannot be read, nor the group deleted, until it is available.
-    await rejectsWith(cache.send(new ListTagsForResourceCommand({ResourceName: creating.ARN})), 'InvalidReplicationGroupStateFault')
-    await rejectsWith(cache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: 'cct-cache'})), 'InvalidReplicationGroupStateFault')
+    await rejectsWith(
+      cache.send(new ListTagsForResourceCommand({ResourceName: creating.ARN})),
+      'InvalidReplicationGroupStateFault',
+    )
+    await rejectsWith(
+      cache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: 'cct-cache'})),
+      'InvalidReplicationGroupStateFault',
+    )
 
     const available = await eventually('available', async () => {
       const group = await describeGroup()
       return group.Status === 'available' ? group : undefined
     })
     assert.match(available.NodeGroups?.[0]?.PrimaryEndpoint?.Address ?? '', /^master\.cct-cache\./)
-    const [ready] = (await cache.send(new DescribeCacheClustersCommand({CacheClusterId: 'cct-cache-001'}))).CacheClusters!
+    const [ready] = (await cache.send(new DescribeCacheClustersCommand({CacheClusterId: 'cct-cache-001'})))
+      .CacheClusters!
     assert.equal(ready?.CacheClusterStatus, 'available')
 
-    const {ReplicationGroup: deleting} = await cache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: 'cct-cache'}))
+    const {ReplicationGroup: deleting} = await cache.send(
+      new DeleteReplicationGroupCommand({ReplicationGroupId: 'cct-cache'}),
+    )
     assert.equal(deleting?.Status, 'deleting')
     assert.equal((await describeGroup()).Status, 'deleting')
-    await rejectsWith(cache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: 'cct-cache'})), 'InvalidReplicationGroupStateFault')
+    await rejectsWith(
+      cache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: 'cct-cache'})),
+      'InvalidReplicationGroupStateFault',
+    )
     await eventually('gone', () => gone(describeGroup))
-    await rejectsWith(cache.send(new DescribeCacheClustersCommand({CacheClusterId: 'cct-cache-001'})), 'CacheClusterNotFoundFault', 404)
+    await rejectsWith(
+      cache.send(new DescribeCacheClustersCommand({CacheClusterId: 'cct-cache-001'})),
+      'CacheClusterNotFoundFault',
+      404,
+    )
   })
 
   it('a replication group reports what cct reads back: engine, encryption, failover, tags, and per member its subnet group, security groups and endpoint', async () => {
@@ -212,10 +239,16 @@ describe('sandbox fidelity: ElastiCache', () => {
     assert.ok(group.NodeGroups?.[0]?.PrimaryEndpoint?.Address)
     assert.equal(group.NodeGroups?.[0]?.PrimaryEndpoint?.Port, 6379)
     const {TagList} = await cache.send(new ListTagsForResourceCommand({ResourceName: group.ARN}))
-    assert.deepEqual(TagList, [{Key: 'ManagedBy', Value: 'cct'}, {Key: 'cct:stack', Value: 'cct'}])
+    assert.deepEqual(TagList, [
+      {Key: 'ManagedBy', Value: 'cct'},
+      {Key: 'cct:stack', Value: 'cct'},
+    ])
 
     const {CacheClusters = []} = await cache.send(new DescribeCacheClustersCommand({ShowCacheNodeInfo: true}))
-    assert.deepEqual(CacheClusters.map((c) => c.CacheClusterId), ['cct-cache-001', 'cct-cache-002'])
+    assert.deepEqual(
+      CacheClusters.map((c) => c.CacheClusterId),
+      ['cct-cache-001', 'cct-cache-002'],
+    )
     for (const member of CacheClusters) {
       assert.equal(member.ReplicationGroupId, 'cct-cache')
       assert.equal(member.CacheSubnetGroupName, 'cct-cache-subnet-group')
@@ -229,17 +262,27 @@ describe('sandbox fidelity: ElastiCache', () => {
   it('ModifyReplicationGroup moves the group to other security groups, and the old one can then be deleted', async () => {
     const {cacheSg, vpcId} = await cacheNetwork()
     const {cache, ec2} = aws()
-    const replacement = (await ec2.send(new CreateSecurityGroupCommand({VpcId: vpcId, GroupName: 'cct-cache-sg-2', Description: 'x'}))).GroupId!
+    const replacement = (
+      await ec2.send(new CreateSecurityGroupCommand({VpcId: vpcId, GroupName: 'cct-cache-sg-2', Description: 'x'}))
+    ).GroupId!
     await createGroup(cacheSg)
     // The cache nodes' network interfaces hold the group, as on AWS.
     await rejectsWith(ec2.send(new DeleteSecurityGroupCommand({GroupId: cacheSg})), 'DependencyViolation')
 
     const {ReplicationGroup} = await cache.send(
-      new ModifyReplicationGroupCommand({ReplicationGroupId: 'cct-cache', SecurityGroupIds: [replacement], ApplyImmediately: true}),
+      new ModifyReplicationGroupCommand({
+        ReplicationGroupId: 'cct-cache',
+        SecurityGroupIds: [replacement],
+        ApplyImmediately: true,
+      }),
     )
     assert.equal(ReplicationGroup?.ReplicationGroupId, 'cct-cache')
-    const [member] = (await cache.send(new DescribeCacheClustersCommand({CacheClusterId: 'cct-cache-001'}))).CacheClusters!
-    assert.deepEqual(member?.SecurityGroups?.map((g) => g.SecurityGroupId), [replacement])
+    const [member] = (await cache.send(new DescribeCacheClustersCommand({CacheClusterId: 'cct-cache-001'})))
+      .CacheClusters!
+    assert.deepEqual(
+      member?.SecurityGroups?.map((g) => g.SecurityGroupId),
+      [replacement],
+    )
 
     await ec2.send(new DeleteSecurityGroupCommand({GroupId: cacheSg}))
     await rejectsWith(ec2.send(new DeleteSecurityGroupCommand({GroupId: replacement})), 'DependencyViolation')
@@ -251,8 +294,16 @@ describe('sandbox fidelity: Lambda in a VPC', () => {
     const {subnetIds, lambdaSg} = await network()
     const {lambda, iam} = aws()
     const update = () =>
-      lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', VpcConfig: {SubnetIds: subnetIds, SecurityGroupIds: [lambdaSg]}}))
-    await assert.rejects(update(), (e: Error) => e.name === 'InvalidParameterValueException' && /CreateNetworkInterface/.test(e.message))
+      lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: 'articles-api',
+          VpcConfig: {SubnetIds: subnetIds, SecurityGroupIds: [lambdaSg]},
+        }),
+      )
+    await assert.rejects(
+      update(),
+      (e: Error) => e.name === 'InvalidParameterValueException' && /CreateNetworkInterface/.test(e.message),
+    )
 
     await iam.send(new AttachRolePolicyCommand({RoleName: sandbox.seed().roleName, PolicyArn: VPC_POLICY}))
     const {VpcConfig} = await update()
@@ -265,12 +316,18 @@ describe('sandbox fidelity: Lambda in a VPC', () => {
     await iam.send(new AttachRolePolicyCommand({RoleName: sandbox.seed().roleName, PolicyArn: VPC_POLICY}))
     await sandbox().configure({eniLingerSeconds: 1})
 
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', VpcConfig: {SubnetIds: subnetIds, SecurityGroupIds: [lambdaSg]}}))
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'news-api',
+        VpcConfig: {SubnetIds: subnetIds, SecurityGroupIds: [lambdaSg]},
+      }),
+    )
     const config = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'news-api'}))
     assert.equal(config.VpcConfig?.VpcId, vpcId)
 
     const lambdaEnis = async () =>
-      (await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]}))).NetworkInterfaces ?? []
+      (await ec2.send(new DescribeNetworkInterfacesCommand({Filters: [{Name: 'vpc-id', Values: [vpcId]}]})))
+        .NetworkInterfaces ?? []
     const enis = await lambdaEnis()
     assert.deepEqual(enis.map((e) => e.SubnetId).sort(), [...subnetIds].sort(), 'one ENI per subnet')
     for (const eni of enis) {
@@ -278,17 +335,33 @@ describe('sandbox fidelity: Lambda in a VPC', () => {
       assert.equal(eni.InterfaceType, 'lambda')
       assert.equal(eni.RequesterManaged, true)
       assert.equal(eni.Status, 'in-use')
-      assert.deepEqual(eni.Groups?.map((g) => g.GroupId), [lambdaSg])
+      assert.deepEqual(
+        eni.Groups?.map((g) => g.GroupId),
+        [lambdaSg],
+      )
     }
     // A second function on the same subnets and group shares them (Hyperplane ENIs).
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', VpcConfig: {SubnetIds: subnetIds, SecurityGroupIds: [lambdaSg]}}))
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'articles-api',
+        VpcConfig: {SubnetIds: subnetIds, SecurityGroupIds: [lambdaSg]},
+      }),
+    )
     assert.equal((await lambdaEnis()).length, 2)
-    await rejectsWith(ec2.send(new DeleteNetworkInterfaceCommand({NetworkInterfaceId: enis[0]!.NetworkInterfaceId})), 'InvalidNetworkInterface.InUse')
+    await rejectsWith(
+      ec2.send(new DeleteNetworkInterfaceCommand({NetworkInterfaceId: enis[0]!.NetworkInterfaceId})),
+      'InvalidNetworkInterface.InUse',
+    )
 
     for (const name of ['news-api', 'articles-api']) {
-      await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: name, VpcConfig: {SubnetIds: [], SecurityGroupIds: []}}))
+      await lambda.send(
+        new UpdateFunctionConfigurationCommand({FunctionName: name, VpcConfig: {SubnetIds: [], SecurityGroupIds: []}}),
+      )
     }
-    assert.equal((await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'news-api'}))).VpcConfig?.VpcId ?? '', '')
+    assert.equal(
+      (await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'news-api'}))).VpcConfig?.VpcId ?? '',
+      '',
+    )
     await rejectsWith(ec2.send(new DeleteSecurityGroupCommand({GroupId: lambdaSg})), 'DependencyViolation')
     await rejectsWith(ec2.send(new DeleteSubnetCommand({SubnetId: subnetIds[0]})), 'DependencyViolation')
 
@@ -321,7 +394,10 @@ describe('sandbox fidelity: Lambda in a VPC', () => {
         ],
       }),
     )
-    assert.deepEqual(NetworkInterfaces.map((e) => e.SubnetId), [subnetIds[0]])
+    assert.deepEqual(
+      NetworkInterfaces.map((e) => e.SubnetId),
+      [subnetIds[0]],
+    )
   })
 })
 
@@ -338,14 +414,24 @@ describe('sandbox fidelity: Lambda updates (RevisionId, LastUpdateStatus)', () =
     const {Functions = []} = await lambda.send(new ListFunctionsCommand({}))
     assert.equal(Functions.find((f) => f.FunctionName === 'articles-api')?.RevisionId, first)
     const others = Functions.filter((f) => f.FunctionName !== 'articles-api').map((f) => f.RevisionId)
-    assert.ok(others.every((r) => r && r !== first), 'each function has its own')
+    assert.ok(
+      others.every((r) => r && r !== first),
+      'each function has its own',
+    )
 
     await lambda.send(new TagResourceCommand({Resource: Configuration!.FunctionArn!, Tags: {'cct:test': 'x'}}))
     assert.equal((await config('articles-api')).RevisionId, first, 'tags are not part of the revision')
-    assert.deepEqual((await lambda.send(new GetFunctionCommand({FunctionName: 'articles-api'}))).Tags, {...Tags, 'cct:test': 'x'})
+    assert.deepEqual((await lambda.send(new GetFunctionCommand({FunctionName: 'articles-api'}))).Tags, {
+      ...Tags,
+      'cct:test': 'x',
+    })
 
     const updated = await lambda.send(
-      new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', RevisionId: first, Environment: {Variables: {A: '1'}}}),
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'articles-api',
+        RevisionId: first,
+        Environment: {Variables: {A: '1'}},
+      }),
     )
     assert.match(updated.RevisionId ?? '', UUID)
     assert.notEqual(updated.RevisionId, first)
@@ -353,13 +439,23 @@ describe('sandbox fidelity: Lambda updates (RevisionId, LastUpdateStatus)', () =
     assert.equal((await config('articles-api')).RevisionId, updated.RevisionId)
 
     const code = await lambda.send(
-      new UpdateFunctionCodeCommand({FunctionName: 'articles-api', ZipFile: demoFunctionZip(), RevisionId: updated.RevisionId}),
+      new UpdateFunctionCodeCommand({
+        FunctionName: 'articles-api',
+        ZipFile: demoFunctionZip(),
+        RevisionId: updated.RevisionId,
+      }),
     )
     assert.notEqual(code.RevisionId, updated.RevisionId)
     assert.equal((await config('articles-api')).RevisionId, code.RevisionId)
 
     const created = await lambda.send(
-      new CreateFunctionCommand({FunctionName: 'cct-probe', Runtime: 'python3.12', Handler: 'index.lambda_handler', Role: sandbox.seed().roleArn, Code: {ZipFile: demoFunctionZip()}}),
+      new CreateFunctionCommand({
+        FunctionName: 'cct-probe',
+        Runtime: 'python3.12',
+        Handler: 'index.lambda_handler',
+        Role: sandbox.seed().roleArn,
+        Code: {ZipFile: demoFunctionZip()},
+      }),
     )
     assert.match(created.RevisionId ?? '', UUID)
     assert.equal((await config('cct-probe')).RevisionId, created.RevisionId)
@@ -369,12 +465,20 @@ describe('sandbox fidelity: Lambda updates (RevisionId, LastUpdateStatus)', () =
     const {lambda} = aws()
     const stale = (await config('news-api')).RevisionId!
     // Someone else changes the function after we read it.
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', Description: 'changed by someone else'}))
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', Description: 'changed by someone else'}),
+    )
     const current = await config('news-api')
     assert.notEqual(current.RevisionId, stale)
 
     await assert.rejects(
-      lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', RevisionId: stale, Environment: {Variables: {REDIS_HOST: 'x'}}})),
+      lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: 'news-api',
+          RevisionId: stale,
+          Environment: {Variables: {REDIS_HOST: 'x'}},
+        }),
+      ),
       (e: Error & {$metadata?: {httpStatusCode?: number}}) => {
         assert.equal(e.name, 'PreconditionFailedException', e.message)
         assert.equal(e.$metadata?.httpStatusCode, 412)
@@ -382,7 +486,13 @@ describe('sandbox fidelity: Lambda updates (RevisionId, LastUpdateStatus)', () =
         return true
       },
     )
-    await rejectsWith(lambda.send(new UpdateFunctionCodeCommand({FunctionName: 'news-api', ZipFile: demoFunctionZip(), RevisionId: stale})), 'PreconditionFailedException', 412)
+    await rejectsWith(
+      lambda.send(
+        new UpdateFunctionCodeCommand({FunctionName: 'news-api', ZipFile: demoFunctionZip(), RevisionId: stale}),
+      ),
+      'PreconditionFailedException',
+      412,
+    )
     const after = await config('news-api')
     assert.deepEqual(after.Environment?.Variables, SEED_FUNCTIONS['news-api'], 'the environment was not replaced')
     assert.equal(after.RevisionId, current.RevisionId, 'nor the revision')
@@ -390,7 +500,13 @@ describe('sandbox fidelity: Lambda updates (RevisionId, LastUpdateStatus)', () =
 
     // Read again, merge, write with the current RevisionId: accepted.
     const merged = {...after.Environment!.Variables, REDIS_HOST: 'x'}
-    const ok = await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', RevisionId: after.RevisionId, Environment: {Variables: merged}}))
+    const ok = await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'news-api',
+        RevisionId: after.RevisionId,
+        Environment: {Variables: merged},
+      }),
+    )
     assert.deepEqual(ok.Environment?.Variables, merged)
   })
 
@@ -402,7 +518,11 @@ describe('sandbox fidelity: Lambda updates (RevisionId, LastUpdateStatus)', () =
 
     const env = {...before.Environment!.Variables, REDIS_PORT: '6379'}
     const updated = await lambda.send(
-      new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', RevisionId: before.RevisionId, Environment: {Variables: env}}),
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'articles-api',
+        RevisionId: before.RevisionId,
+        Environment: {Variables: env},
+      }),
     )
     assert.equal(updated.LastUpdateStatus, 'InProgress')
     const during = await config('articles-api')
@@ -415,16 +535,27 @@ describe('sandbox fidelity: Lambda updates (RevisionId, LastUpdateStatus)', () =
     const conflict = (e: Error & {$metadata?: {httpStatusCode?: number}}) => {
       assert.equal(e.name, 'ResourceConflictException', e.message)
       assert.equal(e.$metadata?.httpStatusCode, 409)
-      assert.equal(e.message, `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`)
+      assert.equal(
+        e.message,
+        `The operation cannot be performed at this time. An update is in progress for resource: ${arn}`,
+      )
       return true
     }
-    await assert.rejects(lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', Timeout: 10})), conflict)
-    await assert.rejects(lambda.send(new UpdateFunctionCodeCommand({FunctionName: 'articles-api', ZipFile: demoFunctionZip()})), conflict)
+    await assert.rejects(
+      lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', Timeout: 10})),
+      conflict,
+    )
+    await assert.rejects(
+      lambda.send(new UpdateFunctionCodeCommand({FunctionName: 'articles-api', ZipFile: demoFunctionZip()})),
+      conflict,
+    )
     await assert.rejects(lambda.send(new PublishVersionCommand({FunctionName: 'articles-api'})), conflict)
 
     // Another function is independent: it can be updated meanwhile (and is InProgress itself).
     const other = await config('news-api')
-    const news = await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', RevisionId: other.RevisionId, Timeout: 10}))
+    const news = await lambda.send(
+      new UpdateFunctionConfigurationCommand({FunctionName: 'news-api', RevisionId: other.RevisionId, Timeout: 10}),
+    )
     assert.equal(news.LastUpdateStatus, 'InProgress')
 
     const done = await eventually('articles-api to finish updating', async () => {
@@ -436,9 +567,21 @@ describe('sandbox fidelity: Lambda updates (RevisionId, LastUpdateStatus)', () =
     assert.deepEqual(done.Environment?.Variables, env)
     // As on AWS, finishing the update makes one more revision: the one the update returned is stale.
     assert.notEqual(done.RevisionId, updated.RevisionId)
-    await rejectsWith(lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', RevisionId: updated.RevisionId, Timeout: 10})), 'PreconditionFailedException', 412)
+    await rejectsWith(
+      lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: 'articles-api',
+          RevisionId: updated.RevisionId,
+          Timeout: 10,
+        }),
+      ),
+      'PreconditionFailedException',
+      412,
+    )
 
-    const again = await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', RevisionId: done.RevisionId, Timeout: 10}))
+    const again = await lambda.send(
+      new UpdateFunctionConfigurationCommand({FunctionName: 'articles-api', RevisionId: done.RevisionId, Timeout: 10}),
+    )
     assert.equal(again.Timeout, 10)
     assert.equal(again.LastUpdateStatus, 'InProgress')
 
@@ -453,7 +596,13 @@ describe('sandbox fidelity: the seeded account and redis', () => {
   it('seeds the runbook account: five functions with their own env vars, tags and layer, a role with only basic execution, the articles table', async () => {
     const {lambda, iam, dynamo} = aws()
     const seed = sandbox.seed()
-    assert.deepEqual(seed.functionNames, ['articles-api', 'video-list-api', 'news-api', 'resources-api', 'contributors-api'])
+    assert.deepEqual(seed.functionNames, [
+      'articles-api',
+      'video-list-api',
+      'news-api',
+      'resources-api',
+      'contributors-api',
+    ])
     for (const name of seed.functionNames) {
       const {Configuration: fn, Tags} = await lambda.send(new GetFunctionCommand({FunctionName: name}))
       assert.equal(fn?.Runtime, 'python3.12')
@@ -461,17 +610,26 @@ describe('sandbox fidelity: the seeded account and redis', () => {
       assert.equal(fn?.Role, seed.roleArn)
       assert.deepEqual(fn?.Environment?.Variables, SEED_FUNCTIONS[name])
       assert.ok(Object.keys(fn?.Environment?.Variables ?? {}).length >= 3)
-      assert.deepEqual(fn?.Layers?.map((l) => l.Arn), [seed.layerArn])
+      assert.deepEqual(
+        fn?.Layers?.map((l) => l.Arn),
+        [seed.layerArn],
+      )
       assert.deepEqual(Tags, SEED_TAGS)
       assert.ok(!fn?.VpcConfig?.SubnetIds?.length, 'not in a VPC yet')
     }
     assert.match(seed.layerArn, /:layer:shared-utils:\d+$/)
     const {AttachedPolicies = []} = await iam.send(new ListAttachedRolePoliciesCommand({RoleName: seed.roleName}))
-    assert.deepEqual(AttachedPolicies.map((p) => p.PolicyName), ['AWSLambdaBasicExecutionRole'])
+    assert.deepEqual(
+      AttachedPolicies.map((p) => p.PolicyName),
+      ['AWSLambdaBasicExecutionRole'],
+    )
     const {Items = []} = await dynamo.send(new ScanCommand({TableName: seed.tableName}))
     assert.equal(Items.length, 10)
     assert.ok(Items.every((item) => item.article_id?.S && item.views?.N))
-    assert.ok(Items.some((item) => item.rating?.N?.includes('.')), 'some fractional numbers (Decimal in Python)')
+    assert.ok(
+      Items.some((item) => item.rating?.N?.includes('.')),
+      'some fractional numbers (Decimal in Python)',
+    )
   })
 
   it('redis-server answers on loopback and reset() empties it', async () => {
@@ -489,16 +647,30 @@ describe('sandbox fidelity: the seeded account and redis', () => {
 })
 
 describe('sandbox fidelity: NAT gateways', () => {
-  it("deleting a NAT gateway deletes its network interface, so its subnet and address can go", async () => {
-    const {EC2Client: Ec2, CreateVpcCommand: Vpc, CreateSubnetCommand: Subnet, AllocateAddressCommand: Allocate, CreateNatGatewayCommand: Nat, DeleteNatGatewayCommand: DeleteNat, DeleteSubnetCommand: DeleteSubnet, ReleaseAddressCommand: Release, DescribeNetworkInterfacesCommand: Enis} = await import('@aws-sdk/client-ec2')
+  it('deleting a NAT gateway deletes its network interface, so its subnet and address can go', async () => {
+    const {
+      EC2Client: Ec2,
+      CreateVpcCommand: Vpc,
+      CreateSubnetCommand: Subnet,
+      AllocateAddressCommand: Allocate,
+      CreateNatGatewayCommand: Nat,
+      DeleteNatGatewayCommand: DeleteNat,
+      DeleteSubnetCommand: DeleteSubnet,
+      ReleaseAddressCommand: Release,
+      DescribeNetworkInterfacesCommand: Enis,
+    } = await import('@aws-sdk/client-ec2')
     const ec2 = new Ec2({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
     const {Vpc: vpc} = await ec2.send(new Vpc({CidrBlock: '10.77.0.0/16'}))
     const {Subnet: subnet} = await ec2.send(new Subnet({VpcId: vpc!.VpcId!, CidrBlock: '10.77.1.0/24'}))
     const {AllocationId} = await ec2.send(new Allocate({Domain: 'vpc'}))
     const {NatGateway} = await ec2.send(new Nat({SubnetId: subnet!.SubnetId!, AllocationId}))
-    const inSubnet = async () => (await ec2.send(new Enis({Filters: [{Name: 'subnet-id', Values: [subnet!.SubnetId!]}]}))).NetworkInterfaces ?? []
+    const inSubnet = async () =>
+      (await ec2.send(new Enis({Filters: [{Name: 'subnet-id', Values: [subnet!.SubnetId!]}]}))).NetworkInterfaces ?? []
     assert.equal((await inSubnet()).length, 1)
-    await assert.rejects(ec2.send(new DeleteSubnet({SubnetId: subnet!.SubnetId!})), (e: Error) => e.name === 'DependencyViolation')
+    await assert.rejects(
+      ec2.send(new DeleteSubnet({SubnetId: subnet!.SubnetId!})),
+      (e: Error) => e.name === 'DependencyViolation',
+    )
     await ec2.send(new DeleteNat({NatGatewayId: NatGateway!.NatGatewayId!}))
     assert.deepEqual(await inSubnet(), [])
     await ec2.send(new Release({AllocationId}))

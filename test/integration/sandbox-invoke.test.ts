@@ -38,14 +38,22 @@ function clients() {
 function zip(files: Record<string, string>): Uint8Array {
   const entries: Zippable = {}
   for (const [name, text] of Object.entries(files)) {
-    entries[name.replace(/\*$/, '')] = [strToU8(text), name.endsWith('*') ? {os: 3, attrs: 0o755 << 16} : {os: 3, attrs: 0o644 << 16}]
+    entries[name.replace(/\*$/, '')] = [
+      strToU8(text),
+      name.endsWith('*') ? {os: 3, attrs: 0o755 << 16} : {os: 3, attrs: 0o644 << 16},
+    ]
   }
   return zipSync(entries)
 }
 
 async function role(): Promise<string> {
-  const trust = {Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}]}
-  const {Role} = await clients().iam.send(new CreateRoleCommand({RoleName: `fn-role`, AssumeRolePolicyDocument: JSON.stringify(trust)}))
+  const trust = {
+    Version: '2012-10-17',
+    Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}],
+  }
+  const {Role} = await clients().iam.send(
+    new CreateRoleCommand({RoleName: `fn-role`, AssumeRolePolicyDocument: JSON.stringify(trust)}),
+  )
   return Role!.Arn!
 }
 
@@ -60,20 +68,24 @@ interface Fn {
 }
 
 async function createFunction(fn: Fn, roleArn?: string): Promise<void> {
-  await clients().lambda.send(new CreateFunctionCommand({
-    FunctionName: fn.name,
-    Runtime: (fn.runtime ?? 'python3.12') as Runtime,
-    Handler: fn.handler ?? 'index.handler',
-    Role: roleArn ?? (await role()),
-    Code: {ZipFile: zip(fn.files)},
-    Environment: {Variables: fn.env ?? {}},
-    Layers: fn.layers,
-    Timeout: fn.timeout ?? 5,
-  }))
+  await clients().lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: fn.name,
+      Runtime: (fn.runtime ?? 'python3.12') as Runtime,
+      Handler: fn.handler ?? 'index.handler',
+      Role: roleArn ?? (await role()),
+      Code: {ZipFile: zip(fn.files)},
+      Environment: {Variables: fn.env ?? {}},
+      Layers: fn.layers,
+      Timeout: fn.timeout ?? 5,
+    }),
+  )
 }
 
 async function layer(name: string, files: Record<string, string>): Promise<string> {
-  const out = await clients().lambda.send(new PublishLayerVersionCommand({LayerName: name, Content: {ZipFile: zip(files)}}))
+  const out = await clients().lambda.send(
+    new PublishLayerVersionCommand({LayerName: name, Content: {ZipFile: zip(files)}}),
+  )
   return out.LayerVersionArn!
 }
 
@@ -84,7 +96,9 @@ interface Invoked {
 }
 
 async function invoke(name: string, event: unknown = {}, extra: {Qualifier?: string} = {}): Promise<Invoked> {
-  const out = await clients().lambda.send(new InvokeCommand({FunctionName: name, Payload: JSON.stringify(event), LogType: 'Tail', ...extra}))
+  const out = await clients().lambda.send(
+    new InvokeCommand({FunctionName: name, Payload: JSON.stringify(event), LogType: 'Tail', ...extra}),
+  )
   const text = Buffer.from(out.Payload ?? []).toString()
   return {out, payload: text ? JSON.parse(text) : undefined, log: Buffer.from(out.LogResult ?? '', 'base64').toString()}
 }
@@ -107,16 +121,23 @@ async function logsCall(target: string, body: object): Promise<any> {
   return res.json()
 }
 
-async function metricSum(name: string, functionName: string, namespace = 'AWS/Lambda', dims?: Record<string, string>): Promise<number> {
-  const {Datapoints = []} = await clients().cloudwatch.send(new GetMetricStatisticsCommand({
-    Namespace: namespace,
-    MetricName: name,
-    Dimensions: Object.entries(dims ?? {FunctionName: functionName}).map(([Name, Value]) => ({Name, Value})),
-    StartTime: new Date(Date.now() - 600_000),
-    EndTime: new Date(Date.now() + 600_000),
-    Period: 60,
-    Statistics: ['Sum'],
-  }))
+async function metricSum(
+  name: string,
+  functionName: string,
+  namespace = 'AWS/Lambda',
+  dims?: Record<string, string>,
+): Promise<number> {
+  const {Datapoints = []} = await clients().cloudwatch.send(
+    new GetMetricStatisticsCommand({
+      Namespace: namespace,
+      MetricName: name,
+      Dimensions: Object.entries(dims ?? {FunctionName: functionName}).map(([Name, Value]) => ({Name, Value})),
+      StartTime: new Date(Date.now() - 600_000),
+      EndTime: new Date(Date.now() + 600_000),
+      Period: 60,
+      Statistics: ['Sum'],
+    }),
+  )
   return Datapoints.reduce((n, d) => n + (d.Sum ?? 0), 0)
 }
 
@@ -152,7 +173,10 @@ describe('Lambda Invoke in the sandbox', () => {
     assert.deepEqual(cold.payload.event, {n: 1})
     assert.deepEqual(warm.payload.event, {n: 2})
     assert.equal(warm.payload.pid, cold.payload.pid, 'the warm invocation ran in the same container')
-    assert.match(report(cold.log), /^REPORT RequestId: \S+\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms\t$/)
+    assert.match(
+      report(cold.log),
+      /^REPORT RequestId: \S+\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms\t$/,
+    )
     assert.doesNotMatch(report(warm.log), /Init Duration/)
     assert.match(cold.log, /^START RequestId: \S+ Version: \$LATEST\nemf-free line\nEND RequestId: \S+\nREPORT /)
     const env = cold.payload.env
@@ -182,7 +206,10 @@ describe('Lambda Invoke in the sandbox', () => {
     const {logStreams} = await logsCall('DescribeLogStreams', {logGroupName: '/aws/lambda/py-echo'})
     assert.equal(logStreams.length, 1, 'one stream per container')
     assert.match(logStreams[0].logStreamName, /^\d{4}\/\d\d\/\d\d\/\[\$LATEST\][0-9a-f]{32}$/)
-    const {events} = await logsCall('GetLogEvents', {logGroupName: '/aws/lambda/py-echo', logStreamName: logStreams[0].logStreamName})
+    const {events} = await logsCall('GetLogEvents', {
+      logGroupName: '/aws/lambda/py-echo',
+      logStreamName: logStreams[0].logStreamName,
+    })
     assert.equal(events.filter((e: any) => e.message.startsWith('START RequestId:')).length, 2)
     assert.equal(await metricSum('Invocations', 'py-echo'), 2)
     assert.equal(await metricSum('Errors', 'py-echo'), 0)
@@ -192,7 +219,14 @@ describe('Lambda Invoke in the sandbox', () => {
   it('unhandled errors have Lambda shape, in Python and in Node', async () => {
     const roleArn = await role()
     await createFunction({name: 'py-fail', files: {'index.py': PY_ECHO}}, roleArn)
-    await createFunction({name: 'node-fail', runtime: 'nodejs22.x', files: {'index.mjs': 'export const handler = async () => { throw new TypeError("bad input") }'}}, roleArn)
+    await createFunction(
+      {
+        name: 'node-fail',
+        runtime: 'nodejs22.x',
+        files: {'index.mjs': 'export const handler = async () => { throw new TypeError("bad input") }'},
+      },
+      roleArn,
+    )
     const py = await invoke('py-fail', {fail: 'x'})
     assert.equal(py.out.FunctionError, 'Unhandled')
     assert.equal(py.out.StatusCode, 200)
@@ -218,7 +252,12 @@ describe('Lambda Invoke in the sandbox', () => {
     const slow = await invoke('py-slow', {sleep: 3})
     assert.equal(slow.out.FunctionError, 'Unhandled')
     const requestId = slow.out.$metadata.requestId
-    assert.match(slow.payload.errorMessage, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z ${requestId} Task timed out after 1\\.00 seconds$`))
+    assert.match(
+      slow.payload.errorMessage,
+      new RegExp(
+        `^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z ${requestId} Task timed out after 1\\.00 seconds$`,
+      ),
+    )
     assert.deepEqual(Object.keys(slow.payload), ['errorMessage'])
     assert.match(slow.log, /Task timed out after 1\.00 seconds\n$/)
     assert.throws(() => process.kill(first.payload.pid, 0), 'the timed-out container is gone')
@@ -231,19 +270,43 @@ describe('Lambda Invoke in the sandbox', () => {
     const roleArn = await role()
     const probe = `const r = {nodePath: process.env.NODE_PATH, cwd: process.cwd()}
       try { await import('ioredis'); r.ioredis = true } catch { r.ioredis = false }`
-    await createFunction({name: 'node-esm', runtime: 'nodejs22.x', handler: 'src/app.handler', files: {
-      'src/app.mjs': `import {DynamoDBClient} from '@aws-sdk/client-dynamodb'
+    await createFunction(
+      {
+        name: 'node-esm',
+        runtime: 'nodejs22.x',
+        handler: 'src/app.handler',
+        files: {
+          'src/app.mjs': `import {DynamoDBClient} from '@aws-sdk/client-dynamodb'
         export const handler = async (event, context) => { ${probe}
           console.log('hello', {a: 1})
           return {kind: 'esm', sdk: typeof DynamoDBClient, fn: context.functionName, left: context.getRemainingTimeInMillis(), ...r} }`,
-    }}, roleArn)
-    await createFunction({name: 'node-cjs', runtime: 'nodejs22.x', handler: 'lib/main.handler', files: {
-      'lib/main.js': `const {DynamoDBDocumentClient} = require('@aws-sdk/lib-dynamodb')
+        },
+      },
+      roleArn,
+    )
+    await createFunction(
+      {
+        name: 'node-cjs',
+        runtime: 'nodejs22.x',
+        handler: 'lib/main.handler',
+        files: {
+          'lib/main.js': `const {DynamoDBDocumentClient} = require('@aws-sdk/lib-dynamodb')
         exports.handler = (event, context, callback) => setTimeout(() => callback(null, {kind: 'cjs', doc: typeof DynamoDBDocumentClient, id: context.awsRequestId}), 10)`,
-    }}, roleArn)
-    await createFunction({name: 'node-cjs-ext', runtime: 'nodejs24.x', handler: 'index.handler', files: {
-      'index.cjs': `module.exports.handler = async () => ({kind: 'cjs-ext', esm: typeof require})`,
-    }}, roleArn)
+        },
+      },
+      roleArn,
+    )
+    await createFunction(
+      {
+        name: 'node-cjs-ext',
+        runtime: 'nodejs24.x',
+        handler: 'index.handler',
+        files: {
+          'index.cjs': `module.exports.handler = async () => ({kind: 'cjs-ext', esm: typeof require})`,
+        },
+      },
+      roleArn,
+    )
     const esm = await invoke('node-esm')
     assert.equal(esm.out.FunctionError, undefined, JSON.stringify(esm.payload))
     assert.equal(esm.payload.kind, 'esm')
@@ -251,7 +314,12 @@ describe('Lambda Invoke in the sandbox', () => {
     assert.equal(esm.payload.ioredis, false, 'nothing else of the repository is reachable')
     assert.equal(esm.payload.fn, 'node-esm')
     const opt = esm.payload.cwd.replace(/task$/, 'opt')
-    assert.match(esm.payload.nodePath, new RegExp(`^${opt}/nodejs/node22/node_modules:${opt}/nodejs/node_modules:[^:]+/node_modules:[^:]+:${esm.payload.cwd}$`))
+    assert.match(
+      esm.payload.nodePath,
+      new RegExp(
+        `^${opt}/nodejs/node22/node_modules:${opt}/nodejs/node_modules:[^:]+/node_modules:[^:]+:${esm.payload.cwd}$`,
+      ),
+    )
     assert.match(esm.log, /\n\d{4}-\d\d-\d\dT[\d:.]+Z\t\S+\tINFO\thello { a: 1 }\n/)
     const cjs = await invoke('node-cjs')
     assert.deepEqual(cjs.payload, {kind: 'cjs', doc: 'function', id: cjs.out.$metadata.requestId})
@@ -273,7 +341,10 @@ describe('Lambda Invoke in the sandbox', () => {
       name: 'py-layers',
       layers: [first, second],
       env: {AWS_LAMBDA_EXEC_WRAPPER: '/opt/bin/wrap1'},
-      files: {'index.py': 'import os, shared, only_first\n\ndef handler(e, c):\n    return [shared.WHO, only_first.X, os.environ.get("WRAPPED")]\n'},
+      files: {
+        'index.py':
+          'import os, shared, only_first\n\ndef handler(e, c):\n    return [shared.WHO, only_first.X, os.environ.get("WRAPPED")]\n',
+      },
     })
     const out = await invoke('py-layers')
     assert.deepEqual(out.payload, ['second', 1, 'one,two'])
@@ -288,7 +359,11 @@ describe('Lambda Invoke in the sandbox', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     const port = (server.address() as {port: number}).port
     try {
-      await createFunction({name: 'node-socket', runtime: 'nodejs22.x', files: {'index.mjs': `import net from 'node:net'
+      await createFunction({
+        name: 'node-socket',
+        runtime: 'nodejs22.x',
+        files: {
+          'index.mjs': `import net from 'node:net'
         let socket
         export const handler = async (event) => {
           socket ??= net.connect(${port}, '127.0.0.1')
@@ -296,7 +371,9 @@ describe('Lambda Invoke in the sandbox', () => {
           const reply = new Promise((r) => socket.once('data', (d) => r(String(d))))
           socket.write(event.say)
           return {pid: process.pid, reply: await reply, local: socket.localPort}
-        }`}})
+        }`,
+        },
+      })
       const one = await invoke('node-socket', {say: 'a'})
       const state = readFileSync(`/proc/${one.payload.pid}/stat`, 'utf8').split(') ')[1]![0]
       assert.equal(state, 'T', 'frozen (stopped) between invocations')
@@ -312,16 +389,27 @@ describe('Lambda Invoke in the sandbox', () => {
   })
 
   it('an env update gives a cold start with the new env; a published version keeps its code (Qualifier)', async () => {
-    await createFunction({name: 'py-versions', files: {'index.py': 'import os\n\ndef handler(e, c):\n    return ["v1", os.environ.get("MY_VAR")]\n'}, env: {MY_VAR: 'a'}})
+    await createFunction({
+      name: 'py-versions',
+      files: {'index.py': 'import os\n\ndef handler(e, c):\n    return ["v1", os.environ.get("MY_VAR")]\n'},
+      env: {MY_VAR: 'a'},
+    })
     const before = await invoke('py-versions')
     assert.deepEqual(before.payload, ['v1', 'a'])
     const {lambda} = clients()
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'py-versions', Environment: {Variables: {MY_VAR: 'b'}}}))
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({FunctionName: 'py-versions', Environment: {Variables: {MY_VAR: 'b'}}}),
+    )
     const after = await invoke('py-versions')
     assert.deepEqual(after.payload, ['v1', 'b'])
     assert.match(report(after.log), /Init Duration/, 'a configuration change means a cold start')
     await lambda.send(new PublishVersionCommand({FunctionName: 'py-versions'}))
-    await lambda.send(new UpdateFunctionCodeCommand({FunctionName: 'py-versions', ZipFile: zip({'index.py': 'def handler(e, c):\n    return ["v2"]\n'})}))
+    await lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: 'py-versions',
+        ZipFile: zip({'index.py': 'def handler(e, c):\n    return ["v2"]\n'}),
+      }),
+    )
     const v1 = await invoke('py-versions', {}, {Qualifier: '1'})
     assert.equal(v1.out.ExecutedVersion, '1')
     assert.deepEqual(v1.payload, ['v1', 'b'])
@@ -336,7 +424,9 @@ describe('Lambda Invoke in the sandbox', () => {
     assert.notEqual(a.payload.pid, b.payload.pid)
     const c = await invoke('py-conc')
     assert.ok([a.payload.pid, b.payload.pid].includes(c.payload.pid), 'a warm one serves the next')
-    await clients().lambda.send(new PutFunctionConcurrencyCommand({FunctionName: 'py-conc', ReservedConcurrentExecutions: 1}))
+    await clients().lambda.send(
+      new PutFunctionConcurrencyCommand({FunctionName: 'py-conc', ReservedConcurrentExecutions: 1}),
+    )
     const both = await Promise.allSettled([invoke('py-conc', {sleep: 0.3}), invoke('py-conc', {sleep: 0.3})])
     const throttled = both.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)
     assert.equal(throttled.length, 1)
@@ -358,12 +448,16 @@ describe('Lambda Invoke in the sandbox', () => {
     const {lambda} = clients()
     const dry = await lambda.send(new InvokeCommand({FunctionName: 'py-event', InvocationType: 'DryRun'}))
     assert.equal(dry.StatusCode, 204)
-    const event = await lambda.send(new InvokeCommand({FunctionName: 'py-event', InvocationType: 'Event', Payload: '{"n": 7}'}))
+    const event = await lambda.send(
+      new InvokeCommand({FunctionName: 'py-event', InvocationType: 'Event', Payload: '{"n": 7}'}),
+    )
     assert.equal(event.StatusCode, 202)
     let messages: string[] = []
     for (let i = 0; i < 50 && !messages.includes('ran 7'); i++) {
       await new Promise((r) => setTimeout(r, 100))
-      const found = await logsCall('FilterLogEvents', {logGroupName: '/aws/lambda/py-event'}).catch(() => ({events: []}))
+      const found = await logsCall('FilterLogEvents', {logGroupName: '/aws/lambda/py-event'}).catch(() => ({
+        events: [],
+      }))
       messages = found.events.map((e: any) => e.message)
     }
     assert.ok(messages.includes('ran 7'), `the event ran: ${messages}`)
@@ -376,9 +470,15 @@ describe('Lambda Invoke in the sandbox', () => {
   })
 
   it('EMF lines become CloudWatch metrics; reset kills the containers', async () => {
-    await createFunction({name: 'node-emf', runtime: 'nodejs22.x', files: {'index.mjs': `export const handler = async () => {
+    await createFunction({
+      name: 'node-emf',
+      runtime: 'nodejs22.x',
+      files: {
+        'index.mjs': `export const handler = async () => {
       process.stdout.write(JSON.stringify({_aws: {Timestamp: Date.now(), CloudWatchMetrics: [{Namespace: 'cct-test', Dimensions: [['FunctionName']], Metrics: [{Name: 'CacheHit', Unit: 'Count'}]}]}, FunctionName: 'node-emf', CacheHit: 3}) + '\\n')
-      return process.pid }`}})
+      return process.pid }`,
+      },
+    })
     const out = await invoke('node-emf')
     assert.equal(await metricSum('CacheHit', 'node-emf', 'cct-test'), 3)
     await sandbox().reset()
@@ -390,13 +490,32 @@ describe('containers die with the sandbox', () => {
   it('stopping the server kills its containers, frozen ones too', async () => {
     const own = await startSandbox({redis: false})
     try {
-      const config = {endpoint: own.endpoint, region: own.region, maxAttempts: 1, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}}
-      const trust = {Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}]}
-      const {Role} = await new IAMClient(config).send(new CreateRoleCommand({RoleName: 'r', AssumeRolePolicyDocument: JSON.stringify(trust)}))
+      const config = {
+        endpoint: own.endpoint,
+        region: own.region,
+        maxAttempts: 1,
+        credentials: {accessKeyId: 'test', secretAccessKey: 'test'},
+      }
+      const trust = {
+        Version: '2012-10-17',
+        Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}],
+      }
+      const {Role} = await new IAMClient(config).send(
+        new CreateRoleCommand({RoleName: 'r', AssumeRolePolicyDocument: JSON.stringify(trust)}),
+      )
       const lambda = new LambdaClient(config)
-      await lambda.send(new CreateFunctionCommand({FunctionName: 'f', Runtime: 'python3.12', Handler: 'index.handler', Role: Role!.Arn!,
-        Code: {ZipFile: zip({'index.py': 'import os\n\ndef handler(e, c):\n    return os.getpid()\n'})}}))
-      const pid = JSON.parse(Buffer.from((await lambda.send(new InvokeCommand({FunctionName: 'f'}))).Payload!).toString())
+      await lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: 'f',
+          Runtime: 'python3.12',
+          Handler: 'index.handler',
+          Role: Role!.Arn!,
+          Code: {ZipFile: zip({'index.py': 'import os\n\ndef handler(e, c):\n    return os.getpid()\n'})},
+        }),
+      )
+      const pid = JSON.parse(
+        Buffer.from((await lambda.send(new InvokeCommand({FunctionName: 'f'}))).Payload!).toString(),
+      )
       assert.doesNotThrow(() => process.kill(pid, 0))
       await own.stop()
       for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50))

@@ -60,43 +60,62 @@ async function api(fn: string, method: string, path: string, query?: Record<stri
     rawQueryString: new URLSearchParams(query ?? {}).toString(),
     ...(query ? {queryStringParameters: query} : {}),
     headers: {accept: 'application/json'},
-    requestContext: {http: {method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test'}, stage: '$default'},
+    requestContext: {
+      http: {method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test'},
+      stage: '$default',
+    },
     isBase64Encoded: false,
   })
 }
 
 async function invoke(fn: string, event: unknown): Promise<Answer> {
   const began = Date.now()
-  const out = await clients().lambda.send(new InvokeCommand({FunctionName: fn, Payload: JSON.stringify(event), LogType: 'Tail'}))
+  const out = await clients().lambda.send(
+    new InvokeCommand({FunctionName: fn, Payload: JSON.stringify(event), LogType: 'Tail'}),
+  )
   const seconds = (Date.now() - began) / 1000
   const payload = JSON.parse(Buffer.from(out.Payload ?? []).toString() || 'null')
   const log = Buffer.from(out.LogResult ?? '', 'base64').toString()
   if (out.FunctionError) return {error: payload.errorMessage, errorType: payload.errorType, seconds, log}
-  if (payload && typeof payload.statusCode === 'number') return {status: payload.statusCode, body: JSON.parse(payload.body), seconds, log}
+  if (payload && typeof payload.statusCode === 'number')
+    return {status: payload.statusCode, body: JSON.parse(payload.body), seconds, log}
   return {body: payload, seconds, log}
 }
 
-async function configure(fn: string, change: Partial<Pick<FunctionConfiguration, 'Timeout'>> & {env?: Record<string, string>}) {
+async function configure(
+  fn: string,
+  change: Partial<Pick<FunctionConfiguration, 'Timeout'>> & {env?: Record<string, string>},
+) {
   const {lambda} = clients()
   const current = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: fn}))
-  await lambda.send(new UpdateFunctionConfigurationCommand({
-    FunctionName: fn,
-    ...(change.Timeout ? {Timeout: change.Timeout} : {}),
-    ...(change.env ? {Environment: {Variables: {...current.Environment?.Variables, ...change.env}}} : {}),
-  }))
+  await lambda.send(
+    new UpdateFunctionConfigurationCommand({
+      FunctionName: fn,
+      ...(change.Timeout ? {Timeout: change.Timeout} : {}),
+      ...(change.env ? {Environment: {Variables: {...current.Environment?.Variables, ...change.env}}} : {}),
+    }),
+  )
   await waitUntilFunctionUpdatedV2({client: lambda, maxWaitTime: 30, minDelay: 1}, {FunctionName: fn})
 }
 
 async function cctEndpoints(): Promise<{id: string; service: string}[]> {
-  const {VpcEndpoints = []} = await clients().ec2.send(new DescribeVpcEndpointsCommand({Filters: [{Name: 'tag:cct:stack', Values: ['cct']}]}))
-  return VpcEndpoints.filter((e) => !/deleted|deleting/i.test(String(e.State))).map((e) => ({id: e.VpcEndpointId!, service: e.ServiceName!}))
+  const {VpcEndpoints = []} = await clients().ec2.send(
+    new DescribeVpcEndpointsCommand({Filters: [{Name: 'tag:cct:stack', Values: ['cct']}]}),
+  )
+  return VpcEndpoints.filter((e) => !/deleted|deleting/i.test(String(e.State))).map((e) => ({
+    id: e.VpcEndpointId!,
+    service: e.ServiceName!,
+  }))
 }
 
 async function deleteEndpoints(services: RegExp) {
   const doomed = (await cctEndpoints()).filter((e) => services.test(e.service))
   assert.ok(doomed.length > 0, 'cct made the gateway endpoint(s)')
   await clients().ec2.send(new DeleteVpcEndpointsCommand({VpcEndpointIds: doomed.map((e) => e.id)}))
-  assert.deepEqual((await cctEndpoints()).filter((e) => services.test(e.service)), [])
+  assert.deepEqual(
+    (await cctEndpoints()).filter((e) => services.test(e.service)),
+    [],
+  )
 }
 
 /** Lambda's own words for a timeout, after about that long (a hang, not a fast refusal). */
@@ -104,7 +123,10 @@ function assertTimedOut(answer: Answer, seconds: number) {
   assert.equal(answer.status, undefined, `answered ${answer.status} ${JSON.stringify(answer.body)}`)
   assert.match(answer.error ?? '', new RegExp(`Task timed out after ${seconds}\\.00 seconds`))
   // At least its Timeout (a hang, not a refusal); the slack above it is the loaded machine's.
-  assert.ok(answer.seconds >= seconds - 0.05 && answer.seconds < seconds + 10, `Invoke took ${answer.seconds} s for a ${seconds} s Timeout`)
+  assert.ok(
+    answer.seconds >= seconds - 0.05 && answer.seconds < seconds + 10,
+    `Invoke took ${answer.seconds} s for a ${seconds} s Timeout`,
+  )
 }
 
 const ARTICLE = '/articles/a-042'
@@ -147,12 +169,33 @@ describe('reachability from the functions, before and after cct setup', () => {
     const vpc = articles.VpcConfig!
     const env = articles.Environment!.Variables!
     assert.ok(env.REDIS_HOST && env.REDIS_PORT && env.REDIS_TLS, 'setup wrote the cache settings')
-    const other = await ec2.send(new CreateSecurityGroupCommand({GroupName: 'reports-sg', Description: 'some other group', VpcId: vpc.VpcId!}))
-    const base = {Runtime: 'python3.12' as const, Handler: 'index.handler', Role: seed.roleArn, Timeout: 5, Code: {ZipFile: zip({'index.py': REDIS_PING})},
-      Environment: {Variables: {REDIS_HOST: env.REDIS_HOST!, REDIS_PORT: env.REDIS_PORT!, REDIS_TLS: env.REDIS_TLS!}}}
-    await lambda.send(new CreateFunctionCommand({...base, FunctionName: 'ping-lambda-sg', VpcConfig: {SubnetIds: vpc.SubnetIds, SecurityGroupIds: vpc.SecurityGroupIds}}))
-    await lambda.send(new CreateFunctionCommand({...base, FunctionName: 'ping-other-sg', VpcConfig: {SubnetIds: vpc.SubnetIds, SecurityGroupIds: [other.GroupId!]}}))
-    for (const FunctionName of ['ping-lambda-sg', 'ping-other-sg']) await waitUntilFunctionActiveV2({client: lambda, maxWaitTime: 30, minDelay: 1}, {FunctionName})
+    const other = await ec2.send(
+      new CreateSecurityGroupCommand({GroupName: 'reports-sg', Description: 'some other group', VpcId: vpc.VpcId!}),
+    )
+    const base = {
+      Runtime: 'python3.12' as const,
+      Handler: 'index.handler',
+      Role: seed.roleArn,
+      Timeout: 5,
+      Code: {ZipFile: zip({'index.py': REDIS_PING})},
+      Environment: {Variables: {REDIS_HOST: env.REDIS_HOST!, REDIS_PORT: env.REDIS_PORT!, REDIS_TLS: env.REDIS_TLS!}},
+    }
+    await lambda.send(
+      new CreateFunctionCommand({
+        ...base,
+        FunctionName: 'ping-lambda-sg',
+        VpcConfig: {SubnetIds: vpc.SubnetIds, SecurityGroupIds: vpc.SecurityGroupIds},
+      }),
+    )
+    await lambda.send(
+      new CreateFunctionCommand({
+        ...base,
+        FunctionName: 'ping-other-sg',
+        VpcConfig: {SubnetIds: vpc.SubnetIds, SecurityGroupIds: [other.GroupId!]},
+      }),
+    )
+    for (const FunctionName of ['ping-lambda-sg', 'ping-other-sg'])
+      await waitUntilFunctionActiveV2({client: lambda, maxWaitTime: 30, minDelay: 1}, {FunctionName})
 
     const [admitted, outsider] = await Promise.all([invoke('ping-lambda-sg', {}), invoke('ping-other-sg', {})])
     assert.equal(admitted.error, undefined, admitted.log)
@@ -165,14 +208,21 @@ describe('reachability from the functions, before and after cct setup', () => {
     assert.ok(outsider.body.seconds >= 1.4, `gave up after ${outsider.body.seconds} s: its own 1.5 s connect timeout`)
   })
 
-  it('the runbook\'s order (functions into the VPC, cache, layer, env, no gateway endpoint): the first cache-miss read of DynamoDB hangs until the Timeout', async () => {
+  it("the runbook's order (functions into the VPC, cache, layer, env, no gateway endpoint): the first cache-miss read of DynamoDB hangs until the Timeout", async () => {
     await seedAccount(sandbox())
     await runSteps(sandbox(), ['vpc', 'sg'])
     await deleteEndpoints(/\.(dynamodb|s3)$/) // the runbook never makes them
     await runSteps(sandbox(), ['subnet-group', 'cluster', 'attach', 'layer', 'layer-attach', 'env'])
     assert.deepEqual(await cctEndpoints(), [], 'the later steps left the VPC without endpoints')
     const {lambda} = clients()
-    await lambda.send(new UpdateFunctionCodeCommand({FunctionName: 'articles-api', ZipFile: zip({'index.py': readFileSync(join(REPO_ROOT, 'templates/functions/articles-api/python/index.py'), 'utf8')})}))
+    await lambda.send(
+      new UpdateFunctionCodeCommand({
+        FunctionName: 'articles-api',
+        ZipFile: zip({
+          'index.py': readFileSync(join(REPO_ROOT, 'templates/functions/articles-api/python/index.py'), 'utf8'),
+        }),
+      }),
+    )
     await waitUntilFunctionUpdatedV2({client: lambda, maxWaitTime: 30, minDelay: 1}, {FunctionName: 'articles-api'})
     await configure('articles-api', {Timeout: 3, env: {ARTICLES_TABLE: 'articles'}})
 
@@ -236,4 +286,3 @@ def handler(event, context):
     except Exception as e:
         return {"stage": stage, "error": "%s: %s" % (type(e).__name__, e), "seconds": time.monotonic() - began}
 `
-

@@ -42,17 +42,18 @@ function clients() {
   return {lambda: new LambdaClient(config), cloudwatch: new CloudWatchClient(config)}
 }
 
-
 async function metricSum(namespace: string, metric: string, dimensions: Record<string, string>): Promise<number> {
-  const {Datapoints = []} = await clients().cloudwatch.send(new GetMetricStatisticsCommand({
-    Namespace: namespace,
-    MetricName: metric,
-    Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({Name, Value})),
-    StartTime: new Date(Date.now() - 600_000),
-    EndTime: new Date(Date.now() + 60_000),
-    Period: 60,
-    Statistics: ['Sum'],
-  }))
+  const {Datapoints = []} = await clients().cloudwatch.send(
+    new GetMetricStatisticsCommand({
+      Namespace: namespace,
+      MetricName: metric,
+      Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({Name, Value})),
+      StartTime: new Date(Date.now() - 600_000),
+      EndTime: new Date(Date.now() + 60_000),
+      Period: 60,
+      Statistics: ['Sum'],
+    }),
+  )
   return Datapoints.reduce((n, d) => n + (d.Sum ?? 0), 0)
 }
 
@@ -75,7 +76,10 @@ const get = (id: string) => ({
   rawQueryString: '',
   headers: {accept: 'application/json'},
   pathParameters: {id},
-  requestContext: {http: {method: 'GET', path: `/articles/${id}`, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test'}, stage: '$default'},
+  requestContext: {
+    http: {method: 'GET', path: `/articles/${id}`, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test'},
+    stage: '$default',
+  },
   isBase64Encoded: false,
 })
 
@@ -88,14 +92,21 @@ async function deploy(code: Uint8Array, runtime: Runtime, handler: string) {
   await runSteps(sandbox(), STACK_STEPS)
   const {lambda} = clients()
   const before = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: FUNCTION}))
-  assert.ok(before.Layers?.some((l) => /cct/.test(l.Arn!)), 'setup attached the cct layer')
+  assert.ok(
+    before.Layers?.some((l) => /cct/.test(l.Arn!)),
+    'setup attached the cct layer',
+  )
   assert.ok(before.Environment?.Variables?.REDIS_HOST)
   await lambda.send(new UpdateFunctionCodeCommand({FunctionName: FUNCTION, ZipFile: code}))
   await waitUntilFunctionUpdatedV2({client: lambda, maxWaitTime: 30, minDelay: 1}, {FunctionName: FUNCTION})
-  await lambda.send(new UpdateFunctionConfigurationCommand({
-    FunctionName: FUNCTION, Runtime: runtime, Handler: handler,
-    Environment: {Variables: {...before.Environment!.Variables, ARTICLES_TABLE: 'articles'}},
-  }))
+  await lambda.send(
+    new UpdateFunctionConfigurationCommand({
+      FunctionName: FUNCTION,
+      Runtime: runtime,
+      Handler: handler,
+      Environment: {Variables: {...before.Environment!.Variables, ARTICLES_TABLE: 'articles'}},
+    }),
+  )
   await waitUntilFunctionUpdatedV2({client: lambda, maxWaitTime: 30, minDelay: 1}, {FunctionName: FUNCTION})
 }
 
@@ -117,7 +128,12 @@ async function serve(): Promise<void> {
   for (let i = KEYS; i < INVOCATIONS; i += 2) await Promise.all([one(i), one(i + 1)])
 }
 
-async function servedThroughCache(t: {diagnostic(message: string): void}, code: Uint8Array, runtime: Runtime, handler: string) {
+async function servedThroughCache(
+  t: {diagnostic(message: string): void},
+  code: Uint8Array,
+  runtime: Runtime,
+  handler: string,
+) {
   await deploy(code, runtime, handler)
   const node = await primaryNode(sandbox().endpoint)
   const began = Date.now()
@@ -133,13 +149,20 @@ async function servedThroughCache(t: {diagnostic(message: string): void}, code: 
   assert.ok(counted.misses >= KEYS, `redis counted ${counted.misses} misses`)
   await sandbox().configure({metricsPeriodSeconds: 0.5})
   const node_ = {CacheClusterId: node.node_id}
-  const read = async () => ({hits: await metricSum('AWS/ElastiCache', 'CacheHits', node_), misses: await metricSum('AWS/ElastiCache', 'CacheMisses', node_)})
+  const read = async () => ({
+    hits: await metricSum('AWS/ElastiCache', 'CacheHits', node_),
+    misses: await metricSum('AWS/ElastiCache', 'CacheMisses', node_),
+  })
   assert.deepEqual(await settle(read, counted), counted, `AWS/ElastiCache of ${node.node_id} vs redis INFO`)
   assert.deepEqual(await keyspace(sandbox().endpoint, node), counted, 'nothing else read the cache meanwhile')
 
   // The helper's one EMF line per invocation: a miss for each key's first read, hits after.
   const fn = {FunctionName: FUNCTION}
-  const emf = async () => ({hit: await metricSum('cct/cache', 'CacheHit', fn), miss: await metricSum('cct/cache', 'CacheMiss', fn), error: await metricSum('cct/cache', 'CacheError', fn)})
+  const emf = async () => ({
+    hit: await metricSum('cct/cache', 'CacheHit', fn),
+    miss: await metricSum('cct/cache', 'CacheMiss', fn),
+    error: await metricSum('cct/cache', 'CacheError', fn),
+  })
   const expected = {hit: INVOCATIONS - KEYS, miss: KEYS, error: 0}
   assert.deepEqual(await settle(emf, expected), expected)
 }
@@ -152,11 +175,22 @@ describe('the articles example served through the cache', () => {
 
   it('TypeScript (ts/index.ts bundled as its README says, on cct-cache): the same', async (t) => {
     const bundle = await build({
-      entryPoints: [join(EXAMPLE, 'ts/index.ts')], bundle: true, platform: 'node', target: 'node22', format: 'esm',
-      external: ['cct-cache', '@aws-sdk/*'], write: false, outfile: 'index.mjs', logLevel: 'silent',
+      entryPoints: [join(EXAMPLE, 'ts/index.ts')],
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'esm',
+      external: ['cct-cache', '@aws-sdk/*'],
+      write: false,
+      outfile: 'index.mjs',
+      logLevel: 'silent',
     })
     assert.equal(bundle.outputFiles.length, 1)
-    assert.doesNotMatch(bundle.outputFiles[0]!.text, /class DynamoDBClient|function getCache/, 'the layer and the runtime provide those')
+    assert.doesNotMatch(
+      bundle.outputFiles[0]!.text,
+      /class DynamoDBClient|function getCache/,
+      'the layer and the runtime provide those',
+    )
     const code = zipSync({'index.mjs': bundle.outputFiles[0]!.contents})
     await servedThroughCache(t, code, 'nodejs22.x', 'index.handler')
   })

@@ -9,7 +9,12 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
-import {GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, UpdateFunctionCodeCommand} from '@aws-sdk/client-lambda'
+import {
+  GetFunctionConfigurationCommand,
+  InvokeCommand,
+  LambdaClient,
+  UpdateFunctionCodeCommand,
+} from '@aws-sdk/client-lambda'
 import {zipSync, strToU8} from 'fflate'
 
 import {STACK_STEPS} from '../../src/stack-steps.js'
@@ -35,18 +40,19 @@ async function fidelity<T>(path: string): Promise<T> {
   return (await (await fetch(`${sandbox().endpoint}/cct-fidelity/${path}`)).json()) as T
 }
 
-
 describe('verify and cost figures', () => {
   it('equal redis INFO for hits and misses and the server-side count of DynamoDB read units', async () => {
     const s = sandbox()
     const lambda = new LambdaClient({endpoint: s.endpoint, region: s.region, maxAttempts: 1})
     const invoke = async (event: unknown) => {
-      const r = await lambda.send(new InvokeCommand({FunctionName: 'articles-api', Payload: Buffer.from(JSON.stringify(event))}))
+      const r = await lambda.send(
+        new InvokeCommand({FunctionName: 'articles-api', Payload: Buffer.from(JSON.stringify(event))}),
+      )
       assert.equal(r.FunctionError, undefined, Buffer.from(r.Payload!).toString())
       return JSON.parse(Buffer.from(r.Payload!).toString()) as {statusCode: number}
     }
     // Before setup: the seeded API reads DynamoDB directly, every time.
-    for (let i = 0; i < 10; i++) assert.equal((await invoke(getById(`a-00${i % 5 + 1}`))).statusCode, 200)
+    for (let i = 0; i < 10; i++) assert.equal((await invoke(getById(`a-00${(i % 5) + 1}`))).statusCode, 200)
     const before = await fidelity<{capacity: Record<string, {read: number}>}>('dynamodb-requests')
     const readsBefore = before.capacity.articles!.read
     assert.ok(readsBefore > 0)
@@ -62,7 +68,8 @@ describe('verify and cost figures', () => {
       if (c.LastUpdateStatus !== 'InProgress') break
       await new Promise((r) => setTimeout(r, 100))
     }
-    for (let i = 0; i < 60; i++) assert.equal((await invoke(getById(`a-0${String((i % 12) + 1).padStart(2, '0')}`))).statusCode, 200)
+    for (let i = 0; i < 60; i++)
+      assert.equal((await invoke(getById(`a-0${String((i % 12) + 1).padStart(2, '0')}`))).statusCode, 200)
 
     const info = await keyspace(s.endpoint, await primaryNode(s.endpoint))
     // INFO counts key lookups (entries, generations, locks), not the application's reads.
@@ -72,19 +79,39 @@ describe('verify and cost figures', () => {
 
     const result = await cli(['verify', '--json', '--hours', '1'], s.env)
     const report = jsonResult<{
-      measurements: {hits: number; misses: number; readsBefore: number; readsAfter: number; tables: string[]; perFunction: {name: string; helperHits: number; helperReads: number}[]}
+      measurements: {
+        hits: number
+        misses: number
+        readsBefore: number
+        readsAfter: number
+        tables: string[]
+        perFunction: {name: string; helperHits: number; helperReads: number}[]
+      }
       criteria: {criterion: string; verdict: string; measured: string}[]
     }>(result)
     assert.equal(report.measurements.hits, info.hits, 'CacheHits of the node = keyspace_hits')
     assert.equal(report.measurements.misses, info.misses, 'CacheMisses of the node = keyspace_misses')
     assert.ok(report.measurements.tables.includes('articles'))
     assert.equal(report.measurements.readsBefore, readsBefore, 'read units before setup, as metered at the server')
-    assert.equal(report.measurements.readsBefore + report.measurements.readsAfter, after.capacity.articles!.read, 'and after it')
+    assert.equal(
+      report.measurements.readsBefore + report.measurements.readsAfter,
+      after.capacity.articles!.read,
+      'and after it',
+    )
     const hitRate = report.criteria.find((c) => c.criterion === 'Cache hit rate')!
     const rate = ((info.hits / (info.hits + info.misses)) * 100).toFixed(1)
-    assert.match(hitRate.measured, new RegExp(`^80\\.0% of 60 reads by the functions; nodes: ${rate.replace('.', '\\.')}% \\(${info.hits} hits, ${info.misses} misses\\) of key lookups`))
+    assert.match(
+      hitRate.measured,
+      new RegExp(
+        `^80\\.0% of 60 reads by the functions; nodes: ${rate.replace('.', '\\.')}% \\(${info.hits} hits, ${info.misses} misses\\) of key lookups`,
+      ),
+    )
     const helper = report.measurements.perFunction.find((f) => f.name === 'articles-api')!
-    assert.deepEqual([helper.helperHits, helper.helperReads], [48, 60], "the helper's own EMF metrics: 12 keys, a miss each, then hits")
+    assert.deepEqual(
+      [helper.helperHits, helper.helperReads],
+      [48, 60],
+      "the helper's own EMF metrics: 12 keys, a miss each, then hits",
+    )
     assert.equal(hitRate.verdict, 'not yet', 'minutes of data, an hour asked for')
 
     const cost = await cli(['cost', '--json', '--hours', '1'], s.env)
@@ -93,9 +120,24 @@ describe('verify and cost figures', () => {
     const lines = jsonResult<{lines: {item: string; monthlyUsd?: number; source: string}[]}>(cost).lines
     const cache = lines.find((l) => l.item.startsWith('Cache cct-cache'))!
     assert.equal(cache.monthlyUsd, -12.41, '1 × cache.t3.micro redis at $0.017/h × 730 h')
-    assert.match(cache.source, /\$0\.017\/node-hour × 730 h, Price List API, 2025-10-14$/, "the price's source: the sandbox's Price List API")
+    assert.match(
+      cache.source,
+      /\$0\.017\/node-hour × 730 h, Price List API, 2025-10-14$/,
+      "the price's source: the sandbox's Price List API",
+    )
     const reads = lines.find((l) => l.item.startsWith('DynamoDB reads on articles'))!
-    assert.match(reads.source, new RegExp(`ConsumedReadCapacityUnits Sum: ${Math.round(after.capacity.articles!.read - readsBefore)} after setup .*, ${Math.round(readsBefore)} before`))
-    assert.ok(lines.some((l) => l.item === 'Lambda duration of articles-api' && /AWS\/Lambda Duration Sum.*\$0\.0000166667\/GB-second \(x86_64\), Price List API, 2025-10-02$/.test(l.source)))
+    assert.match(
+      reads.source,
+      new RegExp(
+        `ConsumedReadCapacityUnits Sum: ${Math.round(after.capacity.articles!.read - readsBefore)} after setup .*, ${Math.round(readsBefore)} before`,
+      ),
+    )
+    assert.ok(
+      lines.some(
+        (l) =>
+          l.item === 'Lambda duration of articles-api' &&
+          /AWS\/Lambda Duration Sum.*\$0\.0000166667\/GB-second \(x86_64\), Price List API, 2025-10-02$/.test(l.source),
+      ),
+    )
   })
 })

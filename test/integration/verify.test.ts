@@ -24,14 +24,24 @@ const sandbox = useSandbox({seed: true})
 
 interface Report {
   ok: boolean
-  probe: {ran: boolean; ok: boolean; stages: {stage: string; ok: boolean; engine?: string}[]; failure?: {hop: string; fix: string}}
+  probe: {
+    ran: boolean
+    ok: boolean
+    stages: {stage: string; ok: boolean; engine?: string}[]
+    failure?: {hop: string; fix: string}
+  }
   functions: {name: string; ok: boolean; checks: {check: string; ok: boolean; fix?: string}[]}[]
   criteria: {criterion: string; verdict: string; measured: string}[]
 }
 
 function clients() {
   const s = sandbox()
-  const config = {endpoint: s.endpoint, region: s.region, maxAttempts: 1, credentials: {accessKeyId: 'test', secretAccessKey: 'test'}}
+  const config = {
+    endpoint: s.endpoint,
+    region: s.region,
+    maxAttempts: 1,
+    credentials: {accessKeyId: 'test', secretAccessKey: 'test'},
+  }
   return {ec2: new EC2Client(config), lambda: new LambdaClient(config)}
 }
 
@@ -44,7 +54,12 @@ async function verify(...args: string[]) {
 async function setEnv(name: string, change: Record<string, string>) {
   const {lambda} = clients()
   const c = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
-  await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: name, Environment: {Variables: {...c.Environment!.Variables, ...change}}}))
+  await lambda.send(
+    new UpdateFunctionConfigurationCommand({
+      FunctionName: name,
+      Environment: {Variables: {...c.Environment!.Variables, ...change}},
+    }),
+  )
 }
 
 describe('cct verify', () => {
@@ -52,11 +67,28 @@ describe('cct verify', () => {
     await runSteps(sandbox(), STACK_STEPS)
     const {code, stderr, mutating, report} = await verify('--json')
     assert.equal(code, 0, stderr)
-    assert.deepEqual(mutating.map((c) => `${c.service}:${c.operation}`), ['lambda:Invoke'], 'read-only apart from invoking the probe')
+    assert.deepEqual(
+      mutating.map((c) => `${c.service}:${c.operation}`),
+      ['lambda:Invoke'],
+      'read-only apart from invoking the probe',
+    )
     assert.equal(report!.probe.ran, true)
-    assert.deepEqual(report!.probe.stages.map((s) => [s.stage, s.ok]), [['dns', true], ['tcp', true], ['tls', true], ['command', true], ['dynamodb', true], ['layer', true]])
+    assert.deepEqual(
+      report!.probe.stages.map((s) => [s.stage, s.ok]),
+      [
+        ['dns', true],
+        ['tcp', true],
+        ['tls', true],
+        ['command', true],
+        ['dynamodb', true],
+        ['layer', true],
+      ],
+    )
     assert.equal(report!.probe.stages.find((s) => s.stage === 'command')!.engine, 'redis')
-    assert.deepEqual(report!.functions.map((f) => [f.name, f.ok]), ['articles-api', 'video-list-api', 'news-api', 'resources-api', 'contributors-api'].map((n) => [n, true]))
+    assert.deepEqual(
+      report!.functions.map((f) => [f.name, f.ok]),
+      ['articles-api', 'video-list-api', 'news-api', 'resources-api', 'contributors-api'].map((n) => [n, true]),
+    )
     const verdicts = Object.fromEntries(report!.criteria.map((c) => [c.criterion, c.verdict]))
     assert.equal(verdicts['Cache cluster available'], 'ok')
     assert.equal(verdicts['Functions in the VPC with cache access'], 'ok')
@@ -72,27 +104,44 @@ describe('cct verify', () => {
   it('each hop broken by hand fails with exit 7, names the hop and the fix, and the fix repairs it', async () => {
     await runSteps(sandbox(), STACK_STEPS)
     const {ec2, lambda} = clients()
-    const groups = await ec2.send(new DescribeSecurityGroupsCommand({Filters: [{Name: 'tag:cct:stack', Values: ['cct']}]}))
+    const groups = await ec2.send(
+      new DescribeSecurityGroupsCommand({Filters: [{Name: 'tag:cct:stack', Values: ['cct']}]}),
+    )
     const cacheGroup = groups.SecurityGroups!.find((g) => g.GroupName === 'cct-cache-sg')!
     const lambdaGroup = groups.SecurityGroups!.find((g) => g.GroupName === 'cct-lambda-sg')!
 
     // 1. The cache group's ingress rule: the TCP hop hangs.
-    await ec2.send(new RevokeSecurityGroupIngressCommand({GroupId: cacheGroup.GroupId, IpPermissions: cacheGroup.IpPermissions}))
+    await ec2.send(
+      new RevokeSecurityGroupIngressCommand({GroupId: cacheGroup.GroupId, IpPermissions: cacheGroup.IpPermissions}),
+    )
     let run = await verify()
     assert.equal(run.code, 7, run.stderr)
-    assert.match(run.stderr, /Verification failed at tcp: no TCP answer from master\.cct-cache\.[\w.]+:6379 .*the cache security group does not admit the lambda group on 6379\. Run `cct sg`/)
+    assert.match(
+      run.stderr,
+      /Verification failed at tcp: no TCP answer from master\.cct-cache\.[\w.]+:6379 .*the cache security group does not admit the lambda group on 6379\. Run `cct sg`/,
+    )
     await runSteps(sandbox(), ['sg'])
     assert.equal((await verify()).code, 0, 'cct sg repaired it')
 
     // 2. The DynamoDB gateway endpoint: DynamoDB hangs from the subnets.
-    const {VpcEndpoints = []} = await ec2.send(new DescribeVpcEndpointsCommand({Filters: [{Name: 'tag:cct:stack', Values: ['cct']}]}))
-    const dynamo = VpcEndpoints.filter((e) => e.ServiceName!.endsWith('.dynamodb') && String(e.State).toLowerCase() !== 'deleted')
+    const {VpcEndpoints = []} = await ec2.send(
+      new DescribeVpcEndpointsCommand({Filters: [{Name: 'tag:cct:stack', Values: ['cct']}]}),
+    )
+    const dynamo = VpcEndpoints.filter(
+      (e) => e.ServiceName!.endsWith('.dynamodb') && String(e.State).toLowerCase() !== 'deleted',
+    )
     assert.equal(dynamo.length, 1)
     await ec2.send(new DeleteVpcEndpointsCommand({VpcEndpointIds: [dynamo[0]!.VpcEndpointId!]}))
     run = await verify('--json')
     assert.equal(run.code, 7)
-    assert.deepEqual(run.report!.probe.failure && [run.report!.probe.failure.hop, run.report!.probe.failure.fix], ['dynamodb', 'cct vpc'])
-    assert.ok(run.report!.functions.every((f) => f.checks.find((c) => c.check === 'dynamodb route')!.ok === false), 'every function is cut off from DynamoDB')
+    assert.deepEqual(run.report!.probe.failure && [run.report!.probe.failure.hop, run.report!.probe.failure.fix], [
+      'dynamodb',
+      'cct vpc',
+    ])
+    assert.ok(
+      run.report!.functions.every((f) => f.checks.find((c) => c.check === 'dynamodb route')!.ok === false),
+      'every function is cut off from DynamoDB',
+    )
     await runSteps(sandbox(), ['vpc'])
     assert.equal((await verify()).code, 0, 'cct vpc repaired it')
 
@@ -100,7 +149,10 @@ describe('cct verify', () => {
     await setEnv('articles-api', {REDIS_TLS: 'false'})
     run = await verify()
     assert.equal(run.code, 7)
-    assert.match(run.stderr, /Verification failed for articles-api: env: REDIS_TLS is "false", the cache needs "true"\. Run `cct env`/)
+    assert.match(
+      run.stderr,
+      /Verification failed for articles-api: env: REDIS_TLS is "false", the cache needs "true"\. Run `cct env`/,
+    )
 
     // 4. A function's layer removed.
     await runSteps(sandbox(), ['env'])
@@ -111,19 +163,36 @@ describe('cct verify', () => {
 
     // 5. A function moved to another group (in the same VPC).
     await runSteps(sandbox(), ['layer-attach'])
-    const other = await ec2.send(new CreateSecurityGroupCommand({GroupName: 'someone-elses', Description: 'not admitted by the cache', VpcId: lambdaGroup.VpcId}))
+    const other = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: 'someone-elses',
+        Description: 'not admitted by the cache',
+        VpcId: lambdaGroup.VpcId,
+      }),
+    )
     const fn = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'resources-api'}))
-    await lambda.send(new UpdateFunctionConfigurationCommand({FunctionName: 'resources-api', VpcConfig: {SubnetIds: fn.VpcConfig!.SubnetIds, SecurityGroupIds: [other.GroupId!]}}))
+    await lambda.send(
+      new UpdateFunctionConfigurationCommand({
+        FunctionName: 'resources-api',
+        VpcConfig: {SubnetIds: fn.VpcConfig!.SubnetIds, SecurityGroupIds: [other.GroupId!]},
+      }),
+    )
     run = await verify()
     assert.equal(run.code, 7)
-    assert.match(run.stderr, /Verification failed for resources-api: security group: none of its groups \(sg-\w+\) is admitted by sg-\w+ on 6379/)
+    assert.match(
+      run.stderr,
+      /Verification failed for resources-api: security group: none of its groups \(sg-\w+\) is admitted by sg-\w+ on 6379/,
+    )
     assert.match(run.stdout, /resources-api +ok +FAILED/)
   })
 
   it('bad input: one line, exit 2, nothing invoked', async () => {
     await runSteps(sandbox(), STACK_STEPS)
     for (const [args, message] of [
-      [['--redis-url', 'http://localhost:6379'], /--redis-url http:\/\/localhost:6379 is not a redis:\/\/ or rediss:\/\/ URL/],
+      [
+        ['--redis-url', 'http://localhost:6379'],
+        /--redis-url http:\/\/localhost:6379 is not a redis:\/\/ or rediss:\/\/ URL/,
+      ],
       [['--hours', 'soon'], /--hours must be a positive number, got "soon"/],
       [['--traffic', '0'], /--traffic must be a whole number from 1 to 1000/],
       [['--traffic', '2', '--event', '/nonexistent.json'], /--event \/nonexistent\.json cannot be read/],

@@ -58,11 +58,23 @@ export interface CliOptions {
   unset?: string[]
 }
 
-export async function cli(args: string[], env: Record<string, string>, options: CliOptions = {}): Promise<CliResult & {killed: boolean}> {
-  if (!existsSync(join(import.meta.dirname, '..', '..', 'dist', 'commands'))) throw new Error('dist/ is missing: run `npm run build` first')
+export async function cli(
+  args: string[],
+  env: Record<string, string>,
+  options: CliOptions = {},
+): Promise<CliResult & {killed: boolean}> {
+  if (!existsSync(join(import.meta.dirname, '..', '..', 'dist', 'commands')))
+    throw new Error('dist/ is missing: run `npm run build` first')
   const logFile = join(mkdtempSync(join(tmpdir(), 'cct-calls-')), 'calls.jsonl')
   for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dirname(logFile), name), text)
-  const childEnv: NodeJS.ProcessEnv = {...process.env, ...env, CCT_CALL_LOG: logFile, CCT_POLL_INTERVAL_MS: '200', NO_COLOR: '1', FORCE_COLOR: '0'}
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...env,
+    CCT_CALL_LOG: logFile,
+    CCT_POLL_INTERVAL_MS: '200',
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+  }
   for (const name of options.unset ?? []) delete childEnv[name]
   const child = spawn(process.execPath, [BIN, ...args], {
     env: childEnv,
@@ -102,6 +114,7 @@ export async function cli(args: string[], env: Record<string, string>, options: 
 /** The `result` of a `cct … --json` run's envelope (README "JSON output"); throws unless stdout is one envelope. */
 export function jsonResult<T>(run: Pick<CliResult, 'stdout'>): T {
   const envelope = JSON.parse(run.stdout) as {ok?: unknown; result?: unknown}
-  if (typeof envelope.ok !== 'boolean' || !('result' in envelope)) throw new Error(`not a cct --json envelope: ${run.stdout.slice(0, 300)}`)
+  if (typeof envelope.ok !== 'boolean' || !('result' in envelope))
+    throw new Error(`not a cct --json envelope: ${run.stdout.slice(0, 300)}`)
   return envelope.result as T
 }

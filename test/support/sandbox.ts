@@ -25,7 +25,11 @@ export function useSandbox(opts: SandboxOptions & {seed?: boolean; seedData?: bo
     sandbox = await startSandbox(opts)
     // The SDK and in-process cct find credentials in the environment; dummy ones also
     // make sure a test can never reach a real account.
-    Object.assign(process.env, {AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_EC2_METADATA_DISABLED: 'true'})
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    })
     delete process.env.AWS_PROFILE
     delete process.env.AWS_SESSION_TOKEN
   })

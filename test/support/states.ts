@@ -16,7 +16,10 @@ import type {SecurityGroupsState} from '../../src/steps/security-groups.js'
 import type {VpcState} from '../../src/steps/vpc.js'
 
 /** A StepContext for plan and destroyPlan: options, and the notes a plan leaves. */
-export function planContext(options: Partial<StackOptions> = {}, mode: StepContext['mode'] = 'plan'): StepContext & {notes: string[]} {
+export function planContext(
+  options: Partial<StackOptions> = {},
+  mode: StepContext['mode'] = 'plan',
+): StepContext & {notes: string[]} {
   const notes: string[] = []
   return {
     aws: undefined as never,
@@ -46,7 +49,13 @@ export function vpcState(overrides: Partial<VpcState> = {}): VpcState {
     ],
     missingSubnets: [],
     userSubnets: false,
-    routeTable: {id: 'rtb-1', associations: new Map([['subnet-a', 'rtbassoc-a'], ['subnet-b', 'rtbassoc-b']])},
+    routeTable: {
+      id: 'rtb-1',
+      associations: new Map([
+        ['subnet-a', 'rtbassoc-a'],
+        ['subnet-b', 'rtbassoc-b'],
+      ]),
+    },
     userRouteTableIds: [],
     endpoints: {
       dynamodb: [{id: 'vpce-ddb', routeTableIds: ['rtb-1'], managed: true}],
@@ -80,7 +89,10 @@ export function sgState(overrides: Partial<SecurityGroupsState> = {}): SecurityG
 }
 
 /** `group: null`: no replication group yet. */
-export function clusterState(group: Partial<NonNullable<ClusterState['group']>> | null = {}, overrides: Partial<ClusterState> = {}): ClusterState {
+export function clusterState(
+  group: Partial<NonNullable<ClusterState['group']>> | null = {},
+  overrides: Partial<ClusterState> = {},
+): ClusterState {
   return {
     cacheGroupId: 'sg-cache',
     subnetGroup: 'cct-cache-subnet-group',
@@ -128,20 +140,49 @@ export function recordTags(what: string, value: unknown, stack = 'cct'): Record<
 }
 
 /** A function cct attached: in the stack's subnets with the lambda group, its VpcConfig before recorded. */
-export function attachedFunction(overrides: Partial<FunctionInfo> = {}, before: VpcRecord = {subnetIds: [], securityGroupIds: []}): FunctionInfo {
-  return functionInfo({vpcId: 'vpc-1', subnetIds: ['subnet-a', 'subnet-b'], securityGroupIds: ['sg-lambda'], tags: recordTags('vpc', before), ...overrides})
+export function attachedFunction(
+  overrides: Partial<FunctionInfo> = {},
+  before: VpcRecord = {subnetIds: [], securityGroupIds: []},
+): FunctionInfo {
+  return functionInfo({
+    vpcId: 'vpc-1',
+    subnetIds: ['subnet-a', 'subnet-b'],
+    securityGroupIds: ['sg-lambda'],
+    tags: recordTags('vpc', before),
+    ...overrides,
+  })
 }
 
 export function roleInfo(overrides: Partial<RoleInfo> = {}): RoleInfo {
-  return {name: 'demo-role', arn: 'arn:aws:iam::123456789012:role/demo-role', canCreateEni: true, tags: {}, ...overrides}
+  return {
+    name: 'demo-role',
+    arn: 'arn:aws:iam::123456789012:role/demo-role',
+    canCreateEni: true,
+    tags: {},
+    ...overrides,
+  }
 }
 
 export function attachState(overrides: Partial<AttachState> = {}): AttachState {
-  return {vpcId: 'vpc-1', subnetIds: ['subnet-a', 'subnet-b'], lambdaGroupId: 'sg-lambda', functions: [], roles: [roleInfo()], recorded: [], ...overrides}
+  return {
+    vpcId: 'vpc-1',
+    subnetIds: ['subnet-a', 'subnet-b'],
+    lambdaGroupId: 'sg-lambda',
+    functions: [],
+    roles: [roleInfo()],
+    recorded: [],
+    ...overrides,
+  }
 }
 
 export const REDIS_ENV = {REDIS_HOST: 'master.cct-cache.example', REDIS_PORT: '6379', REDIS_TLS: 'true'}
 
 export function envState(overrides: Partial<EnvState> = {}): EnvState {
-  return {desired: {...REDIS_ENV}, autoCache: undefined, recordKey: recordKey('cct', 'env'), functions: [], ...overrides}
+  return {
+    desired: {...REDIS_ENV},
+    autoCache: undefined,
+    recordKey: recordKey('cct', 'env'),
+    functions: [],
+    ...overrides,
+  }
 }

@@ -12,6 +12,7 @@ describe('isAwsError', () => {
   })
 
   it('is false for what is not an error with a name', () => {
-    for (const value of [undefined, null, 'ResourceNotFoundException', 42, {name: 7}]) assert.equal(isAwsError(value, 'ResourceNotFoundException'), false)
+    for (const value of [undefined, null, 'ResourceNotFoundException', 42, {name: 7}])
+      assert.equal(isAwsError(value, 'ResourceNotFoundException'), false)
   })
 })

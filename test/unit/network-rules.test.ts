@@ -23,24 +23,41 @@ describe('CIDR arithmetic', () => {
 })
 
 describe('stack names', () => {
-  for (const good of ['cct', 'shop-prod', 'a1']) it(`accepts ${good}`, () => assert.equal(validateStackName(good), good))
+  for (const good of ['cct', 'shop-prod', 'a1'])
+    it(`accepts ${good}`, () => assert.equal(validateStackName(good), good))
   for (const bad of ['', 'Cct', '1abc', 'a--b', 'a-', 'x'.repeat(31), 'a_b']) {
-    it(`refuses "${bad}"`, () => assert.throws(() => validateStackName(bad), (e: CctError) => e.exitCode === ExitCode.Usage))
+    it(`refuses "${bad}"`, () =>
+      assert.throws(
+        () => validateStackName(bad),
+        (e: CctError) => e.exitCode === ExitCode.Usage,
+      ))
   }
 })
 
 describe('AWS errors a user can act on', () => {
   it('AccessDenied names the refused IAM action from the message', () => {
-    const e = explainAwsError(Object.assign(new Error('User: arn:aws:iam::1:user/x is not authorized to perform: ec2:CreateVpc on resource: *'), {name: 'UnauthorizedOperation'}))
+    const e = explainAwsError(
+      Object.assign(
+        new Error('User: arn:aws:iam::1:user/x is not authorized to perform: ec2:CreateVpc on resource: *'),
+        {name: 'UnauthorizedOperation'},
+      ),
+    )
     assert.equal(e.exitCode, ExitCode.Permission)
     assert.match(e.line, /AWS denied ec2:CreateVpc\. Grant ec2:CreateVpc/)
   })
   it('AccessDenied without the action in its message names the call that failed', () => {
-    const e = explainAwsError(Object.assign(new Error('Access Denied'), {name: 'AccessDeniedException', cctAction: 'lambda:UpdateFunctionConfiguration'}))
+    const e = explainAwsError(
+      Object.assign(new Error('Access Denied'), {
+        name: 'AccessDeniedException',
+        cctAction: 'lambda:UpdateFunctionConfiguration',
+      }),
+    )
     assert.match(e.line, /AWS denied lambda:UpdateFunctionConfiguration/)
   })
   it('expired credentials say how to log in again', () => {
-    const e = explainAwsError(Object.assign(new Error('The security token included in the request is expired'), {name: 'ExpiredToken'}))
+    const e = explainAwsError(
+      Object.assign(new Error('The security token included in the request is expired'), {name: 'ExpiredToken'}),
+    )
     assert.equal(e.exitCode, ExitCode.Credentials)
     assert.match(e.line, /aws sso login/)
   })
@@ -60,7 +77,12 @@ describe('a region with fewer than two availability zones', () => {
         },
       }) as never
     const ctx = {aws, region: 'xx-lonely-1', stack: 'cct', options: defaultOptions()} as unknown as StepContext
-    await assert.rejects(vpcStep.inspect(ctx), (e: CctError) => e.exitCode === ExitCode.Usage && /has 1 available availability zone; a cache subnet group needs two/.test(e.message))
+    await assert.rejects(
+      vpcStep.inspect(ctx),
+      (e: CctError) =>
+        e.exitCode === ExitCode.Usage &&
+        /has 1 available availability zone; a cache subnet group needs two/.test(e.message),
+    )
     assert.deepEqual(sent, ['DescribeAvailabilityZonesCommand'])
   })
 })

@@ -11,11 +11,22 @@ import {attachStep, planFunction, restoredVpc, vpcUpdate} from '../../src/steps/
 import {clusterStep} from '../../src/steps/cluster.js'
 import {AUTO_CACHE_WRAPPER, envStep, restoredEnv} from '../../src/steps/env.js'
 import {desiredLayers, layerAttachStep} from '../../src/steps/layer-attach.js'
-import {attachedFunction, attachState, clusterState, envState, functionInfo, planContext, recordTags, REDIS_ENV, roleInfo} from '../support/states.js'
+import {
+  attachedFunction,
+  attachState,
+  clusterState,
+  envState,
+  functionInfo,
+  planContext,
+  recordTags,
+  REDIS_ENV,
+  roleInfo,
+} from '../support/states.js'
 
 const ops = (changes: {op: unknown}[]) => changes.map((c) => c.op)
 const ctx = planContext()
-const planned = (...fns: ReturnType<typeof functionInfo>[]) => fns.map((fn) => planFunction(fn, 'vpc-1', ['subnet-a', 'subnet-b'], 'sg-lambda', ctx))
+const planned = (...fns: ReturnType<typeof functionInfo>[]) =>
+  fns.map((fn) => planFunction(fn, 'vpc-1', ['subnet-a', 'subnet-b'], 'sg-lambda', ctx))
 
 describe('attach', () => {
   it('a function outside any VPC moves into the stack subnets with the lambda group; its role gets the ENI policy when it lacks one', () => {
@@ -23,21 +34,41 @@ describe('attach', () => {
     const plan = attachStep.plan(attachState({functions: planned(fn), roles: [roleInfo({canCreateEni: false})]}), ctx)
     assert.deepEqual(ops(plan), [
       {kind: 'attach-role-policy', roleName: 'demo-role', roleArn: 'arn:aws:iam::123456789012:role/demo-role'},
-      {kind: 'move-into-vpc', functionName: 'articles-api', subnetIds: ['subnet-a', 'subnet-b'], securityGroupIds: ['sg-lambda']},
+      {
+        kind: 'move-into-vpc',
+        functionName: 'articles-api',
+        subnetIds: ['subnet-a', 'subnet-b'],
+        securityGroupIds: ['sg-lambda'],
+      },
     ])
-    assert.deepEqual(plan.map((c) => c.kind), ['missing', 'missing'])
+    assert.deepEqual(
+      plan.map((c) => c.kind),
+      ['missing', 'missing'],
+    )
   })
 
-  it("a function cct attached whose lambda group was removed: drift, its groups as they are and as needed; the operation adds the group to whatever it has at write time", () => {
+  it('a function cct attached whose lambda group was removed: drift, its groups as they are and as needed; the operation adds the group to whatever it has at write time', () => {
     const fn = attachedFunction({securityGroupIds: ['sg-other']})
     const [change] = attachStep.plan(attachState({functions: planned(fn)}), ctx)
     assert.equal(change!.kind, 'drift')
-    assert.equal(change!.detail, 'security groups differ: has sg-other, needs sg-lambda too (keeps its subnets and groups)')
+    assert.equal(
+      change!.detail,
+      'security groups differ: has sg-other, needs sg-lambda too (keeps its subnets and groups)',
+    )
     assert.deepEqual(change!.op, {kind: 'add-security-group', functionName: 'articles-api', groupId: 'sg-lambda'})
     // Someone added sg-new between plan and write: kept.
     const now = {...fn, securityGroupIds: ['sg-other', 'sg-new']}
-    assert.deepEqual(vpcUpdate(now, {kind: 'add-security-group', functionName: 'articles-api', groupId: 'sg-lambda'}), {VpcConfig: {SubnetIds: ['subnet-a', 'subnet-b'], SecurityGroupIds: ['sg-other', 'sg-new', 'sg-lambda']}})
-    assert.equal(vpcUpdate({...fn, securityGroupIds: ['sg-lambda']}, {kind: 'add-security-group', functionName: 'articles-api', groupId: 'sg-lambda'}), undefined, 'already so: no write')
+    assert.deepEqual(vpcUpdate(now, {kind: 'add-security-group', functionName: 'articles-api', groupId: 'sg-lambda'}), {
+      VpcConfig: {SubnetIds: ['subnet-a', 'subnet-b'], SecurityGroupIds: ['sg-other', 'sg-new', 'sg-lambda']},
+    })
+    assert.equal(
+      vpcUpdate(
+        {...fn, securityGroupIds: ['sg-lambda']},
+        {kind: 'add-security-group', functionName: 'articles-api', groupId: 'sg-lambda'},
+      ),
+      undefined,
+      'already so: no write',
+    )
   })
 
   it('attached and unchanged: nothing to do, and the function is listed', () => {
@@ -50,13 +81,21 @@ describe('attach', () => {
     const fn = functionInfo({vpcId: 'vpc-other', subnetIds: ['subnet-x'], securityGroupIds: ['sg-x']})
     assert.throws(() => planned(fn), /articles-api is in vpc-other, not the stack's VPC vpc-1/)
     const forced = planFunction(fn, 'vpc-1', ['subnet-a', 'subnet-b'], 'sg-lambda', planContext({force: true}))
-    assert.deepEqual(attachStep.plan(attachState({functions: [forced]}), ctx)[0]!.op, {kind: 'move-into-vpc', functionName: 'articles-api', subnetIds: ['subnet-a', 'subnet-b'], securityGroupIds: ['sg-lambda']})
+    assert.deepEqual(attachStep.plan(attachState({functions: [forced]}), ctx)[0]!.op, {
+      kind: 'move-into-vpc',
+      functionName: 'articles-api',
+      subnetIds: ['subnet-a', 'subnet-b'],
+      securityGroupIds: ['sg-lambda'],
+    })
   })
 
   it('destroy restores every recorded function and detaches only the policy cct attached', () => {
     const fn = attachedFunction()
     const role = roleInfo({tags: {'cct:cct:role-policy': 'AWSLambdaVPCAccessExecutionRole'}})
-    const plan = attachStep.destroyPlan(attachState({recorded: [fn], roles: [role, roleInfo({name: 'theirs', arn: 'arn:aws:iam::1:role/theirs'})]}), planContext({}, 'unplan'))
+    const plan = attachStep.destroyPlan(
+      attachState({recorded: [fn], roles: [role, roleInfo({name: 'theirs', arn: 'arn:aws:iam::1:role/theirs'})]}),
+      planContext({}, 'unplan'),
+    )
     assert.deepEqual(ops(plan), [
       {kind: 'restore-vpc-config', functionName: 'articles-api'},
       {kind: 'detach-role-policy', roleName: 'demo-role', roleArn: role.arn},
@@ -64,16 +103,25 @@ describe('attach', () => {
     assert.equal(plan[0]!.detail, 'out of the VPC')
   })
 
-  it("restore: out of the VPC if it was outside; only the lambda group comes off if it has moved since; a --force move goes back", () => {
+  it('restore: out of the VPC if it was outside; only the lambda group comes off if it has moved since; a --force move goes back', () => {
     const stack = {vpcId: 'vpc-1', subnetIds: ['subnet-a', 'subnet-b'], lambdaGroupId: 'sg-lambda'}
     const outside = {subnetIds: [], securityGroupIds: []}
     assert.deepEqual(restoredVpc(attachedFunction(), outside, stack), {SubnetIds: [], SecurityGroupIds: []})
-    assert.deepEqual(restoredVpc(attachedFunction({subnetIds: ['subnet-z'], securityGroupIds: ['sg-lambda', 'sg-z']}), outside, stack), {SubnetIds: ['subnet-z'], SecurityGroupIds: ['sg-z']})
+    assert.deepEqual(
+      restoredVpc(attachedFunction({subnetIds: ['subnet-z'], securityGroupIds: ['sg-lambda', 'sg-z']}), outside, stack),
+      {SubnetIds: ['subnet-z'], SecurityGroupIds: ['sg-z']},
+    )
     assert.equal(restoredVpc(functionInfo(), outside, stack), undefined, 'already outside: nothing to do')
     const moved = {vpcId: 'vpc-other', subnetIds: ['subnet-x'], securityGroupIds: ['sg-x']}
-    assert.deepEqual(restoredVpc(attachedFunction(), moved, stack), {SubnetIds: ['subnet-x'], SecurityGroupIds: ['sg-x']})
+    assert.deepEqual(restoredVpc(attachedFunction(), moved, stack), {
+      SubnetIds: ['subnet-x'],
+      SecurityGroupIds: ['sg-x'],
+    })
     const inTheirVpc = {vpcId: 'vpc-1', subnetIds: ['subnet-a'], securityGroupIds: ['sg-theirs']}
-    assert.deepEqual(restoredVpc(attachedFunction({securityGroupIds: ['sg-theirs', 'sg-lambda']}), inTheirVpc, stack), {SubnetIds: ['subnet-a', 'subnet-b'], SecurityGroupIds: ['sg-theirs']})
+    assert.deepEqual(restoredVpc(attachedFunction({securityGroupIds: ['sg-theirs', 'sg-lambda']}), inTheirVpc, stack), {
+      SubnetIds: ['subnet-a', 'subnet-b'],
+      SecurityGroupIds: ['sg-theirs'],
+    })
   })
 })
 
@@ -94,23 +142,51 @@ describe('env', () => {
 
   it('converged: nothing to do; a pending endpoint reads as the new endpoint', () => {
     assert.deepEqual(envStep.plan(envState({functions: [functionInfo({env: {...REDIS_ENV}})]}), ctx), [])
-    const [change] = envStep.plan(envState({desired: {...REDIS_ENV, REDIS_HOST: pending('endpoint')}, functions: [functionInfo()]}), ctx)
+    const [change] = envStep.plan(
+      envState({desired: {...REDIS_ENV, REDIS_HOST: pending('endpoint')}, functions: [functionInfo()]}),
+      ctx,
+    )
     assert.match(change!.detail!, /^REDIS_HOST=the new endpoint; REDIS_PORT=6379; REDIS_TLS=true/)
   })
 
   it("auto-cache on chains the function's own wrapper; off puts back what cct changed", () => {
     const theirs = functionInfo({env: {...REDIS_ENV, AWS_LAMBDA_EXEC_WRAPPER: '/opt/theirs'}})
     const [on] = envStep.plan(envState({autoCache: true, functions: [theirs]}), ctx)
-    assert.deepEqual(on!.op, {kind: 'set-env', functionName: 'articles-api', vars: {...REDIS_ENV, AWS_LAMBDA_EXEC_WRAPPER: AUTO_CACHE_WRAPPER, CCT_NEXT_EXEC_WRAPPER: '/opt/theirs', CCT_AUTO_CACHE_TTLS: null}})
-    const record = {AWS_LAMBDA_EXEC_WRAPPER: {before: '/opt/theirs', set: AUTO_CACHE_WRAPPER}, CCT_NEXT_EXEC_WRAPPER: {before: null, set: '/opt/theirs'}}
-    const wrapped = functionInfo({env: {...REDIS_ENV, AWS_LAMBDA_EXEC_WRAPPER: AUTO_CACHE_WRAPPER, CCT_NEXT_EXEC_WRAPPER: '/opt/theirs'}, tags: recordTags('env', record)})
+    assert.deepEqual(on!.op, {
+      kind: 'set-env',
+      functionName: 'articles-api',
+      vars: {
+        ...REDIS_ENV,
+        AWS_LAMBDA_EXEC_WRAPPER: AUTO_CACHE_WRAPPER,
+        CCT_NEXT_EXEC_WRAPPER: '/opt/theirs',
+        CCT_AUTO_CACHE_TTLS: null,
+      },
+    })
+    const record = {
+      AWS_LAMBDA_EXEC_WRAPPER: {before: '/opt/theirs', set: AUTO_CACHE_WRAPPER},
+      CCT_NEXT_EXEC_WRAPPER: {before: null, set: '/opt/theirs'},
+    }
+    const wrapped = functionInfo({
+      env: {...REDIS_ENV, AWS_LAMBDA_EXEC_WRAPPER: AUTO_CACHE_WRAPPER, CCT_NEXT_EXEC_WRAPPER: '/opt/theirs'},
+      tags: recordTags('env', record),
+    })
     const [off] = envStep.plan(envState({autoCache: false, functions: [wrapped]}), ctx)
-    assert.deepEqual(off!.op, {kind: 'set-env', functionName: 'articles-api', vars: {...REDIS_ENV, AWS_LAMBDA_EXEC_WRAPPER: '/opt/theirs', CCT_NEXT_EXEC_WRAPPER: null}})
+    assert.deepEqual(off!.op, {
+      kind: 'set-env',
+      functionName: 'articles-api',
+      vars: {...REDIS_ENV, AWS_LAMBDA_EXEC_WRAPPER: '/opt/theirs', CCT_NEXT_EXEC_WRAPPER: null},
+    })
   })
 
   it('restore puts back what cct set and keeps what someone changed since', () => {
-    const record = {REDIS_HOST: {before: null, set: 'h'}, REDIS_PORT: {before: '1234', set: '6379'}, REDIS_TLS: {before: null, set: 'true'}}
-    assert.deepEqual(restoredEnv({TABLE_NAME: 't', REDIS_HOST: 'h', REDIS_PORT: '6379', REDIS_TLS: 'false'}, record), {Environment: {Variables: {TABLE_NAME: 't', REDIS_PORT: '1234', REDIS_TLS: 'false'}}})
+    const record = {
+      REDIS_HOST: {before: null, set: 'h'},
+      REDIS_PORT: {before: '1234', set: '6379'},
+      REDIS_TLS: {before: null, set: 'true'},
+    }
+    assert.deepEqual(restoredEnv({TABLE_NAME: 't', REDIS_HOST: 'h', REDIS_PORT: '6379', REDIS_TLS: 'false'}, record), {
+      Environment: {Variables: {TABLE_NAME: 't', REDIS_PORT: '1234', REDIS_TLS: 'false'}},
+    })
     assert.equal(restoredEnv({TABLE_NAME: 't'}, record), undefined, 'nothing of cct left: no write')
   })
 })
@@ -123,12 +199,18 @@ describe('layer-attach', () => {
     assert.deepEqual(desiredLayers(functionInfo({layers: [other, ours(1)]}), ours(2), ctx), [other, ours(2)])
     assert.deepEqual(desiredLayers(functionInfo({layers: [other]}), ours(2), ctx), [other, ours(2)])
     assert.equal(desiredLayers(functionInfo({layers: [ours(2)]}), ours(2), ctx), undefined)
-    assert.throws(() => desiredLayers(functionInfo({layers: [1, 2, 3, 4, 5].map((i) => `${other}${i}`)}), ours(2), ctx), /already has 5 layers; Lambda allows 5/)
+    assert.throws(
+      () => desiredLayers(functionInfo({layers: [1, 2, 3, 4, 5].map((i) => `${other}${i}`)}), ours(2), ctx),
+      /already has 5 layers; Lambda allows 5/,
+    )
   })
 
   it('plans set-layer with the version to put on; drift names the version it has', () => {
     const fn = functionInfo({layers: [ours(1)]})
-    const [change] = layerAttachStep.plan({layerVersionArn: ours(2), functions: [{fn, target: desiredLayers(fn, ours(2), ctx)}]}, ctx)
+    const [change] = layerAttachStep.plan(
+      {layerVersionArn: ours(2), functions: [{fn, target: desiredLayers(fn, ours(2), ctx)}]},
+      ctx,
+    )
     assert.deepEqual(change!.op, {kind: 'set-layer', functionName: 'articles-api', layerVersionArn: ours(2)})
     assert.equal(change!.kind, 'drift')
     assert.match(change!.detail!, /^has cct-cache-layer:1, needs cct-cache-layer:2/)
@@ -137,8 +219,23 @@ describe('layer-attach', () => {
 
 describe('cluster', () => {
   it('from nothing: one create with what was asked; a group being deleted is waited for, then created', () => {
-    const [create] = clusterStep.plan(clusterState(null), planContext({replicas: 1, engine: 'valkey', nodeType: 'cache.t4g.micro'}))
-    assert.deepEqual(create!.op, {kind: 'create-replication-group', id: 'cct-cache', engine: 'valkey', engineVersion: '8.0', nodeType: 'cache.t4g.micro', replicas: 1, tls: true, subnetGroup: 'cct-cache-subnet-group', securityGroupId: 'sg-cache', zones: ['us-east-1a', 'us-east-1b'], afterDeletion: false})
+    const [create] = clusterStep.plan(
+      clusterState(null),
+      planContext({replicas: 1, engine: 'valkey', nodeType: 'cache.t4g.micro'}),
+    )
+    assert.deepEqual(create!.op, {
+      kind: 'create-replication-group',
+      id: 'cct-cache',
+      engine: 'valkey',
+      engineVersion: '8.0',
+      nodeType: 'cache.t4g.micro',
+      replicas: 1,
+      tls: true,
+      subnetGroup: 'cct-cache-subnet-group',
+      securityGroupId: 'sg-cache',
+      zones: ['us-east-1a', 'us-east-1b'],
+      afterDeletion: false,
+    })
     const [wait] = clusterStep.plan(clusterState({status: 'deleting'}), ctx)
     assert.equal(wait!.action, 'wait')
     assert.equal((wait!.op as {afterDeletion: boolean}).afterDeletion, true)
@@ -146,7 +243,10 @@ describe('cluster', () => {
 
   it('a group that ended create-failed is deleted and created again: it holds nothing, and waiting on it would never end', () => {
     const plan = clusterStep.plan(clusterState({status: 'create-failed'}), ctx)
-    assert.deepEqual(plan.map((c) => c.op.kind), ['delete-failed-group', 'create-replication-group'])
+    assert.deepEqual(
+      plan.map((c) => c.op.kind),
+      ['delete-failed-group', 'create-replication-group'],
+    )
     assert.equal((plan[1]!.op as {afterDeletion: boolean}).afterDeletion, true)
   })
 
@@ -157,28 +257,53 @@ describe('cluster', () => {
       {kind: 'set-replicas', id: 'cct-cache', from: 0, to: 2},
       {kind: 'set-failover', id: 'cct-cache', enabled: true},
     ])
-    assert.deepEqual(plan.map((c) => c.detail), ['security groups differ: has sg-old, needs sg-cache', 'replicas differ: has 0, needs 2', 'Multi-AZ and automatic failover on (--replicas > 0)'])
+    assert.deepEqual(
+      plan.map((c) => c.detail),
+      [
+        'security groups differ: has sg-old, needs sg-cache',
+        'replicas differ: has 0, needs 2',
+        'Multi-AZ and automatic failover on (--replicas > 0)',
+      ],
+    )
   })
 
   it('down to 0 replicas with Multi-AZ on: Multi-AZ and failover off first (ElastiCache refuses otherwise)', () => {
-    const plan = clusterStep.plan(clusterState({nodes: 3, members: ['cct-cache-001', 'cct-cache-002', 'cct-cache-003'], multiAz: true, failover: true}), planContext({replicas: 0}))
+    const plan = clusterStep.plan(
+      clusterState({
+        nodes: 3,
+        members: ['cct-cache-001', 'cct-cache-002', 'cct-cache-003'],
+        multiAz: true,
+        failover: true,
+      }),
+      planContext({replicas: 0}),
+    )
     assert.deepEqual(ops(plan), [
       {kind: 'set-failover', id: 'cct-cache', enabled: false},
       {kind: 'set-replicas', id: 'cct-cache', from: 2, to: 0},
     ])
-    assert.deepEqual(clusterStep.plan(clusterState({nodes: 2, multiAz: true, failover: true}), planContext({replicas: 1})), [], 'converged with a replica')
+    assert.deepEqual(
+      clusterStep.plan(clusterState({nodes: 2, multiAz: true, failover: true}), planContext({replicas: 1})),
+      [],
+      'converged with a replica',
+    )
   })
 
   it('converged: nothing; still creating: wait; engine or node type asked differently: a note, never a recreate', () => {
     assert.deepEqual(clusterStep.plan(clusterState(), ctx), [])
-    assert.deepEqual(ops(clusterStep.plan(clusterState({status: 'modifying'}), ctx)), [{kind: 'wait-available', id: 'cct-cache', status: 'modifying'}])
+    assert.deepEqual(ops(clusterStep.plan(clusterState({status: 'modifying'}), ctx)), [
+      {kind: 'wait-available', id: 'cct-cache', status: 'modifying'},
+    ])
     const context = planContext({nodeType: 'cache.r7g.large'})
     assert.deepEqual(clusterStep.plan(clusterState(), context), [])
     assert.match(context.notes[0]!, /node type is cache.t3.micro, asked cache.r7g.large.*cct never recreates a cache/)
   })
 
   it('destroy deletes, or only waits for a group already deleting', () => {
-    assert.deepEqual(ops(clusterStep.destroyPlan(clusterState(), ctx)), [{kind: 'delete-replication-group', id: 'cct-cache', alreadyDeleting: false}])
-    assert.deepEqual(ops(clusterStep.destroyPlan(clusterState({status: 'deleting'}), ctx)), [{kind: 'delete-replication-group', id: 'cct-cache', alreadyDeleting: true}])
+    assert.deepEqual(ops(clusterStep.destroyPlan(clusterState(), ctx)), [
+      {kind: 'delete-replication-group', id: 'cct-cache', alreadyDeleting: false},
+    ])
+    assert.deepEqual(ops(clusterStep.destroyPlan(clusterState({status: 'deleting'}), ctx)), [
+      {kind: 'delete-replication-group', id: 'cct-cache', alreadyDeleting: true},
+    ])
   })
 })

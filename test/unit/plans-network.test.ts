@@ -30,7 +30,10 @@ describe('vpc plan', () => {
   it('converged: nothing to do, and every resource listed', () => {
     const state = vpcState()
     assert.deepEqual(vpcStep.plan(state, planContext()), [])
-    assert.deepEqual(vpcStep.resources(state, planContext()).map((r) => r.name), ['vpc-1', 'subnet-a', 'subnet-b', 'rtb-1', 'vpce-ddb', 'vpce-s3'])
+    assert.deepEqual(
+      vpcStep.resources(state, planContext()).map((r) => r.name),
+      ['vpc-1', 'subnet-a', 'subnet-b', 'rtb-1', 'vpce-ddb', 'vpce-s3'],
+    )
   })
 
   it("a deleted endpoint is created again; cct's endpoint missing a table gets the table added", () => {
@@ -40,19 +43,31 @@ describe('vpc plan', () => {
       {kind: 'create-endpoint', service: 'dynamodb', vpcId: 'vpc-1', routeTableIds: ['rtb-1']},
       {kind: 'add-endpoint-route-tables', service: 's3', endpointId: 'vpce-s3', routeTableIds: ['rtb-1']},
     ])
-    assert.deepEqual(plan.map((c) => [c.name, c.detail]), [
-      ['cct-dynamodb-endpoint', 'dynamodb gateway on rtb-1'],
-      ['vpce-s3', 's3 gateway missing route tables rtb-1'],
-    ])
+    assert.deepEqual(
+      plan.map((c) => [c.name, c.detail]),
+      [
+        ['cct-dynamodb-endpoint', 'dynamodb gateway on rtb-1'],
+        ['vpce-s3', 's3 gateway missing route tables rtb-1'],
+      ],
+    )
   })
 
   it("the user's subnets: no route table of cct's; endpoints go on their subnets' tables", () => {
-    const state = vpcState({userSubnets: true, routeTable: undefined, userRouteTableIds: ['rtb-user'], endpoints: {dynamodb: [], s3: [{id: 'vpce-theirs', routeTableIds: ['rtb-user'], managed: false}]}})
-    assert.deepEqual(ops(vpcStep.plan(state, planContext())), [{kind: 'create-endpoint', service: 'dynamodb', vpcId: 'vpc-1', routeTableIds: ['rtb-user']}])
+    const state = vpcState({
+      userSubnets: true,
+      routeTable: undefined,
+      userRouteTableIds: ['rtb-user'],
+      endpoints: {dynamodb: [], s3: [{id: 'vpce-theirs', routeTableIds: ['rtb-user'], managed: false}]},
+    })
+    assert.deepEqual(ops(vpcStep.plan(state, planContext())), [
+      {kind: 'create-endpoint', service: 'dynamodb', vpcId: 'vpc-1', routeTableIds: ['rtb-user']},
+    ])
   })
 
-  it("destroy removes only what cct made: its endpoints (in one call), its table with its associations, subnets, VPC", () => {
-    const state = vpcState({subnets: [...vpcState().subnets, {id: 'subnet-theirs', az: 'us-east-1c', cidr: '10.0.9.0/24', managed: false}]})
+  it('destroy removes only what cct made: its endpoints (in one call), its table with its associations, subnets, VPC', () => {
+    const state = vpcState({
+      subnets: [...vpcState().subnets, {id: 'subnet-theirs', az: 'us-east-1c', cidr: '10.0.9.0/24', managed: false}],
+    })
     state.endpoints.s3 = [{id: 'vpce-theirs', routeTableIds: ['rtb-1'], managed: false}]
     assert.deepEqual(ops(vpcStep.destroyPlan(state, planContext({}, 'unplan'))), [
       {kind: 'delete-endpoint', service: 'dynamodb', endpointId: 'vpce-ddb'},
@@ -71,7 +86,14 @@ describe('vpc plan', () => {
       [pending('cct-subnet-us-east-1a'), 'subnet-9a'],
       [pending('cct-subnet-us-east-1b'), 'subnet-9b'],
     ])
-    assert.deepEqual(resolvePending(output, created), {vpcId: 'vpc-9', cidr: '10.0.0.0/16', privateRouteTableId: 'rtb-9', subnetIds: ['subnet-9a', 'subnet-9b'], zones: ['us-east-1a', 'us-east-1b'], routeTableIds: ['rtb-9']})
+    assert.deepEqual(resolvePending(output, created), {
+      vpcId: 'vpc-9',
+      cidr: '10.0.0.0/16',
+      privateRouteTableId: 'rtb-9',
+      subnetIds: ['subnet-9a', 'subnet-9b'],
+      zones: ['us-east-1a', 'us-east-1b'],
+      routeTableIds: ['rtb-9'],
+    })
   })
 })
 
@@ -83,7 +105,11 @@ describe('sg plan', () => {
       {kind: 'create-group', role: 'lambda', id: lambda, vpcId: 'vpc-1'},
       {kind: 'create-group', role: 'cache', id: cache, vpcId: 'vpc-1'},
       {kind: 'authorize-redis', groupId: cache, fromGroupId: lambda},
-      {kind: 'revoke-egress', groupId: cache, rules: [{IpProtocol: '-1', FromPort: undefined, ToPort: undefined, IpRanges: [{CidrIp: '0.0.0.0/0'}]}]},
+      {
+        kind: 'revoke-egress',
+        groupId: cache,
+        rules: [{IpProtocol: '-1', FromPort: undefined, ToPort: undefined, IpRanges: [{CidrIp: '0.0.0.0/0'}]}],
+      },
     ])
     assert.equal(plan[3]!.kind, 'missing', 'for status: the cache group is missing, not drifted')
   })
@@ -93,12 +119,33 @@ describe('sg plan', () => {
   })
 
   it('the ingress revoked by hand and egress added: both spelled out, the exact rules revoked without their ids', () => {
-    const state = sgState({cache: {id: 'sg-cache', ingress: [], egress: [{IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{CidrIp: '0.0.0.0/0', Description: 'x'}], UserIdGroupPairs: []}]}})
+    const state = sgState({
+      cache: {
+        id: 'sg-cache',
+        ingress: [],
+        egress: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 443,
+            ToPort: 443,
+            IpRanges: [{CidrIp: '0.0.0.0/0', Description: 'x'}],
+            UserIdGroupPairs: [],
+          },
+        ],
+      },
+    })
     const plan = securityGroupsStep.plan(state, planContext())
-    assert.deepEqual(plan.map((c) => c.detail), ['ingress tcp 6379 from sg-lambda missing', 'egress tcp 443 to 0.0.0.0/0 present (the cache needs none)'])
+    assert.deepEqual(
+      plan.map((c) => c.detail),
+      ['ingress tcp 6379 from sg-lambda missing', 'egress tcp 443 to 0.0.0.0/0 present (the cache needs none)'],
+    )
     assert.deepEqual(ops(plan), [
       {kind: 'authorize-redis', groupId: 'sg-cache', fromGroupId: 'sg-lambda'},
-      {kind: 'revoke-egress', groupId: 'sg-cache', rules: [{IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{CidrIp: '0.0.0.0/0'}]}]},
+      {
+        kind: 'revoke-egress',
+        groupId: 'sg-cache',
+        rules: [{IpProtocol: 'tcp', FromPort: 443, ToPort: 443, IpRanges: [{CidrIp: '0.0.0.0/0'}]}],
+      },
     ])
   })
 

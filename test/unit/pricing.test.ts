@@ -9,9 +9,24 @@ import assert from 'node:assert/strict'
 import {beforeEach, describe, it} from 'node:test'
 
 import {listPrice, parseProduct} from '../../src/pricing/price-list.js'
-import {cacheNodePrices, dynamodbOnDemandRead, forgetPrices, lambdaGbSecond, monthlyCost, natPrices, type PriceLookup} from '../../src/pricing/prices.js'
+import {
+  cacheNodePrices,
+  dynamodbOnDemandRead,
+  forgetPrices,
+  lambdaGbSecond,
+  monthlyCost,
+  natPrices,
+  type PriceLookup,
+} from '../../src/pricing/prices.js'
 
-const dimension = (unit: string, usd: string, beginRange = '0') => ({unit, beginRange, endRange: 'Inf', pricePerUnit: {USD: usd}, appliesTo: [], description: ''})
+const dimension = (unit: string, usd: string, beginRange = '0') => ({
+  unit,
+  beginRange,
+  endRange: 'Inf',
+  pricePerUnit: {USD: usd},
+  appliesTo: [],
+  description: '',
+})
 
 function entry(attributes: Record<string, string>, onDemand: object[], extra: object = {}): string {
   const dims = Object.fromEntries(onDemand.map((d, i) => [`SKU.JRTCKXETXF.R${i}`, d]))
@@ -26,17 +41,36 @@ function entry(attributes: Record<string, string>, onDemand: object[], extra: ob
 describe('reading a PriceList entry', () => {
   it('takes the on-demand USD dimensions and the publication day; reserved terms are not on-demand prices', () => {
     const reserved = {Reserved: {'SKU.HU7G6KETJZ': {priceDimensions: {x: dimension('Hrs', '0.0070000000')}}}}
-    const product = parseProduct(entry({instanceType: 'cache.t3.micro', usagetype: 'EU-NodeUsage:cache.t3.micro'}, [dimension('Hrs', '0.0190000000')], reserved))!
+    const product = parseProduct(
+      entry(
+        {instanceType: 'cache.t3.micro', usagetype: 'EU-NodeUsage:cache.t3.micro'},
+        [dimension('Hrs', '0.0190000000')],
+        reserved,
+      ),
+    )!
     assert.equal(product.published, '2025-10-14')
     assert.equal(product.attributes.instanceType, 'cache.t3.micro')
-    assert.deepEqual(product.onDemand.map((d) => d.usd), [0.019])
+    assert.deepEqual(
+      product.onDemand.map((d) => d.usd),
+      [0.019],
+    )
     assert.equal(listPrice(product, /^Hrs$/), 0.019)
   })
 
   it('the list price is the first paid tier: a free tier and later volume tiers are skipped', () => {
-    const rcu = parseProduct(entry({}, [dimension('ReadCapacityUnit-Hrs', '0.0001300000', '18600'), dimension('ReadCapacityUnit-Hrs', '0.0000000000', '0')]))!
+    const rcu = parseProduct(
+      entry({}, [
+        dimension('ReadCapacityUnit-Hrs', '0.0001300000', '18600'),
+        dimension('ReadCapacityUnit-Hrs', '0.0000000000', '0'),
+      ]),
+    )!
     assert.equal(listPrice(rcu), 0.00013)
-    const lambda = parseProduct(entry({}, [dimension('Lambda-GB-Second', '0.0000133334', '15000000000'), dimension('Lambda-GB-Second', '0.0000166667', '0')]))!
+    const lambda = parseProduct(
+      entry({}, [
+        dimension('Lambda-GB-Second', '0.0000133334', '15000000000'),
+        dimension('Lambda-GB-Second', '0.0000166667', '0'),
+      ]),
+    )!
     assert.equal(listPrice(lambda), 0.0000166667)
   })
 
@@ -76,16 +110,25 @@ describe('when the Price List API cannot be asked', () => {
     assert.equal(hourly.usd, 0.0128)
     assert.equal(hourly.source, 'offline prices of 2025-06-01')
     assert.equal(hourly.fallback, 'ThrottlingException')
-    assert.deepEqual(monthlyCost(nodes, 'cache.t4g.micro', 1), {monthlyUsd: 9.34, note: '1 node, offline prices of 2025-06-01', source: 'offline prices of 2025-06-01', fallback: 'ThrottlingException'})
+    assert.deepEqual(monthlyCost(nodes, 'cache.t4g.micro', 1), {
+      monthlyUsd: 9.34,
+      note: '1 node, offline prices of 2025-06-01',
+      source: 'offline prices of 2025-06-01',
+      fallback: 'ThrottlingException',
+    })
     const nat = await natPrices(aws, 'us-east-1')
     assert.equal(nat.hourly.usd, 0.045)
     assert.equal(aws.sent, 1, 'after one failure the process does not wait on the API again')
   })
 
   it('no route to the host: a region the table lacks has no cache price (and says so); other services use us-east-1 prices, saying so', async () => {
-    const aws = failing(() => Object.assign(new Error('getaddrinfo ENOTFOUND api.pricing.us-east-1.amazonaws.com'), {code: 'ENOTFOUND'}))
+    const aws = failing(() =>
+      Object.assign(new Error('getaddrinfo ENOTFOUND api.pricing.us-east-1.amazonaws.com'), {code: 'ENOTFOUND'}),
+    )
     const nodes = await cacheNodePrices(aws, 'eu-west-3', 'redis')
-    assert.deepEqual(monthlyCost(nodes, 'cache.t3.micro', 1), {note: 'no price for cache.t3.micro in eu-west-3 (ENOTFOUND); see the ElastiCache pricing page'})
+    assert.deepEqual(monthlyCost(nodes, 'cache.t3.micro', 1), {
+      note: 'no price for cache.t3.micro in eu-west-3 (ENOTFOUND); see the ElastiCache pricing page',
+    })
     const reads = await dynamodbOnDemandRead(aws, 'eu-west-3')
     assert.equal(reads.source, 'offline us-east-1 prices of 2025-06-01')
     assert.equal(reads.usd, 0.000000125)
@@ -99,7 +142,11 @@ describe('when the Price List API cannot be asked', () => {
         ({
           // As the SDK does: the abort signal ends the call.
           send: (_command: unknown, options: {abortSignal: AbortSignal}) =>
-            new Promise((_resolve, reject) => options.abortSignal.addEventListener('abort', () => reject(Object.assign(new Error('aborted'), {name: 'AbortError'})))),
+            new Promise((_resolve, reject) =>
+              options.abortSignal.addEventListener('abort', () =>
+                reject(Object.assign(new Error('aborted'), {name: 'AbortError'})),
+              ),
+            ),
         }) as never,
     }
     // The open socket of a hung request keeps a process alive; the stand-in has none.

@@ -63,9 +63,13 @@ describe('Node network hook', () => {
   })
 
   it('answers lookups from hosts, other names from defaultHost; IPs and localhost untouched', async () => {
-    const one = await new Promise((r) => dns.lookup('master.cache.example.internal.', (_e, address, family) => r([address, family])))
+    const one = await new Promise((r) =>
+      dns.lookup('master.cache.example.internal.', (_e, address, family) => r([address, family])),
+    )
     assert.deepEqual(one, ['127.77.0.10', 4])
-    assert.deepEqual(await dns.promises.lookup('anything.example.com', {all: true}), [{address: '127.77.0.4', family: 4}])
+    assert.deepEqual(await dns.promises.lookup('anything.example.com', {all: true}), [
+      {address: '127.77.0.4', family: 4},
+    ])
     assert.deepEqual(await dns.promises.lookup('localhost', {family: 4}), {address: '127.0.0.1', family: 4})
     assert.equal(hook.resolve('10.0.0.1'), undefined)
   })
@@ -85,7 +89,12 @@ describe('Node network hook', () => {
 
   it('TLS still asks for the original name (SNI)', async () => {
     // https names the host in SNI from the caller's options, which the hook must not rewrite.
-    const request = https.get({host: 'master.cache.example.internal', port: 6379, rejectUnauthorized: false, agent: false})
+    const request = https.get({
+      host: 'master.cache.example.internal',
+      port: 6379,
+      rejectUnauthorized: false,
+      agent: false,
+    })
     request.on('error', () => {})
     const hello = () => cache.firsts.find((d) => d[0] === 0x16) // a TLS handshake record
     for (let i = 0; i < 100 && !hello(); i++) await new Promise((r) => setTimeout(r, 10))
@@ -127,9 +136,13 @@ except OSError as e:
 print(json.dumps(out))
 `
       // Asynchronously: the recorder in this process must answer meanwhile.
-      const out = JSON.parse(await new Promise<string>((resolve, reject) => {
-        execFile('python3', ['-c', script], {encoding: 'utf8', timeout: 10_000}, (e, stdout) => (e ? reject(e) : resolve(stdout)))
-      }))
+      const out = JSON.parse(
+        await new Promise<string>((resolve, reject) => {
+          execFile('python3', ['-c', script], {encoding: 'utf8', timeout: 10_000}, (e, stdout) =>
+            e ? reject(e) : resolve(stdout),
+          )
+        }),
+      )
       assert.deepEqual(out, {
         byname: '127.77.0.10',
         default: '127.77.0.4',
@@ -148,7 +161,17 @@ print(json.dumps(out))
 describe('the network hooks resolve by the longest suffix', () => {
   it('bucket-style S3 and account-based DynamoDB names resolve to their service, others to the internet', async () => {
     const {apply, resolve} = hook
-    apply({hosts: {'dynamodb.us-east-1.amazonaws.com': '127.77.0.2'}, suffixes: {'.amazonaws.com': '127.77.0.5', '.ddb.us-east-1.amazonaws.com': '127.77.0.2', '.s3.us-east-1.amazonaws.com': '127.77.0.3'}, defaultHost: '127.77.0.4', routes: {}, tarpit: null})
+    apply({
+      hosts: {'dynamodb.us-east-1.amazonaws.com': '127.77.0.2'},
+      suffixes: {
+        '.amazonaws.com': '127.77.0.5',
+        '.ddb.us-east-1.amazonaws.com': '127.77.0.2',
+        '.s3.us-east-1.amazonaws.com': '127.77.0.3',
+      },
+      defaultHost: '127.77.0.4',
+      routes: {},
+      tarpit: null,
+    })
     assert.equal(resolve('123456789012.ddb.us-east-1.amazonaws.com'), '127.77.0.2')
     assert.equal(resolve('my-bucket.s3.us-east-1.amazonaws.com'), '127.77.0.3')
     assert.equal(resolve('sqs.eu-west-1.amazonaws.com'), '127.77.0.5')
