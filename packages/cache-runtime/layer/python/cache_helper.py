@@ -583,7 +583,8 @@ class _Cache:
     def __init__(self, config, client=None, metrics_sink=None, log=None):
         self.config = config
         self.log = log or _log
-        self.namespace = "%s:v%s:" % (config["stack"], config["schema_version"])
+        # Braces would move the hash tag off the key (see _key_set): dropped, as in Node.
+        self.namespace = ("%s:v%s:" % (config["stack"], config["schema_version"])).replace("{", "").replace("}", "")
         enabled = not config["disabled"] and (client is not None or config["host"] is not None)
         if enabled and client is None and _redis is not None:
             client = self._create_client(config)
