@@ -110,12 +110,15 @@ describe('Node helper on a 3-shard cluster', () => {
     const keys = await keyPerShard(writer, 'video')
     for (const key of keys) {
       let release!: () => void
+      let started!: () => void
       const gate = new Promise<void>((resolve) => (release = resolve))
+      const loading = new Promise<void>((resolve) => (started = resolve))
       const slow = reader.getOrLoad(key, async () => {
+        started() // the miss has read the generation: invalidate during the load
         await gate
         return 'old'
       })
-      await sleep(30) // the load has read the generation
+      await loading
       await writer.invalidate(key)
       release()
       assert.equal(await slow, 'old', 'the caller still gets what it loaded')
@@ -193,14 +196,15 @@ elif scenario == "stampede":
 elif scenario == "invalidate":
     writer, reader = make(), make()
     for key in args["keys"]:
-        gate = threading.Event()
+        gate, started = threading.Event(), threading.Event()
         loaded = []
         def slow(key=key):
+            started.set()  # the miss has read the generation: invalidate during the load
             gate.wait()
             return "old"
         t = threading.Thread(target=lambda key=key: loaded.append(reader.get_or_load(key, slow)))
         t.start()
-        time.sleep(0.05)
+        started.wait(10)
         writer.invalidate([key])
         gate.set()
         t.join()

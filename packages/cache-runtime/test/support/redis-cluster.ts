@@ -51,15 +51,17 @@ export async function startRedisCluster(shards = 3): Promise<RedisCluster> {
   process.once('exit', killAll)
   const ranges = slotRanges(shards)
   const nodes: Array<{port: number; id: string; slots: [number, number]}> = []
+  const buses: number[] = []
   try {
     for (let i = 0; i < shards; i++) {
-      const port = await startNode(dir, children)
+      const {port, bus} = await startNode(dir, children)
+      buses.push(bus)
       const id = String(await ok(port, ['CLUSTER', 'MYID']))
       await ok(port, ['CLUSTER', 'SET-CONFIG-EPOCH', i + 1])
       await ok(port, ['CLUSTER', 'ADDSLOTSRANGE', ...ranges[i]!])
       nodes.push({port, id, slots: ranges[i]!})
     }
-    for (const node of nodes.slice(1)) await ok(node.port, ['CLUSTER', 'MEET', HOST, nodes[0]!.port])
+    for (const node of nodes.slice(1)) await ok(node.port, ['CLUSTER', 'MEET', HOST, nodes[0]!.port, buses[0]!])
     await agreed(nodes.map((n) => n.port))
   } catch (error) {
     killAll()
@@ -94,22 +96,24 @@ export async function startRedisCluster(shards = 3): Promise<RedisCluster> {
   }
 }
 
-async function startNode(dir: string, children: ChildProcess[]): Promise<number> {
+async function startNode(dir: string, children: ChildProcess[]): Promise<{port: number; bus: number}> {
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort()
+    const [port, bus] = [await freePort(), await freePort()]
     const child = spawn(
       process.env.REDIS_SERVER_BIN ?? 'redis-server',
       [
         '--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--daemonize', 'no',
         '--dir', dir, '--loglevel', 'warning', '--cluster-enabled', 'yes',
         '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000',
+        // The bus on a port of its own: port + 10000 may be taken, or above 65535.
+        '--cluster-port', String(bus),
       ], // prettier-ignore
       {stdio: ['ignore', 'ignore', 'pipe']},
     )
     children.push(child)
     const deadline = Date.now() + 10_000
     while (Date.now() < deadline && child.exitCode === null) {
-      if ((await sendCommand(HOST, port, ['PING']).catch(() => undefined)) === 'PONG') return port
+      if ((await sendCommand(HOST, port, ['PING']).catch(() => undefined)) === 'PONG') return {port, bus}
       await sleep(25)
     }
     child.kill('SIGKILL')
