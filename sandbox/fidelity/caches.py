@@ -469,9 +469,9 @@ def migrate_slots(source: Node, target: Node, slots: list[int], everyone: list[N
 
 def reshard_remove(rg: Any, remove: list[str]) -> dict[str, str]:
     """ModifyReplicationGroupShardConfiguration to fewer shards: move every slot of the node
-    groups in `remove` to those that stay (spread evenly), then make the cluster forget
-    the removed nodes. Runs outside the request lock (the group is `modifying`); the
-    caller then drops the node groups. Returns {node group id: its new Slots}."""
+    groups in `remove` to those that stay (spread evenly, in contiguous ranges), then make
+    the cluster forget the removed nodes. Runs outside the request lock (the group is
+    `modifying`); the caller then drops the node groups. Returns {node group id: its new Slots}."""
     with core.lock:
         nodes = [n for n in _nodes.values() if n.rg is rg and n.real_port]
         owned = {ng["node_group_id"]: parse_slots(ng.get("slots", "")) for ng in rg.node_groups}
@@ -482,12 +482,22 @@ def reshard_remove(rg: Any, remove: list[str]) -> dict[str, str]:
     slots = {ng: list(owned[ng]) for ng in kept}
     size = {ng: sum(hi - lo + 1 for lo, hi in slots[ng]) for ng in kept}
     for source_ng in [ng for ng in owned if ng in remove]:
+        # How many slots each shard that stays takes (the smallest first, so they even
+        # out), then contiguous runs of the source's slots in that order, as AWS and
+        # `redis-cli --cluster rebalance` move them: dealt one slot at a time, the slot
+        # map would split into thousands of one-slot ranges and CLUSTER SLOTS would grow
+        # from a few ranges to ~1.5 MB, more than a client's slots refresh budget.
+        moving = [slot for lo, hi in owned[source_ng] for slot in range(lo, hi + 1)]
+        share = dict.fromkeys(kept, 0)
+        for _slot in moving:
+            target_ng = min(kept, key=lambda ng: size[ng])
+            share[target_ng] += 1
+            size[target_ng] += 1
         plan: dict[str, list[int]] = {}
-        for lo, hi in owned[source_ng]:
-            for slot in range(lo, hi + 1):
-                target_ng = min(kept, key=lambda ng: size[ng])
-                plan.setdefault(target_ng, []).append(slot)
-                size[target_ng] += 1
+        start = 0
+        for target_ng in kept:
+            plan[target_ng] = moving[start:start + share[target_ng]]
+            start += share[target_ng]
         for target_ng in kept:
             batch = plan.get(target_ng, [])
             source, target = primary.get(source_ng), primary.get(target_ng)

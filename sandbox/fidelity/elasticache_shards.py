@@ -15,8 +15,9 @@
 - ModifyReplicationGroupShardConfiguration (moto: not implemented), "Scaling clusters in
   Valkey or Redis OSS (cluster mode enabled)", online resharding: fewer shards with
   NodeGroupsToRemove or NodeGroupsToRetain; the group is `modifying` while the removed
-  shards' slots move to those that stay (caches.reshard_remove, keys stay readable), then
-  `available` with the node groups and their member clusters gone. Errors as documented:
+  shards' slots move, in contiguous ranges, to those that stay (caches.reshard_remove, keys
+  stay readable), then `available` with the node groups and their member clusters gone.
+  Errors as documented:
   ReplicationGroupNotFoundFault, InvalidReplicationGroupState (not available),
   InvalidParameterValue (ApplyImmediately must be true; a count below 1; a node group
   that is not the group's), InvalidParameterCombination (not cluster mode; fewer shards
