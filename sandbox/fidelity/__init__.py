@@ -63,8 +63,8 @@ from . import cloudwatch, invoke
 # Order matters where patches wrap the same moto method: later modules wrap earlier ones.
 MODULES: list[ModuleType] = [speed, elasticache, lambda_vpc, lambda_updates, nat, cloudwatch]
 MODULES.append(invoke)
-from . import caches, certs, edge, network  # noqa: E402
-MODULES += [certs, caches, network, edge]
+from . import caches, certs, edge, elasticache_shards, network  # noqa: E402
+MODULES += [certs, caches, elasticache_shards, network, edge]
 from . import pricing  # noqa: E402
 MODULES.append(pricing)
 from . import elasticache_offerings  # noqa: E402

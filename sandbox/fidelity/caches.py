@@ -74,6 +74,14 @@ class Node:
         self.node_group_id = ng.get("node_group_id", "0001")
         self.cluster_id = member["cache_cluster_id"]
         self.hostname = (member.get("read_endpoint") or {}).get("address") or ""
+        # Cluster mode enabled (sharded): a redis cluster node, named as AWS names it,
+        # <member id>.<group domain> (the configuration endpoint without "clustercfg.").
+        self.cluster = bool(getattr(rg, "cluster_enabled", False))
+        if self.cluster:
+            self.hostname = f"{self.cluster_id}.{_cluster_domain(rg)}"
+        self.cluster_node_id = ""
+        self.conf_path = ""
+        self.bus_port = 0
         self.port = rg.port
         self.tls = bool(rg.transit_encryption_enabled)
         self.password = _auth_token(rg)
@@ -82,6 +90,10 @@ class Node:
         self.prev: dict[str, float] = {}
         self.prev_at = 0.0
         self.monitor: socket.socket | None = None
+
+    @property
+    def node_group(self) -> dict[str, Any] | None:
+        return next((ng for ng in self.rg.node_groups if ng.get("node_group_id") == self.node_group_id), None)
 
     @property
     def role(self) -> str:
@@ -262,7 +274,25 @@ def _start(node: Node, primary: Node | None) -> None:
             args += ["--port", str(port)]
         if node.password:
             args += ["--requirepass", node.password, "--masterauth", node.password]
-        if primary is not None:
+        if node.cluster:
+            # A cluster node announces its endpoint name (CLUSTER SLOTS, MOVED, ASK), as
+            # ElastiCache does with in-transit encryption: the function's DNS resolves it
+            # to the node's virtual address. It announces its real port, which the network
+            # table routes on that address: replicas and the cluster bus use the announced
+            # port too, so it must be one the node really listens on.
+            # The bus on a port of its own (port + 10000, Redis's default, may be taken or
+            # above 65535); nodes.conf where its fsync (at every slot change) costs nothing.
+            node.conf_path = os.path.join(_conf_dir(), f"nodes-{node.cluster_id}-{port}.conf")
+            node.bus_port = _free_port()
+            args += ["--cluster-enabled", "yes", "--cluster-port", str(node.bus_port),
+                     "--cluster-config-file", node.conf_path,
+                     "--cluster-node-timeout", "2000", "--cluster-announce-hostname", node.hostname,
+                     "--cluster-preferred-endpoint-type", "hostname",
+                     # A slot being moved must not stop the other shards from answering.
+                     "--cluster-require-full-coverage", "no"]
+            if node.tls:
+                args += ["--tls-cluster", "yes"]
+        elif primary is not None:
             args += ["--replicaof", "127.0.0.1", str(primary.real_port)]
         log = os.path.join(log_dir, f"redis-{node.cluster_id}-{port}.log")
         proc = _spawner.submit(_popen, args, log).result()
@@ -285,8 +315,233 @@ def _start(node: Node, primary: Node | None) -> None:
     raise RuntimeError(f"cct sandbox: redis-server for {node.cluster_id} did not start: {last_error}")
 
 
+# -- cluster mode: one redis cluster per sharded group -------------------------------------
+
+_conf: dict[str, str] = {}
+
+
+def _conf_dir() -> str:
+    """Where cluster nodes keep nodes.conf: memory when the machine has /dev/shm (a node
+    fsyncs it at every slot change, which on a busy disk slows resharding to a crawl);
+    removed when the server exits."""
+    if "dir" not in _conf:
+        import atexit
+        import shutil
+        import tempfile
+
+        base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+        _conf["dir"] = tempfile.mkdtemp(prefix="cct-redis-cluster-", dir=base or certs.state_dir())
+        atexit.register(shutil.rmtree, _conf["dir"], True)
+    return _conf["dir"]
+
+
+def _cluster_domain(rg: Any) -> str:
+    address = (getattr(rg, "configuration_endpoint", None) or {}).get("address") or ""
+    return address.split(".", 1)[1] if address.startswith("clustercfg.") else address
+
+
+def parse_slots(text: str) -> list[tuple[int, int]]:
+    """"0-5461" or "0-100,200-300" (a node group's Slots) -> [(0, 5461)]."""
+    out = []
+    for part in (text or "").split(","):
+        part = part.strip()
+        if part:
+            lo, _, hi = part.partition("-")
+            out.append((int(lo), int(hi or lo)))
+    return out
+
+
+def format_slots(ranges: list[tuple[int, int]]) -> str:
+    return ",".join(f"{lo}-{hi}" for lo, hi in sorted(ranges))
+
+
+def _cluster_info(node: Node) -> dict[str, str]:
+    return _parse_info(node.command("CLUSTER", "INFO"))
+
+
+def _form_cluster(rg: Any, nodes: list[Node]) -> None:
+    """Make the group's nodes one redis cluster, as `redis-cli --cluster create` would:
+    each node group's primary takes its Slots (distinct config epochs), every node meets
+    the first, replicas replicate their primary; done when every node says
+    cluster_state:ok and knows every other node."""
+    nodes = [n for n in nodes if n.real_port]
+    if not nodes:
+        return
+    for n in nodes:
+        n.cluster_node_id = n.command("CLUSTER", "MYID")
+    primaries = [n for n in nodes if n.role == "primary"]
+    for epoch, n in enumerate(primaries, start=1):
+        n.command("CLUSTER", "SET-CONFIG-EPOCH", str(epoch))
+        ng = n.node_group or {}
+        for lo, hi in parse_slots(ng.get("slots", "")):
+            n.command("CLUSTER", "ADDSLOTSRANGE", str(lo), str(hi))
+    first = nodes[0]
+    for n in nodes[1:]:
+        n.command("CLUSTER", "MEET", "127.0.0.1", str(first.real_port), str(first.bus_port))
+    _wait_cluster(nodes, lambda info: info.get("cluster_known_nodes") == str(len(nodes)))
+    for n in nodes:
+        if n.role != "primary":
+            primary = next((p for p in primaries if p.node_group_id == n.node_group_id), None)
+            if primary is not None:
+                _retry(lambda n=n, primary=primary: n.command("CLUSTER", "REPLICATE", primary.cluster_node_id))
+    _wait_cluster(nodes, lambda info: info.get("cluster_state") == "ok"
+                  and info.get("cluster_known_nodes") == str(len(nodes)))
+
+
+def _retry(fn: Any, seconds: float = 5.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return fn()
+        except RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _wait_cluster(nodes: list[Node], good: Any, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if all(good(_cluster_info(n)) for n in nodes):
+                return
+        except (OSError, RedisError, ValueError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("cct sandbox: the redis cluster did not converge")
+
+
+def _pipeline(node: Node, commands: list[list[str]], timeout: float = 10.0) -> list[Any]:
+    """Many commands on one connection, sent at once and answered in order; an error reply
+    is returned as a RedisError, not raised."""
+    sock = _connect(node.real_port, node.tls, timeout)
+    try:
+        payload = b""
+        if node.password:
+            commands = [["AUTH", node.password]] + commands
+        for args in commands:
+            payload += f"*{len(args)}\r\n".encode()
+            for a in args:
+                data = str(a).encode()
+                payload += b"$%d\r\n%s\r\n" % (len(data), data)
+        sock.sendall(payload)
+        reader = sock.makefile("rb")
+        out: list[Any] = []
+        for _ in commands:
+            try:
+                out.append(_read(reader))
+            except RedisError as e:
+                out.append(e)
+        reader.close()
+        return out[1:] if node.password else out
+    finally:
+        sock.close()
+
+
+def migrate_slots(source: Node, target: Node, slots: list[int], everyone: list[Node]) -> int:
+    """Move slots online, as `redis-cli --cluster reshard` does, a batch of slots at a
+    time: the target IMPORTING, the source MIGRATING (a key already moved answers ASK, a
+    new key goes to the target, so every key stays readable and writable), the keys moved
+    by MIGRATE (atomic per call), then every node told the new owner. Returns the keys moved."""
+    def check(replies: list[Any]) -> None:
+        errors = [r for r in replies if isinstance(r, RedisError)]
+        if errors:
+            raise errors[0]
+
+    check(_pipeline(target, [["CLUSTER", "SETSLOT", str(s), "IMPORTING", source.cluster_node_id] for s in slots]))
+    check(_pipeline(source, [["CLUSTER", "SETSLOT", str(s), "MIGRATING", target.cluster_node_id] for s in slots]))
+    counts = _pipeline(source, [["CLUSTER", "COUNTKEYSINSLOT", str(s)] for s in slots])
+    moved = 0
+    auth = ["AUTH", source.password] if source.password else []
+    for slot, count in zip(slots, counts):
+        while isinstance(count, int) and count > 0:
+            keys = source.command("CLUSTER", "GETKEYSINSLOT", str(slot), "1000") or []
+            if not keys:
+                break
+            source.command("MIGRATE", "127.0.0.1", str(target.real_port), "", "0", "5000", "REPLACE", *auth,
+                           "KEYS", *keys, timeout=6.0)
+            moved += len(keys)
+    # The new owner first, then the old one, then the rest (what the reshard protocol asks).
+    for n in [target, source] + [n for n in everyone if n is not target and n is not source]:
+        _pipeline(n, [["CLUSTER", "SETSLOT", str(s), "NODE", target.cluster_node_id] for s in slots])
+    return moved
+
+
+def reshard_remove(rg: Any, remove: list[str]) -> dict[str, str]:
+    """ModifyReplicationGroupShardConfiguration to fewer shards: move every slot of the node
+    groups in `remove` to those that stay (spread evenly, in contiguous ranges), then make
+    the cluster forget the removed nodes. Runs outside the request lock (the group is
+    `modifying`); the caller then drops the node groups. Returns {node group id: its new Slots}."""
+    with core.lock:
+        nodes = [n for n in _nodes.values() if n.rg is rg and n.real_port]
+        owned = {ng["node_group_id"]: parse_slots(ng.get("slots", "")) for ng in rg.node_groups}
+    going = [n for n in nodes if n.node_group_id in remove]
+    staying = [n for n in nodes if n.node_group_id not in remove]
+    primary = {n.node_group_id: n for n in nodes if n.role == "primary"}
+    kept = [ng for ng in owned if ng not in remove]
+    slots = {ng: list(owned[ng]) for ng in kept}
+    size = {ng: sum(hi - lo + 1 for lo, hi in slots[ng]) for ng in kept}
+    for source_ng in [ng for ng in owned if ng in remove]:
+        # How many slots each shard that stays takes (the smallest first, so they even
+        # out), then contiguous runs of the source's slots in that order, as AWS and
+        # `redis-cli --cluster rebalance` move them: dealt one slot at a time, the slot
+        # map would split into thousands of one-slot ranges and CLUSTER SLOTS would grow
+        # from a few ranges to ~1.5 MB, more than a client's slots refresh budget.
+        moving = [slot for lo, hi in owned[source_ng] for slot in range(lo, hi + 1)]
+        share = dict.fromkeys(kept, 0)
+        for _slot in moving:
+            target_ng = min(kept, key=lambda ng: size[ng])
+            share[target_ng] += 1
+            size[target_ng] += 1
+        plan: dict[str, list[int]] = {}
+        start = 0
+        for target_ng in kept:
+            plan[target_ng] = moving[start:start + share[target_ng]]
+            start += share[target_ng]
+        for target_ng in kept:
+            batch = plan.get(target_ng, [])
+            source, target = primary.get(source_ng), primary.get(target_ng)
+            if source is not None and target is not None:  # no processes: the slots move on paper
+                # Small batches with a breath between them: clients keep their latency while
+                # slots move (AWS throttles online resharding the same way, and takes longer).
+                for i in range(0, len(batch), 128):
+                    migrate_slots(source, target, batch[i:i + 128], staying + [source])
+                    time.sleep(0.02)
+            for slot in batch:
+                _add_slot(slots[target_ng], slot)
+    for n in going:
+        for other in staying:
+            try:
+                other.command("CLUSTER", "FORGET", n.cluster_node_id)
+            except RedisError:
+                pass
+    if staying:
+        _wait_cluster(staying, lambda info: info.get("cluster_state") == "ok"
+                      and info.get("cluster_known_nodes") == str(len(staying)))
+    return {ng: format_slots(r) for ng, r in slots.items()}
+
+
+def _add_slot(ranges: list[tuple[int, int]], slot: int) -> None:
+    for i, (lo, hi) in enumerate(ranges):
+        if hi + 1 == slot or lo - 1 == slot:
+            ranges[i] = (min(lo, slot), max(hi, slot))
+            ranges.sort()
+            for j in range(len(ranges) - 1, 0, -1):  # two ranges the slot joins become one
+                if ranges[j - 1][1] + 1 >= ranges[j][0]:
+                    ranges[j - 1] = (ranges[j - 1][0], max(ranges[j - 1][1], ranges[j][1]))
+                    del ranges[j]
+            return
+    ranges.append((slot, slot))
+    ranges.sort()
+
+
 def _kill(node: Node, wait: float = 0.0) -> None:
     node.close_monitor()
+    if node.conf_path:
+        try:
+            os.unlink(node.conf_path)
+        except OSError:
+            pass
     proc = node.proc
     if proc is None or proc.poll() is not None:
         return
@@ -337,6 +592,7 @@ def sweep(now: float) -> None:
         return
     # Primaries first, so replicas can name their port.
     missing.sort(key=lambda k: 0 if wanted[k][1].get("current_role", "primary") == "primary" else 1)
+    started: dict[int, tuple[Any, list[Node]]] = {}
     for key in missing:
         rg, member, ng = wanted[key]
         node = Node(key[0], key[1], rg, member, ng)
@@ -352,6 +608,15 @@ def sweep(now: float) -> None:
             print(f"cct sandbox: {e}", flush=True)
             node.real_port = 0
         _nodes[key] = node
+        if node.cluster:
+            started.setdefault(id(rg), (rg, []))[1].append(node)
+    # A sharded group's nodes become one cluster once they all run.
+    for rg, _new in started.values():
+        members = [n for n in _nodes.values() if n.rg is rg]
+        try:
+            _form_cluster(rg, members)
+        except (OSError, RedisError, RuntimeError, ValueError) as e:
+            print(f"cct sandbox: cluster {rg.replication_group_id}: {e}", flush=True)
 
 
 def on_reset() -> None:
@@ -387,10 +652,25 @@ def endpoints(account_id: str, region: str) -> list[dict[str, Any]]:
             vpc_id = group.vpc_id
         sgs = list(rg.security_group_ids or [])
 
-        def entry(node: Node, kind: str, hostname: str) -> dict[str, Any]:
+        def entry(node: Node, kind: str, hostname: str, client_port: int | None = None) -> dict[str, Any]:
+            # client_port: where clients connect on this name when it is not the group's port
+            # (a cluster node's announced port); security groups are still checked on the group's.
             return {"group_id": rg.replication_group_id, "node_id": node.cluster_id, "role": node.role, "kind": kind,
-                    "hostname": hostname, "port": rg.port, "real": node.real, "tls": node.tls,
-                    "vpc_id": vpc_id, "security_group_ids": sgs}
+                    "hostname": hostname, "port": rg.port, "client_port": client_port or rg.port, "real": node.real,
+                    "tls": node.tls, "vpc_id": vpc_id, "security_group_ids": sgs}
+
+        if getattr(rg, "cluster_enabled", False):
+            # Cluster mode: every node by its name, at the port it announces in CLUSTER SLOTS
+            # and MOVED; the configuration endpoint leads to a primary (on AWS its DNS
+            # answers a node's address), on the group's port.
+            nodes = sorted(mine.values(), key=lambda n: n.cluster_id)
+            for n in nodes:
+                out.append(entry(n, "node", n.hostname, n.real_port))
+            config = getattr(rg, "configuration_endpoint", None) or {}
+            first = next((n for n in nodes if n.role == "primary"), nodes[0])
+            if config.get("address"):
+                out.append(entry(first, "configuration", config["address"]))
+            continue
 
         for ng in rg.node_groups:
             members = [mine[m["cache_cluster_id"]] for m in ng["node_group_members"] if m["cache_cluster_id"] in mine]
@@ -471,6 +751,14 @@ def _failover(account: str, region: str, old_id: str, new_id: str, members: list
     new = _nodes.get((account, region, new_id))
     if old is None or new is None:
         return  # no processes (yet): the roles alone change
+    if new.cluster:
+        # A cluster replica takes over its primary's slots; the old primary follows it.
+        new.command("CLUSTER", "FAILOVER", "FORCE")
+        _wait_cluster([new], lambda info: True)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and "role:master" not in new.command("INFO", "replication"):
+            time.sleep(0.05)
+        return
     new.command("REPLICAOF", "NO", "ONE")
     for m in members:
         node = _nodes.get((account, region, m["cache_cluster_id"]))

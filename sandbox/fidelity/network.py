@@ -306,7 +306,7 @@ def function_network(account_id: str, region: str, fn_config: Any) -> dict[str, 
         ip = _node_vip(account_id, region, ep["node_id"])
         hosts[ep["hostname"].lower()] = ip
         if in_vpc and ep["vpc_id"] == vpc_id and _cache_reachable(ec2, ep, subnets, fn_groups):
-            routes[f"{ip}:{ep['port']}"] = ep["real"]
+            routes[f"{ip}:{ep.get('client_port') or ep['port']}"] = ep["real"]
 
     return {
         "hosts": hosts,

@@ -24,6 +24,9 @@ shapes, so existing handlers run unchanged. Behind them:
   primary) the pool reconnects, re-resolving the endpoint, and retries once;
 * a slow loader renews its cross-container lock, so other containers keep waiting for
   its value (up to CACHE_LOCK_WAIT_MS, 10 s) instead of loading too;
+* a sharded cache (REDIS_CLUSTER=true: REDIS_HOST/REDIS_PORT are its configuration
+  endpoint) is reached through redis-py's RedisCluster, created on first use; an entry,
+  its generation and its lock share a hash tag, so every script runs on one shard;
 * corrupt entries are misses and are deleted; oversize values are not cached;
 * hits/misses/errors/load times are CloudWatch Embedded Metric Format lines on stdout.
 
@@ -61,6 +64,7 @@ from decimal import Decimal
 try:  # The layer ships redis-py; without it the helper still works, as a pass-through.
     import redis as _redis
     from redis.backoff import NoBackoff as _NoBackoff
+    from redis.cluster import RedisCluster as _RedisCluster
     from redis.exceptions import NoScriptError as _NoScriptError
     from redis.exceptions import ReadOnlyError as _ReadOnlyError
     from redis.exceptions import TimeoutError as _RedisTimeoutError
@@ -187,6 +191,7 @@ def read_config(env=None):
         "host": host,
         "port": int(_number(env, "REDIS_PORT", 6379, lambda n: n.is_integer() and 0 < n < 65536)),
         "tls": _flag(env, "REDIS_TLS", False),
+        "cluster": _flag(env, "REDIS_CLUSTER", False),
         "connect_timeout_ms": _number(env, "CACHE_CONNECT_TIMEOUT_MS", 400, _positive),
         "command_timeout_ms": _number(env, "CACHE_COMMAND_TIMEOUT_MS", 300, _positive),
         "idle_reconnect_ms": _number(env, "CACHE_IDLE_RECONNECT_MS", 240000),
@@ -569,6 +574,97 @@ if _redis is not None:
             return tls
 
 
+class _LazyCluster:
+    """A sharded cache (REDIS_CLUSTER=true): redis-py's RedisCluster on the configuration
+    endpoint, created on first use. RedisCluster connects in its constructor (CLUSTER
+    SLOTS), which must not happen at import: an unreachable cache would then fail the
+    function's init instead of costing one connect budget inside a request, where the
+    breaker sees it. Its nodes' connections have the single-node client's terms: the same
+    timeouts, no retries (cluster-level retries only follow MOVED/ASK), TLS within the
+    connect budget. Keys need no change: an entry, its generation and its lock share a
+    hash tag, so every script and MGET the helper sends goes to one shard."""
+
+    def __init__(self, config):
+        self.config = config
+        self.lock = threading.Lock()
+        self.cluster = None
+
+    def _client(self):
+        cluster = self.cluster
+        if cluster is not None:
+            return cluster
+        with self.lock:
+            if self.cluster is None:
+                config = self.config
+                kwargs = {}
+                if config["tls"]:
+                    # ssl=True would pick redis-py's SSLConnection (handshake outside the
+                    # budget); this one has SSLConnection's defaults (verified, names checked).
+                    kwargs["connection_class"] = _BudgetSSLConnection
+                self.cluster = _RedisCluster(
+                    host=config["host"],
+                    port=config["port"],
+                    socket_connect_timeout=config["connect_timeout_ms"] / 1000.0,
+                    socket_timeout=config["command_timeout_ms"] / 1000.0,
+                    socket_keepalive=True,
+                    # A failed command is not retried (the breaker decides); MOVED and ASK
+                    # are followed all the same, as they are not failures.
+                    retry=_Retry(_NoBackoff(), 0),
+                    retry_on_timeout=False,
+                    decode_responses=True,
+                    protocol=2,
+                    driver_info=None,
+                    # Node names and addresses as CLUSTER SLOTS gives them, never the
+                    # configuration endpoint's DNS answer of the moment.
+                    dynamic_startup_nodes=False,
+                    **kwargs,
+                )
+            return self.cluster
+
+    def drop(self):
+        """Close every node connection; the next command reconnects (and the slot map is kept)."""
+        cluster = self.cluster
+        if cluster is None:
+            return
+        for node in list(cluster.get_nodes()):
+            pool = getattr(getattr(node, "redis_connection", None), "connection_pool", None)
+            if pool is not None:
+                try:
+                    pool.disconnect(inuse_connections=False)
+                except Exception:
+                    pass
+
+    def close(self):
+        cluster, self.cluster = self.cluster, None
+        if cluster is not None:
+            cluster.close()
+
+    def ping(self):
+        return self._client().ping()
+
+    def get(self, key):
+        return self._client().get(key)
+
+    def mget(self, *keys):
+        return self._client().mget(*keys)
+
+    def set(self, key, value, px=None):
+        return self._client().set(key, value, px=px)
+
+    def evalsha(self, sha, numkeys, *args):
+        return self._client().evalsha(sha, numkeys, *args)
+
+    def eval(self, text, numkeys, *args):
+        return self._client().eval(text, numkeys, *args)
+
+    def pttl(self, key):
+        return self._client().pttl(key)
+
+    def __getattr__(self, name):
+        # Anything else a caller reaches for on the runbook's redis_client.
+        return getattr(self._client(), name)
+
+
 def _is_connect_timeout(error):
     return isinstance(error, Exception) and "Timeout connecting" in str(error)
 
@@ -583,7 +679,8 @@ class _Cache:
     def __init__(self, config, client=None, metrics_sink=None, log=None):
         self.config = config
         self.log = log or _log
-        self.namespace = "%s:v%s:" % (config["stack"], config["schema_version"])
+        # Braces would move the hash tag off the key (see _key_set): dropped, as in Node.
+        self.namespace = ("%s:v%s:" % (config["stack"], config["schema_version"])).replace("{", "").replace("}", "")
         enabled = not config["disabled"] and (client is not None or config["host"] is not None)
         if enabled and client is None and _redis is not None:
             client = self._create_client(config)
@@ -614,6 +711,12 @@ class _Cache:
 
     @staticmethod
     def _create_client(config):
+        if config.get("cluster"):
+            return _LazyCluster(config)
+        return _Cache._create_node_client(config)
+
+    @staticmethod
+    def _create_node_client(config):
         """redis-py for Lambda: short timeouts and NO retries (redis-py 6+ retries three
         times by default, which would triple the cost of a sick cache), keep-alive, TLS on
         request with the handshake inside the connect budget, RESP2 and no CLIENT SETINFO so
@@ -688,6 +791,9 @@ class _Cache:
 
     @staticmethod
     def _drop_connections(client):
+        if isinstance(client, _LazyCluster):
+            client.drop()
+            return
         pool = getattr(client, "connection_pool", None)
         if pool is not None:
             try:

@@ -26,21 +26,29 @@ export interface NodeBundle {
  * Things ioredis bundles that a Lambda helper never uses, swapped for stubs to keep the
  * file small (init time is parse time). Each is unreachable from our code:
  * - Redis Cluster: Redis.js requires it only to expose `Redis.Cluster`; we use `Redis`.
+ *   A sharded cache (REDIS_CLUSTER=true) loads the real one from a file of its own,
+ *   `ioredis-cluster.js` (clusterBundle below), only when it first connects.
  * - TLS profiles: CA bundles for a hosted service, used only when `tls` is a profile
  *   name; we pass an options object.
  * - debug: ioredis' DEBUG=ioredis:* tracing.
  * And one speed-up that changes no behaviour, see fastCommanderSetup.
  */
-function ioredisStubs(root: string): Plugin {
+function ioredisStubs(root: string, withCluster = false): Plugin {
   const stub = (contents: string) => ({contents, loader: 'js' as const, resolveDir: root})
   return {
     name: 'cct-ioredis-stubs',
     setup(b) {
+      // The helper's own bundle leaves the cluster client to its separate file.
+      b.onResolve({filter: /^\.\/ioredis-cluster\.js$/}, () =>
+        withCluster ? undefined : {path: `./${CLUSTER_FILE}`, external: true},
+      )
       // The package entry re-exports everything (Cluster, Sentinel types...); go to Redis.
-      b.onResolve({filter: /^ioredis$/}, () => ({path: 'ioredis', namespace: 'cct-stub'}))
+      if (!withCluster) b.onResolve({filter: /^ioredis$/}, () => ({path: 'ioredis', namespace: 'cct-stub'}))
       b.onResolve({filter: /^debug$/}, () => ({path: 'debug', namespace: 'cct-stub'}))
       b.onResolve({filter: /^\.\/cluster$/}, (args) =>
-        /ioredis[\\/]built[\\/]Redis\.js$/.test(args.importer) ? {path: 'cluster', namespace: 'cct-stub'} : undefined,
+        !withCluster && /ioredis[\\/]built[\\/]Redis\.js$/.test(args.importer)
+          ? {path: 'cluster', namespace: 'cct-stub'}
+          : undefined,
       )
       b.onResolve({filter: /constants[\\/]TLSProfiles$/}, () => ({path: 'tls-profiles', namespace: 'cct-stub'}))
       b.onLoad({filter: /^ioredis$/, namespace: 'cct-stub'}, () =>
@@ -141,6 +149,9 @@ export function queriedFlags(root: string): Set<string> {
   return flags
 }
 
+/** The cluster client's file in the package, loaded by a sharded cache only (src/cache/cluster.ts). */
+export const CLUSTER_FILE = 'ioredis-cluster.js'
+
 export async function bundleNode(root: string, version: string): Promise<NodeBundle> {
   const entry = join(root, 'src/cache/index.ts')
   const common = {
@@ -154,10 +165,20 @@ export async function bundleNode(root: string, version: string): Promise<NodeBun
     plugins: [ioredisStubs(root), luaInline(root)],
     logLevel: 'silent' as const,
   }
-  const [cjs, esm] = await Promise.all([
+  const [cjs, esm, cluster] = await Promise.all([
     build({...common, format: 'cjs', minify: true, metafile: true}),
     // Only to learn the export names for the ESM entry (esbuild reports them for ESM).
     build({...common, format: 'esm', metafile: true}),
+    // All of ioredis with its Cluster, for sharded caches: its own copy of the Redis class
+    // too, so the helper's file stays as small as before for everyone else.
+    build({
+      ...common,
+      entryPoints: [join(root, 'src/cache/ioredis-cluster.ts')],
+      plugins: [ioredisStubs(root, true)],
+      format: 'cjs',
+      minify: true,
+      metafile: true,
+    }),
   ])
   const code = cjs.outputFiles![0]!.contents
   const exportNames = Object.values(esm.metafile.outputs)[0]!.exports.slice().sort()
@@ -165,6 +186,7 @@ export async function bundleNode(root: string, version: string): Promise<NodeBun
   const files = new Map<string, Uint8Array>()
   const text = (s: string) => new TextEncoder().encode(s)
   files.set('index.js', code)
+  files.set(CLUSTER_FILE, cluster.outputFiles![0]!.contents)
   // An ESM face over the same CommonJS instance: one client per container either way.
   // Loaded through createRequire, not `import cjs from './index.js'`: importing CommonJS
   // makes Node lex the whole 140 kB bundle for export names first, which doubled the
@@ -200,7 +222,8 @@ export async function bundleNode(root: string, version: string): Promise<NodeBun
       )}\n`,
     ),
   )
-  files.set('THIRD_PARTY_LICENSES.txt', text(thirdPartyLicenses(root, Object.keys(cjs.metafile.inputs))))
+  const inputs = new Set([...Object.keys(cjs.metafile.inputs), ...Object.keys(cluster.metafile.inputs)])
+  files.set('THIRD_PARTY_LICENSES.txt', text(thirdPartyLicenses(root, [...inputs])))
   return {files, helperBytes: code.byteLength, exports: exportNames}
 }
 

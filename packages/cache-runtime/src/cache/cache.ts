@@ -4,6 +4,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 
 import {CircuitBreaker, type BreakerState} from './breaker.js'
 import {createRedisClient, isReadOnlyError, type CacheClient} from './client.js'
+import {LazyCluster} from './cluster.js'
 import {NOT_FOUND_MARKER, decodeEntry, encodeValue} from './codec.js'
 import {readConfig, type CacheConfig} from './config.js'
 import type {Env} from './env.js'
@@ -21,7 +22,7 @@ export interface WrapOptions extends TtlOptions {
 }
 
 export interface CacheOptions {
-  /** A ready client (tests, custom setups). Default: ioredis from REDIS_HOST/REDIS_PORT/REDIS_TLS. */
+  /** A ready client (tests, custom setups). Default: ioredis from REDIS_HOST/REDIS_PORT/REDIS_TLS/REDIS_CLUSTER. */
   client?: CacheClient
   /** Where settings are read from (default process.env). */
   env?: Env
@@ -122,7 +123,7 @@ export class CacheAside implements Cache {
     this.now = options.now ?? Date.now
     this.namespace = keyNamespace(this.config.stack, this.config.schemaVersion)
     const enabled = !this.config.disabled && (options.client !== undefined || this.config.host !== undefined)
-    this.client = enabled ? (options.client ?? createRedisClient(this.config)) : undefined
+    this.client = enabled ? (options.client ?? createClient(this.config)) : undefined
     this.client?.on?.('error', (error) => {
       this.socketError = error
     })
@@ -701,6 +702,11 @@ export class CacheAside implements Cache {
       this.log('[cct-cache] Redis reachable again; caching resumed')
     }
   }
+}
+
+/** The client env asks for: one node (or a replication group's primary endpoint), or a sharded cluster. */
+function createClient(config: CacheConfig): CacheClient {
+  return config.cluster ? new LazyCluster(config) : createRedisClient(config)
 }
 
 /** A promise bounded in time (rejects with "timed out"); the timer never outlives it. */

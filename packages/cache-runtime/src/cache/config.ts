@@ -14,6 +14,13 @@ export interface CacheConfig {
   /** REDIS_TLS=true: in-transit encryption (ElastiCache replication groups). */
   tls: boolean
   /**
+   * REDIS_CLUSTER=true: a sharded (cluster mode enabled) cache. REDIS_HOST/REDIS_PORT are
+   * then its configuration endpoint; the client learns the shards from it (CLUSTER SLOTS)
+   * and follows MOVED/ASK while slots move. Keys need no change: an entry, its
+   * generation and its lock share a hash tag, so each script runs on one shard.
+   */
+  cluster: boolean
+  /**
    * CACHE_CONNECT_TIMEOUT_MS (400): the whole connect budget, DNS + TCP + TLS handshake.
    * A request never waits longer for a connection; a connect that runs out of it opens
    * the breaker at once, so a hung or unreachable Redis costs this once per container.
@@ -94,6 +101,7 @@ export function readConfig(env: Env = process.env, warn: Warn = console.warn): C
     host: host === '' ? undefined : host,
     port: envNumber(env, 'REDIS_PORT', 6379, warn, (n) => Number.isInteger(n) && n > 0 && n < 65536),
     tls: envFlag(env, 'REDIS_TLS', false),
+    cluster: envFlag(env, 'REDIS_CLUSTER', false),
     connectTimeoutMs: envNumber(env, 'CACHE_CONNECT_TIMEOUT_MS', 400, warn, positive),
     commandTimeoutMs: envNumber(env, 'CACHE_COMMAND_TIMEOUT_MS', 300, warn, positive),
     idleReconnectMs: envNumber(env, 'CACHE_IDLE_RECONNECT_MS', 240_000, warn),

@@ -4,7 +4,9 @@ import {createHash} from 'node:crypto'
  * Key layout. A logical key such as `article:42` lives at `cct:v1:{article:42}`:
  * the stack and schema version namespace it, and the braces are a Redis Cluster hash
  * tag, so the entry, its generation counter and its load lock always share a slot and
- * the Lua scripts that touch all three keep working if the node group grows shards.
+ * the Lua scripts that touch all three keep working on a sharded cache (REDIS_CLUSTER).
+ * Outside cluster mode the braces are just part of the name, so one format serves both
+ * modes: a cache that gains shards keeps its key names.
  * The Python helper builds byte-identical keys, so both runtimes share entries.
  */
 export interface KeySet {
@@ -16,8 +18,13 @@ export interface KeySet {
   lock: string
 }
 
+/**
+ * The first part of every key. Braces in the stack or version would move the hash tag
+ * off the key (`{}` even makes Redis hash the whole name, splitting an entry from its
+ * lock), so they are dropped; names without braces, all of cct's, are unchanged.
+ */
 export function keyNamespace(stack: string, schemaVersion: string): string {
-  return `${stack}:v${schemaVersion}:`
+  return `${stack}:v${schemaVersion}:`.replace(/[{}]/g, '')
 }
 
 export function keySet(namespace: string, key: string): KeySet {

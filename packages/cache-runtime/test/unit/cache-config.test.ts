@@ -22,6 +22,7 @@ describe('cache config', () => {
     assert.equal(config.host, undefined)
     assert.equal(config.port, 6379)
     assert.equal(config.tls, false)
+    assert.equal(config.cluster, false)
     // The whole connect budget (TCP + TLS) stays under the 0.5 s a hung Redis may cost.
     assert.equal(config.connectTimeoutMs, 400)
     assert.equal(config.commandTimeoutMs, 300)
@@ -36,6 +37,7 @@ describe('cache config', () => {
       REDIS_HOST: 'cct-cache.abc.use1.cache.amazonaws.com',
       REDIS_PORT: '6380',
       REDIS_TLS: 'true',
+      REDIS_CLUSTER: 'true',
       CACHE_TTL_ARTICLES: '600',
       CACHE_TTL_USER_PROFILES: '60',
       CACHE_COMMAND_TIMEOUT_MS: '250',
@@ -43,6 +45,7 @@ describe('cache config', () => {
     assert.equal(config.host, 'cct-cache.abc.use1.cache.amazonaws.com')
     assert.equal(config.port, 6380)
     assert.equal(config.tls, true)
+    assert.equal(config.cluster, true)
     assert.equal(config.presets.articles, 600)
     assert.equal(config.presets.userProfiles, 60)
     assert.equal(config.presets.videos, 1800)

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import calculateSlot from 'cluster-key-slot'
+
 import {callKey, stableStringify} from '../../src/cache/index.js'
 import {keyNamespace, keySet} from '../../src/cache/keys.js'
 
@@ -13,6 +15,23 @@ describe('cache keys', () => {
       lock: 'cct:v1:{article:42}:lock',
     })
     assert.throws(() => keySet('cct:v1:', ''), TypeError)
+  })
+
+  it('put an entry, its generation and its lock in one cluster slot, whatever braces the key or stack hold', () => {
+    const keys = ['article:42', 'a:[{"b":1}]', 'x}y', '{}', 'ddb:articles:0f3a:item:9c1d', 'a{b}c']
+    for (const stack of ['cct', 'my{stack}', 'x{}', '}{']) {
+      const namespace = keyNamespace(stack, '1')
+      assert.doesNotMatch(namespace, /[{}]/)
+      for (const key of keys) {
+        const set = keySet(namespace, key)
+        const slot = calculateSlot(set.entry)
+        assert.equal(calculateSlot(set.gen), slot, `${stack} ${key}`)
+        assert.equal(calculateSlot(set.lock), slot, `${stack} ${key}`)
+      }
+    }
+    // Distinct keys spread over the slots (the hash tag is the logical key, not the stack).
+    const slots = new Set(Array.from({length: 50}, (_, i) => calculateSlot(keySet('cct:v1:', `k:${i}`).entry)))
+    assert.ok(slots.size > 40)
   })
 
   it('keep the runbook shape for one plain argument', () => {
