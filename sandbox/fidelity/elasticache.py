@@ -466,7 +466,11 @@ def _sweep_backend(backend: Any, now: float) -> None:
             continue
         if rg.status == "creating" and now - rg._cct_since >= rg._cct_create_s:
             _set_group_status(rg, _created(rg))
-        elif rg.status == "modifying" and now - rg._cct_since >= getattr(rg, "_cct_modify_s", 0):
+        elif (
+            rg.status == "modifying"
+            and not getattr(rg, "_cct_resharding", False)  # elasticache_shards.py ends its own
+            and now - rg._cct_since >= getattr(rg, "_cct_modify_s", 0)
+        ):
             _set_group_status(rg, "available")
         elif rg.status == "deleting" and now - rg._cct_since >= rg._cct_delete_s:
             backend.replication_groups.pop(rg.replication_group_id, None)

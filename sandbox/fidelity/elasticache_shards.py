@@ -127,6 +127,8 @@ def patch() -> None:
             raise InvalidParameterValueException(
                 f"NodeGroupCount {count} does not match the node groups left ({len(current) - len(remove)}).")
         rg.status = "modifying"
+        # Until the slots have moved: the timed "modifying" of elasticache.py's sweep is not ours.
+        rg._cct_resharding = True
         for ng in rg.node_groups:
             ng["status"] = "modifying"
         threading.Thread(target=_reshard, args=(backend, rg, remove), name=f"cct-reshard-{rg_id}",
@@ -157,5 +159,6 @@ def _reshard(backend: Any, rg: Any, remove: list[str]) -> None:
                 if cluster is not None:
                     backend.tagging_service.delete_all_tags_for_resource(cluster.arn)
         rg.status = "available"
+        rg._cct_resharding = False
         for ng in rg.node_groups:
             ng["status"] = "available"
