@@ -233,7 +233,7 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
           action: 'create',
           resource: 'replication-group',
           name,
-          detail: `${options.engine} ${version}, ${options.nodeType} x${nodes} in ${op.zones.join(', ')}${options.replicas ? ', Multi-AZ failover' : ''}, TLS ${options.tls ? 'on' : 'off'}, encrypted at rest; ${cost}`,
+          detail: `${options.engine} ${version}, ${options.nodeType} x${nodes}${options.replicas ? ', Multi-AZ failover' : ''}, TLS ${options.tls ? 'on' : 'off'}, encrypted at rest, in ${op.zones.join(' ')}; ${cost}`,
           op,
           cost,
           takes: CREATE_TAKES,

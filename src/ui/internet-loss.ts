@@ -30,23 +30,37 @@ export function lossRefusal(losses: FunctionLoss[]): CctError {
   )
 }
 
-/** The question before moving one function (default no). */
-export function lossQuestion(loss: FunctionLoss): string {
+/** What one function loses, as a choice of the question: `news-api  loses the internet (news.example.com): NEWS_FEED_URL`. */
+export function lossChoice(loss: FunctionLoss): string {
   const aws = loss.loses.filter((l) => l.service).map((l) => l.service!)
   const hosts = loss.loses.filter((l) => !l.service).map((l) => l.reaches)
   const cut = [hosts.length ? `the internet (${hosts.join(', ')})` : '', aws.length ? `AWS ${aws.join(', ')}` : '']
     .filter(Boolean)
     .join(' and ')
-  return `${loss.functionName} uses ${loss.loses.map((l) => l.variable).join(', ')}: in the VPC without a NAT gateway (--nat) it cannot reach ${cut}. Move it anyway?`
+  return `${loss.functionName}  loses ${cut}: ${loss.loses.map((l) => l.variable).join(', ')}`
 }
 
-/** Asks for each function; returns those the user keeps out of the VPC. */
+/** The question: which of these to move anyway (none by default). */
+export const LOSS_QUESTION = 'Without a NAT gateway (--nat) these lose what they reach. Move which anyway?'
+
+/**
+ * One question for every function that would lose something, each unchecked: the answer
+ * takes one line on the setup screen however many functions are asked about. Returns
+ * those the user keeps out of the VPC.
+ */
 export async function askLosses(losses: FunctionLoss[]): Promise<string[]> {
-  const {confirm} = await import('@inquirer/prompts')
+  const {checkbox} = await import('@inquirer/prompts')
   const {ask} = await import('./prompts.js')
-  const declined: string[] = []
-  for (const loss of losses) {
-    if (!(await ask(() => confirm({message: lossQuestion(loss), default: false})))) declined.push(loss.functionName)
-  }
-  return declined
+  const moved = await ask(() =>
+    checkbox({
+      message: LOSS_QUESTION,
+      choices: losses.map((loss) => ({
+        name: lossChoice(loss),
+        value: loss.functionName,
+        short: loss.functionName,
+        checked: false,
+      })),
+    }),
+  )
+  return losses.map((l) => l.functionName).filter((name) => !moved.includes(name))
 }

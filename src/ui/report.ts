@@ -209,14 +209,17 @@ function describeGroup(
 }
 
 /**
- * The detail when it is short, without the cost (said on its own line); not when it only
- * names other resources the same plan creates (the line above says they are new).
+ * The detail without the cost (said on its own line), cut after its last comma-separated
+ * part that fits; none when it only names other resources the same plan creates (the line
+ * above says they are new). Details put what matters most first.
  */
 function shortDetail(change: Change, stack: string, width: number): string | undefined {
   let detail = change.detail
   if (!detail || detail.includes(PENDING) || detail.includes(`new ${stack}-`)) return undefined
   if (change.cost && detail.endsWith(change.cost)) detail = detail.slice(0, -change.cost.length).replace(/[;,]\s*$/, '')
-  return detail && detail.length <= width ? detail : undefined
+  if (!detail) return undefined
+  while (detail.length > width && detail.includes(', ')) detail = detail.slice(0, detail.lastIndexOf(', '))
+  return detail.length <= width ? detail : undefined
 }
 
 function pluralWord(word: string): string {

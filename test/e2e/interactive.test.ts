@@ -68,6 +68,10 @@ describe('cct setup in a real terminal', () => {
       terminal.keys(ENTER) // yes, the guided default
       await terminal.waitFor(/Alarm on the runbook targets/)
       terminal.keys(ENTER) // no alarms (empty)
+      // No NAT: the two seeded functions that reach the internet are asked about, unchecked.
+      const losses = await terminal.waitFor(/Move which anyway\?/)
+      assert.match(losses, /news-api +loses the internet \(news\.example\.com\): NEWS_FEED_URL/)
+      terminal.keys('a', ENTER) // both, anyway
       const plan = await terminal.waitFor(/Go ahead\?/)
       assert.match(plan, /Cache +create replication-group cct-cache \(valkey 8\.0, cache\.t4g\.micro x1,\s+TLS\s+on/)
       assert.match(plan, /Cost +cache: about \$9\.34\/month \(1 node, Price List API, 2025-10-14\)/)
@@ -112,6 +116,7 @@ describe('cct setup in a real terminal', () => {
         /Encrypt traffic/,
         /without code changes\?/,
         /Alarm on the runbook targets/,
+        /Move which anyway\?/, // none: news-api and video-list-api stay out of the VPC
       ]) {
         terminal.keys(ENTER)
         await terminal.waitFor(question)
@@ -143,8 +148,8 @@ describe('cct setup in a real terminal', () => {
       )
       assert.match(
         text,
-        /^ {2}Functions into the VPC +attach iam-role-policy cct-demo-lambda-role; update function-vpc\s+articles-api, contributors-api, news-api, resources-api, video-list-api/m,
-        'your functions named',
+        /^ {2}Functions into the VPC +attach iam-role-policy cct-demo-lambda-role; update function-vpc\s+articles-api, contributors-api, resources-api/m,
+        'your functions named (not the two kept out)',
       )
       assert.match(text, /^ {2}Cost +cache: about \$12\.41\/month \(1 node, Price List API, 2025-10-14\)$/m)
       assert.match(

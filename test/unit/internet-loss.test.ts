@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {envNeeds, lossesIn, serviceOfHost} from '../../src/net/reach.js'
-import {lossQuestion, lossRefusal} from '../../src/ui/internet-loss.js'
+import {lossChoice, LOSS_QUESTION, lossRefusal} from '../../src/ui/internet-loss.js'
 
 describe('what a function loses in a VPC without NAT', () => {
   it('finds URLs, AWS hostnames and ARNs; DynamoDB, S3, private hosts and cct variables are kept', () => {
@@ -42,10 +42,8 @@ describe('what a function loses in a VPC without NAT', () => {
         {variable: 'Q', reaches: 'sqs', service: 'sqs'},
       ],
     }
-    assert.equal(
-      lossQuestion(loss),
-      'news-api uses NEWS_FEED_URL, Q: in the VPC without a NAT gateway (--nat) it cannot reach the internet (news.example.com) and AWS sqs. Move it anyway?',
-    )
+    assert.equal(lossChoice(loss), 'news-api  loses the internet (news.example.com) and AWS sqs: NEWS_FEED_URL, Q')
+    assert.ok(LOSS_QUESTION.length + 2 <= 100, 'the question fits the 100-column setup screen')
     const error = lossRefusal([loss])
     assert.equal(error.exitCode, 2)
     assert.doesNotMatch(error.line, /\n/)
