@@ -28,7 +28,8 @@ async function assertNoDuplicates() {
   const ec2 = new EC2Client(config)
   const tagged = [{Name: 'tag:cct:stack', Values: ['cct']}]
   assert.equal((await ec2.send(new DescribeVpcsCommand({Filters: tagged}))).Vpcs!.length, 1)
-  assert.equal((await ec2.send(new DescribeSubnetsCommand({Filters: tagged}))).Subnets!.length, 2)
+  // Two private subnets and, with --nat, the NAT gateway's public one.
+  assert.equal((await ec2.send(new DescribeSubnetsCommand({Filters: tagged}))).Subnets!.length, 3)
   assert.equal((await ec2.send(new DescribeSecurityGroupsCommand({Filters: tagged}))).SecurityGroups!.length, 2)
   const endpoints = (await ec2.send(new DescribeVpcEndpointsCommand({Filters: tagged}))).VpcEndpoints!.filter(
     (e) => e.State?.toLowerCase() !== 'deleted',

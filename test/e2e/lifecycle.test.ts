@@ -106,7 +106,8 @@ describe('the real cct process: setup, status, rollback', () => {
     assert.equal(rollback.code, 0, rollback.stderr)
     assert.match(
       rollback.stdout,
-      /waiting for security group cct-lambda-sg to be free: \d network interfaces? still attached/,
+      // Before the VPC policy goes (Lambda needs it to delete its interfaces), so the groups are then free.
+      /waiting for Lambda to release the functions' network interfaces before the VPC policy is detached: \d network interfaces? still attached/,
       'it waited for lingering ENIs, visibly',
     )
 
