@@ -2,7 +2,9 @@
 # The main job on the local sandbox, no AWS account needed: starts moto + redis-server
 # seeded like the runbook's account (five API functions, a role, a layer, their tables),
 # sends the functions traffic through Lambda Invoke (the baseline: every read goes to
-# DynamoDB), runs `cct setup --yes --auto-cache` against it, sends the same traffic again,
+# DynamoDB), runs `cct setup --yes --nat --auto-cache` against it (--nat: news-api reads a
+# feed on the internet, video-list-api a CDN, and cct refuses to cut them off without it),
+# sends the same traffic again,
 # and shows what exists, what verify measures and what cost computes. Run it again:
 # nothing changes.
 set -euo pipefail
@@ -18,8 +20,8 @@ echo
 echo "== traffic before the cache: 15 s at 10 invocations/s (mostly GETs of popular ids, some lists and PUTs)"
 node --import tsx sandbox/cli.ts traffic --rate 10 --duration 15
 echo
-echo "== cct setup --yes --auto-cache   (DynamoDB reads through the cache, no code change)"
-cct setup --yes --auto-cache
+echo "== cct setup --yes --nat --auto-cache   (DynamoDB reads through the cache, no code change)"
+cct setup --yes --nat --auto-cache
 echo
 echo "== the same traffic through the cache: 20 s at 10 invocations/s"
 node --import tsx sandbox/cli.ts traffic --rate 10 --duration 20

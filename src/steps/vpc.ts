@@ -379,7 +379,8 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
           unknownOperation(op)
       }
     }
-    if (!state.userSubnets) {
+    // With --nat the NAT step gives them one.
+    if (!state.userSubnets && !ctx.options.nat) {
       ctx.note(
         'The subnets have no internet route: functions in the VPC reach DynamoDB and S3 through gateway endpoints; other internet calls need a NAT gateway (about $32/month per AZ).',
       )
