@@ -122,15 +122,19 @@ def scenario_threads():
 def scenario_stale_decorator():
     db = {"v": "v1"}
     gate = threading.Event()
+    loading = threading.Event()
     @ch.cache_decorator("article")
     def get_article(article_id):
         seen = db["v"]
+        loading.set()
         gate.wait(5)
         return {"v": seen}
     result = {}
     t = threading.Thread(target=lambda: result.setdefault("slow", get_article("7")))
     t.start()
-    time.sleep(0.1)
+    # The update lands while the slow reader holds what it read (not after a sleep a loaded
+    # machine can outlast before the reader even reads).
+    loading.wait(5)
     db["v"] = "v2"
     ch.cache_delete("article:7")
     gate.set()

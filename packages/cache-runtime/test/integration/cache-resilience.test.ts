@@ -532,7 +532,9 @@ describe('TLS (cct default) to a hung or untrusted endpoint', () => {
       const pool = containers()
       try {
         const healthy = await pool.start(runtime, tlsEnv())
-        await healthy.run({op: 'load', key: `tls:${runtime}`, value: 'v'})
+        // A new container's first request also pays what a cold start costs with a healthy
+        // cache (the client, the TLS context, the handshake): measured here, in this run.
+        const coldStart = (await healthy.run({op: 'load', key: `tls:${runtime}`, value: 'v'})).ms
         assert.equal(
           (await healthy.run({op: 'load', key: `tls:${runtime}`, value: 'x'})).loaded,
           false,
@@ -548,7 +550,10 @@ describe('TLS (cct default) to a hung or untrusted endpoint', () => {
             assert.equal(r.value, i) // always answered, from the source
             timings.push(r.ms)
           }
-          assert.ok(timings[0]! <= 500, `the first request took ${timings[0]!.toFixed(0)} ms`)
+          assert.ok(
+            timings[0]! - coldStart <= 500,
+            `the first request took ${timings[0]!.toFixed(0)} ms, ${(timings[0]! - coldStart).toFixed(0)} ms more than a healthy cold start`,
+          )
           const later = timings.slice(1)
           // Skipping Redis costs well under 1 ms on a quiet machine (bench/cache); under CI
           // load a few ms of scheduling remain. Any Redis wait would cost a timeout (>= 100 ms).
