@@ -362,7 +362,7 @@ describe('auto-cache in the sandbox, through the real CLI and the built layer', 
   it('the same window with auto-cache: identical bodies, at least 80% fewer reads at the server', async (t) => {
     // Steady state: the data already has the history's writes and the cache is empty (as
     // the writes would have left it); the history's reads since then fill it.
-    await send(history.reads, 6, true)
+    await send(history.reads, 4, true)
     const start = await readsAtServer()
     const {bodies} = await send(window, 4)
     const reads = delta(start, await readsAtServer())
