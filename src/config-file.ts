@@ -33,6 +33,7 @@ const FIELDS: Record<keyof ConfigFile, 'string' | 'number' | 'boolean' | 'string
   engineVersion: 'string',
   nodeType: 'string',
   replicas: 'number',
+  shards: 'number',
   tls: 'boolean',
   functions: 'string[]',
   autoCache: 'boolean',

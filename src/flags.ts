@@ -44,7 +44,12 @@ export const cacheFlags = {
   }),
   replicas: Flags.integer({
     helpGroup: 'CACHE',
-    summary: 'Read replicas (default 0); 1 or more turns on Multi-AZ automatic failover.',
+    summary: 'Read replicas (default 0; per shard with --shards); 1 or more turns on Multi-AZ automatic failover.',
+  }),
+  shards: Flags.integer({
+    helpGroup: 'CACHE',
+    summary:
+      'Shards (default 1). More than 1 makes a cluster-mode-enabled group (each shard has 1 + --replicas nodes, each billed); changing it later reshards online.',
   }),
   tls: Flags.boolean({
     helpGroup: 'CACHE',

@@ -19,8 +19,13 @@ export interface StackOptions {
   /** Engine version; default per engine (redis 7.1, valkey 8.0). */
   engineVersion?: string
   nodeType: string
-  /** Read replicas; one or more turns on Multi-AZ automatic failover. */
+  /** Read replicas (per shard); one or more turns on Multi-AZ automatic failover. */
   replicas: number
+  /**
+   * Shards (node groups). 1: cluster mode disabled, one primary. More: a cluster-mode-enabled
+   * group reached through its configuration endpoint (the helpers with REDIS_CLUSTER=true).
+   */
+  shards: number
   /** In-transit encryption (at rest is always on). */
   tls: boolean
   /**
@@ -61,6 +66,7 @@ export const OPTION_FLAGS: Partial<Record<keyof StackOptions, string>> = {
   engineVersion: '--engine-version',
   nodeType: '--node-type',
   replicas: '--replicas',
+  shards: '--shards',
   tls: '--tls',
   autoCache: '--auto-cache',
   autoCacheTtls: 'autoCacheTtls',
@@ -92,6 +98,7 @@ export function defaultOptions(overrides: Partial<StackOptions> = {}): StackOpti
     engine: 'redis',
     nodeType: 'cache.t3.micro',
     replicas: 0,
+    shards: 1,
     tls: true,
     force: false,
     waitTimeoutSeconds: 1800,
@@ -166,6 +173,12 @@ export async function validateOptions(options: StackOptions): Promise<void> {
     throw usageError(
       `${label('replicas')} ${options.replicas} is outside 0-5`,
       'A replication group has one primary and up to five replicas',
+    )
+  }
+  if (!Number.isInteger(options.shards) || options.shards < 1 || options.shards > 500) {
+    throw usageError(
+      `${label('shards')} ${options.shards} is outside 1-500`,
+      'Pass 1 for one primary (cluster mode disabled), or 2-500 shards (cluster mode enabled)',
     )
   }
   if (options.functions !== undefined && options.functions.length === 0) {

@@ -158,10 +158,14 @@ export const STATEMENTS: readonly StatementSpec[] = [
   },
   {
     sid: 'CacheReplicationGroup',
-    why: 'The cache (a replication group), its replicas, and the tags it is created with',
+    why: 'The cache (a replication group), its replicas and shards, and the tags it is created with',
     parts: ['subnet-group', 'cluster'],
     actions: {
-      change: ['elasticache:CreateReplicationGroup', 'elasticache:ModifyReplicationGroup'],
+      change: [
+        'elasticache:CreateReplicationGroup',
+        'elasticache:ModifyReplicationGroup',
+        'elasticache:ModifyReplicationGroupShardConfiguration',
+      ],
       undo: ['elasticache:DeleteReplicationGroup'],
     },
     // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/IAM.ResourceLevelPermissions.html (tag on create)

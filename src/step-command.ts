@@ -111,6 +111,7 @@ const FLAG_OF: Partial<Record<keyof StackOptions, string>> = {
   engineVersion: 'engine-version',
   nodeType: 'node-type',
   replicas: 'replicas',
+  shards: 'shards',
   tls: 'tls',
   functions: 'functions',
   autoCache: 'auto-cache',

@@ -116,6 +116,7 @@ export default class Setup extends StepCommand<typeof Setup> {
       ...(options.engineVersion ? {engineVersion: options.engineVersion} : {}),
       nodeType: options.nodeType,
       replicas: options.replicas,
+      ...(options.shards !== 1 ? {shards: options.shards} : {}),
       tls: options.tls,
       ...(options.functions ? {functions: options.functions} : {}),
       ...(options.autoCache !== undefined ? {autoCache: options.autoCache} : {}),

@@ -7,6 +7,7 @@ import {
   IncreaseReplicaCountCommand,
   ListTagsForResourceCommand,
   ModifyReplicationGroupCommand,
+  ModifyReplicationGroupShardConfigurationCommand,
   type ElastiCacheClient,
   type ReplicationGroup,
 } from '@aws-sdk/client-elasticache'
@@ -26,7 +27,7 @@ import {
   type Takes,
 } from '../engine/step.js'
 import {conflictError} from '../errors.js'
-import {DEFAULT_ENGINE_VERSION} from '../options.js'
+import {DEFAULT_ENGINE_VERSION, optionLabel, type StackOptions} from '../options.js'
 import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
 import {hasStackTags, stackTags} from '../tags.js'
 import {REDIS_PORT} from './security-groups.js'
@@ -39,6 +40,8 @@ export interface ClusterOutput {
   tls: boolean
   /** Member node ids (<group>-001, ...): CloudWatch metrics are per node. */
   nodes: string[]
+  /** Cluster mode enabled: host is the configuration endpoint, clients connect in cluster mode (REDIS_CLUSTER). */
+  clusterMode: boolean
 }
 
 declare module '../engine/step.js' {
@@ -58,6 +61,10 @@ interface GroupInfo {
   tls: boolean
   nodes: number
   members: string[]
+  /** Cluster mode enabled (a sharded group): its node groups, in id order, and their replicas each. */
+  clusterMode: boolean
+  nodeGroups: string[]
+  replicasPerShard: number
   securityGroupIds: string[]
   host?: string
   port?: number
@@ -88,6 +95,8 @@ export type ClusterOp =
       engineVersion: string
       nodeType: string
       replicas: number
+      /** 1: cluster mode disabled. More: cluster mode enabled, NumNodeGroups shards of 1 + replicas nodes. */
+      shards: number
       tls: boolean
       subnetGroup: string
       securityGroupId: string
@@ -100,6 +109,8 @@ export type ClusterOp =
   | {kind: 'delete-failed-group'; id: string}
   | {kind: 'set-security-groups'; id: string; from: string[]; to: string[]}
   | {kind: 'set-replicas'; id: string; from: number; to: number}
+  /** Online resharding of a cluster-mode group to fewer shards: `remove` are the node groups whose slots move away. */
+  | {kind: 'reshard'; id: string; from: number; to: number; remove: string[]}
   /** Multi-AZ and automatic failover together: on with replicas, off before the last replica goes. */
   | {kind: 'set-failover'; id: string; enabled: boolean}
   | {kind: 'wait-available'; id: string; status: string}
@@ -138,14 +149,17 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
           tls: false,
           nodes: 0,
           members: [],
+          clusterMode: false,
+          nodeGroups: [],
+          replicasPerShard: 0,
           securityGroupIds: [],
         }
       }
       if (!isUndoing(ctx)) {
-        const {engine, nodeType, replicas} = ctx.options
+        const {engine, nodeType, replicas, shards} = ctx.options
         // The group would be created: what CreateReplicationGroup would refuse is refused now.
         await checkCacheOffering(elasticache, ctx.region, ctx.options, ctx.note)
-        state.cost = monthlyCost(await cacheNodePrices(ctx.aws, ctx.region, engine), nodeType, 1 + replicas)
+        state.cost = monthlyCost(await cacheNodePrices(ctx.aws, ctx.region, engine), nodeType, shards * (1 + replicas))
       }
       return state
     }
@@ -159,7 +173,9 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
     }
     const members = group.MemberClusters ?? []
     const CacheClusters = members.length ? await describeMember(elasticache, members[0]!) : []
-    const endpoint = group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint
+    const clusterMode = isClusterMode(group)
+    const endpoint = groupEndpoint(group)
+    const nodeGroups = (group.NodeGroups ?? []).map((ng) => ng.NodeGroupId!).sort()
     state.group = {
       id: group.ReplicationGroupId!,
       status: group.Status ?? 'unknown',
@@ -170,6 +186,9 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
       tls: group.TransitEncryptionEnabled ?? false,
       nodes: members.length,
       members,
+      clusterMode,
+      nodeGroups,
+      replicasPerShard: Math.max(0, (group.NodeGroups?.[0]?.NodeGroupMembers?.length ?? 1) - 1),
       securityGroupIds: (CacheClusters[0]?.SecurityGroups ?? []).map((g) => g.SecurityGroupId!),
       host: endpoint?.Address,
       port: endpoint?.Port,
@@ -181,6 +200,11 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
     const {options} = ctx
     const name = replicationGroupId(ctx.stack)
     const nodes = 1 + options.replicas
+    const sharded = options.shards > 1
+    /** "cache.t3.micro x2" or, sharded, "3 shards x 2 nodes (cache.t3.micro x6)". */
+    const size = sharded
+      ? `${options.shards} shards x ${nodes} node${nodes > 1 ? 's' : ''} (${options.nodeType} x${options.shards * nodes}), cluster mode`
+      : `${options.nodeType} x${nodes}`
     const group = state.group
     if (!group || group.status === 'deleting' || group.status === 'create-failed') {
       const version = options.engineVersion ?? DEFAULT_ENGINE_VERSION[options.engine]
@@ -191,10 +215,12 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
         engineVersion: version,
         nodeType: options.nodeType,
         replicas: options.replicas,
+        shards: options.shards,
         tls: options.tls,
         subnetGroup: state.subnetGroup,
         securityGroupId: state.cacheGroupId,
-        zones: nodeZones(state.zones, nodes),
+        // A sharded group's nodes are spread by ElastiCache (PreferredCacheClusterAZs is for one shard).
+        zones: sharded ? [] : nodeZones(state.zones, nodes),
         afterDeletion: group !== undefined,
       }
       if (group?.status === 'create-failed') {
@@ -212,7 +238,7 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
             action: 'create',
             resource: 'replication-group',
             name,
-            detail: `again, once the failed one is gone: ${options.engine} ${version}, ${options.nodeType} x${nodes} in ${op.zones.join(', ')}`,
+            detail: `again, once the failed one is gone: ${options.engine} ${version}, ${size}${op.zones.length ? ` in ${op.zones.join(', ')}` : ''}`,
             op,
           },
         ]
@@ -233,7 +259,7 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
           action: 'create',
           resource: 'replication-group',
           name,
-          detail: `${options.engine} ${version}, ${options.nodeType} x${nodes}${options.replicas ? ', Multi-AZ failover' : ''}, TLS ${options.tls ? 'on' : 'off'}, encrypted at rest, in ${op.zones.join(' ')}; ${cost}`,
+          detail: `${options.engine} ${version}, ${size}${options.replicas ? ', Multi-AZ failover' : ''}, TLS ${options.tls ? 'on' : 'off'}, encrypted at rest${op.zones.length ? `, in ${op.zones.join(' ')}` : ''}; ${cost}`,
           op,
           cost,
           takes: CREATE_TAKES,
@@ -270,6 +296,19 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
         detail: `security groups differ: has ${op.from.join(', ')}, needs ${op.to.join(', ')}`,
         op,
       })
+    }
+    if (group.clusterMode || sharded) {
+      changes.push(...shardChanges(group, options, name, ctx.note))
+      if (group.status !== 'available' && changes.length === 0) {
+        changes.push({
+          action: 'wait',
+          resource: 'replication-group',
+          name,
+          detail: `status ${group.status}`,
+          op: {kind: 'wait-available', id: name, status: group.status},
+        })
+      }
+      return changes
     }
     const failoverOn = Boolean(group.multiAz || group.failover)
     const failover = (enabled: boolean): Change<ClusterOp> => ({
@@ -322,8 +361,16 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
         port: REDIS_PORT,
         tls: ctx.options.tls,
         nodes: [],
+        clusterMode: ctx.options.shards > 1,
       }
-    return {replicationGroupId: g.id, host: g.host, port: g.port ?? REDIS_PORT, tls: g.tls, nodes: g.members}
+    return {
+      replicationGroupId: g.id,
+      host: g.host,
+      port: g.port ?? REDIS_PORT,
+      tls: g.tls,
+      nodes: g.members,
+      clusterMode: g.clusterMode,
+    }
   },
 
   async apply(_state, plan, ctx) {
@@ -342,8 +389,11 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
               Engine: op.engine,
               EngineVersion: op.engineVersion,
               CacheNodeType: op.nodeType,
-              NumCacheClusters: 1 + op.replicas,
-              AutomaticFailoverEnabled: op.replicas > 0,
+              // Cluster mode enabled requires automatic failover (AWS: CreateReplicationGroup), replicas or not.
+              ...(op.shards > 1
+                ? {ClusterMode: 'enabled', NumNodeGroups: op.shards, ReplicasPerNodeGroup: op.replicas}
+                : {NumCacheClusters: 1 + op.replicas}),
+              AutomaticFailoverEnabled: op.replicas > 0 || op.shards > 1,
               MultiAZEnabled: op.replicas > 0,
               CacheSubnetGroupName: op.subnetGroup,
               ...(op.zones.length ? {PreferredCacheClusterAZs: op.zones} : {}),
@@ -386,6 +436,20 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
           )
           await waitForAvailable(elasticache, op.id, ctx)
           break
+        case 'reshard':
+          ctx.progress(
+            `resharding ${op.id} online: ${op.from} -> ${op.to} shards${op.remove.length ? ` (moving the slots of ${op.remove.join(', ')})` : ''}`,
+          )
+          await elasticache.send(
+            new ModifyReplicationGroupShardConfigurationCommand({
+              ReplicationGroupId: op.id,
+              NodeGroupCount: op.to,
+              ...(op.remove.length ? {NodeGroupsToRemove: op.remove} : {}),
+              ApplyImmediately: true,
+            }),
+          )
+          await waitForAvailable(elasticache, op.id, ctx)
+          break
         case 'wait-available':
           break // the wait below
         case 'delete-failed-group':
@@ -407,13 +471,14 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
         'Choose another --stack, or delete that group',
       )
     }
-    const endpoint = group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint
+    const endpoint = groupEndpoint(group)
     return {
       replicationGroupId: id,
       host: endpoint!.Address!,
       port: endpoint!.Port ?? REDIS_PORT,
       tls: group.TransitEncryptionEnabled ?? false,
       nodes: group.MemberClusters ?? [],
+      clusterMode: isClusterMode(group),
     }
   },
 
@@ -447,6 +512,60 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
       await waitForGone(elasticache, op.id, ctx, 'cct rollback')
     }
   },
+}
+
+/** Cluster mode enabled: ElastiCache says so, or the group has a configuration endpoint and no primary one. */
+const isClusterMode = (group: ReplicationGroup): boolean =>
+  group.ClusterEnabled ?? (group.ConfigurationEndpoint !== undefined && !group.NodeGroups?.[0]?.PrimaryEndpoint)
+
+/** Where clients connect: the configuration endpoint of a cluster-mode group, else the primary endpoint. */
+const groupEndpoint = (group: ReplicationGroup) =>
+  isClusterMode(group)
+    ? (group.ConfigurationEndpoint ?? group.NodeGroups?.[0]?.PrimaryEndpoint)
+    : (group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint)
+
+/**
+ * The shard count of an existing group against the one asked. Fewer shards reshard online,
+ * removing the highest-numbered node groups (their slots move to the others). A group of one
+ * shard in cluster mode disabled cannot become sharded in place, and adding shards is refused
+ * (see below): both say what to do instead. Replicas per shard are not changed in place.
+ */
+function shardChanges(
+  group: GroupInfo,
+  options: StackOptions,
+  name: string,
+  note: (message: string) => void,
+): Change<ClusterOp>[] {
+  const asked = options.shards
+  if (!group.clusterMode) {
+    throw conflictError(
+      `${name} has one shard (cluster mode disabled); ${optionLabel(options, 'shards')} ${asked} needs cluster mode enabled, which ElastiCache cannot turn on in place without downtime, and cct never recreates a cache`,
+      `Keep one shard (leave out ${optionLabel(options, 'shards')}), or remove the stack with \`cct rollback\` and run \`cct setup --shards ${asked}\` again (the cache starts empty), or set up a new stack beside it with --stack <name> --shards ${asked}`,
+    )
+  }
+  const changes: Change<ClusterOp>[] = []
+  const has = group.nodeGroups.length
+  if (has > 0 && group.replicasPerShard !== options.replicas) {
+    note(
+      `${name} has ${group.replicasPerShard} replica${group.replicasPerShard === 1 ? '' : 's'} per shard, asked ${options.replicas}; cct does not change the replicas of a sharded group yet`,
+    )
+  }
+  if (has === 0 || has === asked) return changes
+  if (asked > has) {
+    throw conflictError(
+      `${name} has ${has} shards; cct does not add shards to a group yet (${optionLabel(options, 'shards')} ${asked})`,
+      `Keep ${has} shards (${optionLabel(options, 'shards')} ${has}), or remove the stack with \`cct rollback\` and run \`cct setup --shards ${asked}\` again (the cache starts empty)`,
+    )
+  }
+  const remove = group.nodeGroups.slice(asked)
+  changes.push({
+    action: 'update',
+    resource: 'replication-group',
+    name,
+    detail: `reshard online: ${has} -> ${asked} shards, the slots of node group${remove.length > 1 ? 's' : ''} ${remove.join(', ')} move to the others (keys stay readable)`,
+    op: {kind: 'reshard', id: name, from: has, to: asked, remove},
+  })
+  return changes
 }
 
 /** States in which ElastiCache accepts DeleteReplicationGroup. */

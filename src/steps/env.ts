@@ -27,6 +27,13 @@ declare module '../engine/step.js' {
 
 export const ENV_KEYS = ['REDIS_HOST', 'REDIS_PORT', 'REDIS_TLS'] as const
 
+/**
+ * REDIS_CLUSTER=true on the functions of a sharded stack (cluster mode enabled): both helpers
+ * then connect in cluster mode to the configuration endpoint. Set only then, and recorded
+ * like the others, so rollback restores exactly what was there (usually: no such variable).
+ */
+export const CLUSTER_KEY = 'REDIS_CLUSTER'
+
 /** A primary endpoint's length, for sizing an environment before the cache exists. */
 const TYPICAL_ENDPOINT = 'master.cct-cache.abcdef.use1.cache.amazonaws.com'
 
@@ -75,9 +82,10 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
   command: 'cct env',
 
   async inspect(ctx) {
-    const {host, port, tls} = ctx.need('cluster')
+    const {host, port, tls, clusterMode} = ctx.need('cluster')
     const lambda = await ctx.aws.lambda()
-    const desired = {REDIS_HOST: host, REDIS_PORT: String(port), REDIS_TLS: String(tls)}
+    const desired: Record<string, string> = {REDIS_HOST: host, REDIS_PORT: String(port), REDIS_TLS: String(tls)}
+    if (clusterMode) desired[CLUSTER_KEY] = 'true'
     const functions = isUndoing(ctx)
       ? await recordedFunctions(lambda, envRecordKey(ctx))
       : await resolveFunctions(lambda, ctx.options, ctx.region)
@@ -238,6 +246,10 @@ export function desiredFor(
   state: Pick<EnvState, 'desired' | 'autoCache' | 'autoCacheTtls'>,
 ): Desired {
   const want: Desired = {...state.desired}
+  // Not sharded (any more): cct's REDIS_CLUSTER goes back to what it was, where it is still cct's.
+  const cluster = record[CLUSTER_KEY]
+  if (!(CLUSTER_KEY in want) && cluster && (env[CLUSTER_KEY] ?? null) === cluster.set)
+    want[CLUSTER_KEY] = cluster.before
   if (state.autoCache === undefined) return want
   const current = env.AWS_LAMBDA_EXEC_WRAPPER ?? null
   if (state.autoCache) {

@@ -137,7 +137,7 @@ export function formatSetupSummary(report: ConvergeReport, options: StackOptions
   lines.push(
     ...labelled(
       cluster ? '' : 'cache',
-      `${options.engine} ${version} on ${options.nodeType} x${1 + options.replicas}${cost ? `, ${cost}` : ''}`,
+      `${options.engine} ${version} on ${options.nodeType} x${options.shards * (1 + options.replicas)}${options.shards > 1 ? ` (${options.shards} shards, cluster mode)` : ''}${cost ? `, ${cost}` : ''}`,
       pad,
       width,
     ),

@@ -100,7 +100,7 @@ export async function askSetup(
       ],
     }),
   )
-  const nodes = 1 + replicas
+  const nodes = options.shards * (1 + replicas)
   const nodePrices = await prices[engine]
   const costs = NODE_TYPES.map((t) => ({type: t, cost: monthlyCost(nodePrices, t, nodes)}))
   // The source is said once, in the question; a row says its own only when it differs.

@@ -230,6 +230,7 @@ describe('cluster', () => {
       engineVersion: '8.0',
       nodeType: 'cache.t4g.micro',
       replicas: 1,
+      shards: 1,
       tls: true,
       subnetGroup: 'cct-cache-subnet-group',
       securityGroupId: 'sg-cache',
@@ -239,6 +240,30 @@ describe('cluster', () => {
     const [wait] = clusterStep.plan(clusterState({status: 'deleting'}), ctx)
     assert.equal(wait!.action, 'wait')
     assert.equal((wait!.op as {afterDeletion: boolean}).afterDeletion, true)
+  })
+
+  it('--shards 3: a cluster-mode create of 3 shards, the cost over all 6 nodes', () => {
+    const [create] = clusterStep.plan(
+      clusterState(null, {cost: {monthlyUsd: 74.46, note: 'list price'}}),
+      planContext({shards: 3, replicas: 1}),
+    )
+    assert.equal((create!.op as {shards: number}).shards, 3)
+    assert.deepEqual((create!.op as {zones: string[]}).zones, [])
+    assert.match(create!.detail ?? '', /3 shards x 2 nodes \(cache\.t3\.micro x6\), cluster mode/)
+  })
+
+  it('fewer shards reshard online, removing the highest-numbered groups; more, or 1 -> N, are refused', () => {
+    const sharded = {clusterMode: true, nodeGroups: ['0001', '0002', '0003'], nodes: 3, host: 'clustercfg.x'}
+    assert.deepEqual(ops(clusterStep.plan(clusterState(sharded), planContext({shards: 1}))), [
+      {kind: 'reshard', id: 'cct-cache', from: 3, to: 1, remove: ['0002', '0003']},
+    ])
+    assert.deepEqual(ops(clusterStep.plan(clusterState(sharded), planContext({shards: 3}))), [])
+    assert.throws(() => clusterStep.plan(clusterState(sharded), planContext({shards: 4})), /does not add shards/)
+    assert.throws(
+      () => clusterStep.plan(clusterState({}), planContext({shards: 2})),
+      (e: Error & {hint?: string}) =>
+        /cluster mode disabled/.test(e.message) && /cct rollback.*cct setup --shards 2/.test(e.hint ?? ''),
+    )
   })
 
   it('a group that ended create-failed is deleted and created again: it holds nothing, and waiting on it would never end', () => {

@@ -573,6 +573,15 @@ if _redis is not None:
             tls.settimeout(self.socket_timeout)
             return tls
 
+    class _BudgetSSLPool(_redis.ConnectionPool):
+        """A cluster node's pool with _BudgetSSLConnection. redis-py's Redis() takes no
+        connection_class (RedisCluster passes its kwargs to Redis() per node, which then fails
+        with "unexpected keyword argument 'connection_class'"); a pool class is what it lets
+        one choose, for a cluster created from a URL."""
+
+        def __init__(self, connection_class=None, connection_pool_class=None, **kwargs):
+            super().__init__(connection_class=_BudgetSSLConnection, **kwargs)
+
 
 class _LazyCluster:
     """A sharded cache (REDIS_CLUSTER=true): redis-py's RedisCluster on the configuration
@@ -596,14 +605,18 @@ class _LazyCluster:
         with self.lock:
             if self.cluster is None:
                 config = self.config
-                kwargs = {}
                 if config["tls"]:
                     # ssl=True would pick redis-py's SSLConnection (handshake outside the
-                    # budget); this one has SSLConnection's defaults (verified, names checked).
-                    kwargs["connection_class"] = _BudgetSSLConnection
+                    # budget); this pool's has SSLConnection's defaults (verified, names
+                    # checked). RedisCluster uses a pool class only for a URL's nodes.
+                    where = {
+                        "url": "rediss://%s:%d" % (config["host"], config["port"]),
+                        "connection_pool_class": _BudgetSSLPool,
+                    }
+                else:
+                    where = {"host": config["host"], "port": config["port"]}
                 self.cluster = _RedisCluster(
-                    host=config["host"],
-                    port=config["port"],
+                    **where,
                     socket_connect_timeout=config["connect_timeout_ms"] / 1000.0,
                     socket_timeout=config["command_timeout_ms"] / 1000.0,
                     socket_keepalive=True,
@@ -617,7 +630,6 @@ class _LazyCluster:
                     # Node names and addresses as CLUSTER SLOTS gives them, never the
                     # configuration endpoint's DNS answer of the moment.
                     dynamic_startup_nodes=False,
-                    **kwargs,
                 )
             return self.cluster
 
