@@ -165,6 +165,8 @@ export const STATEMENTS: readonly StatementSpec[] = [
         'elasticache:CreateReplicationGroup',
         'elasticache:ModifyReplicationGroup',
         'elasticache:ModifyReplicationGroupShardConfiguration',
+        'elasticache:IncreaseReplicaCount',
+        'elasticache:DecreaseReplicaCount',
       ],
       undo: ['elasticache:DeleteReplicationGroup'],
     },
