@@ -299,16 +299,7 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
     }
     if (group.clusterMode || sharded) {
       changes.push(...shardChanges(group, options, name, ctx.note))
-      if (group.status !== 'available' && changes.length === 0) {
-        changes.push({
-          action: 'wait',
-          resource: 'replication-group',
-          name,
-          detail: `status ${group.status}`,
-          op: {kind: 'wait-available', id: name, status: group.status},
-        })
-      }
-      return changes
+      return untilAvailable(changes, group, name)
     }
     const failoverOn = Boolean(group.multiAz || group.failover)
     const failover = (enabled: boolean): Change<ClusterOp> => ({
@@ -334,16 +325,7 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
     } else if (group.nodes > 0 && options.replicas > 0 && !(group.multiAz && group.failover)) {
       changes.push(failover(true))
     }
-    if (group.status !== 'available' && changes.length === 0) {
-      changes.push({
-        action: 'wait',
-        resource: 'replication-group',
-        name,
-        detail: `status ${group.status}`,
-        op: {kind: 'wait-available', id: name, status: group.status},
-      })
-    }
-    return changes
+    return untilAvailable(changes, group, name)
   },
 
   resources(state) {
@@ -685,4 +667,18 @@ async function waitForGone(
     resume,
     usually(DELETE_TAKES),
   )
+}
+
+/** A group with nothing to change but not available yet: the plan waits for it. */
+function untilAvailable(changes: Change<ClusterOp>[], group: {status: string}, name: string): Change<ClusterOp>[] {
+  if (group.status !== 'available' && changes.length === 0) {
+    changes.push({
+      action: 'wait',
+      resource: 'replication-group',
+      name,
+      detail: `status ${group.status}`,
+      op: {kind: 'wait-available', id: name, status: group.status},
+    })
+  }
+  return changes
 }
