@@ -13,7 +13,7 @@ export const ExitCode = {
   Permission: 4,
   /** The account is not in a state cct can converge from (a conflict, a resource in use). */
   Conflict: 5,
-  /** A wait ran out of time; running the same command again resumes. */
+  /** A wait ran out of time, or AWS kept throttling or failing (5xx) past every retry; running the same command again resumes. */
   Timeout: 6,
   /** `cct verify` found something not in place or not answering. */
   Verification: 7,
@@ -35,7 +35,10 @@ export const EXIT_CODE_HELP: ReadonlyArray<[number, string]> = [
   [ExitCode.Credentials, 'no usable AWS credentials or region, or a profile that does not exist'],
   [ExitCode.Permission, 'AWS denied an action; the message names the IAM action to grant'],
   [ExitCode.Conflict, 'the account is in a state cct will not change on its own (read the hint)'],
-  [ExitCode.Timeout, 'a wait timed out; run the same command again to resume'],
+  [
+    ExitCode.Timeout,
+    'a wait timed out, or AWS kept throttling or failing (HTTP 5xx) past every retry; run the same command again to resume',
+  ],
   [ExitCode.Verification, 'cct verify: a check failed (the table says which)'],
   [ExitCode.Drift, 'cct status: something is missing or drifted (the table says what and how)'],
   [
@@ -74,7 +77,18 @@ interface AwsLikeError {
   Code?: string
   code?: string
   message?: string
-  $metadata?: {httpStatusCode?: number}
+  $metadata?: {httpStatusCode?: number; attempts?: number}
+  $response?: {headers?: Record<string, string>; body?: unknown}
+  $responseBodyText?: string
+}
+
+const THROTTLED =
+  /^(Throttling|ThrottlingException|ThrottledException|RequestLimitExceeded|TooManyRequestsException|RequestThrottled|RequestThrottledException|SlowDown|PriorRequestNotComplete|BandwidthLimitExceeded|ProvisionedThroughputExceededException|LimitExceededException)$/
+
+/** The answer was an HTML page (a proxy's or load balancer's), not an AWS error document. */
+function isHtml(err: AwsLikeError): boolean {
+  const type = Object.entries(err.$response?.headers ?? {}).find(([k]) => k.toLowerCase() === 'content-type')?.[1]
+  return /html/i.test(type ?? '') || /<html|<!doctype html/i.test(`${err.$responseBodyText ?? ''} ${err.message ?? ''}`)
 }
 
 const DENIED = /^(AccessDenied|AccessDeniedException|UnauthorizedOperation|AuthorizationError|Forbidden)$/
@@ -127,6 +141,30 @@ export function explainAwsError(error: unknown, action?: string): CctError {
     return new CctError(`Cannot reach the AWS endpoint (${message})`, {
       exitCode: ExitCode.Failure,
       hint: 'Check --endpoint-url / AWS_ENDPOINT_URL and your network',
+      cause: error,
+    })
+  }
+  const status = err.$metadata?.httpStatusCode ?? 0
+  const attempts = err.$metadata?.attempts
+  const tries = attempts && attempts > 1 ? ` (${attempts} attempts)` : ''
+  const call = action ?? 'a call'
+  if (THROTTLED.test(name) || status === 429) {
+    return new CctError(`AWS kept throttling ${call}${tries}`, {
+      exitCode: ExitCode.Timeout,
+      hint: 'The account is busy: run the same command again in a minute; it resumes where it stopped (what exists is tagged)',
+      cause: error,
+    })
+  }
+  if (status >= 500) {
+    const unknown = /^(Unknown|UnknownError|Error)$/.test(name) || /^(Unknown|UnknownError)?$/.test(message)
+    const what = isHtml(err)
+      ? `HTTP ${status} with an HTML page, not an AWS error`
+      : unknown
+        ? `HTTP ${status} with no AWS error in the answer`
+        : `HTTP ${status} (${name}: ${message})`
+    return new CctError(`AWS answered ${call} with ${what}${tries}`, {
+      exitCode: ExitCode.Timeout,
+      hint: 'A fault on the service side or a proxy between: run the same command again in a few minutes; it resumes where it stopped (what exists is tagged). If it persists, check --endpoint-url / AWS_ENDPOINT_URL and any proxy',
       cause: error,
     })
   }

@@ -244,6 +244,7 @@ export const STATEMENTS: readonly StatementSpec[] = [
     actions: {
       read: [
         'iam:GetRole',
+        'iam:ListRoles',
         'iam:ListRoleTags',
         'iam:ListAttachedRolePolicies',
         'iam:ListRolePolicies',

@@ -43,6 +43,15 @@ export class AwsClients {
     return this.client('ec2', async () => new (await import('@aws-sdk/client-ec2')).EC2Client(this.options()))
   }
 
+  /** EC2 without the SDK's retries: for creates without an idempotency token (see createOnce). */
+  ec2Once(): Promise<EC2Client> {
+    return this.client(
+      'ec2',
+      async () => new (await import('@aws-sdk/client-ec2')).EC2Client({...this.options(), maxAttempts: 1}),
+      'ec2-once',
+    )
+  }
+
   elasticache(): Promise<ElastiCacheClient> {
     return this.client(
       'elasticache',
@@ -138,8 +147,8 @@ export class AwsClients {
     }
   }
 
-  private client<T>(service: string, create: () => Promise<T>): Promise<T> {
-    let pending = this.cache.get(service) as Promise<T> | undefined
+  private client<T>(service: string, create: () => Promise<T>, key = service): Promise<T> {
+    let pending = this.cache.get(key) as Promise<T> | undefined
     if (!pending) {
       pending = create().then((client) => {
         ;(client as unknown as SdkClient).middlewareStack.add(
@@ -161,7 +170,7 @@ export class AwsClients {
         )
         return client
       })
-      this.cache.set(service, pending)
+      this.cache.set(key, pending)
     }
     return pending
   }

@@ -7,6 +7,7 @@ import {
   ListAttachedRolePoliciesCommand,
   ListRolePoliciesCommand,
   ListRoleTagsCommand,
+  ListRolesCommand,
   TagRoleCommand,
   UntagRoleCommand,
   type IAMClient,
@@ -112,16 +113,68 @@ function globMatches(pattern: string, action: string): boolean {
   return re.test(action)
 }
 
+/**
+ * The role is not cct's, so the record comes first: tagged before the policy is attached,
+ * a crash or a lost reply between the two leaves a record of a change that may have been
+ * made, and rollback's detach (NoSuchEntity is fine) makes it exact. Attached first, a
+ * crash in between would leave the policy on the user's role with nothing saying cct put it
+ * there. The record names the policy; it is kept until rollback has detached it.
+ */
 export async function attachVpcPolicy(
   iam: IAMClient,
   role: RoleInfo,
   recordTag: string,
   partition: string,
 ): Promise<void> {
+  if (role.tags[recordTag] === undefined)
+    await iam.send(new TagRoleCommand({RoleName: role.name, Tags: [{Key: recordTag, Value: VPC_ACCESS_POLICY_NAME}]}))
   await iam.send(new AttachRolePolicyCommand({RoleName: role.name, PolicyArn: vpcAccessPolicyArn(partition)}))
-  await iam.send(new TagRoleCommand({RoleName: role.name, Tags: [{Key: recordTag, Value: VPC_ACCESS_POLICY_NAME}]}))
 }
 
+/**
+ * The ARNs of the roles that carry cct's record, found by the record itself: a rollback
+ * killed after the functions' records were cleared (or a setup killed before any function
+ * had one) leaves no function leading to the role. Only roles Lambda may assume are read
+ * (ListRoles gives no tags, ListRoleTags is one call per role).
+ */
+export async function recordedRoleArns(iam: IAMClient, recordTag: string, concurrency = 8): Promise<string[]> {
+  const candidates: {name: string; arn: string}[] = []
+  let Marker: string | undefined
+  do {
+    const page = await iam.send(new ListRolesCommand({Marker}))
+    for (const r of page.Roles ?? []) {
+      const trust = safeDecode(r.AssumeRolePolicyDocument ?? '')
+      if (r.RoleName && r.Arn && trust.includes('lambda.amazonaws.com')) candidates.push({name: r.RoleName, arn: r.Arn})
+    }
+    Marker = page.IsTruncated ? page.Marker : undefined
+  } while (Marker)
+  const found: string[] = []
+  let next = 0
+  const worker = async () => {
+    while (next < candidates.length) {
+      const role = candidates[next++]!
+      try {
+        const {Tags = []} = await iam.send(new ListRoleTagsCommand({RoleName: role.name}))
+        if (Tags.some((t) => t.Key === recordTag)) found.push(role.arn)
+      } catch (error) {
+        // Deleted since the listing: nothing of cct's on it any more.
+        if (!isAwsError(error, 'NoSuchEntityException')) throw error
+      }
+    }
+  }
+  await Promise.all(Array.from({length: Math.min(concurrency, candidates.length)}, worker))
+  return found.sort()
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/** Detached first, the record cleared only after: a crash between the two leaves a record the next rollback finds. */
 export async function detachVpcPolicy(
   iam: IAMClient,
   roleName: string,

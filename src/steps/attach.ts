@@ -18,7 +18,14 @@ import {
 import {ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {waitUntil} from '../aws/wait.js'
-import {attachVpcPolicy, detachVpcPolicy, inspectRole, partitionOf, type RoleInfo} from '../aws/roles.js'
+import {
+  attachVpcPolicy,
+  detachVpcPolicy,
+  inspectRole,
+  partitionOf,
+  recordedRoleArns,
+  type RoleInfo,
+} from '../aws/roles.js'
 import {
   isPending,
   isUndoing,
@@ -94,7 +101,9 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
     const iam = await ctx.aws.iam()
     if (isUndoing(ctx)) {
       const recorded = await recordedFunctions(lambda, vpcRecordKey(ctx))
-      const roleArns = [...new Set(recorded.map((f) => f.role))]
+      // The roles by their own record too: the functions' records are cleared before the roles'.
+      const tagged = await recordedRoleArns(iam, roleRecordKey(ctx), FUNCTION_CONCURRENCY)
+      const roleArns = [...new Set([...recorded.map((f) => f.role), ...tagged])]
       const roles = await mapBounded(roleArns, FUNCTION_CONCURRENCY, (arn) => inspectRole(iam, arn))
       return {
         vpcId,

@@ -1,3 +1,5 @@
+import {randomUUID} from 'node:crypto'
+
 import {
   AllocateAddressCommand,
   AssociateRouteTableCommand,
@@ -379,6 +381,8 @@ export const natStep: Step<'nat', NatState, NatOp> = {
         case 'create-nat-gateway': {
           const {NatGateway} = await ec2.send(
             new CreateNatGatewayCommand({
+              // The SDK's retry of a create whose reply was lost returns the same gateway.
+              ClientToken: randomUUID(),
               SubnetId: real(op.subnetId),
               AllocationId: real(op.allocationId),
               TagSpecifications: [{ResourceType: 'natgateway', Tags: publicTags(ctx, 'nat')}],

@@ -1,3 +1,5 @@
+import {randomUUID} from 'node:crypto'
+
 import {
   AssociateRouteTableCommand,
   CreateRouteTableCommand,
@@ -33,8 +35,9 @@ import {
 } from '../engine/step.js'
 import {CctError, ExitCode, conflictError, usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr, validateVpcCidr} from '../net/cidr.js'
-import {hasStackTags, isPublicSide, stackFilters, stackTags} from '../tags.js'
+import {STACK_KEY, hasStackTags, isPublicSide, stackFilters, stackTags} from '../tags.js'
 import {isAwsError} from '../aws/errors.js'
+import {createOnce} from '../aws/create-once.js'
 
 export interface VpcOutput {
   vpcId: string
@@ -309,30 +312,56 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
 
   async apply(state, plan, ctx) {
     const ec2 = await ctx.aws.ec2()
+    const ec2Once = await ctx.aws.ec2Once()
+    // A create whose reply was lost is found by its tags before it is sent again (createOnce).
+    const byTags = (stackName: string, extra: {Name: string; Values: string[]}[] = []) => [
+      {Name: `tag:${STACK_KEY}`, Values: [ctx.stack]},
+      {Name: 'tag:Name', Values: [stackName]},
+      ...extra,
+    ]
     // What this run creates: pending id -> real id, for the operations after and the output.
     const created = new Map<string, string>()
     const real = (id: string) => created.get(id) ?? id
     for (const op of operations(plan)) {
       switch (op.kind) {
         case 'create-vpc': {
-          const {Vpc} = await ec2.send(
-            new CreateVpcCommand({
-              CidrBlock: op.cidr,
-              TagSpecifications: [{ResourceType: 'vpc', Tags: stackTags(ctx.stack, show(op.id))}],
-            }),
+          const Vpc = await createOnce(
+            () =>
+              ec2Once
+                .send(
+                  new CreateVpcCommand({
+                    CidrBlock: op.cidr,
+                    TagSpecifications: [{ResourceType: 'vpc', Tags: stackTags(ctx.stack, show(op.id))}],
+                  }),
+                )
+                .then((r) => r.Vpc),
+            async () => {
+              const {Vpcs = []} = await ec2.send(new DescribeVpcsCommand({Filters: byTags(show(op.id))}))
+              return Vpcs[0]
+            },
           )
           created.set(op.id, Vpc!.VpcId!)
           ctx.progress(`created ${Vpc!.VpcId}`)
           break
         }
         case 'create-subnet': {
-          const {Subnet} = await ec2.send(
-            new CreateSubnetCommand({
-              VpcId: real(op.vpcId),
-              CidrBlock: op.cidr,
-              AvailabilityZone: op.az,
-              TagSpecifications: [{ResourceType: 'subnet', Tags: stackTags(ctx.stack, show(op.id))}],
-            }),
+          const Subnet = await createOnce(
+            () =>
+              ec2Once
+                .send(
+                  new CreateSubnetCommand({
+                    VpcId: real(op.vpcId),
+                    CidrBlock: op.cidr,
+                    AvailabilityZone: op.az,
+                    TagSpecifications: [{ResourceType: 'subnet', Tags: stackTags(ctx.stack, show(op.id))}],
+                  }),
+                )
+                .then((r) => r.Subnet),
+            async () => {
+              const filters = byTags(show(op.id), [{Name: 'vpc-id', Values: [real(op.vpcId)]}])
+              const {Subnets = []} = await ec2.send(new DescribeSubnetsCommand({Filters: filters}))
+              return Subnets[0]
+            },
           )
           created.set(op.id, Subnet!.SubnetId!)
           break
@@ -340,6 +369,8 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
         case 'create-route-table': {
           const {RouteTable} = await ec2.send(
             new CreateRouteTableCommand({
+              // A retry after a lost reply returns the same table (EC2 idempotency token).
+              ClientToken: randomUUID(),
               VpcId: real(op.vpcId),
               TagSpecifications: [{ResourceType: 'route-table', Tags: stackTags(ctx.stack, show(op.id))}],
             }),
@@ -355,6 +386,7 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
         case 'create-endpoint':
           await ec2.send(
             new CreateVpcEndpointCommand({
+              ClientToken: randomUUID(),
               VpcId: real(op.vpcId),
               VpcEndpointType: 'Gateway',
               ServiceName: serviceName(ctx.region, op.service),

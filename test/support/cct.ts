@@ -1,4 +1,4 @@
-import {spawn} from 'node:child_process'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {mkdtempSync, readFileSync, existsSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -56,6 +56,8 @@ export interface CliOptions {
   files?: Record<string, string>
   /** Environment variables the process must not have (e.g. AWS_REGION, so cct.json's region is read). */
   unset?: string[]
+  /** Called with the process once started (a fault proxy that kills it at an exact call). */
+  onSpawn?: (child: ChildProcess) => void
 }
 
 export async function cli(
@@ -82,6 +84,7 @@ export async function cli(
     // An empty working directory: a cct.json left in the checkout must not leak into a test.
     cwd: dirname(logFile),
   })
+  options.onSpawn?.(child)
   let stdout = ''
   let stderr = ''
   let killed = false

@@ -1,0 +1,64 @@
+/**
+ * The full kill-point sweep of issue #12 item 14 (too slow for the test suite, which runs a
+ * sample: test/e2e/kill-points.test.ts): for every mutating call N of setup, and then of
+ * rollback, on a fresh seeded sandbox, SIGKILL cct right after call N, run the same command
+ * again, then rollback, and compare the account with its snapshot from before setup.
+ *
+ *   npm run build && node --import tsx scripts/kill-points.ts [--only setup|rollback] [--from N] [--to N] [--out file.json]
+ */
+import {writeFileSync} from 'node:fs'
+import {parseArgs} from 'node:util'
+
+import {startSandbox} from '../sandbox/launcher.js'
+import {seedAccount} from '../sandbox/seed.js'
+import {FaultProxy, KillPoints, type KillCommand, type KillPointResult} from '../test/support/kill-points.js'
+
+const {values} = parseArgs({
+  options: {only: {type: 'string'}, from: {type: 'string'}, to: {type: 'string'}, out: {type: 'string'}},
+})
+Object.assign(process.env, {
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_EC2_METADATA_DISABLED: 'true',
+})
+delete process.env.AWS_PROFILE
+
+const sandbox = await startSandbox({
+  redis: false,
+  fidelity: {replicationGroupCreateSeconds: 1, replicationGroupDeleteSeconds: 1, eniLingerSeconds: 1},
+})
+const proxy = await new FaultProxy(sandbox.endpoint).start()
+const points = new KillPoints(sandbox, proxy)
+const fresh = async () => {
+  await sandbox.reset()
+  await seedAccount(sandbox)
+}
+const results: KillPointResult[] = []
+try {
+  await fresh()
+  const counts = await points.count()
+  console.log(`mutating calls: setup ${counts.setup}, rollback ${counts.rollback}`)
+  const commands: KillCommand[] = values.only ? [values.only as KillCommand] : ['setup', 'rollback']
+  for (const command of commands) {
+    const from = Number(values.from ?? 1)
+    const to = Math.min(Number(values.to ?? counts[command]), counts[command])
+    for (let n = from; n <= to; n++) {
+      await fresh()
+      const started = Date.now()
+      const result = await points.point(command, n)
+      results.push(result)
+      console.log(
+        `${command} ${n}/${counts[command]} ${result.operation ?? '?'}: ${result.converged ? 'converged' : `NOT ${result.problem}`} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      )
+      if (values.out) writeFileSync(values.out, JSON.stringify({counts, results}, null, 2))
+    }
+  }
+  for (const command of commands) {
+    const mine = results.filter((r) => r.command === command)
+    console.log(`${command}: ${mine.filter((r) => r.converged).length} of ${mine.length} kill points converge`)
+  }
+} finally {
+  await proxy.stop()
+  await sandbox.stop()
+}
+process.exit(results.every((r) => r.converged) ? 0 : 1)

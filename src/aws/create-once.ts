@@ -1,0 +1,36 @@
+/**
+ * A create AWS gives no idempotency token for (CreateVpc, CreateSubnet,
+ * CreateInternetGateway) must not be sent again blindly: its reply can be lost after the
+ * resource was made (a 5xx, a timeout, a reset connection), and the SDK's retry of the same
+ * request makes a second one. So it is sent through a client that does not retry, and
+ * before each retry the resource is looked up by the tags it is created with: found, it is
+ * the answer; not found, the create is sent again.
+ */
+export async function createOnce<T>(
+  send: () => Promise<T>,
+  find: () => Promise<T | undefined>,
+  attempts = 4,
+  baseDelayMs = 300,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send()
+    } catch (error) {
+      if (attempt >= attempts || !mayHaveHappened(error)) throw error
+      await new Promise((resolve) => setTimeout(resolve, baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random())))
+      const found = await find()
+      if (found !== undefined) return found
+    }
+  }
+}
+
+/** A failure after which the request may have been carried out, or is worth sending again: 5xx, throttling, no answer. */
+export function mayHaveHappened(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false
+  const e = error as {name?: string; code?: string; $metadata?: {httpStatusCode?: number}; $retryable?: unknown}
+  if ((e.$metadata?.httpStatusCode ?? 0) >= 500) return true
+  if (e.$retryable) return true
+  return /Throttl|RequestLimitExceeded|TimeoutError|RequestTimeout|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up/i.test(
+    `${e.name ?? ''} ${e.code ?? ''} ${(error as Error).message ?? ''}`,
+  )
+}

@@ -1,0 +1,123 @@
+/**
+ * Issue #12 item 14's kill points: SIGKILL cct right after its Nth mutating call (the change
+ * made, the answer never seen), then the same command again, then rollback: the account
+ * must equal its snapshot from before setup. Shared by the sampled test
+ * (test/e2e/kill-points.test.ts) and the full sweep (scripts/kill-points.ts).
+ */
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {isDeepStrictEqual} from 'node:util'
+
+import {accountSnapshot} from './account.js'
+import {cli, type Located} from './cct.js'
+import {FaultProxy} from './fault-proxy.js'
+
+export type KillCommand = 'setup' | 'rollback'
+
+/** `--nat`: a seeded function needs the internet, and `setup --yes` will not cut it off. */
+export const SETUP_ARGS = ['setup', '--yes', '--nat']
+export const ROLLBACK_ARGS = ['rollback', '--yes']
+
+export interface KillPointResult {
+  command: KillCommand
+  n: number
+  /** The operation after whose change cct was killed. */
+  operation?: string
+  killed: boolean
+  converged: boolean
+  /** What went wrong: an exit code or the parts of the account that differ. */
+  problem?: string
+}
+
+export class KillPoints {
+  constructor(
+    private readonly sandbox: Located & {env: Record<string, string>},
+    private readonly proxy: FaultProxy,
+  ) {}
+
+  /** `cct <args>` through the proxy, killed once the `killAt`th mutating call is answered. */
+  async run(args: string[], config: string, killAt?: number) {
+    const p = this.proxy
+    p.reset((call) => (killAt !== undefined && call.mutating && call.n === killAt ? 'kill' : 'relay'))
+    const result = await cli(
+      args,
+      {...this.sandbox.env, AWS_ENDPOINT_URL: p.url, CCT_CONFIG: config},
+      {onSpawn: (child) => (p.child = child)},
+    )
+    const operation = killAt === undefined ? undefined : p.calls.find((c) => c.mutating && c.n === killAt)?.operation
+    return {...result, killedByProxy: p.killed, operation, mutatingCalls: p.calls.filter((c) => c.mutating).length}
+  }
+
+  /** How many mutating calls setup and rollback make on a fresh (seeded) account; leaves it as it was. */
+  async count(): Promise<{setup: number; rollback: number}> {
+    const config = freshConfig()
+    const setup = await this.run(SETUP_ARGS, config)
+    if (setup.code !== 0) throw new Error(`setup failed: ${setup.stderr}`)
+    const rollback = await this.run(ROLLBACK_ARGS, config)
+    if (rollback.code !== 0) throw new Error(`rollback failed: ${rollback.stderr}`)
+    return {setup: setup.mutatingCalls, rollback: rollback.mutatingCalls}
+  }
+
+  /** One kill point, on a fresh (seeded) account. */
+  async point(command: KillCommand, n: number): Promise<KillPointResult> {
+    const config = freshConfig()
+    const before = await accountSnapshot(this.sandbox)
+    const fail = (problem: string, killed = true, operation?: string): KillPointResult => ({
+      command,
+      n,
+      operation,
+      killed,
+      converged: false,
+      problem,
+    })
+    if (command === 'rollback') {
+      const setup = await this.run(SETUP_ARGS, config)
+      if (setup.code !== 0) return fail(`setup exit ${setup.code}: ${lastLine(setup.stderr)}`, false)
+    }
+    const args = command === 'setup' ? SETUP_ARGS : ROLLBACK_ARGS
+    const killed = await this.run(args, config, n)
+    if (!killed.killedByProxy) return fail(`never reached mutating call ${n} (exit ${killed.code})`, false)
+    const again = await this.run(args, config)
+    if (again.code !== 0)
+      return fail(`${command} again exit ${again.code}: ${lastLine(again.stderr)}`, true, killed.operation)
+    if (command === 'setup') {
+      const rollback = await this.run(ROLLBACK_ARGS, config)
+      if (rollback.code !== 0)
+        return fail(`rollback exit ${rollback.code}: ${lastLine(rollback.stderr)}`, true, killed.operation)
+    }
+    const after = await accountSnapshot(this.sandbox)
+    if (!isDeepStrictEqual(after, before))
+      return fail(`differs: ${differences(before, after).join('; ')}`, true, killed.operation)
+    return {command, n, operation: killed.operation, killed: true, converged: true}
+  }
+}
+
+function freshConfig(): string {
+  return join(mkdtempSync(join(tmpdir(), 'cct-kill-')), 'cct.json')
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter(Boolean).pop() ?? ''
+}
+
+/** The snapshot's parts (and functions, roles) that differ, with both sides, short. */
+export function differences(before: Record<string, unknown>, after: Record<string, unknown>): string[] {
+  const out: string[] = []
+  for (const key of Object.keys({...before, ...after})) {
+    const a = before[key]
+    const b = after[key]
+    if (isDeepStrictEqual(a, b)) continue
+    if (a && b && typeof a === 'object' && !Array.isArray(a)) {
+      for (const inner of Object.keys({...a, ...(b as object)})) {
+        const x = (a as Record<string, unknown>)[inner]
+        const y = (b as Record<string, unknown>)[inner]
+        if (!isDeepStrictEqual(x, y))
+          out.push(`${key}.${inner}: ${JSON.stringify(x)} → ${JSON.stringify(y)}`.slice(0, 400))
+      }
+    } else out.push(`${key}: ${JSON.stringify(a)} → ${JSON.stringify(b)}`.slice(0, 400))
+  }
+  return out
+}
+
+export {FaultProxy}
