@@ -63,7 +63,7 @@ export async function buildLayer(outDir: string, options: BuildOptions = {}): Pr
   const cacheDir = options.cacheDir ?? join(root, 'build/layer-cache')
   const version = (await import('../../src/cache/index.js')).VERSION
 
-  const [node, redisPy] = await Promise.all([bundleNode(root, version), redisPyFiles(cacheDir)])
+  const [node, redisPy] = await Promise.all([bundleNode(root, version, cacheDir), redisPyFiles(cacheDir)])
   const files = new Map<string, Uint8Array>()
   const nodeDir = `nodejs/node_modules/${NODE_PACKAGE}`
   for (const [path, data] of node.files) files.set(`${nodeDir}/${path}`, data)

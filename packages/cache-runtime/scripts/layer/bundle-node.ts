@@ -1,4 +1,5 @@
-import {readFileSync, readdirSync} from 'node:fs'
+import {createHash} from 'node:crypto'
+import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, join, relative} from 'node:path'
 
@@ -152,7 +153,7 @@ export function queriedFlags(root: string): Set<string> {
 /** The cluster client's file in the package, loaded by a sharded cache only (src/cache/cluster.ts). */
 export const CLUSTER_FILE = 'ioredis-cluster.js'
 
-export async function bundleNode(root: string, version: string): Promise<NodeBundle> {
+export async function bundleNode(root: string, version: string, cacheDir?: string): Promise<NodeBundle> {
   const entry = join(root, 'src/cache/index.ts')
   const common = {
     entryPoints: [entry],
@@ -199,7 +200,7 @@ export async function bundleNode(root: string, version: string): Promise<NodeBun
         `export const {${exportNames.join(', ')}} = cjs\nexport default cjs\n`,
     ),
   )
-  files.set('index.d.ts', text(moduleTypes(root)))
+  files.set('index.d.ts', text(moduleTypes(root, cacheDir)))
   files.set(
     'package.json',
     text(
@@ -231,13 +232,45 @@ export async function bundleNode(root: string, version: string): Promise<NodeBun
  * The package's index.d.ts, generated from src/cache: tsc's declaration emit, with what
  * index.ts exports (and the types those refer to) put into one file by dts-bundle-generator,
  * so the package carries no internal module and no import of ioredis, which it bundles.
+ * Running the compiler is most of a layer build's time (~10 s of CPU), so the result is kept
+ * in cacheDir under a digest of everything it is made from: the same inputs, the same text.
  */
-function moduleTypes(root: string): string {
+function moduleTypes(root: string, cacheDir?: string): string {
+  const cached = cacheDir && join(cacheDir, `index-${typesDigest(root)}.d.ts`)
+  if (cached && existsSync(cached)) return readFileSync(cached, 'utf8')
   const [types] = generateDtsBundle(
     [{filePath: join(root, 'src/cache/index.ts'), output: {noBanner: true, exportReferencedTypes: false}}],
     {preferredConfigPath: join(root, 'tsconfig.json')},
   )
-  return `// Types of \`cct-cache\`, the Node helper in the cct layer, generated from its sources by the layer build.\n${types!}`
+  const text = `// Types of \`cct-cache\`, the Node helper in the cct layer, generated from its sources by the layer build.\n${types!}`
+  if (cached) {
+    mkdirSync(cacheDir, {recursive: true})
+    // Write-then-rename: test files build layers at the same time.
+    writeFileSync(`${cached}.${process.pid}`, text)
+    renameSync(`${cached}.${process.pid}`, cached)
+  }
+  return text
+}
+
+/** The sources the types come from, the compiler settings, and the versions of the tools and of ioredis. */
+function typesDigest(root: string): string {
+  const hash = createHash('sha256')
+  const req = createRequire(join(root, 'package.json'))
+  for (const pkg of ['typescript', 'dts-bundle-generator', 'ioredis'])
+    hash.update(
+      `${pkg}@${(JSON.parse(readFileSync(req.resolve(`${pkg}/package.json`), 'utf8')) as {version: string}).version}\n`,
+    )
+  const dir = join(root, 'src/cache')
+  const configs = [join(root, 'tsconfig.json'), join(root, '../../tsconfig.json')]
+  for (const file of [
+    ...configs,
+    ...readdirSync(dir)
+      .sort()
+      .map((name) => join(dir, name)),
+  ])
+    if (file.endsWith('.ts') || file.endsWith('.json'))
+      hash.update(`${relative(root, file)}\n`).update(readFileSync(file))
+  return hash.digest('hex').slice(0, 16)
 }
 
 /** MIT and friends ask for their notices to travel with the code: collect them. */
