@@ -87,6 +87,10 @@ describe('Node helper on a 3-shard cluster', () => {
   it('a stampede of cold reads from 8 containers loads each key once, on every shard', async () => {
     const caches = Array.from({length: 8}, () => container())
     const keys = await keyPerShard(caches[0]!, 'hot')
+    // Warm containers, as after a key expires: a cold connect that misses its budget on a
+    // loaded machine fails open and loads by itself, which is the breaker's test, not this one.
+    await Promise.all(caches.map((cache) => cache.getOrLoad('warm-up', async () => 'ok')))
+    assert.deepEqual(new Set(caches.map((cache) => cache.breakerState)), new Set(['closed']))
     const loads = new Map<string, number>()
     const results = await Promise.all(
       keys.flatMap((key) =>
