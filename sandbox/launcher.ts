@@ -8,6 +8,8 @@ import {closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unl
 import {connect, createServer} from 'node:net'
 import {join, resolve} from 'node:path'
 
+import {forkMoto, type ServerProcess} from './zygote.js'
+
 export interface SandboxOptions {
   /** Start a redis-server too (default true). */
   redis?: boolean
@@ -115,7 +117,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
 interface Launched {
   state: SandboxState
-  children: ChildProcess[]
+  children: ServerProcess[]
 }
 
 /**
@@ -127,7 +129,7 @@ export async function launch(opts: SandboxOptions, detached: boolean): Promise<L
   mkdirSync(logDir, {recursive: true})
   pruneOldLogs(logDir)
   const wantRedis = opts.redis ?? true
-  const started: ChildProcess[] = []
+  const started: ServerProcess[] = []
   // allSettled, not all: when one server fails, the other must have finished spawning
   // before we clean up, or it would outlive the failure.
   const [motoResult, redisResult] = await Promise.allSettled([
@@ -208,20 +210,45 @@ async function startMoto(
   logDir: string,
   fidelity: Partial<FidelityConfig>,
   detached: boolean,
-  started: ChildProcess[],
+  started: ServerProcess[],
   noAuthActions?: number,
 ) {
   return startWithRetry(async () => {
     const port = await freePort()
     const log = join(logDir, `moto-${port}.log`)
-    const args = [join(HERE, 'moto_server.py'), '--port', String(port), '--fidelity', JSON.stringify(fidelity)]
-    if (!detached) args.push('--tied')
     // CCT_SANDBOX_NODE: the Node that runs nodejs22.x/24.x functions (sandbox/fidelity/invoke.py).
-    const child = spawnLogged('python3', args, log, detached, {
+    const env = {
       MOTO_IAM_LOAD_MANAGED_POLICIES: 'true',
       CCT_SANDBOX_NODE: process.execPath,
       ...(noAuthActions === undefined ? {} : {INITIAL_NO_AUTH_ACTION_COUNT: String(noAuthActions)}),
-    })
+    }
+    const hint = (code: number | string | null) =>
+      code === 'ENOENT'
+        ? `python3 was not found on PATH. Install Python 3.11+, then: pip install "moto[server]>=5.2,<5.3"`
+        : code === 3
+          ? `moto is not installed for python3. ${MOTO_HINT}`
+          : undefined
+    // Attached servers fork from a warm zygote; a detached one (sandbox/cli.ts start) must
+    // outlive every process here, so it starts cold.
+    const forked = detached
+      ? undefined
+      : await forkMoto(SANDBOX_HOME, {port, fidelity, env: {...process.env, ...env}, log}, hint, READY_TIMEOUT_MS)
+    const child =
+      forked ??
+      spawnLogged(
+        'python3',
+        [
+          join(HERE, 'moto_server.py'),
+          '--port',
+          String(port),
+          '--fidelity',
+          JSON.stringify(fidelity),
+          ...(detached ? [] : ['--tied']),
+        ],
+        log,
+        detached,
+        env,
+      )
     started.push(child)
     await waitReady(
       'moto server',
@@ -231,18 +258,13 @@ async function startMoto(
         const res = await fetch(`http://127.0.0.1:${port}/cct-fidelity/config`, {signal: AbortSignal.timeout(1000)})
         return res.ok
       },
-      (code) =>
-        code === 'ENOENT'
-          ? `python3 was not found on PATH. Install Python 3.11+, then: pip install "moto[server]>=5.2,<5.3"`
-          : code === 3
-            ? `moto is not installed for python3. ${MOTO_HINT}`
-            : undefined,
+      hint,
     )
     return {port, child}
   })
 }
 
-async function startRedis(logDir: string, detached: boolean, started: ChildProcess[]) {
+async function startRedis(logDir: string, detached: boolean, started: ServerProcess[]) {
   return startWithRetry(async () => {
     const port = await freePort()
     const log = join(logDir, `redis-${port}.log`)
@@ -316,7 +338,7 @@ function spawnLogged(
 /** Polls `ready` until it answers; fails fast, with the server's log, if the child dies. */
 async function waitReady(
   name: string,
-  child: ChildProcess,
+  child: ServerProcess,
   log: string,
   ready: () => Promise<boolean>,
   hint: (code: number | string | null) => string | undefined,
@@ -361,7 +383,7 @@ function pruneOldLogs(dir: string): void {
 
 // --- stopping, and dying with the parent --------------------------------------------------
 
-const live = new Set<{children: ChildProcess[]}>()
+const live = new Set<{children: ServerProcess[]}>()
 let handlersInstalled = false
 
 /** Kill attached servers when this process ends: normally, by exception, or by signal. */
@@ -386,7 +408,7 @@ function installExitHandlers(): void {
   }
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+async function stopChild(child: ServerProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill('SIGTERM')

@@ -25,26 +25,49 @@ def main() -> None:
     args = parser.parse_args()
     if args.tied:
         tie_to_parent()
+    load()
+    serve(args.host, args.port, json.loads(args.fidelity))
 
+
+# The moto services the sandbox serves and the fidelity package patches: imported up front
+# by the zygote (sandbox/zygote.py), so a forked server starts with them loaded.
+SERVICES = ["ec2", "elasticache", "awslambda", "iam", "sts", "cloudwatch", "logs", "dynamodb", "sns", "s3",
+            "resourcegroupstaggingapi"]
+
+
+def load(services: bool = False) -> None:
+    """Import moto (exit 3 with a hint when it is missing) and the fidelity package."""
     # AWS managed policies (AWSLambdaBasicExecutionRole, AWSLambdaVPCAccessExecutionRole)
     # exist in moto's IAM only with this set, and it is read when moto's IAM loads.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     try:
         import moto  # noqa: F401
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-        from werkzeug.serving import run_simple
+        from moto.moto_server import werkzeug_app  # noqa: F401
+        from werkzeug import serving  # noqa: F401
     except ImportError as e:
         print(f'cct sandbox: moto server is not installed ({e}). Install it: pip install "moto[server]>=5.2,<5.3"',
               file=sys.stderr)
         sys.exit(3)
+    import fidelity  # noqa: F401
 
+    if services:
+        import importlib
+
+        for name in SERVICES:
+            importlib.import_module(f"moto.{name}.models")
+            importlib.import_module(f"moto.{name}.responses")
+
+
+def serve(host: str, port: int, startup: dict) -> None:
     import fidelity
+    import moto
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import run_simple
 
-    fidelity.install(json.loads(args.fidelity))
+    fidelity.install(startup)
     app = fidelity.wrap_app(DomainDispatcherApplication(create_backend_app))
-    print(f"cct sandbox: moto {moto.__version__} with fidelity {fidelity.core.config} on {args.host}:{args.port}",
-          flush=True)
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
+    print(f"cct sandbox: moto {moto.__version__} with fidelity {fidelity.core.config} on {host}:{port}", flush=True)
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 if __name__ == "__main__":

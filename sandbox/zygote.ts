@@ -1,0 +1,161 @@
+/**
+ * Attached moto servers forked from a warm zygote (sandbox/zygote.py) instead of started
+ * cold: importing moto and its services is about 3 s of CPU, paid once per zygote rather
+ * than once per test file. The zygote is shared by every process of this checkout whose
+ * sandbox sources are the same (its socket is named by their digest), and exits when idle.
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {EventEmitter} from 'node:events'
+import {closeSync, mkdirSync, openSync, readdirSync, readFileSync} from 'node:fs'
+import {connect, type Socket} from 'node:net'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+
+const HERE = import.meta.dirname
+// sun_path holds 108 bytes on Linux; a longer path cannot be bound.
+const MAX_SOCKET_PATH = 100
+
+/** What the launcher needs of a server process, whether spawned or forked. */
+export interface ServerProcess {
+  readonly pid?: number
+  readonly exitCode: number | null
+  readonly signalCode: NodeJS.Signals | null
+  kill(signal?: NodeJS.Signals | number): boolean
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown
+  once(event: 'error', listener: (error: NodeJS.ErrnoException) => void): unknown
+}
+
+export interface ForkRequest {
+  port: number
+  fidelity: object
+  env: Record<string, string | undefined>
+  log: string
+}
+
+/**
+ * A moto server forked for this process. It exits when this process closes its connection
+ * or dies; the connection's end is its 'exit'. Undefined when this checkout's path is too
+ * long for a Unix socket (the launcher then spawns moto_server.py cold).
+ */
+export async function forkMoto(
+  home: string,
+  request: ForkRequest,
+  hint: (code: number | string | null) => string | undefined,
+  timeoutMs: number,
+): Promise<ServerProcess | undefined> {
+  const path = join(home, `zygote-${sourcesDigest()}.sock`)
+  if (path.length > MAX_SOCKET_PATH) return undefined
+  mkdirSync(home, {recursive: true})
+  for (let attempt = 1; ; attempt++) {
+    const socket = await openZygote(path, home, hint, timeoutMs)
+    const pid = await ask(socket, {...request, cwd: process.cwd()}).catch(() => undefined)
+    // An idle zygote may exit between accepting our connection and answering it.
+    if (pid !== undefined) return new ForkedServer(pid, socket)
+    socket.destroy()
+    if (attempt >= 3) throw new Error('cct sandbox: the sandbox zygote closed three requests without an answer')
+  }
+}
+
+class ForkedServer extends EventEmitter {
+  exitCode: number | null = null
+  signalCode: NodeJS.Signals | null = null
+
+  constructor(
+    readonly pid: number,
+    socket: Socket,
+  ) {
+    super()
+    socket.on('error', () => {})
+    socket.resume() // read to the end, which is the server's
+    socket.once('close', () => {
+      this.exitCode = 0
+      this.emit('exit', 0, null)
+    })
+    // The server lives as long as this connection; it must not keep this process alive.
+    socket.unref()
+  }
+
+  kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    try {
+      return process.kill(this.pid, signal)
+    } catch {
+      return false
+    }
+  }
+}
+
+/** Connect to the zygote, starting one when none answers. */
+async function openZygote(
+  path: string,
+  home: string,
+  hint: (code: number | string | null) => string | undefined,
+  timeoutMs: number,
+): Promise<Socket> {
+  const first = await connectUnix(path)
+  if (first) return first
+  const logDir = join(home, 'logs')
+  mkdirSync(logDir, {recursive: true})
+  const log = join(logDir, `zygote-${process.pid}.log`)
+  const fd = openSync(log, 'w')
+  let zygote: ChildProcess
+  try {
+    zygote = spawn('python3', [join(HERE, 'zygote.py'), path], {stdio: ['ignore', fd, fd], detached: true})
+  } finally {
+    closeSync(fd)
+  }
+  let failure: number | string | null | undefined
+  zygote.once('error', (e: NodeJS.ErrnoException) => (failure = e.code ?? e.message))
+  // Exit 0: another process's zygote bound the path first, and serves us too.
+  zygote.once('exit', (code, signal) => (failure = code === 0 ? undefined : (code ?? signal)))
+  zygote.unref()
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (failure !== undefined) {
+      const known = hint(failure)
+      throw new Error(known ? `cct sandbox: ${known}` : `cct sandbox: the sandbox zygote exited (${failure}): ${log}`)
+    }
+    const socket = await connectUnix(path)
+    if (socket) return socket
+    await sleep(50)
+  }
+  throw new Error(`cct sandbox: the sandbox zygote did not listen within ${timeoutMs / 1000}s. Its log: ${log}`)
+}
+
+function connectUnix(path: string): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const socket = connect(path)
+    socket.once('connect', () => resolve(socket))
+    socket.once('error', () => resolve(undefined))
+  })
+}
+
+function ask(socket: Socket, request: ForkRequest & {cwd: string}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let answer = ''
+    const onData = (chunk: Buffer) => {
+      answer += chunk.toString()
+      const end = answer.indexOf('\n')
+      if (end < 0) return
+      socket.off('data', onData)
+      socket.off('close', onClose)
+      resolve((JSON.parse(answer.slice(0, end)) as {pid: number}).pid)
+    }
+    const onClose = () => reject(new Error('the zygote closed without an answer'))
+    socket.on('data', onData)
+    socket.once('close', onClose)
+    socket.write(`${JSON.stringify(request)}\n`)
+  })
+}
+
+let digest: string | undefined
+/** The Python the zygote has imported: a changed file needs a zygote of its own. */
+function sourcesDigest(): string {
+  if (digest) return digest
+  const hash = createHash('sha256')
+  for (const dir of [HERE, join(HERE, 'fidelity')])
+    for (const name of readdirSync(dir).sort())
+      if (name.endsWith('.py')) hash.update(`${dir}/${name}\n`).update(readFileSync(join(dir, name)))
+  digest = hash.digest('hex').slice(0, 16)
+  return digest
+}
