@@ -89,13 +89,11 @@ def start() -> tuple[int, int]:
     """Start both listeners once (daemon threads: they end with the process)."""
     if "https" in _servers:
         return ports()
-    from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+    import socketserver
 
-    class Quiet(WSGIRequestHandler):
-        def log_request(self, *args: Any, **kwargs: Any) -> None:
-            pass
-
-    class Server(ThreadedWSGIServer):
+    class Server(socketserver.ThreadingTCPServer):
+        daemon_threads = True
+        allow_reuse_address = True
         tls: ssl.SSLContext | None = None
 
         def finish_request(self, request: Any, client_address: Any) -> None:
@@ -118,14 +116,129 @@ def start() -> tuple[int, int]:
 
     app = _edge_app(_moto_app())
     for kind in ("https", "http"):
-        server = Server("127.0.0.1", 0, app, handler=Quiet)
+        server = Server(("127.0.0.1", 0), _keep_alive_handler(app, kind))
         if kind == "https":
             server.tls = _server_context()
-            server.ssl_context = server.tls  # wsgi.url_scheme https
         thread = threading.Thread(target=server.serve_forever, name=f"cct-edge-{kind}", daemon=True)
         thread.start()
         _servers[kind] = server
     return ports()
+
+
+# How long an idle connection stays open (AWS endpoints close idle ones after about a minute).
+IDLE_SECONDS = 60.0
+# How often an idle connection looks at the network generation (network.py).
+_POLL_SECONDS = 0.2
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+def _keep_alive_handler(app: Callable[..., Any], scheme: str) -> Any:
+    """HTTP/1.1 with keep-alive, as AWS endpoints answer: SDKs reuse a connection, and each
+    new one costs a function a TLS handshake and loading its CA bundle (most of a warm
+    request's CPU here before). A connection ends when idle for IDLE_SECONDS, or once the
+    network changes (network.generation): the function's next connect then meets the
+    network as it is now, as a flow through a removed route would stop on AWS."""
+    import http.server
+    import select
+
+    from . import network
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def handle(self) -> None:
+            generation = network.generation
+            self.close_connection = False
+            while not self.close_connection and self._next_request(generation):
+                self.handle_one_request()
+                if network.generation != generation:
+                    break
+
+        def _next_request(self, generation: int) -> bool:
+            # Clients do not pipeline: after a whole answer, the next request is on the socket.
+            idle = 0.0
+            conn = self.connection
+            while idle < IDLE_SECONDS:
+                if isinstance(conn, ssl.SSLSocket) and conn.pending():
+                    return True
+                readable, _, _ = select.select([conn], [], [], _POLL_SECONDS)
+                if readable:
+                    return True
+                if network.generation != generation:
+                    return False
+                idle += _POLL_SECONDS
+            return False
+
+        def _wsgi(self) -> None:
+            body = self._body()
+            environ = {
+                "REQUEST_METHOD": self.command,
+                "SCRIPT_NAME": "",
+                "PATH_INFO": self.path.split("?", 1)[0],
+                "QUERY_STRING": self.path.split("?", 1)[1] if "?" in self.path else "",
+                "RAW_URI": self.path,
+                "REQUEST_URI": self.path,
+                "SERVER_NAME": "127.0.0.1",
+                "SERVER_PORT": str(self.server.server_address[1]),
+                "SERVER_PROTOCOL": self.request_version,
+                "REMOTE_ADDR": self.client_address[0],
+                "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": io.BytesIO(body),
+                "wsgi.errors": io.StringIO(),
+                "wsgi.url_scheme": scheme,
+                "wsgi.version": (1, 0),
+                "wsgi.multithread": True,
+                "wsgi.multiprocess": False,
+                "wsgi.run_once": False,
+            }
+            for name, value in self.headers.items():
+                key = "HTTP_" + name.upper().replace("-", "_")
+                if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"):
+                    environ[key] = f"{environ[key]},{value}" if key in environ else value
+            answer: list[Any] = []
+
+            def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                answer[:] = [status, headers]
+                return lambda data: None
+
+            result = app(environ, start_response)
+            try:
+                data = b"".join(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            status, headers = answer
+            code, _, reason = status.partition(" ")
+            self.send_response(int(code), reason)
+            for name, value in headers:
+                if name.lower() not in _HOP_BY_HOP:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def _body(self) -> bytes:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                parts = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                            pass
+                        return b"".join(parts)
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _wsgi
+
+    return Handler
 
 
 def ports() -> tuple[int, int]:

@@ -43,6 +43,7 @@ dropped by a security group or a missing route does on AWS.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import socket
 import threading
@@ -350,7 +351,34 @@ def _cache_subnet_cidrs(ec2: Any, ep: dict[str, Any]) -> list[str]:
     return out or ["0.0.0.0/0"]  # unknown subnets: only a rule to anywhere (or to the group) covers them
 
 
+# Bumped by every EC2 request that may change what a function reaches (not Describe*), and by
+# a reset: the edge (edge.py) ends its kept-alive connections then.
+generation = 0
+_EC2_READS = (b"Action=Describe", b"Action=Get")
+
+
+def _note_change(environ: dict[str, Any]) -> None:
+    global generation
+    if environ.get("REQUEST_METHOD") != "POST" or "/ec2/aws4_request" not in environ.get("HTTP_AUTHORIZATION", ""):
+        return
+    size = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(size) if size else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    if not any(read in raw for read in _EC2_READS):
+        generation += 1
+
+
+def on_reset() -> None:
+    global generation
+    generation += 1
+
+
 def route(environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
+    _note_change(environ)
+    return _network_route(environ, start_response)
+
+
+def _network_route(environ: dict[str, Any], start_response: Any) -> list[bytes] | None:
     """GET /cct-fidelity/network?function=<name>[&region=]: the table a function would get
     now (for tests and for looking at why a function cannot reach something)."""
     if environ.get("PATH_INFO") != "/cct-fidelity/network":
