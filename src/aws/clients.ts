@@ -23,7 +23,10 @@ interface SdkClient {
 /**
  * One lazily created SDK client per service, all sharing region, profile, endpoint and
  * the call log. The SDK packages are imported on first use, so commands that never talk
- * to AWS (--help, --version) never load them.
+ * to AWS (--help, --version) never load them. Through ./sdk/<service>.js, which name the
+ * client class alone: a dynamic import of the package itself is its whole namespace, which
+ * kept every command and the aggregated client (EC2's 823 methods, built at load) in the
+ * bundle.
  */
 export class AwsClients {
   readonly log: CallLog
@@ -40,14 +43,14 @@ export class AwsClients {
   }
 
   ec2(): Promise<EC2Client> {
-    return this.client('ec2', async () => new (await import('@aws-sdk/client-ec2')).EC2Client(this.options()))
+    return this.client('ec2', async () => new (await import('./sdk/ec2.js')).EC2Client(this.options()))
   }
 
   /** EC2 without the SDK's retries: for creates without an idempotency token (see createOnce). */
   ec2Once(): Promise<EC2Client> {
     return this.client(
       'ec2',
-      async () => new (await import('@aws-sdk/client-ec2')).EC2Client({...this.options(), maxAttempts: 1}),
+      async () => new (await import('./sdk/ec2.js')).EC2Client({...this.options(), maxAttempts: 1}),
       'ec2-once',
     )
   }
@@ -55,37 +58,34 @@ export class AwsClients {
   elasticache(): Promise<ElastiCacheClient> {
     return this.client(
       'elasticache',
-      async () => new (await import('@aws-sdk/client-elasticache')).ElastiCacheClient(this.options()),
+      async () => new (await import('./sdk/elasticache.js')).ElastiCacheClient(this.options()),
     )
   }
 
   lambda(): Promise<LambdaClient> {
-    return this.client('lambda', async () => new (await import('@aws-sdk/client-lambda')).LambdaClient(this.options()))
+    return this.client('lambda', async () => new (await import('./sdk/lambda.js')).LambdaClient(this.options()))
   }
 
   iam(): Promise<IAMClient> {
-    return this.client('iam', async () => new (await import('@aws-sdk/client-iam')).IAMClient(this.options()))
+    return this.client('iam', async () => new (await import('./sdk/iam.js')).IAMClient(this.options()))
   }
 
   sts(): Promise<STSClient> {
-    return this.client('sts', async () => new (await import('@aws-sdk/client-sts')).STSClient(this.options()))
+    return this.client('sts', async () => new (await import('./sdk/sts.js')).STSClient(this.options()))
   }
 
   dynamodb(): Promise<DynamoDBClient> {
-    return this.client(
-      'dynamodb',
-      async () => new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(this.options()),
-    )
+    return this.client('dynamodb', async () => new (await import('./sdk/dynamodb.js')).DynamoDBClient(this.options()))
   }
 
   sns(): Promise<SNSClient> {
-    return this.client('sns', async () => new (await import('@aws-sdk/client-sns')).SNSClient(this.options()))
+    return this.client('sns', async () => new (await import('./sdk/sns.js')).SNSClient(this.options()))
   }
 
   cloudwatch(): Promise<CloudWatchClient> {
     return this.client(
       'cloudwatch',
-      async () => new (await import('@aws-sdk/client-cloudwatch')).CloudWatchClient(this.options()),
+      async () => new (await import('./sdk/cloudwatch.js')).CloudWatchClient(this.options()),
     )
   }
 
@@ -97,7 +97,7 @@ export class AwsClients {
    */
   pricing(): Promise<PricingClient> {
     return this.client('pricing', async () => {
-      const {PricingClient} = await import('@aws-sdk/client-pricing')
+      const {PricingClient} = await import('./sdk/pricing.js')
       return new PricingClient({
         ...this.options(),
         region: PRICE_LIST_REGION,

@@ -1,3 +1,4 @@
+import {GetProductsCommand} from '@aws-sdk/client-pricing'
 import type {PricingClient} from '@aws-sdk/client-pricing'
 
 /**
@@ -68,7 +69,6 @@ export async function getProducts(
   filters: Record<string, string>,
   signal: AbortSignal,
 ): Promise<ListedProduct[]> {
-  const {GetProductsCommand} = await import('@aws-sdk/client-pricing')
   const products: ListedProduct[] = []
   let token: string | undefined
   for (let page = 0; page < MAX_PAGES; page++) {

@@ -1,3 +1,5 @@
+import {DescribeTableCommand} from '@aws-sdk/client-dynamodb'
+import {DescribeReplicationGroupsCommand} from '@aws-sdk/client-elasticache'
 import {resolveFunctions} from '../aws/functions.js'
 import {hasPending} from '../engine/step.js'
 import {CctError, ExitCode, usageError} from '../errors.js'
@@ -67,7 +69,6 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
     aws.lambda(),
     aws.dynamodb(),
   ])
-  const {DescribeReplicationGroupsCommand} = await import('@aws-sdk/client-elasticache')
   const group = (
     await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: cache.replicationGroupId}))
   ).ReplicationGroups?.[0]
@@ -105,7 +106,6 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
   const functions = await resolveFunctions(lambda, request.options, report.region)
   const tables = await functionTables(cw, functions)
   const perHour = (n: number, w: Window) => n / Math.max(hoursOf(w), 1 / 60)
-  const {DescribeTableCommand} = await import('@aws-sdk/client-dynamodb')
   for (const table of tables) {
     const metric = {namespace: 'AWS/DynamoDB', name: 'ConsumedReadCapacityUnits', dimensions: {TableName: table}}
     const [readsAfter, readsBefore, described] = await Promise.all([

@@ -1,3 +1,4 @@
+import {DescribeCacheClustersCommand, DescribeReplicationGroupsCommand} from '@aws-sdk/client-elasticache'
 import {resolveFunctions} from '../aws/functions.js'
 import {hasPending} from '../engine/step.js'
 import {CctError, ExitCode, usageError} from '../errors.js'
@@ -166,7 +167,6 @@ export async function verifyStack(request: VerifyRequest): Promise<VerifyReport>
 }
 
 async function describeGroup(elasticache: import('@aws-sdk/client-elasticache').ElastiCacheClient, id: string) {
-  const {DescribeReplicationGroupsCommand, DescribeCacheClustersCommand} = await import('@aws-sdk/client-elasticache')
   const {ReplicationGroups = []} = await elasticache.send(
     new DescribeReplicationGroupsCommand({ReplicationGroupId: id}),
   )

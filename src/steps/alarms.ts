@@ -1,3 +1,17 @@
+import {
+  DeleteAlarmsCommand,
+  DescribeAlarmsCommand,
+  ListTagsForResourceCommand,
+  PutMetricAlarmCommand,
+} from '@aws-sdk/client-cloudwatch'
+import {
+  CreateTopicCommand,
+  DeleteTopicCommand,
+  ListSubscriptionsByTopicCommand,
+  ListTagsForResourceCommand as ListTopicTagsCommand,
+  ListTopicsCommand,
+  SubscribeCommand,
+} from '@aws-sdk/client-sns'
 import type {CloudWatchClient, MetricAlarm, PutMetricAlarmCommandInput} from '@aws-sdk/client-cloudwatch'
 import type {SNSClient} from '@aws-sdk/client-sns'
 
@@ -159,7 +173,6 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
       switch (op.kind) {
         case 'create-topic': {
           const sns = await ctx.aws.sns()
-          const {CreateTopicCommand, SubscribeCommand} = await import('@aws-sdk/client-sns')
           const {TopicArn} = await sns.send(
             new CreateTopicCommand({
               Name: alarmTopicName(ctx.stack),
@@ -171,14 +184,12 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
           break
         }
         case 'subscribe': {
-          const {SubscribeCommand} = await import('@aws-sdk/client-sns')
           await (
             await ctx.aws.sns()
           ).send(new SubscribeCommand({TopicArn: op.topicArn, Protocol: 'email', Endpoint: op.email}))
           break
         }
         case 'put-alarm': {
-          const {PutMetricAlarmCommand} = await import('@aws-sdk/client-cloudwatch')
           const alarm = resolvePending(op.alarm, created)
           await (
             await ctx.aws.cloudwatch()
@@ -220,12 +231,10 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
     // One call deletes every alarm.
     const alarmNames = ops.flatMap((op) => (op.kind === 'delete-alarm' ? [op.name] : []))
     if (alarmNames.length) {
-      const {DeleteAlarmsCommand} = await import('@aws-sdk/client-cloudwatch')
       await (await ctx.aws.cloudwatch()).send(new DeleteAlarmsCommand({AlarmNames: alarmNames}))
     }
     for (const op of ops) {
       if (op.kind === 'delete-topic') {
-        const {DeleteTopicCommand} = await import('@aws-sdk/client-sns')
         await (await ctx.aws.sns()).send(new DeleteTopicCommand({TopicArn: op.topicArn}))
       } else if (op.kind !== 'delete-alarm')
         throw new Error(`alarms destroy was given ${op.kind}, which only apply performs`)
@@ -361,7 +370,6 @@ function sameAlarm(current: MetricAlarm, wanted: PutMetricAlarmCommandInput): bo
 }
 
 async function ourAlarms(cw: CloudWatchClient, stack: string): Promise<MetricAlarm[]> {
-  const {DescribeAlarmsCommand, ListTagsForResourceCommand} = await import('@aws-sdk/client-cloudwatch')
   const found: MetricAlarm[] = []
   let NextToken: string | undefined
   do {
@@ -382,14 +390,12 @@ async function ourTopic(
   stack: string,
   email: string | undefined,
 ): Promise<{arn: string; subscribed: boolean} | undefined> {
-  const {ListTopicsCommand, ListTagsForResourceCommand, ListSubscriptionsByTopicCommand} =
-    await import('@aws-sdk/client-sns')
   let NextToken: string | undefined
   do {
     const page = await sns.send(new ListTopicsCommand({NextToken}))
     for (const t of page.Topics ?? []) {
       if (!t.TopicArn?.endsWith(`:${alarmTopicName(stack)}`)) continue
-      const {Tags = []} = await sns.send(new ListTagsForResourceCommand({ResourceArn: t.TopicArn}))
+      const {Tags = []} = await sns.send(new ListTopicTagsCommand({ResourceArn: t.TopicArn}))
       if (!hasStackTags(Tags, stack)) continue
       const {Subscriptions = []} = await sns.send(new ListSubscriptionsByTopicCommand({TopicArn: t.TopicArn}))
       return {

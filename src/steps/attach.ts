@@ -1,4 +1,9 @@
-import {DescribeNetworkInterfacesCommand, type EC2Client} from '@aws-sdk/client-ec2'
+import {
+  DescribeNetworkInterfacesCommand,
+  DescribeRouteTablesCommand,
+  DescribeVpcEndpointsCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2'
 import {type LambdaClient} from '@aws-sdk/client-lambda'
 
 import {
@@ -405,7 +410,6 @@ async function findLosses(plans: FunctionPlan[], ctx: StepContext): Promise<void
 async function vpcReach(ctx: StepContext): Promise<VpcReach> {
   const {vpcId, routeTableIds} = ctx.need('vpc')
   if (isPending(vpcId)) return {internet: false, endpoints: []}
-  const {DescribeRouteTablesCommand, DescribeVpcEndpointsCommand} = await import('@aws-sdk/client-ec2')
   const ec2 = await ctx.aws.ec2()
   const known = routeTableIds.filter((id) => !isPending(id))
   const [{RouteTables = []}, {VpcEndpoints = []}] = await Promise.all([

@@ -1,3 +1,21 @@
+import {
+  AttachRolePolicyCommand,
+  CreateRoleCommand,
+  DeleteRoleCommand,
+  DeleteRolePolicyCommand,
+  DetachRolePolicyCommand,
+  GetRoleCommand,
+  ListAttachedRolePoliciesCommand,
+  ListRolePoliciesCommand,
+  PutRolePolicyCommand,
+} from '@aws-sdk/client-iam'
+import {
+  CreateFunctionCommand,
+  DeleteFunctionCommand,
+  GetFunctionCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+} from '@aws-sdk/client-lambda'
 import {createHash} from 'node:crypto'
 import {readFile} from 'node:fs/promises'
 import {join} from 'node:path'
@@ -193,13 +211,11 @@ export const probeStep: Step<'probe', ProbeState, ProbeOp> = {
           break
         case 'update-code': {
           await waitIdle(lambda, ctx, name, 'before')
-          const {UpdateFunctionCodeCommand} = await import('@aws-sdk/client-lambda')
           await lambda.send(new UpdateFunctionCodeCommand({FunctionName: name, ZipFile: state.bundle.zip}))
           break
         }
         case 'update-config': {
           await waitIdle(lambda, ctx, name, 'before')
-          const {UpdateFunctionConfigurationCommand} = await import('@aws-sdk/client-lambda')
           await lambda.send(
             new UpdateFunctionConfigurationCommand({FunctionName: name, ...functionConfig(state.desired)}),
           )
@@ -234,7 +250,6 @@ export const probeStep: Step<'probe', ProbeState, ProbeOp> = {
   async destroy(state, plan, ctx) {
     for (const op of operations(plan)) {
       if (op.kind === 'delete-function') {
-        const {DeleteFunctionCommand} = await import('@aws-sdk/client-lambda')
         await ignoreMissing(
           (await ctx.aws.lambda()).send(new DeleteFunctionCommand({FunctionName: probeName(ctx.stack)})),
         )
@@ -282,7 +297,6 @@ function configDrift(fn: FunctionConfiguration, desired: Desired): string[] {
 }
 
 async function readFunction(lambda: LambdaClient, stack: string): Promise<FunctionConfiguration | undefined> {
-  const {GetFunctionCommand} = await import('@aws-sdk/client-lambda')
   try {
     const {Configuration, Tags = {}} = await lambda.send(new GetFunctionCommand({FunctionName: probeName(stack)}))
     if (
@@ -304,7 +318,6 @@ async function readFunction(lambda: LambdaClient, stack: string): Promise<Functi
 }
 
 async function readRole(iam: IAMClient, stack: string): Promise<ProbeState['role']> {
-  const {GetRoleCommand, ListAttachedRolePoliciesCommand, ListRolePoliciesCommand} = await import('@aws-sdk/client-iam')
   const name = probeRoleName(stack)
   let role
   try {
@@ -331,7 +344,6 @@ async function ensureRole(
   ctx: StepContext,
   state: ProbeState,
 ): Promise<NonNullable<ProbeState['role']>> {
-  const {AttachRolePolicyCommand, CreateRoleCommand, PutRolePolicyCommand} = await import('@aws-sdk/client-iam')
   const name = probeRoleName(ctx.stack)
   let role = state.role
   if (!role) {
@@ -365,7 +377,6 @@ async function createFunction(
   state: ProbeState,
   roleArn: string,
 ): Promise<void> {
-  const {CreateFunctionCommand} = await import('@aws-sdk/client-lambda')
   const name = probeName(ctx.stack)
   // A role made seconds ago may not be assumable by Lambda yet (IAM is eventually consistent).
   for (let attempt = 1; ; attempt++) {
@@ -397,7 +408,6 @@ async function waitIdle(lambda: LambdaClient, ctx: StepContext, name: string, wh
 }
 
 async function deleteRole(iam: IAMClient, name: string, role: NonNullable<ProbeState['role']>): Promise<void> {
-  const {DeleteRoleCommand, DeleteRolePolicyCommand, DetachRolePolicyCommand} = await import('@aws-sdk/client-iam')
   for (const arn of role.policies)
     await ignoreMissing(iam.send(new DetachRolePolicyCommand({RoleName: name, PolicyArn: arn})))
   for (const policy of role.inline)

@@ -1,3 +1,4 @@
+import {GetMetricStatisticsCommand, ListMetricsCommand} from '@aws-sdk/client-cloudwatch'
 import type {CloudWatchClient, Dimension} from '@aws-sdk/client-cloudwatch'
 
 /** A time window [start, end). */
@@ -50,7 +51,6 @@ export async function hourly(
   stat: 'Sum' | 'Average' | 'Maximum',
   period = 3600,
 ): Promise<{at: Date; value: number}[]> {
-  const {GetMetricStatisticsCommand} = await import('@aws-sdk/client-cloudwatch')
   period = validPeriod(period, w.start)
   const {Datapoints = []} = await cw.send(
     new GetMetricStatisticsCommand({
@@ -75,7 +75,6 @@ export async function percentiles(
   w: Window,
   names: string[] = ['p50', 'p95'],
 ): Promise<Record<string, number> | undefined> {
-  const {GetMetricStatisticsCommand} = await import('@aws-sdk/client-cloudwatch')
   // One period spanning the window (a multiple CloudWatch accepts for data that old).
   const period = validPeriod((w.end.getTime() - w.start.getTime()) / 1000, w.start)
   const {Datapoints = []} = await cw.send(
@@ -114,7 +113,6 @@ export async function dimensionValues(
   name: string,
   dimension: string,
 ): Promise<string[]> {
-  const {ListMetricsCommand} = await import('@aws-sdk/client-cloudwatch')
   const found = new Set<string>()
   let NextToken: string | undefined
   do {

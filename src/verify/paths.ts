@@ -1,3 +1,10 @@
+import {GetFunctionConfigurationCommand, ListAliasesCommand} from '@aws-sdk/client-lambda'
+import {
+  DescribeRouteTablesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcEndpointsCommand,
+} from '@aws-sdk/client-ec2'
 import type {EC2Client, IpPermission} from '@aws-sdk/client-ec2'
 import type {FunctionConfiguration, LambdaClient} from '@aws-sdk/client-lambda'
 
@@ -146,7 +153,6 @@ async function aliasCheck(
   stack: StackNetwork,
   facts: NetworkFacts,
 ): Promise<PathCheck> {
-  const {GetFunctionConfigurationCommand, ListAliasesCommand} = await import('@aws-sdk/client-lambda')
   const aliases = []
   let Marker: string | undefined
   do {
@@ -192,12 +198,6 @@ function view(config: FunctionConfiguration): FunctionConfigView {
 }
 
 async function readNetwork(ec2: EC2Client, stack: StackNetwork, subnetIds: string[]): Promise<NetworkFacts> {
-  const {
-    DescribeRouteTablesCommand,
-    DescribeSecurityGroupsCommand,
-    DescribeSubnetsCommand,
-    DescribeVpcEndpointsCommand,
-  } = await import('@aws-sdk/client-ec2')
   const [groups, subnets, tables, endpoints] = await Promise.all([
     ec2.send(new DescribeSecurityGroupsCommand({GroupIds: [stack.cacheGroupId]})),
     subnetIds.length ? ec2.send(new DescribeSubnetsCommand({SubnetIds: subnetIds})) : {Subnets: []},

@@ -1,3 +1,4 @@
+import {InvokeCommand} from '@aws-sdk/client-lambda'
 import type {LambdaClient} from '@aws-sdk/client-lambda'
 
 import {isAwsError} from '../aws/errors.js'
@@ -43,7 +44,6 @@ export interface ProbeTarget {
 
 /** Invokes the stack's probe function and explains the first hop that broke. */
 export async function runProbe(lambda: LambdaClient, functionName: string, target: ProbeTarget): Promise<ProbeRun> {
-  const {InvokeCommand} = await import('@aws-sdk/client-lambda')
   let answer
   try {
     answer = await lambda.send(

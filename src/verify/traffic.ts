@@ -1,3 +1,4 @@
+import {InvokeCommand} from '@aws-sdk/client-lambda'
 import type {LambdaClient} from '@aws-sdk/client-lambda'
 
 /** What N invocations of one function showed, read from Lambda's own REPORT lines. */
@@ -39,7 +40,6 @@ export async function sendTraffic(
   event: (name: string) => unknown,
   onProgress?: (done: number, total: number) => void,
 ): Promise<TrafficResult[]> {
-  const {InvokeCommand} = await import('@aws-sdk/client-lambda')
   const results: TrafficResult[] = []
   let done = 0
   for (const name of names) {

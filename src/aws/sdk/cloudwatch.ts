@@ -1,0 +1,1 @@
+export {CloudWatchClient} from '@aws-sdk/client-cloudwatch'

@@ -1,0 +1,1 @@
+export {ElastiCacheClient} from '@aws-sdk/client-elasticache'

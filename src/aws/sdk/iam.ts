@@ -1,0 +1,1 @@
+export {IAMClient} from '@aws-sdk/client-iam'

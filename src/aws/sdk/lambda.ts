@@ -1,0 +1,1 @@
+export {LambdaClient} from '@aws-sdk/client-lambda'

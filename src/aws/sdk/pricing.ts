@@ -1,0 +1,1 @@
+export {PricingClient} from '@aws-sdk/client-pricing'

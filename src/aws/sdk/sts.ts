@@ -1,0 +1,1 @@
+export {STSClient} from '@aws-sdk/client-sts'
