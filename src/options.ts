@@ -269,9 +269,9 @@ function validateServerless(
     return
   }
   const nodeChoices: [keyof StackOptions, string][] = [
-    ['nodeType', 'it has no nodes to choose'],
-    ['shards', 'it scales itself and has no shards to choose'],
-    ['replicas', 'it keeps its own replicas across zones'],
+    ['nodeType', 'has no nodes to choose'],
+    ['shards', 'scales itself and has no shards to choose'],
+    ['replicas', 'keeps its own replicas across zones'],
   ]
   for (const [key, why] of nodeChoices) {
     if (given(key))
