@@ -21,7 +21,8 @@ import {
 import {GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListTagsCommand} from '@aws-sdk/client-lambda'
 import {strToU8} from 'fflate'
 
-import {cli} from '../support/cct.js'
+import {allowedActions, iamAction} from '../../src/policy.js'
+import {cli, type CliResult} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
 
 const sandbox = useSandbox({
@@ -85,6 +86,12 @@ async function read(id: string): Promise<string> {
 
 const ops = (calls: {operation: string}[]) => calls.map((c) => c.operation)
 
+/** Calls of one run whose IAM action `cct policy <command>` lacks. */
+function outsidePolicy(command: string, run: CliResult): string[] {
+  const allowed = allowedActions(command)
+  return [...new Set(run.calls.map((c) => iamAction(c.service, c.operation)))].filter((a) => !allowed.has(a))
+}
+
 describe('a serverless stack (--serverless)', () => {
   it('setup, traffic, verify, cost, a converged re-run and rollback', async () => {
     const env = sandbox().env
@@ -133,6 +140,9 @@ describe('a serverless stack (--serverless)', () => {
     const again = await cli(['setup', '--yes', ...ARGS], env)
     assert.equal(again.code, 0, again.stderr + again.stdout)
     assert.deepEqual(ops(again.mutating), [], 'a converged stack: no change')
+    const status = await cli(['status'], env, SAVED)
+    assert.equal(status.code, 0, `every resource present: ${status.stdout}${status.stderr}`)
+    assert.match(status.stdout, /serverless-cache\s+cct-cache/)
 
     // Metrics are published every second here; wait for one period past the reads.
     await new Promise((resolve) => setTimeout(resolve, 2500))
@@ -178,6 +188,8 @@ describe('a serverless stack (--serverless)', () => {
     assert.equal((await elasticache().send(new DescribeServerlessCachesCommand({}))).ServerlessCaches?.length ?? 0, 0)
     assert.equal((await elasticache().send(new DescribeReplicationGroupsCommand({}))).ReplicationGroups?.length ?? 0, 0)
     assert.deepEqual(await snapshot(), before, 'the function as it was')
+    assert.deepEqual(outsidePolicy('setup', setup), [], '`cct policy setup` covers setup --serverless')
+    assert.deepEqual(outsidePolicy('rollback', rollback), [], '`cct policy rollback` covers its rollback')
     console.log(
       `mutating calls: setup ${setup.mutating.length}, re-run ${again.mutating.length}, rollback ${rollback.mutating.length}`,
     )
