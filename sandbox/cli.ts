@@ -38,6 +38,10 @@ const DEMO_FIDELITY: Required<FidelityConfig> = {
   pricingAccessDenied: false,
   lambdaUpdatesFail: '',
   replicationGroupCreateFails: false,
+  // AWS: "create a cache in under a minute".
+  serverlessCacheCreateSeconds: 10,
+  serverlessCacheModifySeconds: 5,
+  serverlessCacheDeleteSeconds: 10,
   natGatewayDeleteSeconds: 5,
 }
 
@@ -104,6 +108,9 @@ async function start(argv: string[]): Promise<void> {
     ),
     containerIdleSeconds: DEMO_FIDELITY.containerIdleSeconds,
     metricsPeriodSeconds: DEMO_FIDELITY.metricsPeriodSeconds,
+    serverlessCacheCreateSeconds: DEMO_FIDELITY.serverlessCacheCreateSeconds,
+    serverlessCacheModifySeconds: DEMO_FIDELITY.serverlessCacheModifySeconds,
+    serverlessCacheDeleteSeconds: DEMO_FIDELITY.serverlessCacheDeleteSeconds,
   }
   const began = Date.now()
   const {state} = await launch({redis: !values['no-redis'], fidelity}, true)

@@ -63,6 +63,10 @@ export interface FidelityConfig {
    * (InsufficientCacheClusterCapacity) instead of available (sandbox/fidelity/elasticache.py).
    */
   replicationGroupCreateFails?: boolean
+  /** How long a serverless cache stays creating, modifying and deleting (sandbox/fidelity/elasticache_serverless.py). */
+  serverlessCacheCreateSeconds?: number
+  serverlessCacheModifySeconds?: number
+  serverlessCacheDeleteSeconds?: number
 }
 
 export interface Sandbox {

@@ -51,6 +51,19 @@ export const cacheFlags = {
     summary:
       'Shards (default 1). More than 1 makes a cluster-mode-enabled group (each shard has 1 + --replicas nodes, each billed); changing it later reshards online.',
   }),
+  serverless: Flags.boolean({
+    helpGroup: 'CACHE',
+    summary:
+      'ElastiCache Serverless instead of a replication group: no node type, shards or replicas; always TLS and cluster mode; billed per GB-hour stored (at least 100 MB Valkey, 1 GB Redis) and per million ECPUs.',
+  }),
+  'max-data-gb': Flags.integer({
+    helpGroup: 'CACHE',
+    summary: 'With --serverless: the most data the cache may hold, in GB (1-5000); caps the storage bill.',
+  }),
+  'max-ecpu': Flags.integer({
+    helpGroup: 'CACHE',
+    summary: 'With --serverless: the most ECPUs per second (1000-15000000); beyond it commands are throttled.',
+  }),
   tls: Flags.boolean({
     helpGroup: 'CACHE',
     allowNo: true,

@@ -29,6 +29,15 @@ export interface StackOptions {
   /** In-transit encryption (at rest is always on). */
   tls: boolean
   /**
+   * ElastiCache Serverless instead of a replication group: no nodes, shards or replicas to
+   * choose, always TLS and cluster mode, billed for data stored and ECPUs.
+   */
+  serverless: boolean
+  /** Serverless: the most data the cache may hold, in GB (CacheUsageLimits.DataStorage.Maximum). */
+  maxDataGb?: number
+  /** Serverless: the most ECPUs per second it may use (CacheUsageLimits.ECPUPerSecond.Maximum). */
+  maxEcpu?: number
+  /**
    * Zero-code caching: the layer's exec wrapper reads DynamoDB through the cache (see the
    * README's consistency contract). undefined: never chosen, which means off.
    */
@@ -68,6 +77,9 @@ export const OPTION_FLAGS: Partial<Record<keyof StackOptions, string>> = {
   replicas: '--replicas',
   shards: '--shards',
   tls: '--tls',
+  serverless: '--serverless',
+  maxDataGb: '--max-data-gb',
+  maxEcpu: '--max-ecpu',
   autoCache: '--auto-cache',
   autoCacheTtls: 'autoCacheTtls',
   alarms: '--alarms',
@@ -89,6 +101,9 @@ export const RUNBOOK_FUNCTIONS = ['articles-api', 'video-list-api', 'news-api', 
 
 export const DEFAULT_ENGINE_VERSION = {redis: '7.1', valkey: '8.0'} as const
 
+/** The newest major version of each engine a serverless cache offers (it takes a major version only). */
+export const SERVERLESS_MAJOR_VERSION = {valkey: '8', redis: '7'} as const
+
 export function defaultOptions(overrides: Partial<StackOptions> = {}): StackOptions {
   return {
     stack: DEFAULT_STACK,
@@ -100,6 +115,7 @@ export function defaultOptions(overrides: Partial<StackOptions> = {}): StackOpti
     replicas: 0,
     shards: 1,
     tls: true,
+    serverless: false,
     force: false,
     waitTimeoutSeconds: 1800,
     pollIntervalMs: 5000,
@@ -181,6 +197,7 @@ export async function validateOptions(options: StackOptions): Promise<void> {
       'Pass 1 for one primary (cluster mode disabled), or 2-500 shards (cluster mode enabled)',
     )
   }
+  validateServerless(options, label, given, usageError)
   if (options.functions !== undefined && options.functions.length === 0) {
     throw usageError(
       `${label('functions')} names no function`,
@@ -229,4 +246,55 @@ export async function validateOptions(options: StackOptions): Promise<void> {
       'Pass e.g. --wait-timeout 1800',
     )
   }
+}
+
+/**
+ * A serverless cache has no nodes, shards or replicas, and always encrypts in transit:
+ * asking for those with it is a contradiction, refused rather than ignored. Its usage limits
+ * are CreateServerlessCache's ranges.
+ */
+function validateServerless(
+  options: StackOptions,
+  label: (key: keyof StackOptions) => string,
+  given: (key: keyof StackOptions) => boolean,
+  usageError: (message: string, hint?: string) => Error,
+): void {
+  if (!options.serverless) {
+    const limit = (['maxDataGb', 'maxEcpu'] as const).find((key) => options[key] !== undefined)
+    if (limit)
+      throw usageError(
+        `${label(limit)} is a limit of a serverless cache; it cannot be used without ${label('serverless')}`,
+        `Add ${label('serverless')}, or leave out ${label(limit)}`,
+      )
+    return
+  }
+  const nodeChoices: [keyof StackOptions, string][] = [
+    ['nodeType', 'has no nodes to choose'],
+    ['shards', 'scales itself and has no shards to choose'],
+    ['replicas', 'keeps its own replicas across zones'],
+  ]
+  for (const [key, why] of nodeChoices) {
+    if (given(key))
+      throw usageError(
+        `${label(key)} cannot be used with ${label('serverless')}: a serverless cache ${why}`,
+        `Leave out ${label(key)}, or leave out ${label('serverless')} for a replication group`,
+      )
+  }
+  if (!options.tls)
+    throw usageError(
+      `${label('tls') === '--tls' ? '--no-tls' : label('tls')} cannot be used with ${label('serverless')}: a serverless cache always encrypts in transit`,
+      `Leave out ${label('tls') === '--tls' ? '--no-tls' : label('tls')}; cct's helpers connect with TLS`,
+    )
+  if (options.engineVersion !== undefined && !/^\d+(\.\d+)?$/.test(options.engineVersion))
+    throw usageError(
+      `"${options.engineVersion}" (${label('engineVersion')}) is not a major engine version`,
+      'A serverless cache takes a major version: 8 or 7 (valkey), 7 (redis)',
+    )
+  const range = (key: 'maxDataGb' | 'maxEcpu', lo: number, hi: number, what: string) => {
+    const value = options[key]
+    if (value !== undefined && !(Number.isInteger(value) && value >= lo && value <= hi))
+      throw usageError(`${label(key)} ${value} is outside ${lo}-${hi}`, `A serverless cache's ${what}`)
+  }
+  range('maxDataGb', 1, 5000, 'data storage limit is 1-5000 GB')
+  range('maxEcpu', 1000, 15_000_000, 'ECPU limit is 1,000-15,000,000 per second')
 }

@@ -144,6 +144,7 @@ export const STATEMENTS: readonly StatementSpec[] = [
         'elasticache:ListTagsForResource',
         'elasticache:DescribeCacheEngineVersions',
         'elasticache:DescribeReservedCacheNodesOfferings',
+        'elasticache:DescribeServerlessCaches',
       ],
     },
   },
@@ -174,6 +175,17 @@ export const STATEMENTS: readonly StatementSpec[] = [
     implied: {change: ['elasticache:AddTagsToResource']},
   },
   {
+    sid: 'CacheServerless',
+    why: 'With --serverless: the cache (an ElastiCache Serverless cache), its usage limits and security groups, and the tags it is created with',
+    parts: ['cluster'],
+    actions: {
+      change: ['elasticache:CreateServerlessCache', 'elasticache:ModifyServerlessCache'],
+      undo: ['elasticache:DeleteServerlessCache'],
+    },
+    // https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/IAM.ResourceLevelPermissions.html (tag on create)
+    implied: {change: ['elasticache:AddTagsToResource']},
+  },
+  {
     sid: 'ElastiCacheServiceLinkedRole',
     why: "The first cache in an account creates ElastiCache's service-linked role (AWSServiceRoleForElastiCache)",
     parts: ['cluster'],
@@ -184,7 +196,7 @@ export const STATEMENTS: readonly StatementSpec[] = [
   },
   {
     sid: 'Prices',
-    why: 'List prices of cache nodes, NAT gateways, DynamoDB reads and Lambda (the Price List API, us-east-1)',
+    why: 'List prices of cache nodes, serverless caches, NAT gateways, DynamoDB reads and Lambda (the Price List API, us-east-1)',
     parts: ['cluster', 'nat', 'cost'],
     actions: {read: ['pricing:GetProducts']},
     optional: 'without it cct uses its offline price table and says so',

@@ -34,6 +34,8 @@ What it adds (each section below cites its source):
 - Availability zones: names map to zone ids per account (see zones.py).
 - Lambda limits: no layers on container images, 5 security groups, 4 KB of environment
   (see lambda_limits.py).
+- ElastiCache Serverless: create, describe, modify and delete with their delays, run as a
+  TLS cluster (see elasticache_serverless.py).
 
 Design:
 - Nothing runs in the background. Time-based state ("creating" until t0 + N seconds) is
@@ -63,8 +65,9 @@ from . import cloudwatch, invoke
 # Order matters where patches wrap the same moto method: later modules wrap earlier ones.
 MODULES: list[ModuleType] = [speed, elasticache, lambda_vpc, lambda_updates, nat, cloudwatch]
 MODULES.append(invoke)
-from . import caches, certs, edge, elasticache_shards, network  # noqa: E402
-MODULES += [certs, caches, elasticache_shards, network, edge]
+from . import caches, certs, edge, elasticache_serverless, elasticache_shards, network  # noqa: E402
+# Serverless caches change state before caches.py's sweep looks for what to run.
+MODULES += [certs, elasticache_serverless, caches, elasticache_shards, network, edge]
 from . import pricing  # noqa: E402
 MODULES.append(pricing)
 from . import elasticache_offerings  # noqa: E402

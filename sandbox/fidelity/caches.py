@@ -78,7 +78,9 @@ class Node:
         # <member id>.<group domain> (the configuration endpoint without "clustercfg.").
         self.cluster = bool(getattr(rg, "cluster_enabled", False))
         if self.cluster:
-            self.hostname = f"{self.cluster_id}.{_cluster_domain(rg)}"
+            # A serverless cache's one node answers as its endpoint (elasticache_serverless.py).
+            self.hostname = getattr(rg, "_cct_node_hostname", None) or f"{self.cluster_id}.{_cluster_domain(rg)}"
+        self.serverless = bool(getattr(rg, "serverless", False))
         self.cluster_node_id = ""
         self.conf_path = ""
         self.bus_port = 0
@@ -577,7 +579,7 @@ def sweep(now: float) -> None:
 
     wanted: dict[tuple[str, str, str], tuple[Any, dict[str, Any], dict[str, Any]]] = {}
     for backend in core.backends(elasticache_backends):
-        for rg in list(backend.replication_groups.values()):
+        for rg in _groups(backend):
             if rg.status not in ("available", "modifying", "snapshotting"):
                 continue
             for ng in rg.node_groups:
@@ -619,6 +621,13 @@ def sweep(now: float) -> None:
             print(f"cct sandbox: cluster {rg.replication_group_id}: {e}", flush=True)
 
 
+def _groups(backend: Any) -> list[Any]:
+    """What runs nodes: replication groups, and serverless caches (one cluster node each)."""
+    from . import elasticache_serverless
+
+    return list(backend.replication_groups.values()) + list(elasticache_serverless.caches_of(backend).values())
+
+
 def on_reset() -> None:
     """Reset must stay fast: kill every node, reap in the background."""
     for node in list(_nodes.values()):
@@ -641,23 +650,36 @@ def endpoints(account_id: str, region: str) -> list[dict[str, Any]]:
     except KeyError:
         return []
     out: list[dict[str, Any]] = []
-    for rg in list(backend.replication_groups.values()):
+    for rg in _groups(backend):
         mine = {n.cluster_id: n for k, n in _nodes.items()
                 if k[:2] == (account_id, region) and n.rg is rg and n.real_port}
         if not mine:
             continue
-        vpc_id = None
-        group = backend.cache_subnet_groups.get(rg.cache_subnet_group_name or "")
+        vpc_id = getattr(rg, "vpc_id", None)
+        subnet_ids = list(getattr(rg, "subnet_ids", None) or [])
+        group = backend.cache_subnet_groups.get(getattr(rg, "cache_subnet_group_name", None) or "")
         if group is not None:
             vpc_id = group.vpc_id
+            subnet_ids = list(getattr(group, "subnet_ids", None) or [])
         sgs = list(rg.security_group_ids or [])
 
-        def entry(node: Node, kind: str, hostname: str, client_port: int | None = None) -> dict[str, Any]:
+        def entry(node: Node, kind: str, hostname: str, client_port: int | None = None,
+                  port: int | None = None) -> dict[str, Any]:
             # client_port: where clients connect on this name when it is not the group's port
-            # (a cluster node's announced port); security groups are still checked on the group's.
+            # (a cluster node's announced port); security groups are still checked on `port`.
             return {"group_id": rg.replication_group_id, "node_id": node.cluster_id, "role": node.role, "kind": kind,
-                    "hostname": hostname, "port": rg.port, "client_port": client_port or rg.port, "real": node.real,
-                    "tls": node.tls, "vpc_id": vpc_id, "security_group_ids": sgs}
+                    "hostname": hostname, "port": port or rg.port, "client_port": client_port or port or rg.port,
+                    "real": node.real, "tls": node.tls, "vpc_id": vpc_id, "subnet_ids": subnet_ids,
+                    "security_group_ids": sgs}
+
+        if getattr(rg, "serverless", False):
+            # One name: the endpoint on 6379, the reader endpoint on 6380, and the port the
+            # node announces in CLUSTER SLOTS (checked as 6379, the port clients were admitted on).
+            node = next(iter(mine.values()))
+            out.append(entry(node, "serverless", rg.address))
+            out.append(entry(node, "reader", rg.address, port=6380))
+            out.append(entry(node, "node", rg.address, node.real_port))
+            continue
 
         if getattr(rg, "cluster_enabled", False):
             # Cluster mode: every node by its name, at the port it announces in CLUSTER SLOTS
@@ -816,6 +838,27 @@ def sample(node: Node) -> dict[str, tuple[float, str]]:
     out["CurrConnections"] = (float(info.get("connected_clients", 0) or 0), "Count")
     out["CurrItems"] = (float(_items(info)), "Count")
     out["BytesUsedForCache"] = (float(info.get("used_memory", 0) or 0), "Bytes")
+    if node.serverless:
+        out = _serverless_metrics(node, info, out)
+    return out
+
+
+def _serverless_metrics(node: Node, info: dict[str, str], out: dict[str, tuple[float, str]]) -> dict[str, tuple[float, str]]:
+    """A serverless cache publishes no host or engine CPU ("Serverless metrics and events":
+    BytesUsedForCache, ElastiCacheProcessingUnits, CacheHits, CacheMisses, CurrConnections,
+    ThrottledCmds, ...). ECPUs: "simple reads and writes require 1 ECPU for each kilobyte (KB)
+    of data transferred" ("ElastiCache pricing"): here the commands of the period, or the
+    kilobytes they moved when that is more. The sandbox's own INFO is counted as a command
+    (a few ECPUs a period), which AWS would not bill."""
+    out.pop("EngineCPUUtilization", None)
+    cmds = float(info.get("total_commands_processed", 0) or 0)
+    delta = max(0.0, cmds - node.prev.get("total_commands_processed", 0.0))
+    node.prev["total_commands_processed"] = cmds
+    kilobytes = (out["NetworkBytesIn"][0] + out["NetworkBytesOut"][0]) / 1024
+    out["ElastiCacheProcessingUnits"] = (max(delta, kilobytes), "Count")
+    out["TotalCmdsCount"] = (delta, "Count")
+    # No usage limit is reached in the sandbox: nothing is throttled.
+    out["ThrottledCmds"] = (0.0, "Count")
     return out
 
 
@@ -838,7 +881,8 @@ def publish_once() -> None:
         for node, metrics in batch:
             if _nodes.get((node.account, node.region, node.cluster_id)) is not node:
                 continue  # deleted or reset meanwhile
-            dims = {"CacheClusterId": node.cluster_id, "CacheNodeId": "0001"}
+            dims = ({"clusterId": node.group_id} if node.serverless
+                    else {"CacheClusterId": node.cluster_id, "CacheNodeId": "0001"})
             for name, (value, unit) in metrics.items():
                 core.put_metric(node.account, node.region, "AWS/ElastiCache", name, dims, value, unit, when)
 

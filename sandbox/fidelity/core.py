@@ -28,6 +28,10 @@ DEFAULTS: dict[str, Any] = {
     # Whether a replication group created from now on ends in create-failed
     # (InsufficientCacheClusterCapacity) instead of available (elasticache.py). A switch.
     "replicationGroupCreateFails": False,
+    # How long a serverless cache stays creating, modifying and deleting (elasticache_serverless.py).
+    "serverlessCacheCreateSeconds": 0.0,
+    "serverlessCacheModifySeconds": 0.0,
+    "serverlessCacheDeleteSeconds": 0.0,
 }
 # Settings that are switches (true/false) rather than seconds.
 SWITCHES = {"pricingAccessDenied", "replicationGroupCreateFails"}
@@ -44,6 +48,9 @@ _SNAKE = {
     "pricing_access_denied": "pricingAccessDenied",
     "lambda_updates_fail": "lambdaUpdatesFail",
     "replication_group_create_fails": "replicationGroupCreateFails",
+    "serverless_cache_create_seconds": "serverlessCacheCreateSeconds",
+    "serverless_cache_modify_seconds": "serverlessCacheModifySeconds",
+    "serverless_cache_delete_seconds": "serverlessCacheDeleteSeconds",
 }
 
 startup: dict[str, Any] = dict(DEFAULTS)

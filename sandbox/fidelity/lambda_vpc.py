@@ -221,6 +221,15 @@ def _desired_enis(account_id: str, region: str) -> dict[tuple[Any, ...], dict[st
                 "subnet": subnet, "groups": list(cluster.security_group_ids), "type": "interface",
                 "description": f"ElastiCache {cluster.cache_cluster_id}",
             }
+        # A serverless cache's VPC endpoint: an interface in each of its subnets (elasticache_serverless.py).
+        from . import elasticache_serverless
+
+        for cache in elasticache_serverless.caches_of(ec).values():
+            for subnet in cache.subnet_ids:
+                wanted[("elasticache", cache.name, subnet, tuple(cache.security_group_ids))] = {
+                    "subnet": subnet, "groups": list(cache.security_group_ids), "type": "interface",
+                    "description": f"ElastiCache Serverless {cache.name}",
+                }
     return wanted
 
 

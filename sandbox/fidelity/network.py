@@ -336,18 +336,11 @@ def _cache_reachable(ec2: Any, ep: dict[str, Any], subnets: list[Any], fn_groups
 
 
 def _cache_subnet_cidrs(ec2: Any, ep: dict[str, Any]) -> list[str]:
-    from moto.elasticache.models import elasticache_backends
-
     out = []
-    for backend in core.backends(elasticache_backends):
-        rg = backend.replication_groups.get(ep["group_id"])
-        if rg is None:
-            continue
-        group = backend.cache_subnet_groups.get(rg.cache_subnet_group_name or "")
-        for sid in getattr(group, "subnet_ids", None) or []:
-            s = _subnet(ec2, sid)
-            if s is not None:
-                out.append(s.cidr_block)
+    for sid in ep.get("subnet_ids") or []:
+        s = _subnet(ec2, sid)
+        if s is not None:
+            out.append(s.cidr_block)
     return out or ["0.0.0.0/0"]  # unknown subnets: only a rule to anywhere (or to the group) covers them
 
 

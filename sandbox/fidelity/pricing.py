@@ -13,7 +13,8 @@ NextToken. A caller whose policies lack the action gets 400 AccessDeniedExceptio
 The catalogue holds what cct prices, in two regions: us-east-1 (the same prices as cct's
 offline table, so figures that tests check hold either way) and eu-west-1 (which the offline
 table lacks): ElastiCache nodes (Redis and Valkey, and one Memcached node that a filter must
-leave out, with a reserved term that is not on-demand), NAT gateway hours and bytes,
+leave out, with a reserved term that is not on-demand), ElastiCache Serverless storage
+(GB-hours) and ECPUs per engine, NAT gateway hours and bytes,
 DynamoDB on-demand and provisioned reads (with the Standard-IA variants and the free tier),
 Lambda GB-seconds (x86 and Arm, tiered). Prices are modelled on the public list prices of
 2025; they stand in for AWS's, they are not a price source.
@@ -60,6 +61,15 @@ REDIS_HOURLY = {
         "cache.r7g.large": 0.241, "cache.r6g.large": 0.227,
     },
 }
+# ElastiCache Serverless: $/GB-hour of data stored, $/ECPU ("ElastiCache pricing": us-east-1 Valkey
+# $0.084/GB-hour and $0.0023 per million ECPUs, Redis OSS $0.125 and $0.0034; eu-west-1 a
+# stand-in about 10% above). The usage types are modelled on third-party readings of the Price
+# List (USE1-ElastiCache:ServerlessStorage); cct picks products by unit, not by usage type.
+SERVERLESS = {
+    "us-east-1": {"Valkey": (0.084, 0.0023e-6), "Redis": (0.125, 0.0034e-6)},
+    "eu-west-1": {"Valkey": (0.0924, 0.0025e-6), "Redis": (0.1375, 0.0037e-6)},
+}
+SERVERLESS_PREFIX = {"us-east-1": "USE1-", "eu-west-1": "EU-"}
 NAT = {"us-east-1": (0.045, 0.045), "eu-west-1": (0.048, 0.048)}  # $/hour, $/GB processed
 DYNAMODB = {  # $/read request unit (on-demand), $/RCU-hour (provisioned); IA is 25% more per read
     "us-east-1": (0.000000125, 0.00013),
@@ -134,6 +144,17 @@ def _catalogue() -> list[dict[str, Any]]:
             "usagetype": f"{prefix}NodeUsage:cache.t3.micro", "operation": "CreateCacheCluster:0001",
             "servicename": "Amazon ElastiCache"},
             [_dimension(sku, ON_DEMAND, RATE, "Hrs", memcached, f"${memcached} per On Demand Memcached cache.t3.micro Instance Hour")]))
+
+        for engine, (storage, ecpu) in SERVERLESS[region].items():
+            for usage, unit, usd, what in (
+                    ("ServerlessStorage", "GB-Hrs", storage, "per GB-hour of data stored"),
+                    ("ServerlessUsage", "ECPU", ecpu, "per ElastiCache Processing Unit")):
+                sku = _sku("elasticache-serverless", region, engine, usage)
+                products.append(_product("AmazonElastiCache", "ElastiCache Serverless", {
+                    "_sku": sku, **where, "cacheEngine": engine,
+                    "usagetype": f"{SERVERLESS_PREFIX[region]}ElastiCache:{usage}",
+                    "operation": f"CreateServerlessCache:{engine}", "servicename": "Amazon ElastiCache"},
+                    [_dimension(sku, ON_DEMAND, RATE, unit, usd, f"${usd:.10f} {what} ({engine} Serverless)")]))
 
         hour, gb = NAT[region]
         for usage, unit, usd, what in (("NatGateway-Hours", "Hrs", hour, "per NAT Gateway Hour"),

@@ -21,6 +21,10 @@ export default class Setup extends StepCommand<typeof Setup> {
       command: '<%= config.bin %> setup --yes --functions articles-api,news-api --vpc-id vpc-0abc1234',
     },
     {
+      description: 'A Valkey serverless cache, storage capped at 5 GB',
+      command: '<%= config.bin %> setup --yes --serverless --engine valkey --max-data-gb 5',
+    },
+    {
       description: 'Mail alarms on the runbook targets to the team',
       command: '<%= config.bin %> setup --yes --alarms ops@example.com',
     },
@@ -114,10 +118,19 @@ export default class Setup extends StepCommand<typeof Setup> {
       ...(options.subnetIds ? {subnetIds: options.subnetIds} : {}),
       engine: options.engine,
       ...(options.engineVersion ? {engineVersion: options.engineVersion} : {}),
-      nodeType: options.nodeType,
-      replicas: options.replicas,
-      ...(options.shards !== 1 ? {shards: options.shards} : {}),
-      tls: options.tls,
+      // A serverless cache has no nodes: saving node choices would contradict it on the next run.
+      ...(options.serverless
+        ? {
+            serverless: true,
+            ...(options.maxDataGb !== undefined ? {maxDataGb: options.maxDataGb} : {}),
+            ...(options.maxEcpu !== undefined ? {maxEcpu: options.maxEcpu} : {}),
+          }
+        : {
+            nodeType: options.nodeType,
+            replicas: options.replicas,
+            ...(options.shards !== 1 ? {shards: options.shards} : {}),
+            tls: options.tls,
+          }),
       ...(options.functions ? {functions: options.functions} : {}),
       ...(options.autoCache !== undefined ? {autoCache: options.autoCache} : {}),
       ...(options.autoCacheTtls ? {autoCacheTtls: options.autoCacheTtls} : {}),

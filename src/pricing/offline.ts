@@ -44,3 +44,15 @@ export const OFFLINE_US_EAST_1 = {
   dynamodbPerRcuHour: 0.00013,
   lambdaPerGbSecond: {x86_64: 0.0000166667, arm64: 0.0000133334},
 }
+
+/**
+ * ElastiCache Serverless, us-east-1 (the ElastiCache pricing page, as of OFFLINE_AS_OF): data
+ * stored per GB-hour, metered at no less than the engine's minimum, and ECPUs per million.
+ */
+export const OFFLINE_SERVERLESS_US_EAST_1 = {
+  valkey: {storageGbHour: 0.084, ecpuPerMillion: 0.0023},
+  redis: {storageGbHour: 0.125, ecpuPerMillion: 0.0034},
+} as const
+
+/** What ElastiCache Serverless meters at least, in GB: 100 MB for Valkey, 1 GB for Redis OSS (the pricing page). */
+export const SERVERLESS_MINIMUM_GB = {valkey: 0.1, redis: 1} as const

@@ -1,5 +1,13 @@
 import type {AwsClients} from '../aws/clients.js'
-import {OFFLINE_AS_OF, OFFLINE_REGIONS, OFFLINE_SOURCE, OFFLINE_US_EAST_1, offlineNodeHourly} from './offline.js'
+import {
+  OFFLINE_AS_OF,
+  OFFLINE_REGIONS,
+  OFFLINE_SERVERLESS_US_EAST_1,
+  OFFLINE_SOURCE,
+  OFFLINE_US_EAST_1,
+  offlineNodeHourly,
+  SERVERLESS_MINIMUM_GB,
+} from './offline.js'
 import type {ListedProduct} from './price-list.js'
 
 /**
@@ -182,6 +190,67 @@ export function monthlyCost(prices: NodePrices, nodeType: string, nodes: number)
 
 export function formatCost(cost: CostEstimate): string {
   return cost.monthlyUsd === undefined ? cost.note : `about $${cost.monthlyUsd.toFixed(2)}/month (${cost.note})`
+}
+
+// ---------------------------------------------------------------- ElastiCache Serverless
+
+export interface ServerlessPrices {
+  engine: Engine
+  storageGbHour: Priced
+  ecpuPerMillion: Priced
+  /** What is metered at least, in GB (Valkey 0.1, Redis OSS 1). */
+  minimumGb: number
+}
+
+/**
+ * A serverless cache is billed for data stored (GB-hours, never below the engine's minimum)
+ * and for ECPUs (about one per KB a command reads or writes). Products are told apart by unit,
+ * not usage type (whose names vary by region prefix).
+ */
+export async function serverlessPrices(aws: PriceLookup, region: string, engine: Engine): Promise<ServerlessPrices> {
+  const answer = query(aws, 'AmazonElastiCache', {
+    regionCode: region,
+    productFamily: 'ElastiCache Serverless',
+    cacheEngine: engine === 'valkey' ? 'Valkey' : 'Redis',
+  })
+  const unitOf = (p: ListedProduct) => p.onDemand[0]?.unit ?? ''
+  const [storage, ecpu] = await Promise.all([
+    pickPrice(answer, (p) => /^GB-?(Hrs|Hours?)$/i.test(unitOf(p)), /^GB-?(Hrs|Hours?)$/i),
+    pickPrice(answer, (p) => /ECPU/i.test(unitOf(p)), /ECPU/i),
+  ])
+  const offlinePrices = OFFLINE_SERVERLESS_US_EAST_1[engine]
+  // Listed per ECPU; shown and computed per million, as the pricing page states it.
+  const perMillion: Priced | {failed: string} = 'usd' in ecpu ? {...ecpu, usd: round10(ecpu.usd * 1e6)} : ecpu
+  return {
+    engine,
+    storageGbHour: orOffline(storage, region, offlinePrices.storageGbHour),
+    ecpuPerMillion: orOffline(perMillion, region, offlinePrices.ecpuPerMillion),
+    minimumGb: SERVERLESS_MINIMUM_GB[engine],
+  }
+}
+
+const round10 = (n: number) => Math.round(n * 1e10) / 1e10
+
+/** "100 MB" or "1 GB". */
+export const formatGb = (gb: number) => (gb < 1 ? `${Math.round(gb * 1000)} MB` : `${gb} GB`)
+
+/**
+ * Before creating: the storage floor is what an idle cache costs; ECPUs depend on traffic,
+ * so they are a rate, and --max-data-gb caps storage (the most it can cost).
+ */
+export function serverlessEstimate(prices: ServerlessPrices, maxDataGb?: number): CostEstimate {
+  const {storageGbHour, ecpuPerMillion, minimumGb} = prices
+  const monthlyUsd = Math.round(storageGbHour.usd * minimumGb * HOURS_PER_MONTH * 100) / 100
+  const cap =
+    maxDataGb === undefined
+      ? ''
+      : `; storage at most $${(storageGbHour.usd * maxDataGb * HOURS_PER_MONTH).toFixed(2)}/month at --max-data-gb ${maxDataGb}`
+  return {
+    monthlyUsd,
+    note: `${formatGb(minimumGb)} minimum storage at $${storageGbHour.usd}/GB-hour, plus $${ecpuPerMillion.usd} per million ECPUs, about one per KB read or written${cap}, ${storageGbHour.source}`,
+    source: storageGbHour.source,
+    fallback: storageGbHour.fallback ?? ecpuPerMillion.fallback,
+  }
 }
 
 // ---------------------------------------------------------------- NAT gateway

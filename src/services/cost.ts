@@ -1,5 +1,7 @@
+import type {CloudWatchClient} from '@aws-sdk/client-cloudwatch'
 import {DescribeTableCommand} from '@aws-sdk/client-dynamodb'
 import {DescribeReplicationGroupsCommand} from '@aws-sdk/client-elasticache'
+
 import {resolveFunctions} from '../aws/functions.js'
 import {hasPending} from '../engine/step.js'
 import {CctError, ExitCode, usageError} from '../errors.js'
@@ -13,11 +15,15 @@ import {
   monthlyCost,
   natMonthlyUsd,
   natPrices,
+  formatGb,
+  serverlessPrices,
+  type Engine,
+  type PriceLookup,
 } from '../pricing/prices.js'
 import type {ClusterOutput} from '../steps/cluster.js'
 import type {NatOutput} from '../steps/nat.js'
-import {windows} from '../verify/criteria.js'
-import {functionTables, hoursOf, sum, type Window} from '../verify/metrics.js'
+import {formatHours, windows} from '../verify/criteria.js'
+import {functionTables, hourly, hoursOf, periodFor, sum, type Window} from '../verify/metrics.js'
 import {converge} from './converge.js'
 import type {StackRequest} from './stack.js'
 
@@ -69,32 +75,39 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
     aws.lambda(),
     aws.dynamodb(),
   ])
-  const group = (
-    await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: cache.replicationGroupId}))
-  ).ReplicationGroups?.[0]
-  const engine = group?.Engine === 'valkey' ? 'valkey' : 'redis'
-  const nodeType = group?.CacheNodeType ?? 'unknown'
-  const nodes = group?.MemberClusters?.length ?? cache.nodes.length
-
   const now = new Date()
-  const setupAt = group?.ReplicationGroupCreateTime
-  const {after, before} = windows(setupAt, request.hours, now)
-  const span = (w: Window) => `${w.start.toISOString().slice(0, 16)}–${w.end.toISOString().slice(11, 16)} UTC`
   const lines: CostLine[] = []
-
   // Prices are asked for once each and in parallel with the metrics below: the Price List API may be slow to refuse.
   const natGatewayId = nat?.natGatewayId && !hasPending(nat.natGatewayId) ? nat.natGatewayId : undefined
-  const [nodePrices, natPrice] = await Promise.all([
-    cacheNodePrices(aws, report.region, engine),
-    natGatewayId ? natPrices(aws, report.region) : undefined,
-  ])
-  const price = monthlyCost(nodePrices, nodeType, nodes)
-  const hourly = nodePrices.hourly(nodeType)
-  lines.push({
-    item: `Cache ${cache.replicationGroupId}: ${nodes} × ${nodeType} ${engine}`,
-    monthlyUsd: price.monthlyUsd === undefined ? undefined : -price.monthlyUsd,
-    source: `DescribeReplicationGroups; ${'usd' in hourly ? describePrice(hourly, `$${hourly.usd}/node-hour × ${HOURS_PER_MONTH} h`) : price.note}`,
-  })
+  const natPricing = natGatewayId ? natPrices(aws, report.region) : undefined
+  let setupAt: Date | undefined
+  if (cache.serverless) {
+    const {findServerlessCache} = await import('../steps/serverless-cache.js')
+    const described = await findServerlessCache(elasticache, cache.replicationGroupId)
+    setupAt = described?.CreateTime
+    const engine = described?.Engine === 'valkey' ? 'valkey' : 'redis'
+    const {after} = windows(setupAt, request.hours, now)
+    lines.push(...(await serverlessCostLines(aws, cw, report.region, cache, engine, after)))
+  } else {
+    const group = (
+      await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: cache.replicationGroupId}))
+    ).ReplicationGroups?.[0]
+    setupAt = group?.ReplicationGroupCreateTime
+    const engine = group?.Engine === 'valkey' ? 'valkey' : 'redis'
+    const nodeType = group?.CacheNodeType ?? 'unknown'
+    const nodes = group?.MemberClusters?.length ?? cache.nodes.length
+    const nodePrices = await cacheNodePrices(aws, report.region, engine)
+    const price = monthlyCost(nodePrices, nodeType, nodes)
+    const hourly = nodePrices.hourly(nodeType)
+    lines.push({
+      item: `Cache ${cache.replicationGroupId}: ${nodes} × ${nodeType} ${engine}`,
+      monthlyUsd: price.monthlyUsd === undefined ? undefined : -price.monthlyUsd,
+      source: `DescribeReplicationGroups; ${'usd' in hourly ? describePrice(hourly, `$${hourly.usd}/node-hour × ${HOURS_PER_MONTH} h`) : price.note}`,
+    })
+  }
+  const {after, before} = windows(setupAt, request.hours, now)
+  const span = (w: Window) => `${w.start.toISOString().slice(0, 16)}–${w.end.toISOString().slice(11, 16)} UTC`
+  const natPrice = await natPricing
   if (natGatewayId && natPrice) {
     lines.push({
       item: `NAT gateway ${natGatewayId}`,
@@ -181,6 +194,45 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
     netUsd: savingsUsd === undefined ? undefined : round(savingsUsd - costs),
     roi: savingsUsd === undefined || costs === 0 ? undefined : Math.round((savingsUsd / costs) * 100) / 100,
   }
+}
+
+/**
+ * A serverless cache's bill, from what it measured since setup: data stored (the window's
+ * average BytesUsedForCache, metered at no less than the engine's minimum) and ECPUs (the
+ * window's ElastiCacheProcessingUnits per hour), each as a month at that rate.
+ */
+async function serverlessCostLines(
+  aws: PriceLookup,
+  cw: CloudWatchClient,
+  region: string,
+  cache: ClusterOutput,
+  engine: Engine,
+  after: Window,
+): Promise<CostLine[]> {
+  const dimensions = cache.metricDimensions[0] ?? {clusterId: cache.replicationGroupId}
+  const metric = (name: string) => ({namespace: 'AWS/ElastiCache', name, dimensions})
+  const [prices, ecpus, stored] = await Promise.all([
+    serverlessPrices(aws, region, engine),
+    sum(cw, metric('ElastiCacheProcessingUnits'), after),
+    hourly(cw, metric('BytesUsedForCache'), after, 'Average', periodFor(after)),
+  ])
+  const averageGb = stored.length ? stored.reduce((n, p) => n + p.value, 0) / stored.length / 1024 ** 3 : 0
+  const meteredGb = Math.max(averageGb, prices.minimumGb)
+  const hours = Math.max(hoursOf(after), 1 / 60)
+  const name = `Cache ${cache.replicationGroupId} (serverless ${engine})`
+  const where = `CloudWatch AWS/ElastiCache clusterId=${dimensions.clusterId}`
+  return [
+    {
+      item: `${name}: data stored`,
+      monthlyUsd: -round(meteredGb * prices.storageGbHour.usd * HOURS_PER_MONTH),
+      source: `${where} BytesUsedForCache Average ${formatGb(round6(averageGb))}, metered at least ${formatGb(prices.minimumGb)}; ${describePrice(prices.storageGbHour, `$${prices.storageGbHour.usd}/GB-hour × ${HOURS_PER_MONTH} h`)}`,
+    },
+    {
+      item: `${name}: ECPUs`,
+      monthlyUsd: -round(((ecpus / hours) * HOURS_PER_MONTH * prices.ecpuPerMillion.usd) / 1e6),
+      source: `${where} ElastiCacheProcessingUnits Sum: ${Math.round(ecpus)} in ${formatHours(hours)} since setup, as a month at that rate; ${describePrice(prices.ecpuPerMillion, `$${prices.ecpuPerMillion.usd}/million ECPUs`)}`,
+    },
+  ]
 }
 
 function round(usd: number): number {

@@ -87,7 +87,9 @@ export async function verifyStack(request: VerifyRequest): Promise<VerifyReport>
     aws.cloudwatch(),
     aws.elasticache(),
   ])
-  const group = await describeGroup(elasticache, cache.replicationGroupId)
+  const group = cache.serverless
+    ? await describeServerless(elasticache, cache.replicationGroupId)
+    : await describeGroup(elasticache, cache.replicationGroupId)
   const functions = await resolveFunctions(lambda, request.options, report.region)
 
   request.onProgress?.("checking each function's path to the cache")
@@ -117,7 +119,7 @@ export async function verifyStack(request: VerifyRequest): Promise<VerifyReport>
   request.onProgress?.('reading CloudWatch metrics')
   const basis = {
     cw,
-    cache: {id: cache.replicationGroupId, status: group.status, nodes: cache.nodes},
+    cache: {id: cache.replicationGroupId, status: group.status, series: cache.metricDimensions},
     functions,
     setupAt: group.createdAt,
     hours: request.hours,
@@ -163,6 +165,17 @@ export async function verifyStack(request: VerifyRequest): Promise<VerifyReport>
     measurements,
     endpoint,
     ok,
+  }
+}
+
+async function describeServerless(elasticache: import('@aws-sdk/client-elasticache').ElastiCacheClient, name: string) {
+  const {findServerlessCache} = await import('../steps/serverless-cache.js')
+  const c = await findServerlessCache(elasticache, name)
+  return {
+    status: c?.Status ?? 'missing',
+    engine: c?.Engine,
+    engineVersion: c?.FullEngineVersion ?? c?.MajorEngineVersion,
+    createdAt: c?.CreateTime,
   }
 }
 

@@ -60,7 +60,8 @@ export function validateAlarmTarget(target: string): void {
 export interface AlarmsState {
   /** Where alarms should go; undefined when alarms were not asked for. */
   target?: string
-  nodes: string[]
+  /** The cache's AWS/ElastiCache series: {CacheClusterId} per node, or {clusterId} for a serverless cache. */
+  series: Record<string, string>[]
   functions: string[]
   /** cct's alarms of this stack as they are. */
   existing: MetricAlarm[]
@@ -94,12 +95,12 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
   async inspect(ctx) {
     const target = ctx.options.alarms
     if (target !== undefined) validateAlarmTarget(target)
-    const {nodes} = ctx.need('cluster')
+    const {metricDimensions: series} = ctx.need('cluster')
     const functions = isUndoing(ctx) ? [] : ctx.need('attach').functions
     const cw = await ctx.aws.cloudwatch()
     const existing = await ourAlarms(cw, ctx.stack)
     const topic = await ourTopic(await ctx.aws.sns(), ctx.stack, target)
-    return {target, nodes, functions, existing, topicArn: topic?.arn, subscribed: topic?.subscribed ?? false}
+    return {target, series, functions, existing, topicArn: topic?.arn, subscribed: topic?.subscribed ?? false}
   },
 
   plan(state, ctx) {
@@ -123,7 +124,7 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
         detail: `${email} not subscribed`,
         op: {kind: 'subscribe', topicArn, email},
       })
-    if (hasPending(state.nodes) || state.nodes.length === 0) {
+    if (hasPending(state.series) || state.series.length === 0) {
       if (state.existing.length === 0)
         changes.push({
           action: 'create',
@@ -245,20 +246,26 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
 /** The four alarms, with metric math across every cache node and function (metrics are per node). */
 export function desiredAlarms(
   stack: string,
-  state: Pick<AlarmsState, 'nodes' | 'functions'>,
+  state: Pick<AlarmsState, 'series' | 'functions'>,
   topicArn: string,
 ): PutMetricAlarmCommandInput[] {
   const node = (metric: string, stat: string, period: number) =>
-    state.nodes.map((id, i) => ({
+    state.series.map((dims, i) => ({
       Id: `${metric.toLowerCase()}${i}`,
       ReturnData: false,
       MetricStat: {
-        Metric: {Namespace: 'AWS/ElastiCache', MetricName: metric, Dimensions: [{Name: 'CacheClusterId', Value: id}]},
+        Metric: {
+          Namespace: 'AWS/ElastiCache',
+          MetricName: metric,
+          Dimensions: Object.entries(dims).map(([Name, Value]) => ({Name, Value})),
+        },
         Period: period,
         Stat: stat,
       },
     }))
-  const ids = (metric: string) => state.nodes.map((_, i) => `${metric.toLowerCase()}${i}`).join(', ')
+  const ids = (metric: string) => state.series.map((_, i) => `${metric.toLowerCase()}${i}`).join(', ')
+  // A serverless cache has no engine CPU: it is throttled instead when it reaches its ECPU limit.
+  const serverless = state.series.some((d) => 'clusterId' in d)
   const common = {
     ActionsEnabled: true,
     AlarmActions: [topicArn],
@@ -285,19 +292,41 @@ export function desiredAlarms(
         },
       ],
     },
-    {
-      ...common,
-      AlarmName: `${stack}-cache-cpu`,
-      AlarmDescription: `cct: engine CPU above ${CPU_TARGET}% for 15 minutes on any cache node`,
-      ComparisonOperator: 'GreaterThanThreshold',
-      Threshold: CPU_TARGET,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 3,
-      Metrics: [
-        ...node('EngineCPUUtilization', 'Average', 300),
-        {Id: 'cpu', Label: 'max engine CPU %', ReturnData: true, Expression: `MAX([${ids('EngineCPUUtilization')}])`},
-      ],
-    },
+    serverless
+      ? {
+          ...common,
+          AlarmName: `${stack}-cache-throttled`,
+          AlarmDescription: 'cct: the serverless cache throttled commands (its --max-ecpu limit is reached)',
+          ComparisonOperator: 'GreaterThanThreshold',
+          Threshold: 0,
+          Metrics: [
+            ...node('ThrottledCmds', 'Sum', 300),
+            {
+              Id: 'throttled',
+              Label: 'throttled commands',
+              ReturnData: true,
+              Expression: `SUM([${ids('ThrottledCmds')}])`,
+            },
+          ],
+        }
+      : {
+          ...common,
+          AlarmName: `${stack}-cache-cpu`,
+          AlarmDescription: `cct: engine CPU above ${CPU_TARGET}% for 15 minutes on any cache node`,
+          ComparisonOperator: 'GreaterThanThreshold',
+          Threshold: CPU_TARGET,
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 3,
+          Metrics: [
+            ...node('EngineCPUUtilization', 'Average', 300),
+            {
+              Id: 'cpu',
+              Label: 'max engine CPU %',
+              ReturnData: true,
+              Expression: `MAX([${ids('EngineCPUUtilization')}])`,
+            },
+          ],
+        },
     {
       ...common,
       AlarmName: `${stack}-cache-evictions`,

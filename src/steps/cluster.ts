@@ -31,6 +31,7 @@ import {DEFAULT_ENGINE_VERSION, optionLabel, type StackOptions} from '../options
 import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
 import {hasStackTags, stackTags} from '../tags.js'
 import {REDIS_PORT} from './security-groups.js'
+import {subnetGroupName} from './subnet-group.js'
 import {isAwsError} from '../aws/errors.js'
 
 export interface ClusterOutput {
@@ -42,7 +43,17 @@ export interface ClusterOutput {
   nodes: string[]
   /** Cluster mode enabled: host is the configuration endpoint, clients connect in cluster mode (REDIS_CLUSTER). */
   clusterMode: boolean
+  /** An ElastiCache Serverless cache (replicationGroupId is then its name, and nodes is empty). */
+  serverless: boolean
+  /**
+   * The dimensions of each of the cache's AWS/ElastiCache series: {CacheClusterId} per member
+   * node of a replication group, {clusterId} for a serverless cache.
+   */
+  metricDimensions: Record<string, string>[]
 }
+
+/** The AWS/ElastiCache series of a replication group: one per member node. */
+export const nodeDimensions = (nodes: string[]) => nodes.map((CacheClusterId) => ({CacheClusterId}))
 
 declare module '../engine/step.js' {
   interface StepOutputs {
@@ -116,16 +127,14 @@ export type ClusterOp =
   | {kind: 'wait-available'; id: string; status: string}
   | {kind: 'delete-replication-group'; id: string; alreadyDeleting: boolean}
 
-export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
-  id: 'cluster',
-  title: 'Cache (ElastiCache replication group)',
-  needs: ['vpc', 'sg', 'subnet-group'],
+/** The replication group part of the cache step (src/steps/cache.ts chooses it or the serverless one). */
+export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs' | 'title' | 'id'> = {
   command: 'cct cluster',
 
   async inspect(ctx) {
     const state: ClusterState = {
       cacheGroupId: ctx.need('sg').cacheGroupId,
-      subnetGroup: ctx.need('subnet-group').name,
+      subnetGroup: ctx.need('subnet-group').name ?? pending(subnetGroupName(ctx.stack)),
       zones: ctx.need('vpc').zones,
     }
     const elasticache = await ctx.aws.elasticache()
@@ -344,6 +353,8 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
         tls: ctx.options.tls,
         nodes: [],
         clusterMode: ctx.options.shards > 1,
+        serverless: false,
+        metricDimensions: [],
       }
     return {
       replicationGroupId: g.id,
@@ -352,6 +363,8 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
       tls: g.tls,
       nodes: g.members,
       clusterMode: g.clusterMode,
+      serverless: false,
+      metricDimensions: nodeDimensions(g.members),
     }
   },
 
@@ -461,6 +474,8 @@ export const clusterStep: Step<'cluster', ClusterState, ClusterOp> = {
       tls: group.TransitEncryptionEnabled ?? false,
       nodes: group.MemberClusters ?? [],
       clusterMode: isClusterMode(group),
+      serverless: false,
+      metricDimensions: nodeDimensions(group.MemberClusters ?? []),
     }
   },
 

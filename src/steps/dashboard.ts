@@ -24,8 +24,11 @@ export const dashboardName = (stack: string) => `${stack}-cache`
 /** Dashboards cannot be tagged: cct's carry this marker in their text widget. */
 const marker = (stack: string) => `Managed by cct, stack ${stack}`
 
+/** The dimensions of one AWS/ElastiCache series: {CacheClusterId} per node, or {clusterId} for a serverless cache. */
+export type Series = Record<string, string>
+
 export interface DashboardState {
-  nodes: string[]
+  series: Series[]
   region: string
   /** The body as it is now, or undefined when there is none. */
   current?: string
@@ -36,14 +39,16 @@ export interface DashboardState {
  * (ElastiCache publishes them per member node), CPU, memory, evictions and connections,
  * and the helper's own per-function metrics (EMF, namespace cct/cache).
  */
-export function dashboardBody(stack: string, region: string, nodes: string[]): string {
-  const perNode = (metric: string, stat = 'Sum') =>
-    nodes.map((node) => ['AWS/ElastiCache', metric, 'CacheClusterId', node, {stat}])
-  const rate = nodes.flatMap((node, i) => [
-    ['AWS/ElastiCache', 'CacheHits', 'CacheClusterId', node, {id: `h${i}`, stat: 'Sum', visible: false}],
-    ['AWS/ElastiCache', 'CacheMisses', 'CacheClusterId', node, {id: `m${i}`, stat: 'Sum', visible: false}],
-    [{expression: `100 * h${i} / (h${i} + m${i})`, label: `${node} hit rate %`, id: `r${i}`}],
+export function dashboardBody(stack: string, region: string, series: Series[]): string {
+  const dims = (d: Series) => Object.entries(d).flat()
+  const perNode = (metric: string, stat = 'Sum') => series.map((d) => ['AWS/ElastiCache', metric, ...dims(d), {stat}])
+  const rate = series.flatMap((d, i) => [
+    ['AWS/ElastiCache', 'CacheHits', ...dims(d), {id: `h${i}`, stat: 'Sum', visible: false}],
+    ['AWS/ElastiCache', 'CacheMisses', ...dims(d), {id: `m${i}`, stat: 'Sum', visible: false}],
+    [{expression: `100 * h${i} / (h${i} + m${i})`, label: `${Object.values(d).join(' ')} hit rate %`, id: `r${i}`}],
   ])
+  // A serverless cache publishes no CPU or memory percentage: what it bills (ECPUs, data stored) and throttling instead.
+  const serverless = series.some((d) => 'clusterId' in d)
   const widget = (title: string, metrics: unknown[], x: number, y: number, extra: Record<string, unknown> = {}) => ({
     type: 'metric',
     x,
@@ -70,13 +75,32 @@ export function dashboardBody(stack: string, region: string, nodes: string[]): s
       },
       widget('Hit rate (%)', rate, 0, 2, {yAxis: {left: {min: 0, max: 100}}}),
       widget('Hits and misses', [...perNode('CacheHits'), ...perNode('CacheMisses')], 12, 2),
-      widget('CPU (%)', [...perNode('EngineCPUUtilization', 'Average'), ...perNode('CPUUtilization', 'Average')], 0, 8),
-      widget(
-        'Memory used (%) and evictions',
-        [...perNode('DatabaseMemoryUsagePercentage', 'Average'), ...perNode('Evictions')],
-        12,
-        8,
-      ),
+      serverless
+        ? widget(
+            'ECPUs and throttled commands',
+            [...perNode('ElastiCacheProcessingUnits'), ...perNode('ThrottledCmds')],
+            0,
+            8,
+          )
+        : widget(
+            'CPU (%)',
+            [...perNode('EngineCPUUtilization', 'Average'), ...perNode('CPUUtilization', 'Average')],
+            0,
+            8,
+          ),
+      serverless
+        ? widget(
+            'Data stored (bytes) and evictions',
+            [...perNode('BytesUsedForCache', 'Average'), ...perNode('Evictions')],
+            12,
+            8,
+          )
+        : widget(
+            'Memory used (%) and evictions',
+            [...perNode('DatabaseMemoryUsagePercentage', 'Average'), ...perNode('Evictions')],
+            12,
+            8,
+          ),
       widget('Connections', perNode('CurrConnections', 'Average'), 0, 14),
       widget(
         'Helper: hits, misses, errors per function',
@@ -88,8 +112,8 @@ export function dashboardBody(stack: string, region: string, nodes: string[]): s
   })
 }
 
-/** Write the dashboard for these cache nodes (pending while the cache does not exist); delete it. */
-export type DashboardOp = {kind: 'put-dashboard'; nodes: string[]} | {kind: 'delete-dashboard'}
+/** Write the dashboard for these series (none while the cache does not exist); delete it. */
+export type DashboardOp = {kind: 'put-dashboard'; series: Series[]} | {kind: 'delete-dashboard'}
 
 export const dashboardStep: Step<'dashboard', DashboardState, DashboardOp> = {
   id: 'dashboard',
@@ -98,7 +122,7 @@ export const dashboardStep: Step<'dashboard', DashboardState, DashboardOp> = {
   command: 'cct dashboard',
 
   async inspect(ctx) {
-    const {nodes} = ctx.need('cluster')
+    const {metricDimensions: series} = ctx.need('cluster')
     const current = await readDashboard(await ctx.aws.cloudwatch(), dashboardName(ctx.stack))
     if (current !== undefined && !current.includes(marker(ctx.stack))) {
       throw conflictError(
@@ -106,13 +130,14 @@ export const dashboardStep: Step<'dashboard', DashboardState, DashboardOp> = {
         'Rename it, or choose another --stack',
       )
     }
-    return {nodes, region: ctx.region, current}
+    return {series, region: ctx.region, current}
   },
 
   plan(state, ctx) {
     const name = dashboardName(ctx.stack)
-    const op: DashboardOp = {kind: 'put-dashboard', nodes: state.nodes}
-    if (hasPending(state.nodes) || state.nodes.length === 0) {
+    const op: DashboardOp = {kind: 'put-dashboard', series: state.series}
+    const names = state.series.map((d) => Object.values(d).join(' ')).join(', ')
+    if (hasPending(state.series) || state.series.length === 0) {
       return state.current === undefined
         ? [{action: 'create', resource: 'dashboard', name, detail: 'once the cache exists', op}]
         : []
@@ -123,17 +148,17 @@ export const dashboardStep: Step<'dashboard', DashboardState, DashboardOp> = {
           action: 'create',
           resource: 'dashboard',
           name,
-          detail: `hit rate, hits/misses, CPU, memory, evictions for ${state.nodes.join(', ')}`,
+          detail: `hit rate, hits/misses, CPU or ECPUs, memory, evictions for ${names}`,
           op,
         },
       ]
-    if (!sameJson(state.current, dashboardBody(ctx.stack, state.region, state.nodes)))
+    if (!sameJson(state.current, dashboardBody(ctx.stack, state.region, state.series)))
       return [
         {
           action: 'update',
           resource: 'dashboard',
           name,
-          detail: `its widgets differ from those for nodes ${state.nodes.join(', ')}`,
+          detail: `its widgets differ from those for ${names}`,
           op,
         },
       ] satisfies Change<DashboardOp>[]
@@ -153,11 +178,11 @@ export const dashboardStep: Step<'dashboard', DashboardState, DashboardOp> = {
     for (const op of operations(plan)) {
       if (op.kind !== 'put-dashboard')
         throw new Error(`dashboard apply was given ${op.kind}, which only destroy performs`)
-      if (hasPending(op.nodes)) throw new Error('dashboard apply ran before the cache exists')
+      if (hasPending(op.series)) throw new Error('dashboard apply ran before the cache exists')
       await cloudwatch.send(
         new PutDashboardCommand({
           DashboardName: dashboardName(ctx.stack),
-          DashboardBody: dashboardBody(ctx.stack, state.region, op.nodes),
+          DashboardBody: dashboardBody(ctx.stack, state.region, op.series),
         }),
       )
     }

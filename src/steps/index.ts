@@ -1,7 +1,7 @@
 import type {Step} from '../engine/step.js'
 import {alarmsStep} from './alarms.js'
 import {attachStep} from './attach.js'
-import {clusterStep} from './cluster.js'
+import {cacheStep} from './cache.js'
 import {dashboardStep} from './dashboard.js'
 import {envStep} from './env.js'
 import {layerAttachStep} from './layer-attach.js'
@@ -19,7 +19,7 @@ export function allSteps(): Step[] {
     natStep,
     securityGroupsStep,
     subnetGroupStep,
-    clusterStep,
+    cacheStep,
     attachStep,
     layerStep,
     layerAttachStep,

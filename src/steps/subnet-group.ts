@@ -16,7 +16,8 @@ import {hasStackTags, stackTags} from '../tags.js'
 import {isAwsError} from '../aws/errors.js'
 
 export interface SubnetGroupOutput {
-  name: string
+  /** Absent when the stack's cache is serverless: it takes subnets directly and needs no group. */
+  name?: string
 }
 
 declare module '../engine/step.js' {
@@ -67,6 +68,8 @@ export const subnetGroupStep: Step<'subnet-group', SubnetGroupState, SubnetGroup
   plan(state, ctx) {
     const name = subnetGroupName(ctx.stack)
     const subnetIds = state.subnetIds
+    // A serverless cache is given the subnets itself; a group left from an earlier cache stays until rollback.
+    if (ctx.options.serverless) return []
     if (!state.group)
       return [
         {
@@ -96,6 +99,7 @@ export const subnetGroupStep: Step<'subnet-group', SubnetGroupState, SubnetGroup
   },
 
   output(state, ctx) {
+    if (ctx.options.serverless && !state.group) return {}
     return {name: state.group?.name ?? pending(subnetGroupName(ctx.stack))}
   },
 

@@ -1,6 +1,6 @@
 import {pending, type Change} from '../engine/step.js'
 import type {StepResult} from '../engine/runner.js'
-import {DEFAULT_ENGINE_VERSION, type StackOptions} from '../options.js'
+import {DEFAULT_ENGINE_VERSION, SERVERLESS_MAJOR_VERSION, type StackOptions} from '../options.js'
 import type {ConvergeReport} from '../services/converge.js'
 import {plural, shortTitle} from './progress/words.js'
 import {table} from './table.js'
@@ -137,7 +137,9 @@ export function formatSetupSummary(report: ConvergeReport, options: StackOptions
   lines.push(
     ...labelled(
       cluster ? '' : 'cache',
-      `${options.engine} ${version} on ${options.nodeType} x${options.shards * (1 + options.replicas)}${options.shards > 1 ? ` (${options.shards} shards, cluster mode)` : ''}${cost ? `, ${cost}` : ''}`,
+      options.serverless
+        ? `${options.engine} ${options.engineVersion ?? SERVERLESS_MAJOR_VERSION[options.engine]}, serverless (cluster mode)${cost ? `, ${cost}` : ''}`
+        : `${options.engine} ${version} on ${options.nodeType} x${options.shards * (1 + options.replicas)}${options.shards > 1 ? ` (${options.shards} shards, cluster mode)` : ''}${cost ? `, ${cost}` : ''}`,
       pad,
       width,
     ),

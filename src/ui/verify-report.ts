@@ -10,7 +10,7 @@ export function formatVerifyReport(report: VerifyReport, opts: {hours: number; t
   const {cache, probe} = report
   const out: string[] = []
   out.push(
-    `Stack "${report.stack}" in ${report.region}: ${cache.replicationGroupId} (${cache.engine ?? 'cache'} ${cache.engineVersion ?? ''}, TLS ${cache.tls ? 'on' : 'off'}) at ${cache.host}:${cache.port}`,
+    `Stack "${report.stack}" in ${report.region}: ${cache.replicationGroupId} (${cache.engine ?? 'cache'} ${cache.engineVersion ?? ''}${cache.serverless ? ' serverless' : ''}, TLS ${cache.tls ? 'on' : 'off'}) at ${cache.host}:${cache.port}`,
   )
 
   out.push('', 'From inside the VPC (the probe):')

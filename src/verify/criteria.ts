@@ -22,7 +22,8 @@ export interface Criterion {
 
 export interface CriteriaInput {
   cw: CloudWatchClient
-  cache: {id: string; status: string; nodes: string[]}
+  /** `series`: the dimensions of each of its AWS/ElastiCache series (per node, or the serverless cache's clusterId). */
+  cache: {id: string; status: string; series: Record<string, string>[]}
   functions: FunctionInfo[]
   paths: FunctionPath[]
   probe: ProbeRun
@@ -228,10 +229,10 @@ export interface Measurements {
 
 async function measureWindows(input: MeasureInput, after: Window, before: Window | undefined): Promise<Measurements> {
   const {cw} = input
-  const node = (name: string, id: string) => ({namespace: 'AWS/ElastiCache', name, dimensions: {CacheClusterId: id}})
+  const node = (name: string, dimensions: Record<string, string>) => ({namespace: 'AWS/ElastiCache', name, dimensions})
   const [hitsByNode, missesByNode] = await Promise.all([
-    Promise.all(input.cache.nodes.map((id) => hourly(cw, node('CacheHits', id), after, 'Sum'))),
-    Promise.all(input.cache.nodes.map((id) => hourly(cw, node('CacheMisses', id), after, 'Sum'))),
+    Promise.all(input.cache.series.map((d) => hourly(cw, node('CacheHits', d), after, 'Sum'))),
+    Promise.all(input.cache.series.map((d) => hourly(cw, node('CacheMisses', d), after, 'Sum'))),
   ])
   const total = (series: {value: number}[][]) => series.flat().reduce((n, p) => n + p.value, 0)
   const perHour = (series: {at: Date; value: number}[][]) => {

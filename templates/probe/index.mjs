@@ -65,7 +65,8 @@ export async function handler(event) {
       }
       pings.sort((a, b) => a - b)
       // The runbook's Test 1 on a throw-away key: SET, GET, SETEX and TTL, then DEL.
-      const key = `cct:probe:${Date.now()}:${Math.random().toString(36).slice(2)}`
+      // One hash tag for both keys: a cluster-mode cache (sharded, serverless) refuses a DEL across slots (CROSSSLOT).
+      const key = `cct:probe:{${Date.now()}:${Math.random().toString(36).slice(2)}}`
       await client.command('SET', key, 'ok')
       const read = await client.command('GET', key)
       await client.command('SETEX', `${key}:ttl`, '60', 'ok')

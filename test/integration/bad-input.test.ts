@@ -728,6 +728,57 @@ const cases: Case[] = [
     code: 2,
     line: /"ops-team" is neither an email address nor an SNS topic ARN/,
   },
+
+  // A serverless cache has no nodes, shards or replicas, and is always TLS
+  {
+    what: 'a serverless cache with a node type',
+    args: ['setup', '--yes', '--serverless', '--node-type', 'cache.t4g.micro'],
+    code: 2,
+    line: /--node-type cannot be used with --serverless: a serverless cache has no nodes to choose/,
+  },
+  {
+    what: 'a serverless cache with shards',
+    args: ['setup', '--yes', '--serverless', '--shards', '3'],
+    code: 2,
+    line: /--shards cannot be used with --serverless: a serverless cache scales itself/,
+  },
+  {
+    what: 'a serverless cache with replicas',
+    args: ['cluster', '--serverless', '--replicas', '1'],
+    code: 2,
+    line: /--replicas cannot be used with --serverless/,
+  },
+  {
+    what: 'a serverless cache without TLS',
+    args: ['setup', '--yes', '--serverless', '--no-tls'],
+    code: 2,
+    line: /--no-tls cannot be used with --serverless: a serverless cache always encrypts in transit/,
+  },
+  {
+    what: 'a storage limit without --serverless',
+    args: ['setup', '--yes', '--max-data-gb', '5'],
+    code: 2,
+    line: /--max-data-gb is a limit of a serverless cache; it cannot be used without --serverless/,
+  },
+  {
+    what: 'a storage limit AWS does not take',
+    args: ['setup', '--yes', '--serverless', '--max-data-gb', '6000'],
+    code: 2,
+    line: /--max-data-gb 6000 is outside 1-5000/,
+  },
+  {
+    what: 'an ECPU limit below the least',
+    args: ['cluster', '--serverless', '--max-ecpu', '10'],
+    code: 2,
+    line: /--max-ecpu 10 is outside 1000-15000000/,
+  },
+  {
+    what: 'cct.json of a replication group, then --serverless',
+    args: ['setup', '--yes', '--serverless'],
+    files: json({nodeType: 'cache.t3.micro', replicas: 0}),
+    code: 2,
+    line: /cct\.json "nodeType" cannot be used with --serverless/,
+  },
 ]
 
 /** Cases run this many at a time: each is a cct process (about 1 s of CPU on this 2-core machine). */

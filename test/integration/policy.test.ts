@@ -51,6 +51,8 @@ const NOT_DENIABLE: Record<string, string> = {
     "moto's ElastiCache creates no service-linked role, so iam:CreateServiceLinkedRole is never checked",
   Prices: 'optional: without pricing:GetProducts cct uses its offline price table',
   ZoneOfferings: 'optional: without ec2:DescribeInstanceTypeOfferings cct chooses zones by zone id alone',
+  CacheServerless:
+    "this flow's setup makes a replication group; serverless-stack.test.ts checks `cct policy` covers every call of setup --serverless and its rollback",
   CostTables:
     'cost reads a table (dynamodb:DescribeTable) only once CloudWatch has its reads; this flow sends no traffic',
 }
