@@ -39,11 +39,14 @@ export async function restoreFunctions(
   const together = ctx.together<RestorePart>('restore-functions')
   const all = await together.meet(step, parts)
   const lambda = await ctx.aws.lambda()
+  // Told by the step that makes each change: the others' lines would only repeat it.
   const tally = functionTally(ctx, [...all.keys()])
-  await mapBounded([...all], FUNCTION_CONCURRENCY, async ([name, given]) => {
-    await together.once(name, () => restoreOne(lambda, name, given, ctx, tally))
-    tally.set(name, 'restored')
-  })
+  await mapBounded([...all], FUNCTION_CONCURRENCY, ([name, given]) =>
+    together.once(name, async () => {
+      await restoreOne(lambda, name, given, ctx, tally)
+      tally.set(name, 'restored')
+    }),
+  )
 }
 
 async function restoreOne(
