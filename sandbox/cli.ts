@@ -6,6 +6,7 @@
  *   eval "$(node --import tsx sandbox/cli.ts stop)"
  *
  * start [--no-seed] [--no-redis] [--create-seconds N] [--delete-seconds N] [--eni-linger-seconds N] [--lambda-update-seconds N]
+ *       [--lambda-rate N (control-plane requests/s, 0 = unlimited)] [--functions N (seed N functions, default 5)]
  * stop  stops the servers recorded in .sandbox/state.json and prints `unset` lines
  * env   prints the `export` lines again
  * traffic [--rate R] [--duration S] [--max N] [--functions a,b] [--seed N] [--put-ratio F] [--list-ratio F]
@@ -43,6 +44,8 @@ const DEMO_FIDELITY: Required<FidelityConfig> = {
   serverlessCacheModifySeconds: 5,
   serverlessCacheDeleteSeconds: 10,
   natGatewayDeleteSeconds: 5,
+  lambdaControlPlaneRate: 15,
+  lambdaGetFunctionRate: 100,
 }
 
 const quote = (v: string) => `'${v.replaceAll("'", `'\\''`)}'`
@@ -80,8 +83,11 @@ async function start(argv: string[]): Promise<void> {
       'delete-seconds': {type: 'string'},
       'eni-linger-seconds': {type: 'string'},
       'lambda-update-seconds': {type: 'string'},
+      'lambda-rate': {type: 'string'},
+      functions: {type: 'string'},
     },
   })
+  const functions = number(values.functions, 'functions', (n) => Number.isInteger(n) && n > 0, 'a whole number above 0')
   const existing = readState()
   if (running(existing)) {
     console.error(`cct sandbox: already running at ${existing.endpoint}`)
@@ -111,6 +117,7 @@ async function start(argv: string[]): Promise<void> {
     serverlessCacheCreateSeconds: DEMO_FIDELITY.serverlessCacheCreateSeconds,
     serverlessCacheModifySeconds: DEMO_FIDELITY.serverlessCacheModifySeconds,
     serverlessCacheDeleteSeconds: DEMO_FIDELITY.serverlessCacheDeleteSeconds,
+    lambdaControlPlaneRate: number(values['lambda-rate'], 'lambda-rate', (n) => n >= 0, 'requests per second >= 0'),
   }
   const began = Date.now()
   const {state} = await launch({redis: !values['no-redis'], fidelity}, true)
@@ -118,7 +125,7 @@ async function start(argv: string[]): Promise<void> {
   writeFileSync(STATE_FILE, JSON.stringify(state, null, 2) + '\n')
   if (!values['no-seed']) {
     // The tables' few hundred rows too: the demo sends traffic to every function.
-    const seed = await seedAccount(state, {data: true})
+    const seed = await seedAccount(state, {data: true, functions})
     console.error(
       `cct sandbox: seeded role ${seed.roleName}, layer ${seed.layerArn}, tables ${seed.tables.join(', ')}, functions ${seed.functionNames.join(', ')}`,
     )

@@ -67,6 +67,20 @@ export interface FidelityConfig {
   serverlessCacheCreateSeconds?: number
   serverlessCacheModifySeconds?: number
   serverlessCacheDeleteSeconds?: number
+  /**
+   * Lambda's control-plane rate limit per account and Region, requests per second (AWS: 15,
+   * the default): above it TooManyRequestsException with Retry-After. 0 = no limit. GetFunction
+   * has its own, `lambdaGetFunctionRate` (AWS: 100). See sandbox/fidelity/lambda_throttle.py;
+   * `lambdaThrottles()` counts the refusals.
+   */
+  lambdaControlPlaneRate?: number
+  lambdaGetFunctionRate?: number
+}
+
+/** The TooManyRequestsException answers the sandbox's Lambda gave since the last reset, per action. */
+export async function lambdaThrottles(endpoint: string): Promise<{total: number; byOperation: Record<string, number>}> {
+  const res = await fetch(`${endpoint}/cct-fidelity/lambda-throttles`, {signal: AbortSignal.timeout(5000)})
+  return (await res.json()) as {total: number; byOperation: Record<string, number>}
 }
 
 export interface Sandbox {

@@ -113,9 +113,32 @@ export interface SeedOptions {
   data?: boolean
   /** Which rows (default DEFAULT_DATA_SEED): the same seed gives the same rows. */
   seed?: number
+  /**
+   * How many functions (default 5, the runbook's): more are copies of the five in turn
+   * (`articles-api-06`, `video-list-api-07`, ...) with the same code, environment and table,
+   * for running cct over an account with many functions.
+   */
+  functions?: number
+}
+
+/** The seeded functions' names and environments: the five, then copies of them in turn up to `count`. */
+export function seedFunctions(count = RUNBOOK_COUNT): Record<string, Record<string, string>> {
+  const bases = Object.entries(SEED_FUNCTIONS)
+  const all: Record<string, Record<string, string>> = {}
+  for (let i = 0; i < count; i++) {
+    const [base, env] = bases[i % bases.length]!
+    all[i < bases.length ? base : `${base}-${String(i + 1).padStart(2, '0')}`] = env
+  }
+  return all
+}
+
+/** The base function whose code a seeded name runs (`news-api-08` runs news-api's). */
+function baseOf(name: string): string {
+  return name.replace(/-\d+$/, '')
 }
 
 export const DEFAULT_DATA_SEED = 1
+const RUNBOOK_COUNT = 5
 
 export async function seedAccount(
   target: {endpoint: string; region: string},
@@ -130,7 +153,9 @@ export async function seedAccount(
     endpoint: target.endpoint,
     region: target.region,
     credentials: {accessKeyId: 'test', secretAccessKey: 'test'},
-    maxAttempts: 1,
+    // Lambda's control plane throttles many functions created at once (lambda_throttle.py).
+    maxAttempts: 10,
+    retryMode: 'adaptive',
   }
   const iam = new IAMClient(config)
   const lam = new lambda.LambdaClient(config)
@@ -168,30 +193,29 @@ export async function seedAccount(
       )
     ).LayerVersionArn!
 
-  await Promise.all(
-    Object.entries(SEED_FUNCTIONS).map(async ([name, variables]) => {
-      const exists = await lam.send(new lambda.GetFunctionCommand({FunctionName: name})).then(
-        () => true,
-        (e) => (isNotFound(e) ? false : Promise.reject(e)),
-      )
-      if (exists) return
-      await lam.send(
-        new lambda.CreateFunctionCommand({
-          FunctionName: name,
-          Runtime: 'python3.12',
-          Handler: 'index.lambda_handler',
-          Role: roleArn,
-          Code: {ZipFile: seedFunctionZip(name)},
-          Description: `Demo API: ${name}`,
-          Timeout: 10,
-          MemorySize: 256,
-          Environment: {Variables: variables},
-          Layers: [layerArn],
-          Tags: SEED_TAGS,
-        }),
-      )
-    }),
-  )
+  const functions = seedFunctions(opts.functions)
+  await mapLimit(Object.entries(functions), 8, async ([name, variables]) => {
+    const exists = await lam.send(new lambda.GetFunctionCommand({FunctionName: name})).then(
+      () => true,
+      (e) => (isNotFound(e) ? false : Promise.reject(e)),
+    )
+    if (exists) return
+    await lam.send(
+      new lambda.CreateFunctionCommand({
+        FunctionName: name,
+        Runtime: 'python3.12',
+        Handler: 'index.lambda_handler',
+        Role: roleArn,
+        Code: {ZipFile: seedFunctionZip(baseOf(name))},
+        Description: `Demo API: ${name}`,
+        Timeout: 10,
+        MemorySize: 256,
+        Environment: {Variables: variables},
+        Layers: [layerArn],
+        Tags: SEED_TAGS,
+      }),
+    )
+  })
 
   // The articles table always (cheap: ten rows); the other tables, and articles' few
   // hundred rows, only when asked for, since many tests seed before every test.
@@ -244,9 +268,19 @@ export async function seedAccount(
   return {
     roleArn,
     roleName: SEED_ROLE,
-    functionNames: Object.keys(SEED_FUNCTIONS),
+    functionNames: Object.keys(functions),
     layerArn,
     tableName: SEED_TABLE,
     tables: tables.map((t) => t.tableName),
   }
+}
+
+/** `work` over `items`, at most `limit` at a time (the seed is not subject to cct's own limits). */
+async function mapLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({length: Math.min(limit, items.length)}, async () => {
+      while (next < items.length) await work(items[next++]!)
+    }),
+  )
 }

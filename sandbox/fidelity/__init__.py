@@ -36,6 +36,8 @@ What it adds (each section below cites its source):
   (see lambda_limits.py).
 - ElastiCache Serverless: create, describe, modify and delete with their delays, run as a
   TLS cluster (see elasticache_serverless.py).
+- Lambda control-plane rate limits: TooManyRequestsException (429, Retry-After) above
+  15 requests/s (100 for GetFunction) per account and Region (see lambda_throttle.py).
 
 Design:
 - Nothing runs in the background. Time-based state ("creating" until t0 + N seconds) is
@@ -78,6 +80,9 @@ from . import zones  # noqa: E402
 MODULES.append(zones)
 from . import lambda_limits  # noqa: E402
 MODULES.append(lambda_limits)
+from . import lambda_throttle  # noqa: E402
+# First: a throttled request is refused before any other module or moto sees it.
+MODULES.insert(0, lambda_throttle)
 _installed = False
 
 

@@ -32,11 +32,17 @@ DEFAULTS: dict[str, Any] = {
     "serverlessCacheCreateSeconds": 0.0,
     "serverlessCacheModifySeconds": 0.0,
     "serverlessCacheDeleteSeconds": 0.0,
+    # Lambda's control-plane rate limits per account and Region, requests per second; above
+    # them TooManyRequestsException (lambda_throttle.py). 0 = no limit. AWS's defaults.
+    "lambdaControlPlaneRate": 15.0,
+    "lambdaGetFunctionRate": 100.0,
 }
 # Settings that are switches (true/false) rather than seconds.
 SWITCHES = {"pricingAccessDenied", "replicationGroupCreateFails"}
 # Settings that are text.
 TEXTS = {"lambdaUpdatesFail"}
+# Settings that are rates (requests per second) rather than seconds.
+RATES = {"lambdaControlPlaneRate", "lambdaGetFunctionRate"}
 _SNAKE = {
     "replication_group_create_seconds": "replicationGroupCreateSeconds",
     "replication_group_delete_seconds": "replicationGroupDeleteSeconds",
@@ -51,6 +57,8 @@ _SNAKE = {
     "serverless_cache_create_seconds": "serverlessCacheCreateSeconds",
     "serverless_cache_modify_seconds": "serverlessCacheModifySeconds",
     "serverless_cache_delete_seconds": "serverlessCacheDeleteSeconds",
+    "lambda_control_plane_rate": "lambdaControlPlaneRate",
+    "lambda_get_function_rate": "lambdaGetFunctionRate",
 }
 
 startup: dict[str, Any] = dict(DEFAULTS)
@@ -78,7 +86,8 @@ def normalize_config(raw: dict[str, Any]) -> dict[str, Any]:
             out[name] = value
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise ValueError(f"{key} must be a number of seconds >= 0, got {value!r}")
+            unit = "requests per second" if name in RATES else "seconds"
+            raise ValueError(f"{key} must be a number of {unit} >= 0, got {value!r}")
         out[name] = float(value)
     return out
 

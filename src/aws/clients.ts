@@ -11,6 +11,7 @@ import type {STSClient} from '@aws-sdk/client-sts'
 import {CctError, ExitCode} from '../errors.js'
 import {iamAction} from '../policy.js'
 import {CallLog} from './call-log.js'
+import {patientWhenThrottled, THROTTLED_ATTEMPTS, type RetryStrategy} from './retry.js'
 import {DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, validateSettings, type AwsSettings} from './settings.js'
 
 export const PRICE_LIST_REGION = 'us-east-1'
@@ -62,8 +63,24 @@ export class AwsClients {
     )
   }
 
+  /**
+   * Lambda throttles its control plane per account (retry.ts): adaptive retries (backoff,
+   * Retry-After, a sending rate that drops after a refusal) and more patience with refusals.
+   */
   lambda(): Promise<LambdaClient> {
-    return this.client('lambda', async () => new (await import('./sdk/lambda.js')).LambdaClient(this.options()))
+    return this.client('lambda', async () => {
+      const options = this.options()
+      const client = new (await import('./sdk/lambda.js')).LambdaClient({
+        ...options,
+        retryMode: 'adaptive',
+        maxAttempts: Math.max(options.maxAttempts, THROTTLED_ATTEMPTS),
+      })
+      // The SDK made its adaptive strategy from the options above; each call asks the config for it.
+      const adaptive = (await client.config.retryStrategy()) as unknown as RetryStrategy
+      const patient = patientWhenThrottled(adaptive, options.maxAttempts)
+      ;(client.config as {retryStrategy: () => Promise<unknown>}).retryStrategy = async () => patient
+      return client
+    })
   }
 
   iam(): Promise<IAMClient> {

@@ -1,9 +1,8 @@
 import {
-  GetFunctionConfigurationCommand,
+  GetFunctionCommand,
   ListAliasesCommand,
   ListFunctionsCommand,
   ListVersionsByFunctionCommand,
-  ListTagsCommand,
   TagResourceCommand,
   UntagResourceCommand,
   UpdateFunctionConfigurationCommand,
@@ -49,8 +48,16 @@ export function envBytes(env: Record<string, string>): number {
   return Object.entries(env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0)
 }
 
-/** How many functions are updated at once: AWS throttles control-plane calls per account. */
-export const FUNCTION_CONCURRENCY = 4
+/**
+ * How many functions are worked on at once. Lambda allows 15 control-plane requests a second
+ * per account and Region (GetFunction 100): an update holds its slot for the seconds Lambda
+ * takes, so 20 keep that budget busy without queueing more than it can serve; the Lambda
+ * client's retries absorb the TooManyRequestsException that remain (clients.ts).
+ */
+export const FUNCTION_CONCURRENCY = 20
+
+/** Function updates usually take a second or two: polled this often (when the poll interval is longer). */
+const FUNCTION_POLL_MS = 500
 
 export function toFunctionInfo(config: FunctionConfiguration, tags: Record<string, string>): FunctionInfo {
   return {
@@ -75,17 +82,48 @@ export function toFunctionInfo(config: FunctionConfiguration, tags: Record<strin
   }
 }
 
-export async function describeFunction(lambda: LambdaClient, name: string): Promise<FunctionInfo | undefined> {
-  let config: FunctionConfiguration
+/**
+ * A function's configuration and tags in one GetFunction (which has its own, larger rate
+ * limit: 100/s against 15/s for GetFunctionConfiguration and ListTags together). Read once
+ * per run: steps that look at the same function share the answer until cct changes it
+ * (updateFunction, tagFunction, untagFunction forget it).
+ */
+export function describeFunction(
+  lambda: LambdaClient,
+  name: string,
+  /** Read it again: what is about to be written must start from the function as it is. */
+  fresh = false,
+): Promise<FunctionInfo | undefined> {
+  if (fresh) forget(lambda, name)
+  const seen = readsOf(lambda)
+  let read = seen.get(name)
+  if (!read) {
+    read = readFunction(lambda, name)
+    seen.set(name, read)
+    read.catch(() => seen.delete(name))
+  }
+  // A copy: a caller may change its tags (tagFunction) without the others seeing it.
+  return read.then((fn) => (fn ? structuredClone(fn) : undefined))
+}
+
+async function readFunction(lambda: LambdaClient, name: string): Promise<FunctionInfo | undefined> {
   try {
-    config = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
+    const {Configuration, Tags = {}} = await lambda.send(new GetFunctionCommand({FunctionName: name}))
+    return toFunctionInfo(Configuration!, Tags)
   } catch (error) {
     if (isAwsError(error, 'ResourceNotFoundException')) return undefined
     throw error
   }
-  const {Tags = {}} = await lambda.send(new ListTagsCommand({Resource: config.FunctionArn!.replace(/:\$LATEST$/, '')}))
-  return toFunctionInfo(config, Tags)
 }
+
+/** What this client (one per run) has read of each function and not changed since. */
+const reads = new WeakMap<LambdaClient, Map<string, Promise<FunctionInfo | undefined>>>()
+const readsOf = (lambda: LambdaClient) => {
+  let seen = reads.get(lambda)
+  if (!seen) reads.set(lambda, (seen = new Map()))
+  return seen
+}
+const forget = (lambda: LambdaClient, name: string) => readsOf(lambda).delete(name)
 
 /**
  * The functions a command works on: the ones asked for (each must exist), or by default
@@ -134,16 +172,10 @@ export async function listAllFunctions(lambda: LambdaClient): Promise<FunctionCo
  */
 export async function recordedFunctions(lambda: LambdaClient, recordKey: string): Promise<FunctionInfo[]> {
   const configs = await listAllFunctions(lambda)
-  const infos = await mapBounded(configs, FUNCTION_CONCURRENCY, async (config) => {
-    try {
-      const {Tags = {}} = await lambda.send(new ListTagsCommand({Resource: config.FunctionArn!}))
-      return toFunctionInfo(config, Tags)
-    } catch (error) {
-      // Deleted between the listing and now (by anyone, or by a concurrent step): no records.
-      if (isAwsError(error, 'ResourceNotFoundException')) return undefined
-      throw error
-    }
-  })
+  // Deleted between the listing and now (by anyone): undefined, no records.
+  const infos = await mapBounded(configs, FUNCTION_CONCURRENCY, (config) =>
+    describeFunction(lambda, config.FunctionName!),
+  )
   return infos.filter(
     (fn): fn is FunctionInfo =>
       fn !== undefined && Object.keys(fn.tags).some((k) => k === recordKey || k.startsWith(`${recordKey}.`)),
@@ -215,6 +247,7 @@ export async function updateFunction(
     const update = await build(current)
     if (!update) return current
     try {
+      forget(lambda, fn.name)
       const config = await lambda.send(
         new UpdateFunctionConfigurationCommand({FunctionName: fn.name, RevisionId: current.revisionId, ...update}),
       )
@@ -244,6 +277,7 @@ export async function updateFunction(
     }
   }
   const done = await waitForFunction(lambda, fn.name, ctx, resume, 'after')
+  forget(lambda, fn.name) // a read made while the write was on its way would be stale
   return done ? toFunctionInfo(done, fn.tags) : fn
 }
 
@@ -265,7 +299,10 @@ export async function waitForFunction(
     ctx,
     `${name} to finish updating`,
     async () => {
-      const config = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
+      // GetFunction: its rate limit is the one that many functions polled at once can afford.
+      const {Configuration: config} = (await lambda.send(new GetFunctionCommand({FunctionName: name}))) as {
+        Configuration: FunctionConfiguration
+      }
       const busy = config.State === 'Pending' || config.LastUpdateStatus === 'InProgress'
       if (!busy && when === 'after' && (config.State === 'Failed' || config.LastUpdateStatus === 'Failed')) {
         const code = config.LastUpdateStatusReasonCode ?? config.StateReasonCode
@@ -282,18 +319,24 @@ export async function waitForFunction(
       }
     },
     resume,
+    undefined,
+    FUNCTION_POLL_MS,
   )
 }
 
 export async function tagFunction(lambda: LambdaClient, fn: FunctionInfo, tags: Record<string, string>): Promise<void> {
   if (Object.keys(tags).length === 0) return
+  forget(lambda, fn.name)
   await lambda.send(new TagResourceCommand({Resource: fn.arn.replace(/:\$LATEST$/, ''), Tags: tags}))
+  forget(lambda, fn.name)
   Object.assign(fn.tags, tags)
 }
 
 export async function untagFunction(lambda: LambdaClient, fn: FunctionInfo, keys: string[]): Promise<void> {
   if (keys.length === 0) return
+  forget(lambda, fn.name)
   await lambda.send(new UntagResourceCommand({Resource: fn.arn.replace(/:\$LATEST$/, ''), TagKeys: keys}))
+  forget(lambda, fn.name)
   for (const k of keys) delete fn.tags[k]
 }
 

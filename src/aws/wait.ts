@@ -18,6 +18,8 @@ export async function waitUntil<T>(
   check: () => Promise<Poll<T>>,
   resume: string,
   estimate?: string,
+  /** The shortest pause between polls (default 1 s). */
+  minIntervalMs = 1000,
 ): Promise<T | undefined> {
   const started = Date.now()
   const deadline = started + ctx.options.waitTimeoutSeconds * 1000
@@ -33,7 +35,11 @@ export async function waitUntil<T>(
         hint: `Run \`${resume}\` again to resume`,
       })
     }
-    await sleep(ctx.options.pollIntervalMs, ctx.signal)
+    // A tenth of the time waited so far, between the shortest pause and the poll interval:
+    // a wait ends at most ~10% (or the shortest pause) after what it waits for, and a wait
+    // of minutes polls no more often than the interval says.
+    const pause = Math.min(ctx.options.pollIntervalMs, Math.max(minIntervalMs, (Date.now() - started) / 10))
+    await sleep(pause, ctx.signal)
   }
 }
 

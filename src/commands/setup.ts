@@ -101,6 +101,12 @@ export default class Setup extends StepCommand<typeof Setup> {
       await confirmOrCancel('Go ahead?')
     }
     await this.saveAnswers(options, plan.region)
+    if (changes === 0) {
+      // Converged: the apply pass would read the whole stack again to change nothing.
+      const report = {...plan, mode: 'apply' as const, steps: plan.steps.map(({resources: _, ...step}) => step)}
+      this.log(formatSetupSummary(report, options))
+      return report
+    }
     const report = await this.withProgress((onEvent) => applyStack({...request, onEvent}))
     this.log(formatSetupSummary(report, options))
     return report

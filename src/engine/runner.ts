@@ -3,6 +3,7 @@ import {CctError, explainAwsError} from '../errors.js'
 import type {StackOptions} from '../options.js'
 import type {RunListener} from './events.js'
 import {closure} from './graph.js'
+import {Together} from './together.js'
 import {
   hasPending,
   type Change,
@@ -80,10 +81,28 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
   const done = new Map<StepId, Deferred<void>>(steps.map((s) => [s.id, new Deferred<void>()]))
   const dependents = new Map<StepId, StepId[]>()
   const inRun = new Set(steps.map((s) => s.id))
-  // `after` orders two steps only when both run: they change the same resources.
+  // `after` orders two steps only when both run: they change the same resources. Undoing,
+  // it does not order them: they undo together, one change per resource (ctx.together).
   const afters = (s: Step) => (s.after ?? []).filter((id) => inRun.has(id))
   for (const s of steps)
-    for (const d of [...s.needs, ...afters(s)]) dependents.set(d, [...(dependents.get(d) ?? []), s.id])
+    for (const d of [...s.needs, ...(undoing ? [] : afters(s))]) dependents.set(d, [...(dependents.get(d) ?? []), s.id])
+  const ended = new Map<StepId, Deferred<void>>(steps.map((s) => [s.id, new Deferred<void>()]))
+  const meetings = new Map<string, Together<unknown>>()
+  /** The steps a step shares resources with through `after` (either way, transitively), itself included, in graph order. */
+  const peersOf = (id: StepId): StepId[] => {
+    const linked = new Set<StepId>([id])
+    for (let grew = true; grew;) {
+      grew = false
+      for (const s of steps)
+        for (const a of afters(s))
+          if (linked.has(s.id) !== linked.has(a)) {
+            linked.add(s.id)
+            linked.add(a)
+            grew = true
+          }
+    }
+    return steps.map((s) => s.id).filter((s) => linked.has(s))
+  }
   const results = new Map<StepId, StepResult>()
   const errors = new Map<StepId, unknown>()
   /** For a skipped step: the failed step that caused it (followed through skipped ones). */
@@ -117,6 +136,12 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
             : {type: 'step-progress', id: step.id, message},
         ),
       note: (message) => notes.push(message),
+      together: <Part>(key: string) => {
+        const peers = peersOf(step.id)
+        const at = `${key}:${peers.join(',')}`
+        if (!meetings.has(at)) meetings.set(at, new Together(peers, (id) => ended.get(id)!.promise))
+        return meetings.get(at) as Together<Part>
+      },
     }
     // What this step waits for before it runs (or, undoing, before it removes).
     const waitFor = async (
@@ -199,6 +224,7 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
       done.get(step.id)!.reject(error)
     } finally {
       done.get(step.id)!.resolve()
+      ended.get(step.id)!.resolve()
     }
   }
 

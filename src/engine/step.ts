@@ -1,6 +1,7 @@
 import type {AwsClients} from '../aws/clients.js'
 import type {StackOptions} from '../options.js'
 import type {Waiting} from './events.js'
+import type {Together} from './together.js'
 
 /**
  * What each step hands to the steps after it (vpc id, subnet ids, group ids, ...).
@@ -70,6 +71,11 @@ export interface StepContext {
   progress(message: string, waiting?: Waiting): void
   /** Warnings worth reading after the run (e.g. "no internet route"). */
   note(message: string): void
+  /**
+   * Undoing: the run's meeting point, under `key`, of this step and the steps it shares
+   * resources with (`after`, either way), so they change each resource once (together.ts).
+   */
+  together<Part>(key: string): Together<Part>
   readonly signal: AbortSignal
 }
 

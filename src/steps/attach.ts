@@ -15,13 +15,11 @@ import {
   recordedFunctions,
   resolveFunctions,
   tagFunction,
-  untagFunction,
   updateFunction,
-  describeFunction,
   type FunctionInfo,
 } from '../aws/functions.js'
 import {ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
-import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
+import {decodeRecord, encodeRecord, recordKey} from '../aws/records.js'
 import {waitUntil} from '../aws/wait.js'
 import {
   attachVpcPolicy,
@@ -42,6 +40,8 @@ import {
 } from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {describeLosses, envNeeds, lossesIn, type Loss, type VpcReach} from '../net/reach.js'
+import {restoreFunctions, type RestorePart} from './function-restore.js'
+import {functionTally} from './function-tally.js'
 
 export interface AttachOutput {
   functions: string[]
@@ -222,6 +222,10 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
       const role = state.roles.find((r) => r.arn === op.roleArn)!
       await attachVpcPolicy(iam, role, roleRecordKey(ctx), partitionOf(op.roleArn))
     }
+    const tally = functionTally(
+      ctx,
+      ops.flatMap((op) => (op.kind === 'add-security-group' || op.kind === 'move-into-vpc' ? [op.functionName] : [])),
+    )
     await mapBounded(ops, FUNCTION_CONCURRENCY, async (op) => {
       switch (op.kind) {
         case 'attach-role-policy':
@@ -240,9 +244,9 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
               } satisfies VpcRecord),
             )
           }
-          ctx.progress(`${fn.name}: moving into the VPC`)
+          tally.set(fn.name, 'moving into the VPC')
           await updateFunction(lambda, fn, (current) => vpcUpdate(current, op), ctx, 'cct attach')
-          ctx.progress(`${fn.name}: in the VPC`)
+          tally.set(fn.name, 'in the VPC')
           return
         }
         case 'restore-vpc-config':
@@ -298,18 +302,21 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
   },
 
   async destroy(state, plan, ctx) {
-    const lambda = await ctx.aws.lambda()
     const iam = await ctx.aws.iam()
     const ops = operations(plan)
-    await mapBounded(ops, FUNCTION_CONCURRENCY, async (op) => {
-      if (op.kind === 'restore-vpc-config')
-        await restoreFunction(
-          lambda,
-          state.recorded.find((f) => f.name === op.functionName)!,
-          state,
-          ctx,
-        )
-    })
+    const parts = new Map<string, RestorePart>()
+    for (const op of ops) {
+      if (op.kind !== 'restore-vpc-config') continue
+      parts.set(op.functionName, {
+        recordKey: vpcRecordKey(ctx),
+        what: 'VPC configuration',
+        update: (current, record) => {
+          const target = restoredVpc(current, record as VpcRecord, state)
+          return target ? {VpcConfig: keepDualStack(current, target)} : undefined
+        },
+      })
+    }
+    await restoreFunctions(ctx, 'attach', parts)
     // Lambda deletes a function's network interfaces with the function's role: detached
     // first, the policy would leave them (and the subnets and groups they hold) for good.
     if (ops.some((op) => op.kind === 'detach-role-policy') && !isPending(state.lambdaGroupId))
@@ -480,28 +487,6 @@ export function planFunction(
  * function that had no VPC leaves it (if it is still in cct's subnets); a function moved
  * with --force goes back to its recorded config.
  */
-async function restoreFunction(
-  lambda: LambdaClient,
-  recordedFn: FunctionInfo,
-  state: AttachState,
-  ctx: StepContext,
-): Promise<void> {
-  const fn = (await describeFunction(lambda, recordedFn.name)) ?? recordedFn
-  const before = decodeRecord<VpcRecord>(vpcRecordKey(ctx), fn.tags)!
-  ctx.progress(`${fn.name}: restoring its VPC configuration`)
-  await updateFunction(
-    lambda,
-    fn,
-    (current) => {
-      const target = restoredVpc(current, before, state)
-      return target ? {VpcConfig: keepDualStack(current, target)} : undefined
-    },
-    ctx,
-    'cct rollback',
-  )
-  await untagFunction(lambda, fn, recordTagKeys(vpcRecordKey(ctx), fn.tags))
-}
-
 export function restoredVpc(
   fn: FunctionInfo,
   before: VpcRecord,

@@ -8,12 +8,13 @@ import {
   tagFunction,
   untagFunction,
   updateFunction,
-  describeFunction,
   type FunctionInfo,
 } from '../aws/functions.js'
 import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
 import {isPending, isUndoing, operations, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
+import {restoreFunctions, type RestorePart} from './function-restore.js'
+import {functionTally} from './function-tally.js'
 
 export interface EnvOutput {
   functions: string[]
@@ -141,6 +142,10 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
 
   async apply(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
+    const tally = functionTally(
+      ctx,
+      plan.map((c) => c.name),
+    )
     await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
       if (op.kind !== 'set-env') throw new Error(`env apply was given ${op.kind}, which only destroy performs`)
       const fn = state.functions.find((f) => f.name === op.functionName)!
@@ -161,7 +166,7 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
         fn,
         recordTagKeys(envRecordKey(ctx), fn.tags).filter((k) => !(k in tags)),
       )
-      ctx.progress(`${fn.name}: setting ${changedKeys(fn, op.vars).join(', ')}`)
+      tally.set(fn.name, `setting ${changedKeys(fn, op.vars).join(', ')}`)
       // Environment.Variables is replaced, not merged, by Lambda: send every variable, as they are at write time.
       await updateFunction(
         lambda,
@@ -171,6 +176,7 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
         ctx,
         'cct env',
       )
+      tally.set(fn.name, 'set')
     })
     return {functions: state.functions.map((f) => f.name)}
   },
@@ -188,18 +194,17 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
     )
   },
 
-  async destroy(state, plan, ctx) {
-    const lambda = await ctx.aws.lambda()
-    await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
+  async destroy(_state, plan, ctx) {
+    const parts = new Map<string, RestorePart>()
+    for (const op of operations(plan)) {
       if (op.kind !== 'restore-env') throw new Error(`env destroy was given ${op.kind}, which only apply performs`)
-      // The record as it is now: a run since may have changed it.
-      const fn =
-        (await describeFunction(lambda, op.functionName)) ?? state.functions.find((f) => f.name === op.functionName)!
-      const record = decodeRecord<EnvRecord>(envRecordKey(ctx), fn.tags) ?? {}
-      ctx.progress(`${fn.name}: restoring ${Object.keys(record).join(', ')}`)
-      await updateFunction(lambda, fn, (current) => restoredEnv(current.env, record), ctx, 'cct rollback')
-      await untagFunction(lambda, fn, recordTagKeys(envRecordKey(ctx), fn.tags))
-    })
+      parts.set(op.functionName, {
+        recordKey: envRecordKey(ctx),
+        what: 'environment',
+        update: (current, record) => restoredEnv(current.env, record as EnvRecord),
+      })
+    }
+    await restoreFunctions(ctx, 'env', parts)
   },
 }
 

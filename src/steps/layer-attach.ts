@@ -1,18 +1,18 @@
 import {
   FUNCTION_CONCURRENCY,
-  describeFunction,
   mapBounded,
   recordedFunctions,
   resolveFunctions,
   tagFunction,
-  untagFunction,
   updateFunction,
   type FunctionInfo,
 } from '../aws/functions.js'
-import {decodeRecord, encodeRecord, recordKey, recordTagKeys} from '../aws/records.js'
+import {decodeRecord, encodeRecord, recordKey} from '../aws/records.js'
 import {isUndoing, operations, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {layerTargets} from '../layer-bundle.js'
+import {restoreFunctions, type RestorePart} from './function-restore.js'
+import {functionTally} from './function-tally.js'
 import {layerName} from './layer.js'
 
 export interface LayerAttachOutput {
@@ -87,13 +87,17 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
 
   async apply(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
+    const tally = functionTally(
+      ctx,
+      plan.map((c) => c.name),
+    )
     await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
       if (op.kind !== 'set-layer')
         throw new Error(`layer-attach apply was given ${op.kind}, which only destroy performs`)
       const {fn} = state.functions.find((f) => f.fn.name === op.functionName)!
       if (!decodeRecord(layersRecordKey(ctx), fn.tags))
         await tagFunction(lambda, fn, encodeRecord(layersRecordKey(ctx), {before: fn.layers}))
-      ctx.progress(`${fn.name}: attaching the cache layer`)
+      tally.set(fn.name, 'attaching the cache layer')
       // Layers, like Environment, are replaced whole by Lambda: send the full list.
       await updateFunction(
         lambda,
@@ -105,6 +109,7 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
         ctx,
         'cct layer',
       )
+      tally.set(fn.name, 'with the layer')
     })
     return {functions: state.functions.map(({fn}) => fn.name)}
   },
@@ -122,30 +127,25 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
     )
   },
 
-  async destroy(state, plan, ctx) {
-    const lambda = await ctx.aws.lambda()
-    await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
+  async destroy(_state, plan, ctx) {
+    const parts = new Map<string, RestorePart>()
+    for (const op of operations(plan)) {
       if (op.kind !== 'remove-layer')
         throw new Error(`layer-attach destroy was given ${op.kind}, which only apply performs`)
-      const recorded = state.functions.find((f) => f.fn.name === op.functionName)!.fn
-      const fn = (await describeFunction(lambda, recorded.name)) ?? recorded
-      const before = decodeRecord<{before: string[]}>(layersRecordKey(ctx), fn.tags)?.before ?? []
-      ctx.progress(`${fn.name}: removing the cache layer`)
-      await updateFunction(
-        lambda,
-        fn,
-        (current) => {
+      parts.set(op.functionName, {
+        recordKey: layersRecordKey(ctx),
+        what: 'layers',
+        update: (current, record) => {
+          const before = (record as {before?: string[]}).before ?? []
           // Take off only cct's layer; put back a version of it the function had before cct.
           const restored = current.layers.flatMap((arn) =>
             isOurLayer(arn, ctx) ? before.filter((b) => isOurLayer(b, ctx)) : [arn],
           )
           return restored.join() === current.layers.join() ? undefined : {Layers: restored}
         },
-        ctx,
-        'cct rollback',
-      )
-      await untagFunction(lambda, fn, recordTagKeys(layersRecordKey(ctx), fn.tags))
-    })
+      })
+    }
+    await restoreFunctions(ctx, 'layer-attach', parts)
   },
 }
 

@@ -32,6 +32,9 @@ export function planContext(
     },
     progress: () => {},
     note: (message) => notes.push(message),
+    together: () => {
+      throw new Error('plan does not meet other steps')
+    },
     signal: new AbortController().signal,
     notes,
   }
