@@ -129,6 +129,20 @@ async function seedTable(): Promise<void> {
     }))
     await ddb.send(new BatchWriteItemCommand({RequestItems: {[TABLE]: items}}))
   }
+  // A table keyed by a number, which a request may spell many ways.
+  await ddb.send(
+    new CreateTableCommand({
+      TableName: 'scores',
+      KeySchema: [{AttributeName: 'n', KeyType: 'HASH'}],
+      AttributeDefinitions: [{AttributeName: 'n', AttributeType: 'N'}],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  )
+  await ddb.send(
+    new BatchWriteItemCommand({
+      RequestItems: {scores: [1, 2].map((n) => ({PutRequest: {Item: {n: {N: String(n)}, v: {N: String(n * 10)}}}}))},
+    }),
+  )
   ddb.destroy()
 }
 
@@ -231,6 +245,19 @@ describe('auto-cache (Python, botocore)', () => {
     assert.equal((await get('a2')).v, 502)
     assert.equal((await get('a3')).v, 3)
     assert.equal(reads() - before, 2, 'every item read again after a PartiQL write')
+  })
+
+  it('a number key is one item however it is spelled: a PUT of n=1 evicts what a GET of n=1.0 filled', async () => {
+    const reader = container({autoCache: true})
+    const writer = container({autoCache: true})
+    assert.equal((await reader.invoke({op: 'nget', n: '1.0'})).body, '10')
+    assert.deepEqual((await reader.invoke({op: 'nbatch', n: '1e0'})).body, ['10'])
+    const before = reads()
+    assert.equal((await reader.invoke({op: 'nget', n: '+01'})).body, '10')
+    assert.equal(reads() - before, 0, 'n=+01 served from the entry n=1.0 filled')
+    await writer.invoke({op: 'nput', n: '1', v: 77})
+    assert.equal((await reader.invoke({op: 'nget', n: '1.0'})).body, '77', 'no stale read after the PUT')
+    assert.deepEqual((await reader.invoke({op: 'nbatch', n: '1.00'})).body, ['77'])
   })
 
   it('never serves ConsistentRead or transactions from the cache', async () => {

@@ -154,8 +154,47 @@ export function stable(value: unknown): string {
   return JSON.stringify(value)
 }
 
+const NUMBER = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/
+
+/**
+ * DynamoDB's one value of a number however it is written: "1", "1.0", "+01" and "1e0" name
+ * the same item. The same digits as the Python hook's canonical_number.
+ */
+export function canonicalNumber(text: string): string {
+  const m = NUMBER.exec(text.trim())
+  if (!m || !(m[2] || m[3])) return text
+  const whole = m[2] ?? ''
+  const frac = m[3] ?? ''
+  const digits = (whole + frac).replace(/^0+/, '')
+  if (!digits) return '0'
+  const significant = digits.replace(/0+$/, '')
+  const exponent = Number(m[4] ?? 0) - frac.length + (digits.length - significant.length)
+  let plain: string
+  if (exponent >= 0) plain = significant + '0'.repeat(exponent)
+  else {
+    const point = significant.length + exponent
+    plain =
+      point <= 0
+        ? `0.${'0'.repeat(-point)}${significant}`
+        : `${significant.slice(0, point)}.${significant.slice(point)}`
+  }
+  return (m[1] === '-' ? '-' : '') + plain
+}
+
+/** A Key with its numbers in one spelling: an entry filled under one is found, and evicted, under any other. */
+export function canonicalKey(key: Wire): Wire {
+  return Object.fromEntries(
+    Object.entries(key).map(([name, value]) => [
+      name,
+      value && typeof value === 'object' && typeof value.N === 'string' ? {N: canonicalNumber(value.N)} : value,
+    ]),
+  )
+}
+
 export function entryKey(table: string, generation: string, kind: string, params: unknown): string {
-  return `${PREFIX}:${table}:${generation}:${kind}:${createHash('sha256').update(stable(params)).digest('hex')}`
+  const p = params as Wire
+  const canonical = kind === 'item' && p?.Key && typeof p.Key === 'object' ? {...p, Key: canonicalKey(p.Key)} : params
+  return `${PREFIX}:${table}:${generation}:${kind}:${createHash('sha256').update(stable(canonical)).digest('hex')}`
 }
 /** The table's page generation: Query and Scan pages, projected GetItems. */
 export const generationKey = (table: string) => `${PREFIX}:${table}:gen`
@@ -304,7 +343,8 @@ const page =
   }
 
 const sameKey = (item: Wire, key: Wire) =>
-  Object.entries(key).every(([name, value]) => stable(item[name]) === stable(value))
+  stable(canonicalKey(Object.fromEntries(Object.keys(key).map((name) => [name, item[name]])))) ===
+  stable(canonicalKey(key))
 
 /** Thrown by a key's loader when DynamoDB left that key unprocessed: nothing is cached. */
 class Unprocessed extends Error {}

@@ -219,7 +219,43 @@ def _stable(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+_NUMBER = re.compile(r"^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$")
+
+
+def canonical_number(text):
+    """DynamoDB's one value of a number however it is written: "1", "1.0", "+01" and "1e0"
+    name the same item. The same digits as the Node hook's canonicalNumber."""
+    m = _NUMBER.match(text.strip())
+    if not m or not (m.group(2) or m.group(3)):
+        return text
+    whole, frac = m.group(2) or "", m.group(3) or ""
+    digits = (whole + frac).lstrip("0")
+    if not digits:
+        return "0"
+    exponent = int(m.group(4) or 0) - len(frac)
+    significant = digits.rstrip("0")
+    exponent += len(digits) - len(significant)
+    if exponent >= 0:
+        plain = significant + "0" * exponent
+    else:
+        point = len(significant) + exponent
+        plain = "0." + "0" * -point + significant if point <= 0 else significant[:point] + "." + significant[point:]
+    return ("-" if m.group(1) == "-" else "") + plain
+
+
+def canonical_key(key):
+    """A Key (or an item's key attributes) with its numbers in one spelling: an entry filled
+    under one spelling is found, and evicted, under any other."""
+    return {
+        name: {"N": canonical_number(value["N"])} if isinstance(value, dict) and isinstance(value.get("N"), str)
+        else value
+        for name, value in key.items()
+    }
+
+
 def entry_key(table, generation, kind, params):
+    if kind == "item" and isinstance(params.get("Key"), dict):
+        params = dict(params, Key=canonical_key(params["Key"]))
     digest = hashlib.sha256(_stable(params).encode("utf-8")).hexdigest()
     return "%s:%s:%s:%s:%s" % (_PREFIX, table, generation, kind, digest)
 
@@ -410,7 +446,8 @@ def _page(kind):
 
 
 def _same_key(item, key):
-    return all(item.get(name) == value for name, value in key.items())
+    wanted = canonical_key(key)
+    return canonical_key({name: item.get(name) for name in key}) == wanted
 
 
 def _batch_get(body, send):
