@@ -80,7 +80,7 @@ describe('cct setup in a real terminal', () => {
       assert.equal(await terminal.exitCode(), 0)
       assert.match(
         end,
-        /✔ Cache \(ElastiCache replication group\): done \(1 change\)/,
+        /✔ Cache \(ElastiCache\): done \(1 change\)/,
         'the live progress ends with each step done',
       )
       assert.match(end, /next +cct verify/)
