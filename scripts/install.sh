@@ -19,6 +19,12 @@ if ! python3 -c 'import moto, sys; sys.exit(0 if moto.__version__.startswith("5.
   python3 -m pip install --quiet "moto[server]>=5.2,<5.3" >&2
 fi
 
+# The interpreter itself first on PATH: a version manager's python3 (pyenv's shim is a shell
+# script running `pyenv exec`) costs about half a second of CPU per start, and the sandbox
+# and the tests start Python hundreds of times.
+python_bin=$(python3 -c 'import os, sys; print(os.path.dirname(os.path.realpath(sys.executable)))')
+export PATH="$python_bin:$PATH"
+
 # redis-py for the Python helper's layer: pip finds it in the local index.
 lock_stamp=node_modules/.package-lock.json
 if [ ! -f "$lock_stamp" ] || [ package-lock.json -nt "$lock_stamp" ]; then
