@@ -162,13 +162,15 @@ def _keep_alive_handler(app: Callable[..., Any], scheme: str) -> Any:
             idle = 0.0
             conn = self.connection
             while idle < IDLE_SECONDS:
-                if isinstance(conn, ssl.SSLSocket) and conn.pending():
-                    return True
-                readable, _, _ = select.select([conn], [], [], _POLL_SECONDS)
-                if readable:
-                    return True
+                pending = isinstance(conn, ssl.SSLSocket) and conn.pending() > 0
+                readable = pending or bool(select.select([conn], [], [], _POLL_SECONDS)[0])
+                # A request that reaches a connection made before the network changed is not
+                # answered (the client reconnects, and its connect meets the network as it is):
+                # checked when the request is there, not only between polls, so none slips in.
                 if network.generation != generation:
                     return False
+                if readable:
+                    return True
                 idle += _POLL_SECONDS
             return False
 
