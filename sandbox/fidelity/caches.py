@@ -557,7 +557,9 @@ def reshard_add(rg: Any, added: list[str], slots: dict[str, str]) -> None:
     for n in new:
         n.cluster_node_id = n.command("CLUSTER", "MYID")
         n.command("CLUSTER", "MEET", "127.0.0.1", str(first.real_port), str(first.bus_port))
-    _wait_cluster(everyone, lambda info: info.get("cluster_known_nodes") == str(len(everyone)))
+    # A node that joined answers CLUSTERDOWN (to MIGRATE too) until it has learned every slot's owner.
+    _wait_cluster(everyone, lambda info: info.get("cluster_state") == "ok"
+                  and info.get("cluster_known_nodes") == str(len(everyone)))
     primary = {n.node_group_id: n for n in everyone if n.role == "primary"}
     for n in new:
         if n.role != "primary":

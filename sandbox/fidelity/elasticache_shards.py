@@ -139,7 +139,7 @@ def patch() -> None:
                     f"The request would make {count} node groups of {nodes} nodes in {rg_id}; "
                     f"a replication group has at most {MAX_NODES}.")
             added = _add_node_groups(backend, rg, count, resharding)
-            _begin(rg, _grow, backend, rg, added)
+            _begin(rg, _grow, rg, added)
             return ActionResult({"ReplicationGroup": rg})
         if resharding:
             raise InvalidParameterCombinationException(
@@ -208,7 +208,7 @@ def _add_node_groups(backend: Any, rg: Any, count: int, resharding: list[dict[st
     return added
 
 
-def _grow(backend: Any, rg: Any, added: list[str]) -> None:
+def _grow(rg: Any, added: list[str]) -> None:
     """Start the new shards' nodes and move their share of the slots to them (outside the lock)."""
     slots: dict[str, str] = {}
     try:
