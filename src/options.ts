@@ -102,6 +102,12 @@ export const RUNBOOK_FUNCTIONS = ['articles-api', 'video-list-api', 'news-api', 
 export const DEFAULT_ENGINE_VERSION = {redis: '7.1', valkey: '8.0'} as const
 
 /** The newest major version of each engine a serverless cache offers (it takes a major version only). */
+/**
+ * Nodes, replicas included, in one cluster-mode group: "up to 500 per cluster if the engine
+ * version is Valkey 7.2 and higher, or Redis OSS 5.0.6 to 7.1" ("Working with shards in ElastiCache").
+ */
+export const MAX_CLUSTER_NODES = 500
+
 export const SERVERLESS_MAJOR_VERSION = {valkey: '8', redis: '7'} as const
 
 export function defaultOptions(overrides: Partial<StackOptions> = {}): StackOptions {
@@ -195,6 +201,13 @@ export async function validateOptions(options: StackOptions): Promise<void> {
     throw usageError(
       `${label('shards')} ${options.shards} is outside 1-500`,
       'Pass 1 for one primary (cluster mode disabled), or 2-500 shards (cluster mode enabled)',
+    )
+  }
+  const nodes = options.shards * (1 + options.replicas)
+  if (options.shards > 1 && nodes > MAX_CLUSTER_NODES) {
+    throw usageError(
+      `${label('shards')} ${options.shards} with ${label('replicas')} ${options.replicas} is ${nodes} nodes; a cluster-mode group has at most ${MAX_CLUSTER_NODES}`,
+      `Pass at most ${label('shards')} ${Math.floor(MAX_CLUSTER_NODES / (1 + options.replicas))} with ${label('replicas')} ${options.replicas}`,
     )
   }
   validateServerless(options, label, given, usageError)

@@ -265,8 +265,9 @@ def _start(node: Node, primary: Node | None) -> None:
                 "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning",
                 # A replica's full sync starts at once (Redis 7 waits 5 s for more replicas).
                 "--repl-diskless-sync-delay", "0",
-                # A replica writes the synced RDB into its dir: not the server's cwd (the checkout).
-                "--dir", certs.state_dir()]
+                # A replica writes the synced RDB into its dir: not the server's cwd (the checkout),
+                # and a file of its own, or a node started later would load another's keys at start.
+                "--dir", certs.state_dir(), "--dbfilename", f"dump-{node.cluster_id}-{port}.rdb"]
         if node.tls:
             certfile, keyfile = certs.leaf(_group_names(node.rg))
             args += ["--port", "0", "--tls-port", str(port), "--tls-cert-file", certfile,
@@ -318,6 +319,8 @@ def _start(node: Node, primary: Node | None) -> None:
 
 
 # -- cluster mode: one redis cluster per sharded group -------------------------------------
+
+SLOTS = 16384
 
 _conf: dict[str, str] = {}
 
@@ -504,11 +507,7 @@ def reshard_remove(rg: Any, remove: list[str]) -> dict[str, str]:
             batch = plan.get(target_ng, [])
             source, target = primary.get(source_ng), primary.get(target_ng)
             if source is not None and target is not None:  # no processes: the slots move on paper
-                # Small batches with a breath between them: clients keep their latency while
-                # slots move (AWS throttles online resharding the same way, and takes longer).
-                for i in range(0, len(batch), 128):
-                    migrate_slots(source, target, batch[i:i + 128], staying + [source])
-                    time.sleep(0.02)
+                _move_slots(source, target, batch, staying + [source])
             for slot in batch:
                 _add_slot(slots[target_ng], slot)
     for n in going:
@@ -521,6 +520,83 @@ def reshard_remove(rg: Any, remove: list[str]) -> dict[str, str]:
         _wait_cluster(staying, lambda info: info.get("cluster_state") == "ok"
                       and info.get("cluster_known_nodes") == str(len(staying)))
     return {ng: format_slots(r) for ng, r in slots.items()}
+
+
+def _move_slots(source: Node, target: Node, slots: list[int], everyone: list[Node]) -> None:
+    """Small batches with a breath between them: clients keep their latency while slots
+    move (AWS throttles online resharding the same way, and takes longer)."""
+    for i in range(0, len(slots), 128):
+        migrate_slots(source, target, slots[i:i + 128], everyone)
+        time.sleep(0.02)
+
+
+def reshard_add(rg: Any, added: list[str], slots: dict[str, str]) -> None:
+    """ModifyReplicationGroupShardConfiguration to more shards: start the nodes of the node
+    groups in `added` (already in rg.node_groups, with no slots), join them to the cluster
+    as `redis-cli --cluster add-node` does, then move slots to them online until every node
+    group holds its even share (the existing ones give up the top of their ranges, so each
+    new group gets a few contiguous runs). Runs outside the request lock (the group is
+    `modifying`); `slots` ({node group id: Slots}) follows every batch moved, so a failure
+    leaves a record of where the slots are."""
+    with core.lock:
+        old = [n for n in _nodes.values() if n.rg is rg and n.real_port]
+        members = [(ng, m) for ng in rg.node_groups if ng["node_group_id"] in added for m in ng["node_group_members"]]
+        owned = {ng["node_group_id"]: parse_slots(ng.get("slots", "")) for ng in rg.node_groups}
+        key = (old[0].account, old[0].region) if old else None
+    if key is None:
+        raise RuntimeError("the group has no running nodes")
+    new: list[Node] = []
+    for ng, member in sorted(members, key=lambda p: 0 if p[1].get("current_role") == "primary" else 1):
+        node = Node(key[0], key[1], rg, member, ng)
+        _start(node, None)
+        with core.lock:
+            _nodes[(key[0], key[1], node.cluster_id)] = node
+        new.append(node)
+    everyone = old + new
+    first = old[0]
+    for n in new:
+        n.cluster_node_id = n.command("CLUSTER", "MYID")
+        n.command("CLUSTER", "MEET", "127.0.0.1", str(first.real_port), str(first.bus_port))
+    # A node that joined answers CLUSTERDOWN (to MIGRATE too) until it has learned every slot's owner.
+    _wait_cluster(everyone, lambda info: info.get("cluster_state") == "ok"
+                  and info.get("cluster_known_nodes") == str(len(everyone)))
+    primary = {n.node_group_id: n for n in everyone if n.role == "primary"}
+    for n in new:
+        if n.role != "primary":
+            _retry(lambda n=n: n.command("CLUSTER", "REPLICATE", primary[n.node_group_id].cluster_node_id))
+    # The even share of each node group (as CreateReplicationGroup deals them), the existing
+    # ones first: what each existing group holds above its share moves, its top slots first.
+    held = {ng: {slot for lo, hi in r for slot in range(lo, hi + 1)} for ng, r in owned.items()}
+    share = dict(zip(held, even_shares(len(held))))
+    surplus = [(ng, slot) for ng in held if ng not in added for slot in sorted(held[ng])[share[ng]:]]
+    start = 0
+    for target_ng in added:
+        take = surplus[start:start + share[target_ng]]
+        start += len(take)
+        for source_ng in dict.fromkeys(ng for ng, _ in take):
+            batch = [slot for ng, slot in take if ng == source_ng]
+            _move_slots(primary[source_ng], primary[target_ng], batch, everyone)
+            held[source_ng] -= set(batch)
+            held[target_ng] |= set(batch)
+            slots.update({ng: format_slots(runs(mine)) for ng, mine in held.items()})
+    _wait_cluster(everyone, lambda info: info.get("cluster_state") == "ok"
+                  and info.get("cluster_known_nodes") == str(len(everyone)))
+
+
+def even_shares(shards: int) -> list[int]:
+    """How many of the 16384 slots each of `shards` node groups holds when dealt evenly."""
+    return [(i + 1) * SLOTS // shards - i * SLOTS // shards for i in range(shards)]
+
+
+def runs(slots: set[int]) -> list[tuple[int, int]]:
+    """Slots as contiguous ranges."""
+    out: list[tuple[int, int]] = []
+    for slot in sorted(slots):
+        if out and out[-1][1] + 1 == slot:
+            out[-1] = (out[-1][0], slot)
+        else:
+            out.append((slot, slot))
+    return out
 
 
 def _add_slot(ranges: list[tuple[int, int]], slot: int) -> None:
@@ -539,9 +615,9 @@ def _add_slot(ranges: list[tuple[int, int]], slot: int) -> None:
 
 def _kill(node: Node, wait: float = 0.0) -> None:
     node.close_monitor()
-    if node.conf_path:
+    for path in (node.conf_path, os.path.join(certs.state_dir(), f"dump-{node.cluster_id}-{node.real_port}.rdb")):
         try:
-            os.unlink(node.conf_path)
+            os.unlink(path) if path else None
         except OSError:
             pass
     proc = node.proc
@@ -589,7 +665,8 @@ def sweep(now: float) -> None:
         if key not in wanted or wanted[key][0] is not node.rg:
             _kill(node, wait=0.5)
             _nodes.pop(key, None)
-    missing = [k for k in wanted if k not in _nodes]
+    # A group adding shards starts their nodes itself (reshard_add), joining a running cluster.
+    missing = [k for k in wanted if k not in _nodes and not getattr(wanted[k][0], "_cct_resharding", False)]
     if not missing:
         return
     # Primaries first, so replicas can name their port.

@@ -17,12 +17,19 @@
   NodeGroupsToRemove or NodeGroupsToRetain; the group is `modifying` while the removed
   shards' slots move, in contiguous ranges, to those that stay (caches.reshard_remove, keys
   stay readable), then `available` with the node groups and their member clusters gone.
+  More shards (scale out): new node groups, numbered on, each with as many nodes as the
+  smallest existing one ("Online resharding ... for Valkey or Redis OSS (cluster mode
+  enabled)"), their member clusters listed at once; the group is `modifying` while their
+  nodes start, join the cluster and take their even share of the slots from the top of the
+  existing groups' ranges (caches.reshard_add, keys stay readable), then `available`.
   Errors as documented:
   ReplicationGroupNotFoundFault, InvalidReplicationGroupState (not available),
-  InvalidParameterValue (ApplyImmediately must be true; a count below 1; a node group
-  that is not the group's), InvalidParameterCombination (not cluster mode; fewer shards
-  without NodeGroupsToRemove/NodeGroupsToRetain). Adding shards is not modelled (a clear
-  refusal rather than a silent no-op).
+  InvalidParameterValue (ApplyImmediately must be true; a count below 1 or equal to the
+  current one; a node group that is not the group's; a ReshardingConfiguration that does not
+  have one entry per node group), InvalidParameterCombination (not cluster mode; fewer shards
+  without NodeGroupsToRemove/NodeGroupsToRetain; those with more shards;
+  ReshardingConfiguration with fewer), NodeGroupsPerReplicationGroupQuotaExceeded (more
+  than 500 node groups or nodes).
 """
 
 from __future__ import annotations
@@ -32,7 +39,10 @@ from typing import Any
 
 from . import caches, core
 
-SLOTS = 16384
+SLOTS = caches.SLOTS
+# Nodes (and so node groups) in one replication group: 500 for Valkey 7.2+ and Redis OSS 5.0.6+
+# ("Working with shards in ElastiCache"), the only engines the sandbox offers.
+MAX_NODES = 500
 
 
 def even_slots(shards: int) -> list[str]:
@@ -49,6 +59,9 @@ def patch() -> None:
 
     class InvalidReplicationGroupState(ElastiCacheException):
         code = "InvalidReplicationGroupState"
+
+    class NodeGroupsPerReplicationGroupQuotaExceeded(ElastiCacheException):
+        code = "NodeGroupsPerReplicationGroupQuotaExceeded"
 
     Backend = m.ElastiCacheBackend
     original_create = Backend.create_replication_group
@@ -111,9 +124,27 @@ def patch() -> None:
         if unknown:
             raise InvalidParameterValueException(
                 f"Node group {unknown[0]} is not part of replication group {rg_id}.")
+        resharding = list(self._get_param("ReshardingConfiguration") or [])
         if count > len(current):
-            raise InvalidParameterValueException(
-                "cct sandbox: ModifyReplicationGroupShardConfiguration does not model adding shards")
+            if remove or retain:
+                raise InvalidParameterCombinationException(
+                    "NodeGroupsToRemove and NodeGroupsToRetain apply only when NodeGroupCount is less than the "
+                    "current number of node groups.")
+            if resharding and len(resharding) != count:
+                raise InvalidParameterValueException(
+                    f"ReshardingConfiguration must have one entry per node group ({count}), got {len(resharding)}.")
+            nodes = count * min(len(ng["node_group_members"]) for ng in rg.node_groups)
+            if count > MAX_NODES or nodes > MAX_NODES:
+                raise NodeGroupsPerReplicationGroupQuotaExceeded(
+                    f"The request would make {count} node groups of {nodes} nodes in {rg_id}; "
+                    f"a replication group has at most {MAX_NODES}.")
+            added = _add_node_groups(backend, rg, count, resharding)
+            _begin(rg, _grow, rg, added)
+            return ActionResult({"ReplicationGroup": rg})
+        if resharding:
+            raise InvalidParameterCombinationException(
+                "ReshardingConfiguration can be specified only when NodeGroupCount is greater than the current "
+                "number of node groups.")
         if count == len(current):
             raise InvalidParameterValueException(
                 f"Replication group {rg_id} already has {count} node groups.")
@@ -126,16 +157,73 @@ def patch() -> None:
         if len(current) - len(remove) != count:
             raise InvalidParameterValueException(
                 f"NodeGroupCount {count} does not match the node groups left ({len(current) - len(remove)}).")
-        rg.status = "modifying"
-        # Until the slots have moved: the timed "modifying" of elasticache.py's sweep is not ours.
-        rg._cct_resharding = True
-        for ng in rg.node_groups:
-            ng["status"] = "modifying"
-        threading.Thread(target=_reshard, args=(backend, rg, remove), name=f"cct-reshard-{rg_id}",
-                         daemon=True).start()
+        _begin(rg, _reshard, backend, rg, remove)
         return ActionResult({"ReplicationGroup": rg})
 
     ElastiCacheResponse.modify_replication_group_shard_configuration = modify_shard_configuration
+
+
+def _begin(rg: Any, work: Any, *args: Any) -> None:
+    """The group is `modifying` until `work` (a thread: the slots move outside the lock) ends it."""
+    rg.status = "modifying"
+    # Until the slots have moved: the timed "modifying" of elasticache.py's sweep is not ours.
+    rg._cct_resharding = True
+    for ng in rg.node_groups:
+        ng["status"] = "modifying"
+    threading.Thread(target=work, args=args, name=f"cct-reshard-{rg.replication_group_id}", daemon=True).start()
+
+
+def _add_node_groups(backend: Any, rg: Any, count: int, resharding: list[dict[str, Any]]) -> list[str]:
+    """The node groups a scale-out adds, numbered on from the highest, with no slots yet. "If
+    you add one or more shards ..., the number of nodes in each new shard is the same as the
+    number of nodes in the smallest of the existing shards"; their zones are the
+    ReshardingConfiguration's, else the existing members' in turn (ElastiCache chooses)."""
+    from .elasticache import _add_member
+
+    size = min(len(ng["node_group_members"]) for ng in rg.node_groups)
+    zones = [m.get("preferred_availability_zone") for ng in rg.node_groups for m in ng["node_group_members"]]
+    zones = [z for z in zones if z] or [None]
+    domain = caches._cluster_domain(rg)
+    last = max(int(ng["node_group_id"]) for ng in rg.node_groups)
+    has = len(rg.node_groups)
+    added = []
+    for i in range(count - has):
+        ng_id = f"{last + i + 1:04d}"
+        # One entry per resulting node group: the new ones are the last.
+        wanted = (resharding[has + i].get("PreferredAvailabilityZones") or []) if resharding else []
+        members = []
+        for r in range(size):
+            cid = f"{rg.replication_group_id}-{ng_id}-{r + 1:03d}"
+            members.append({"cache_cluster_id": cid, "cache_node_id": ng_id,
+                            "preferred_availability_zone": wanted[r] if r < len(wanted) else zones[(i + r) % len(zones)],
+                            "current_role": "primary" if r == 0 else "replica"})
+        rg.node_groups.append({"node_group_id": ng_id, "status": "modifying", "slots": "",
+                               "node_group_members": members})
+        for member in members:
+            rg.member_clusters.append(member["cache_cluster_id"])
+            cluster = _add_member(backend, rg, member)
+            cluster._cct_address = f"{member['cache_cluster_id']}.{domain}"
+            cluster.cache_cluster_status = cluster.status = "modifying"
+        added.append(ng_id)
+    return added
+
+
+def _grow(rg: Any, added: list[str]) -> None:
+    """Start the new shards' nodes and move their share of the slots to them (outside the lock)."""
+    slots: dict[str, str] = {}
+    try:
+        caches.reshard_add(rg, added, slots)
+    except Exception as e:  # the slots moved so far stay moved, as after an interrupted AWS scale-out
+        print(f"cct sandbox: adding shards to {rg.replication_group_id}: {e!r}", flush=True)
+    with core.lock:
+        for ng in rg.node_groups:
+            ng["slots"] = slots.get(ng["node_group_id"], ng.get("slots"))
+        rg.status = "available"
+        rg._cct_resharding = False
+        for ng in rg.node_groups:
+            ng["status"] = "available"
+        for cluster in getattr(rg, "_cct_members", []):
+            cluster.cache_cluster_status = cluster.status = "available"
 
 
 def _reshard(backend: Any, rg: Any, remove: list[str]) -> None:

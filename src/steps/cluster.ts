@@ -27,9 +27,10 @@ import {
   type Takes,
 } from '../engine/step.js'
 import {conflictError} from '../errors.js'
-import {DEFAULT_ENGINE_VERSION, optionLabel, type StackOptions} from '../options.js'
+import {DEFAULT_ENGINE_VERSION} from '../options.js'
 import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
 import {hasStackTags, stackTags} from '../tags.js'
+import {shardChanges} from './cluster-shards.js'
 import {REDIS_PORT} from './security-groups.js'
 import {subnetGroupName} from './subnet-group.js'
 import {isAwsError} from '../aws/errors.js'
@@ -68,6 +69,7 @@ interface GroupInfo {
   multiAz?: boolean
   failover?: boolean
   engine?: string
+  engineVersion?: string
   nodeType?: string
   tls: boolean
   nodes: number
@@ -87,7 +89,7 @@ export interface ClusterState {
   /** AZ names of the subnet group's subnets, in cct's order: where the nodes go. */
   zones: string[]
   group?: GroupInfo
-  /** What the group the plan creates would cost (looked up here: plan is synchronous). */
+  /** What the group the plan creates, or the shards it adds, would cost (looked up here: plan is synchronous). */
   cost?: CostEstimate
 }
 
@@ -120,7 +122,10 @@ export type ClusterOp =
   | {kind: 'delete-failed-group'; id: string}
   | {kind: 'set-security-groups'; id: string; from: string[]; to: string[]}
   | {kind: 'set-replicas'; id: string; from: number; to: number}
-  /** Online resharding of a cluster-mode group to fewer shards: `remove` are the node groups whose slots move away. */
+  /**
+   * Online resharding of a cluster-mode group: to fewer shards, `remove` are the node groups whose slots move
+   * away; to more, `remove` is empty and ElastiCache adds node groups and moves their share of the slots.
+   */
   | {kind: 'reshard'; id: string; from: number; to: number; remove: string[]}
   /** Multi-AZ and automatic failover together: on with replicas, off before the last replica goes. */
   | {kind: 'set-failover'; id: string; enabled: boolean}
@@ -189,6 +194,7 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
       id: group.ReplicationGroupId!,
       status: group.Status ?? 'unknown',
       engine: group.Engine ?? CacheClusters[0]?.Engine,
+      engineVersion: CacheClusters[0]?.EngineVersion,
       nodeType: group.CacheNodeType,
       multiAz: group.MultiAZ === 'enabled',
       failover: group.AutomaticFailover === 'enabled' || group.AutomaticFailover === 'enabling',
@@ -201,6 +207,12 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
       securityGroupIds: (CacheClusters[0]?.SecurityGroups ?? []).map((g) => g.SecurityGroupId!),
       host: endpoint?.Address,
       port: endpoint?.Port,
+    }
+    const adding = (ctx.options.shards - nodeGroups.length) * (1 + state.group.replicasPerShard)
+    if (clusterMode && nodeGroups.length > 0 && adding > 0 && state.group.nodeType && !isUndoing(ctx)) {
+      // What the shards the plan adds would cost: their nodes are the group's node type.
+      const prices = await cacheNodePrices(ctx.aws, ctx.region, state.group.engine === 'redis' ? 'redis' : 'valkey')
+      state.cost = monthlyCost(prices, state.group.nodeType, adding)
     }
     return state
   },
@@ -307,7 +319,7 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
       })
     }
     if (group.clusterMode || sharded) {
-      changes.push(...shardChanges(group, options, name, ctx.note))
+      changes.push(...shardChanges(group, options, name, ctx.note, state.cost))
       return untilAvailable(changes, group, name)
     }
     const failoverOn = Boolean(group.multiAz || group.failover)
@@ -432,8 +444,10 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
           await waitForAvailable(elasticache, op.id, ctx)
           break
         case 'reshard':
+          // ElastiCache reshards only an available group (InvalidReplicationGroupState): one still modifying settles first.
+          await waitForAvailable(elasticache, op.id, ctx)
           ctx.progress(
-            `resharding ${op.id} online: ${op.from} -> ${op.to} shards${op.remove.length ? ` (moving the slots of ${op.remove.join(', ')})` : ''}`,
+            `resharding ${op.id} online: ${op.from} -> ${op.to} shards${op.remove.length ? ` (moving the slots of ${op.remove.join(', ')})` : ' (new shards take their share of the slots)'}`,
           )
           await elasticache.send(
             new ModifyReplicationGroupShardConfigurationCommand({
@@ -520,50 +534,6 @@ const groupEndpoint = (group: ReplicationGroup) =>
   isClusterMode(group)
     ? (group.ConfigurationEndpoint ?? group.NodeGroups?.[0]?.PrimaryEndpoint)
     : (group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint)
-
-/**
- * The shard count of an existing group against the one asked. Fewer shards reshard online,
- * removing the highest-numbered node groups (their slots move to the others). A group of one
- * shard in cluster mode disabled cannot become sharded in place, and adding shards is refused
- * (see below): both say what to do instead. Replicas per shard are not changed in place.
- */
-function shardChanges(
-  group: GroupInfo,
-  options: StackOptions,
-  name: string,
-  note: (message: string) => void,
-): Change<ClusterOp>[] {
-  const asked = options.shards
-  if (!group.clusterMode) {
-    throw conflictError(
-      `${name} has one shard (cluster mode disabled); ${optionLabel(options, 'shards')} ${asked} needs cluster mode enabled, which ElastiCache cannot turn on in place without downtime, and cct never recreates a cache`,
-      `Keep one shard (leave out ${optionLabel(options, 'shards')}), or remove the stack with \`cct rollback\` and run \`cct setup --shards ${asked}\` again (the cache starts empty), or set up a new stack beside it with --stack <name> --shards ${asked}`,
-    )
-  }
-  const changes: Change<ClusterOp>[] = []
-  const has = group.nodeGroups.length
-  if (has > 0 && group.replicasPerShard !== options.replicas) {
-    note(
-      `${name} has ${group.replicasPerShard} replica${group.replicasPerShard === 1 ? '' : 's'} per shard, asked ${options.replicas}; cct does not change the replicas of a sharded group yet`,
-    )
-  }
-  if (has === 0 || has === asked) return changes
-  if (asked > has) {
-    throw conflictError(
-      `${name} has ${has} shards; cct does not add shards to a group yet (${optionLabel(options, 'shards')} ${asked})`,
-      `Keep ${has} shards (${optionLabel(options, 'shards')} ${has}), or remove the stack with \`cct rollback\` and run \`cct setup --shards ${asked}\` again (the cache starts empty)`,
-    )
-  }
-  const remove = group.nodeGroups.slice(asked)
-  changes.push({
-    action: 'update',
-    resource: 'replication-group',
-    name,
-    detail: `reshard online: ${has} -> ${asked} shards, the slots of node group${remove.length > 1 ? 's' : ''} ${remove.join(', ')} move to the others (keys stay readable)`,
-    op: {kind: 'reshard', id: name, from: has, to: asked, remove},
-  })
-  return changes
-}
 
 /** States in which ElastiCache accepts DeleteReplicationGroup. */
 const DELETABLE = ['available', 'create-failed']

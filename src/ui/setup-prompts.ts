@@ -1,10 +1,21 @@
 import {styleText} from 'node:util'
 
 import type {AccountView} from '../services/discovery.js'
-import {DEFAULT_ENGINE_VERSION, RUNBOOK_FUNCTIONS, type StackOptions} from '../options.js'
+import {DEFAULT_ENGINE_VERSION, RUNBOOK_FUNCTIONS, SERVERLESS_MAJOR_VERSION, type StackOptions} from '../options.js'
 import type {AwsClients} from '../aws/clients.js'
 import {NODE_TYPES} from '../pricing/offline.js'
-import {cacheNodePrices, monthlyCost, natMonthlyUsd, natPrices} from '../pricing/prices.js'
+import {
+  cacheNodePrices,
+  formatGb,
+  monthlyCost,
+  natMonthlyUsd,
+  natPrices,
+  serverlessEstimate,
+  serverlessPrices,
+  type Engine,
+  type NodePrices,
+  type ServerlessPrices,
+} from '../pricing/prices.js'
 import {ask} from './prompts.js'
 import {SCREEN_WIDTH, wrap} from './report.js'
 
@@ -22,13 +33,18 @@ export async function askSetup(
 ): Promise<StackOptions> {
   const {select, checkbox, confirm, input} = await import('@inquirer/prompts')
   // Asked now, answered while the person reads the first questions: one query per engine
-  // (every node type at once) and one for NAT, so no question waits on a row's price.
+  // (every node type at once), one per serverless engine and one for NAT, so no question
+  // waits on a row's price.
   const prices = {
     redis: cacheNodePrices(aws, view.region, 'redis'),
     valkey: cacheNodePrices(aws, view.region, 'valkey'),
     nat: natPrices(aws, view.region),
   }
-  for (const pending of Object.values(prices)) pending.catch(() => {})
+  const serverless = {
+    redis: serverlessPrices(aws, view.region, 'redis'),
+    valkey: serverlessPrices(aws, view.region, 'valkey'),
+  }
+  for (const pending of [...Object.values(prices), ...Object.values(serverless)]) pending.catch(() => {})
   stdout(`Account ${view.account} (${view.arn}) in ${view.region}\n`)
 
   const chosen = await ask(() =>
@@ -79,47 +95,25 @@ export async function askSetup(
       }),
     ))
 
-  const engine = await ask(() =>
-    select<'redis' | 'valkey'>({
-      message: 'Cache engine',
-      default: options.engine,
-      choices: (['redis', 'valkey'] as const).map((e) => ({
-        name: `${e} ${DEFAULT_ENGINE_VERSION[e]}${e === 'valkey' ? ' (about 20% cheaper, same clients)' : ''}`,
-        value: e,
-      })),
-    }),
-  )
-  const replicas = await ask(() =>
-    select<number>({
-      message: 'Replicas',
-      default: options.replicas,
-      choices: [
-        {name: 'None: one node (cheapest)', value: 0},
-        {name: 'One replica in the other AZ, automatic failover (twice the cost)', value: 1},
-        {name: 'Two replicas (three times the cost)', value: 2},
-      ],
-    }),
-  )
-  const nodes = options.shards * (1 + replicas)
-  const nodePrices = await prices[engine]
-  const costs = NODE_TYPES.map((t) => ({type: t, cost: monthlyCost(nodePrices, t, nodes)}))
-  // The source is said once, in the question; a row says its own only when it differs.
-  const common = costs.find((c) => c.cost.source)?.cost.source
-  const fallback = costs.find((c) => c.cost.fallback)?.cost.fallback
-  if (fallback) stdout(`Prices below are offline list prices (Price List API: ${fallback}).`)
-  const nodeType = await ask(() =>
-    select({
-      message: `Node type (monthly, ${nodes} node${nodes === 1 ? '' : 's'}${common ? `, ${common}` : ''})`,
-      theme: answered('Node type'),
-      default: options.nodeType,
-      choices: costs.map(({type, cost}) => ({
-        name: `${type.padEnd(18)} ${cost.monthlyUsd === undefined ? cost.note : `about $${cost.monthlyUsd.toFixed(2)}/month${cost.source === common ? '' : ` (${cost.source})`}`}`,
-        short: cost.monthlyUsd === undefined ? type : `${type}, about $${cost.monthlyUsd.toFixed(2)}/month`,
-        value: type,
-      })),
-    }),
-  )
-  const tls = await ask(() => confirm({message: 'Encrypt traffic to the cache (TLS)?', default: options.tls}))
+  const choice = await askEngine(select, options, serverless)
+  const engine = choice.engine
+  // A serverless cache has no nodes to size and always encrypts in transit: nothing more to ask.
+  const size = choice.serverless
+    ? {
+        serverless: true,
+        tls: true,
+        shards: 1,
+        // It takes a major version only ("8.0" from an earlier answer would be refused).
+        engineVersion: options.engineVersion?.split('.')[0],
+      }
+    : {
+        serverless: false,
+        ...(await askNodes(select, options, engine, prices[engine], stdout)),
+        tls: await ask(() => confirm({message: 'Encrypt traffic to the cache (TLS)?', default: options.tls})),
+        // Limits of a serverless cache mean nothing to a replication group (and are refused with one).
+        maxDataGb: undefined,
+        maxEcpu: undefined,
+      }
   stdout(wrap(AUTO_CACHE_CONTRACT, SCREEN_WIDTH).join('\n'))
   const autoCache = await ask(() =>
     confirm({message: 'Cache DynamoDB reads without code changes?', default: options.autoCache ?? true}),
@@ -154,12 +148,95 @@ export async function askSetup(
       : {vpcId: vpc, subnetIds: options.vpcId === vpc ? options.subnetIds : undefined}),
     nat,
     engine,
-    nodeType,
-    replicas,
-    tls,
+    ...size,
     autoCache,
     alarms: alarms || undefined,
   }
+}
+
+type Select = Awaited<typeof import('@inquirer/prompts')>['select']
+
+/**
+ * The engine, and whether it runs serverless: ElastiCache Serverless is offered beside the
+ * node-based engines, priced at its storage floor by the same code the plan's cost uses.
+ */
+async function askEngine(
+  select: Select,
+  options: StackOptions,
+  serverless: Record<Engine, Promise<ServerlessPrices>>,
+): Promise<{engine: Engine; serverless: boolean}> {
+  const floor = async (engine: Engine) => {
+    const prices = await serverless[engine].catch(() => undefined)
+    if (!prices) return 'price not looked up'
+    const {monthlyUsd} = serverlessEstimate(prices)
+    return `about $${monthlyUsd!.toFixed(2)}/month at its ${formatGb(prices.minimumGb)} floor, plus ECPUs`
+  }
+  const [valkeyFloor, redisFloor] = await Promise.all([floor('valkey'), floor('redis')])
+  const answer = await ask(() =>
+    select<string>({
+      message: 'Cache engine',
+      default: options.serverless ? `${options.engine}-serverless` : options.engine,
+      choices: [
+        ...(['redis', 'valkey'] as const).map((e) => ({
+          name: `${e} ${DEFAULT_ENGINE_VERSION[e]}${e === 'valkey' ? ' (about 20% cheaper, same clients)' : ''}`,
+          value: e,
+        })),
+        {
+          name: `valkey ${SERVERLESS_MAJOR_VERSION.valkey} serverless (no node sizing, ${valkeyFloor})`,
+          short: 'valkey serverless',
+          value: 'valkey-serverless',
+        },
+        {
+          name: `redis ${SERVERLESS_MAJOR_VERSION.redis} serverless (no node sizing, ${redisFloor})`,
+          short: 'redis serverless',
+          value: 'redis-serverless',
+        },
+      ],
+    }),
+  )
+  const [engine, mode] = answer.split('-') as [Engine, string | undefined]
+  return {engine, serverless: mode === 'serverless'}
+}
+
+/** Replicas, then the node type priced for that many nodes. */
+async function askNodes(
+  select: Select,
+  options: StackOptions,
+  engine: Engine,
+  pricesOf: Promise<NodePrices>,
+  stdout: (line: string) => void,
+): Promise<{replicas: number; nodeType: string}> {
+  const replicas = await ask(() =>
+    select<number>({
+      message: 'Replicas',
+      default: options.replicas,
+      choices: [
+        {name: 'None: one node (cheapest)', value: 0},
+        {name: 'One replica in the other AZ, automatic failover (twice the cost)', value: 1},
+        {name: 'Two replicas (three times the cost)', value: 2},
+      ],
+    }),
+  )
+  const nodes = options.shards * (1 + replicas)
+  const nodePrices = await pricesOf
+  const costs = NODE_TYPES.map((t) => ({type: t, cost: monthlyCost(nodePrices, t, nodes)}))
+  // The source is said once, in the question; a row says its own only when it differs.
+  const common = costs.find((c) => c.cost.source)?.cost.source
+  const fallback = costs.find((c) => c.cost.fallback)?.cost.fallback
+  if (fallback) stdout(`Prices below are offline list prices (Price List API: ${fallback}).`)
+  const nodeType = await ask(() =>
+    select({
+      message: `Node type (monthly, ${nodes} node${nodes === 1 ? '' : 's'}${common ? `, ${common}` : ''})`,
+      theme: answered('Node type'),
+      default: options.nodeType,
+      choices: costs.map(({type, cost}) => ({
+        name: `${type.padEnd(18)} ${cost.monthlyUsd === undefined ? cost.note : `about $${cost.monthlyUsd.toFixed(2)}/month${cost.source === common ? '' : ` (${cost.source})`}`}`,
+        short: cost.monthlyUsd === undefined ? type : `${type}, about $${cost.monthlyUsd.toFixed(2)}/month`,
+        value: type,
+      })),
+    }),
+  )
+  return {replicas, nodeType}
 }
 
 /**

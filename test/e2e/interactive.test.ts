@@ -78,11 +78,7 @@ describe('cct setup in a real terminal', () => {
       terminal.keys('y', ENTER)
       const end = await terminal.waitFor(/Set up stack "cct" in us-east-1: \d+ changes made\./, 120_000)
       assert.equal(await terminal.exitCode(), 0)
-      assert.match(
-        end,
-        /✔ Cache \(ElastiCache\): done \(1 change\)/,
-        'the live progress ends with each step done',
-      )
+      assert.match(end, /✔ Cache \(ElastiCache\): done \(1 change\)/, 'the live progress ends with each step done')
       assert.match(end, /next +cct verify/)
       assert.doesNotMatch(end, /STEP +ACTION +RESOURCE/, 'no plan table after applying')
       const saved = JSON.parse(readFileSync(files.config, 'utf8')) as Record<string, unknown>
@@ -97,6 +93,50 @@ describe('cct setup in a real terminal', () => {
         'resources-api',
         'video-list-api',
       ])
+    } finally {
+      terminal.close()
+    }
+  })
+
+  it('offers ElastiCache Serverless with its floor price; choosing it skips the node questions and saves serverless', async () => {
+    const {terminal, files} = start('setup')
+    try {
+      await terminal.waitFor(/Functions to put behind the cache/)
+      terminal.keys(ENTER)
+      await terminal.waitFor(/Network/)
+      terminal.keys(ENTER) // a new VPC
+      await terminal.waitFor(/internet services other than DynamoDB and S3\?/)
+      terminal.keys(ENTER) // no NAT
+      const engines = await terminal.waitFor(/Cache engine/)
+      assert.match(
+        engines,
+        /valkey 8 serverless \(no node sizing, about \$6\.13\/month at its 100 MB floor, plus ECPUs\)/,
+        "the serverless floor, from the pricing code the plan's cost uses",
+      )
+      assert.match(
+        engines,
+        /redis 7 serverless \(no node sizing, about \$91\.\d\d\/month at its 1 GB floor, plus ECPUs\)/,
+      )
+      terminal.keys('Down', 'Down', ENTER) // valkey serverless
+      // No replicas, node type or TLS question: the next is auto-cache.
+      const next = await terminal.waitFor(/Cache DynamoDB reads without code changes\?/)
+      assert.doesNotMatch(next, /Replicas|Node type|Encrypt traffic/)
+      terminal.keys(ENTER)
+      await terminal.waitFor(/Alarm on the runbook targets/)
+      terminal.keys(ENTER)
+      await terminal.waitFor(/Move which anyway\?/)
+      terminal.keys(ENTER) // none: the two that reach the internet stay out
+      const plan = await terminal.waitFor(/Go ahead\?/)
+      assert.match(plan, /Cache +create serverless-cache cct-cache/)
+      assert.match(plan, /Cost +cache: about \$6\.13\/month \(100 MB minimum storage/)
+      terminal.keys('y', ENTER)
+      await terminal.waitFor(/Set up stack "cct" in us-east-1: \d+ changes made\./, 120_000)
+      assert.equal(await terminal.exitCode(), 0)
+      const saved = JSON.parse(readFileSync(files.config, 'utf8')) as Record<string, unknown>
+      assert.equal(saved.serverless, true)
+      assert.equal(saved.engine, 'valkey')
+      for (const key of ['nodeType', 'replicas', 'shards', 'tls'])
+        assert.equal(saved[key], undefined, `${key}: a serverless cache has none to save`)
     } finally {
       terminal.close()
     }

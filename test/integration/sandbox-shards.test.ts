@@ -2,7 +2,7 @@
  * A sharded cache in the sandbox (sandbox/fidelity/elasticache_shards.py, caches.py): a
  * cluster-mode replication group of 3 shards runs as a real redis cluster, reached from
  * functions in its VPC through the configuration endpoint by both helpers of the layer
- * (REDIS_CLUSTER=true), and resharded 3 -> 2 online with every key still readable.
+ * (REDIS_CLUSTER=true), and resharded 3 -> 2 and back to 3 online with every key still readable.
  */
 import assert from 'node:assert/strict'
 import {existsSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
@@ -175,7 +175,7 @@ const coverage = (group: ReplicationGroup) =>
     .reduce((n, r) => n + Number(r.split('-')[1]) - Number(r.split('-')[0]) + 1, 0)
 
 describe('a sharded cache (cluster mode enabled) in the sandbox', () => {
-  it('3 shards serve both helpers (a key on each, stampede, invalidation), and 3 -> 2 keeps every key readable', async () => {
+  it('3 shards serve both helpers (a key on each, stampede, invalidation), and 3 -> 2 -> 3 keeps every key readable', async () => {
     const ec2 = new EC2Client(cfg())
     const elasticache = new ElastiCacheClient(cfg())
     const lambda = new LambdaClient(cfg())
@@ -380,5 +380,39 @@ describe('a sharded cache (cluster mode enabled) in the sandbox', () => {
     for (const key of keys) assert.notEqual(await shardOf(group, `cct:v1:{${key}}`, survivor), '0003')
     const slotMap = (await sendCommand('127.0.0.1', survivor, ['CLUSTER', 'SLOTS'])) as unknown[]
     assert.equal(slotMap.length, 4, 'CLUSTER SLOTS: one entry per contiguous range')
+
+    // 2 -> 3 shards, online: a new node group (as many nodes as the others) starts, joins and
+    // takes its even share from the top of each shard's ranges; every key stays readable.
+    const grown = await elasticache.send(
+      new ModifyReplicationGroupShardConfigurationCommand({
+        ReplicationGroupId: 'sharded',
+        NodeGroupCount: 3,
+        ApplyImmediately: true,
+      }),
+    )
+    assert.equal(grown.ReplicationGroup!.Status, 'modifying')
+    for (let i = 0; ; i++) {
+      const fn = i % 2 ? 'py-fn' : 'node-fn'
+      assert.deepEqual(await read(fn, keys), {values: written, breaker: 'closed'}, `read ${i} while adding a shard`)
+      group = await describe()
+      if (group.Status === 'available') break
+      assert.ok(i < 200, 'adding a shard ends')
+      await sleep(50)
+    }
+    assert.deepEqual(
+      group.NodeGroups!.map((ng) => [ng.NodeGroupId, ng.Slots, ng.NodeGroupMembers!.length]),
+      [
+        ['0001', '0-5460', 2],
+        ['0002', '5461-10921', 2],
+        // Both shards' surplus tops, 10922-13652 and 13653-16383: one contiguous range.
+        ['0003', '10922-16383', 2],
+      ],
+    )
+    assert.equal(coverage(group), 16384, 'every slot has a shard')
+    for (const fn of ['node-fn', 'py-fn'])
+      assert.deepEqual(await read(fn, keys), {values: written, breaker: 'closed'}, fn)
+    const moved = new Set<string>()
+    for (const key of keys) moved.add(await shardOf(group, `cct:v1:{${key}}`, survivor))
+    assert.ok(moved.has('0003'), 'some keys now live on the new shard')
   })
 })

@@ -4,7 +4,8 @@
  * real redis cluster), the functions get REDIS_CLUSTER=true and the configuration endpoint,
  * and a seeded function with auto-cache reads through the sharded cache (DynamoDB reads
  * counted at the server). `cct cluster --shards 2` reshards online with one mutating call
- * and the cached keys stay readable; rollback restores the functions exactly.
+ * and the cached keys stay readable, and so does `--shards 3` back up (a new shard takes its
+ * share of the keys); rollback restores the functions exactly.
  */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
@@ -119,7 +120,7 @@ async function readAll(ids: string[]): Promise<string[]> {
 }
 
 describe('a sharded stack (--shards)', () => {
-  it('setup --shards 3 serves cached reads through the cluster; --shards 2 reshards online; rollback restores', async () => {
+  it('setup --shards 3 serves cached reads through the cluster; --shards 2 and back to 3 reshard online; rollback restores', async () => {
     const env = sandbox().env
     // The sandbox runs six TLS redis-servers, a container and moto on two cores: a cold TLS
     // connect to each shard can exceed the helper's 400 ms default budget, which would open
@@ -195,18 +196,46 @@ describe('a sharded stack (--shards)', () => {
     const converged = await cli(['cluster', '--shards', '2', '--nat'], env)
     assert.deepEqual(converged.mutating, [])
 
-    // More shards is refused in the plan, with zero mutating calls.
-    const grow = await cli(['cluster', '--shards', '4', '--nat'], env)
-    assert.notEqual(grow.code, 0)
-    assert.match(grow.stderr, /has 2 shards; cct does not add shards/)
-    assert.deepEqual(grow.mutating, [])
+    // 2 -> 3 online: one call adds a node group, its share of the slots moves to it with the
+    // keys, and every entry is still served by the cache (the helper follows MOVED), none from DynamoDB.
+    // The helper's breaker, opened by that one failure, closes on a later read (its background
+    // retry runs only while the container is thawed): read until the cache serves every read.
+    for (let round = 0; ; round++) {
+      const atStart = await readsAtServer()
+      assert.deepEqual(await readAll(ids), first)
+      if ((await readsAtServer()) === atStart) break
+      assert.ok(round < 5, 'the breaker closes again')
+    }
+
+    const grow = await cli(['cluster', '--shards', '3', '--nat'], env)
+    assert.equal(grow.code, 0, grow.stderr + grow.stdout)
+    assert.deepEqual(
+      grow.mutating.map((c) => c.operation),
+      ['ModifyReplicationGroupShardConfiguration'],
+    )
+    g = await group()
+    assert.deepEqual(
+      g.NodeGroups!.map((ng) => [ng.NodeGroupId, ng.NodeGroupMembers!.length]),
+      [
+        ['0001', 1],
+        ['0002', 1],
+        ['0003', 1],
+      ],
+    )
+    assert.equal(await cachedKeys(), keys, 'every cached key is still held, some now by the new shard')
+    const beforeGrown = await readsAtServer()
+    assert.deepEqual(await readAll(ids), first)
+    assert.equal(await readsAtServer(), beforeGrown, 'every read after the growth is served by the cache')
+    const grown = await cli(['cluster', '--shards', '3', '--nat'], env)
+    assert.equal(grown.code, 0, grown.stderr + grown.stdout)
+    assert.deepEqual(grown.mutating, [])
 
     const rollback = await cli(['rollback', '--yes'], env)
     assert.equal(rollback.code, 0, rollback.stderr + rollback.stdout)
     for (const name of SEEDED) assert.deepEqual(await snapshot(name), before[name], `${name} as it was`)
   })
 
-  it('refuses bad --shards and 1 -> N in the plan, with zero mutating calls', async () => {
+  it('refuses bad --shards, too many nodes and 1 -> N in the plan, with zero mutating calls', async () => {
     const env = sandbox().env
     for (const bad of ['0', '501']) {
       const r = await cli(['setup', '--yes', '--shards', bad], env)
@@ -214,6 +243,10 @@ describe('a sharded stack (--shards)', () => {
       assert.match(r.stderr.trim().split('\n')[0]!, new RegExp(`--shards ${bad} is outside 1-500`))
       assert.deepEqual(r.mutating, [])
     }
+    const nodes = await cli(['setup', '--yes', '--shards', '200', '--replicas', '2'], env)
+    assert.equal(nodes.code, 2, nodes.stderr)
+    assert.match(nodes.stderr, /--shards 200 with --replicas 2 is 600 nodes; a cluster-mode group has at most 500/)
+    assert.deepEqual(nodes.mutating, [])
     const file = await cli(['setup', '--yes'], env, {files: {'cct.json': JSON.stringify({shards: 600})}})
     assert.match(file.stderr, /cct\.json "shards" 600 is outside 1-500/)
     assert.deepEqual(file.mutating, [])
@@ -221,7 +254,7 @@ describe('a sharded stack (--shards)', () => {
     await runSteps(sandbox(), ['vpc', 'sg', 'subnet-group', 'cluster']) // one shard, cluster mode disabled
     const many = await cli(['cluster', '--shards', '3'], env)
     assert.notEqual(many.code, 0)
-    assert.match(many.stderr, /one shard \(cluster mode disabled\).*cannot turn on in place/)
+    assert.match(many.stderr, /one shard \(cluster mode disabled\).*one-way migration \(ClusterMode compatible/)
     assert.match(many.stderr, /cct rollback.*cct setup --shards 3/)
     assert.deepEqual(many.mutating, [])
   })

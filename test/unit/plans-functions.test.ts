@@ -252,17 +252,50 @@ describe('cluster', () => {
     assert.match(create!.detail ?? '', /3 shards x 2 nodes \(cache\.t3\.micro x6\), cluster mode/)
   })
 
-  it('fewer shards reshard online, removing the highest-numbered groups; more, or 1 -> N, are refused', () => {
+  it('fewer shards reshard online, removing the highest-numbered groups; 1 -> N is refused', () => {
     const sharded = {clusterMode: true, nodeGroups: ['0001', '0002', '0003'], nodes: 3, host: 'clustercfg.x'}
     assert.deepEqual(ops(clusterStep.plan(clusterState(sharded), planContext({shards: 1}))), [
       {kind: 'reshard', id: 'cct-cache', from: 3, to: 1, remove: ['0002', '0003']},
     ])
     assert.deepEqual(ops(clusterStep.plan(clusterState(sharded), planContext({shards: 3}))), [])
-    assert.throws(() => clusterStep.plan(clusterState(sharded), planContext({shards: 4})), /does not add shards/)
     assert.throws(
       () => clusterStep.plan(clusterState({}), planContext({shards: 2})),
       (e: Error & {hint?: string}) =>
-        /cluster mode disabled/.test(e.message) && /cct rollback.*cct setup --shards 2/.test(e.hint ?? ''),
+        /cluster mode disabled/.test(e.message) &&
+        /ClusterMode compatible/.test(e.message) &&
+        /cct rollback.*cct setup --shards 2/.test(e.hint ?? ''),
+    )
+  })
+
+  it('more shards reshard online: one operation, the added nodes priced, limits checked before any call', () => {
+    const sharded = {clusterMode: true, nodeGroups: ['0001', '0002'], replicasPerShard: 1, engine: 'valkey'}
+    const plan = clusterStep.plan(
+      clusterState(sharded, {cost: {monthlyUsd: 24.82, note: '2 nodes, list price'}}),
+      planContext({shards: 3, replicas: 1}),
+    )
+    assert.deepEqual(ops(plan), [{kind: 'reshard', id: 'cct-cache', from: 2, to: 3, remove: []}])
+    assert.match(plan[0]!.detail ?? '', /2 -> 3 shards, 1 new shard of 2 nodes \(2 nodes in all\)/)
+    assert.equal(plan[0]!.cost, 'about $24.82/month (2 nodes, list price)')
+
+    // 250 shards x 3 nodes: more than the 500 nodes a cluster-mode group can have (usage, exit 2).
+    assert.throws(
+      () => clusterStep.plan(clusterState({...sharded, replicasPerShard: 2}), planContext({shards: 250, replicas: 2})),
+      (e: Error & {exitCode?: number; hint?: string}) =>
+        /--shards 250 would make cct-cache 750 nodes \(250 shards x 3\); a cluster-mode group has at most 500/.test(
+          e.message,
+        ) &&
+        e.exitCode === 2 &&
+        /at most --shards 166/.test(e.hint ?? ''),
+    )
+    // Redis OSS before 5.0.6 stops at 90 nodes; before 3.2.10 it cannot reshard online at all.
+    const oldRedis = {...sharded, engine: 'redis', engineVersion: '4.0.10', replicasPerShard: 0}
+    assert.throws(() => clusterStep.plan(clusterState(oldRedis), planContext({shards: 91})), /at most 90/)
+    const quota = planContext({shards: 100})
+    clusterStep.plan(clusterState({...sharded, replicasPerShard: 0}), quota)
+    assert.match(quota.notes.join('\n'), /100 nodes: ElastiCache allows 90 per cluster unless .*quota was raised/)
+    assert.throws(
+      () => clusterStep.plan(clusterState({...oldRedis, engineVersion: '3.2.6'}), planContext({shards: 3})),
+      /Redis OSS 3\.2\.6; ElastiCache reshards online from 3\.2\.10/,
     )
   })
 

@@ -48,6 +48,19 @@ export function clusterOptions(config: CacheConfig): ClusterOptions {
 type Listener<A extends unknown[]> = (...args: A) => void
 
 /**
+ * ioredis rejects connect() with only "None of startup nodes is available" when CLUSTER SLOTS
+ * fails; why is in the lastNodeError of the error it emits just before. A configuration
+ * endpoint that accepts the connection and never answers (a hung node) fails by command
+ * timeout, which must read as such: the cache then opens the breaker at once, as for a hung
+ * single node, instead of paying a timeout on each of the next requests.
+ */
+function withNodeError(error: unknown, refreshError: unknown): unknown {
+  const last = (refreshError as {lastNodeError?: unknown} | undefined)?.lastNodeError
+  if (!(error instanceof Error) || !(last instanceof Error)) return error
+  return new Error(`${error.message} (${last.message})`, {cause: error})
+}
+
+/**
  * A CacheClient over an ioredis Cluster that is created on the first connect, when its
  * code is loaded (await import), so neither the module nor the constructor of a cache
  * pays for cluster support. Before that its status is 'wait', as a lazy ioredis client's is.
@@ -56,6 +69,8 @@ export class LazyCluster implements CacheClient {
   private cluster: Cluster | undefined
   private loading: Promise<Cluster> | undefined
   private readonly errorListeners: Array<Listener<[Error]>> = []
+  /** What the last slots refresh failed with, while connecting. */
+  private refreshError: unknown
 
   constructor(private readonly config: CacheConfig) {}
 
@@ -65,7 +80,10 @@ export class LazyCluster implements CacheClient {
 
   async connect(): Promise<void> {
     const cluster = this.cluster ?? (await this.load())
-    await cluster.connect()
+    this.refreshError = undefined
+    await cluster.connect().catch((error: unknown) => {
+      throw withNodeError(error, this.refreshError)
+    })
   }
 
   disconnect(reconnect?: boolean): void {
@@ -122,7 +140,10 @@ export class LazyCluster implements CacheClient {
     this.loading ??= import('./ioredis-cluster.js').then(({Cluster}) => {
       const host = this.config.host ?? '127.0.0.1'
       const cluster = new Cluster([{host, port: this.config.port}], clusterOptions(this.config))
-      cluster.on('error', () => {}) // counted where commands fail, as for a single node
+      // Counted where commands fail, as for a single node; kept to say why a connect failed.
+      cluster.on('error', (error) => {
+        this.refreshError = error
+      })
       for (const listener of this.errorListeners) cluster.on('error', listener)
       this.cluster = cluster
       return cluster

@@ -3,7 +3,8 @@
  * loopback. Entries land on every shard, and what the helpers guarantee on one node holds
  * on each shard: one load for a stampede of cold reads across containers, no write-back
  * of a value loaded before an invalidation, negative caching, invalidating keys of
- * several shards in one call, and fail-open when the cluster cannot be reached.
+ * several shards in one call, and fail-open when the cluster cannot be reached, or when a
+ * node hangs (the Node helper's cold connect and command stay within the single-node bounds).
  */
 import assert from 'node:assert/strict'
 import {spawn} from 'node:child_process'
@@ -152,6 +153,59 @@ describe('Node helper on a 3-shard cluster', () => {
     const cache = container({REDIS_PORT: String(port), CACHE_BREAKER_THRESHOLD: '1'})
     assert.equal(await cache.getOrLoad('article:1', async () => 'from the table'), 'from the table')
     assert.equal(cache.breakerState, 'open')
+  })
+})
+
+describe('Node helper on a cluster with a hung node (SIGSTOP): a cold connect costs what it costs on one node', () => {
+  // The defaults (400 ms connect budget, 300 ms command timeout), as a container runs them. A
+  // stopped node still accepts connections (the kernel completes the handshake) and never
+  // replies, as a hung ElastiCache node does. The bound is the single-node one
+  // (cache-node.test.ts): the budget, one command timeout, and scheduling slack.
+  const CONNECT_BUDGET_MS = 400
+  const COMMAND_TIMEOUT_MS = 300
+  const bound = CONNECT_BUDGET_MS + COMMAND_TIMEOUT_MS + 250
+
+  /** What one cold request costs: the value, the time, and the breaker after. */
+  async function coldRead(cache: Cache, key: string) {
+    const started = performance.now()
+    const value = await cache.getOrLoad(key, async () => 'from the table')
+    return {value, ms: performance.now() - started, breaker: cache.breakerState}
+  }
+
+  it('the configuration endpoint hangs: the connect gives up within the budget and fails open', async () => {
+    cluster.pause(0) // the startup node: CLUSTER SLOTS never answers
+    try {
+      const cache = container()
+      const first = await coldRead(cache, 'article:1')
+      assert.equal(first.value, 'from the table')
+      assert.ok(first.ms < bound, `the cold request took ${first.ms.toFixed(0)} ms (bound ${bound} ms)`)
+      assert.equal(first.breaker, 'open', 'a connect that spends its budget opens the breaker at once')
+      const next = await coldRead(cache, 'article:2')
+      assert.ok(next.ms < 50, `with the breaker open the next request skips Redis (${next.ms.toFixed(0)} ms)`)
+    } finally {
+      cluster.resume(0)
+    }
+  })
+
+  it('a shard hangs: a request for its key is bounded too, and the other shards keep serving', async () => {
+    const probe = container()
+    const [onFirst, , onHung] = await keyPerShard(probe, 'hung')
+    cluster.pause(2)
+    try {
+      const cache = container()
+      const hung = await coldRead(cache, onHung!)
+      assert.equal(hung.value, 'from the table')
+      assert.ok(hung.ms < bound, `the request on the hung shard took ${hung.ms.toFixed(0)} ms (bound ${bound} ms)`)
+      assert.equal(hung.breaker, 'open', 'a reply that never came opens the breaker at once')
+    } finally {
+      cluster.resume(2)
+    }
+    // Answering again: a new container caches on every shard, the one that hung included.
+    const cache = container()
+    for (const key of [onFirst!, onHung!]) {
+      await cache.getOrLoad(key, async () => 'loaded')
+      assert.equal(await cache.getOrLoad(key, async () => 'again'), 'loaded', `${key} is a hit`)
+    }
   })
 })
 

@@ -22,6 +22,10 @@ export interface RedisCluster {
   shardOf(key: string): Promise<number>
   /** Every node's replies to a command. */
   each(...args: Array<string | number>): Promise<RespValue[]>
+  /** SIGSTOP node `index`: its sockets still accept connections (the kernel does), nothing answers. */
+  pause(index: number): void
+  /** SIGCONT: it answers again, with what it held. */
+  resume(index: number): void
   close(): Promise<void>
 }
 
@@ -52,10 +56,12 @@ export async function startRedisCluster(shards = 3): Promise<RedisCluster> {
   const ranges = slotRanges(shards)
   const nodes: Array<{port: number; id: string; slots: [number, number]}> = []
   const buses: number[] = []
+  const processes: ChildProcess[] = []
   try {
     for (let i = 0; i < shards; i++) {
-      const {port, bus} = await startNode(dir, children)
+      const {port, bus, child} = await startNode(dir, children)
       buses.push(bus)
+      processes.push(child)
       const id = String(await ok(port, ['CLUSTER', 'MYID']))
       await ok(port, ['CLUSTER', 'SET-CONFIG-EPOCH', i + 1])
       await ok(port, ['CLUSTER', 'ADDSLOTSRANGE', ...ranges[i]!])
@@ -82,6 +88,8 @@ export async function startRedisCluster(shards = 3): Promise<RedisCluster> {
     },
     shardOf,
     each: (...args) => Promise.all(nodes.map((n) => sendCommand(HOST, n.port, args))),
+    pause: (index) => processes[index]!.kill('SIGSTOP'),
+    resume: (index) => processes[index]!.kill('SIGCONT'),
     async close() {
       const exits = children.map((child) =>
         child.exitCode === null && child.signalCode === null
@@ -96,7 +104,10 @@ export async function startRedisCluster(shards = 3): Promise<RedisCluster> {
   }
 }
 
-async function startNode(dir: string, children: ChildProcess[]): Promise<{port: number; bus: number}> {
+async function startNode(
+  dir: string,
+  children: ChildProcess[],
+): Promise<{port: number; bus: number; child: ChildProcess}> {
   for (let attempt = 0; ; attempt++) {
     const [port, bus] = [await freePort(), await freePort()]
     const child = spawn(
@@ -113,7 +124,7 @@ async function startNode(dir: string, children: ChildProcess[]): Promise<{port: 
     children.push(child)
     const deadline = Date.now() + 10_000
     while (Date.now() < deadline && child.exitCode === null) {
-      if ((await sendCommand(HOST, port, ['PING']).catch(() => undefined)) === 'PONG') return {port, bus}
+      if ((await sendCommand(HOST, port, ['PING']).catch(() => undefined)) === 'PONG') return {port, bus, child}
       await sleep(25)
     }
     child.kill('SIGKILL')
