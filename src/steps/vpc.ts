@@ -47,6 +47,8 @@ export interface VpcOutput {
   privateRouteTableId?: string
   /** The two subnets the cache and the functions use, in two AZs. */
   subnetIds: string[]
+  /** Their CIDR blocks, those the plan creates included: where no other subnet can go. */
+  subnetCidrs: string[]
   /** The AZs (names) of those subnets that offer the node type, in subnet order: where the cache nodes go. */
   zones: string[]
   /** Route tables of those subnets (where the gateway endpoints are). */
@@ -303,6 +305,7 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
       cidr: state.vpc?.cidr ?? ctx.options.cidr,
       ...(state.userSubnets ? {} : {privateRouteTableId: state.routeTable?.id ?? pending(name(ctx, 'rt'))}),
       subnetIds: subnetIdsOf(state, ctx),
+      subnetCidrs: [...state.subnets, ...state.missingSubnets].map((s) => s.cidr),
       zones: [...state.subnets.map((s) => s.az), ...state.missingSubnets.map((s) => s.az)].filter((az) =>
         state.azs.includes(az),
       ),
