@@ -181,8 +181,11 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
       if (!isUndoing(ctx)) {
         const {engine, nodeType, replicas, shards} = ctx.options
         // The group would be created: what CreateReplicationGroup would refuse is refused now.
-        await checkCacheOffering(elasticache, ctx.region, ctx.options, ctx.note)
-        state.cost = monthlyCost(await cacheNodePrices(ctx.aws, ctx.region, engine), nodeType, shards * (1 + replicas))
+        const [, prices] = await Promise.all([
+          checkCacheOffering(elasticache, ctx.region, ctx.options, ctx.note),
+          cacheNodePrices(ctx.aws, ctx.region, engine),
+        ])
+        state.cost = monthlyCost(prices, nodeType, shards * (1 + replicas))
       }
       return state
     }
