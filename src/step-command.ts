@@ -66,26 +66,27 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
 
   async run(): Promise<unknown> {
     const flags = this.flags as unknown as AnyFlags
-    const {converge} = await import('./services/converge.js')
+    const {converge, prepare} = await import('./services/converge.js')
     const request = {
       targets: this.targets,
       settings: this.awsSettings,
       options: this.options,
       signal: this.abortController.signal,
     }
-    // Everything AWS could refuse is checked in a plan of every step before the first
-    // change: a step's refusal (a function the layer cannot go on, --nat with the user's
-    // subnets, a node type the region lacks) must not come after an earlier step changed things.
-    if (!flags['dry-run']) {
-      const planned = await converge({...request, mode: 'plan'})
+    let report: ConvergeReport
+    if (flags['dry-run']) {
+      report = await this.withProgress((onEvent) => converge({...request, mode: 'plan', onEvent}))
+    } else {
+      // Every step is inspected and planned before the first change, and that plan is the
+      // one applied: a step's refusal (a function the layer cannot go on, --nat with the
+      // user's subnets, a node type the region lacks) must not come after an earlier step changed things.
+      const prepared = await prepare({...request, mode: 'apply'})
       // A function moved into the VPC must not silently lose what its environment reaches.
       const {lossesOf, lossRefusal} = await import('./ui/internet-loss.js')
-      const losses = lossesOf(planned)
+      const losses = lossesOf(prepared.report)
       if (losses.length) throw lossRefusal(losses)
+      report = await this.withProgress((onEvent) => prepared.perform(onEvent))
     }
-    const report = await this.withProgress((onEvent) =>
-      converge({...request, mode: flags['dry-run'] ? 'plan' : 'apply', onEvent}),
-    )
     const {formatReport, formatRunSummary} = await import('./ui/report.js')
     this.log(report.mode === 'plan' ? formatReport(report) : formatRunSummary(report))
     return report

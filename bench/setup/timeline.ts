@@ -37,6 +37,7 @@ try {
         stdio: ['ignore', 'ignore', 'pipe'],
       })
       let buffered = ''
+      const waits = new Set<string>()
       child.stderr.on('data', (d: Buffer) => {
         buffered += d.toString()
         const lines = buffered.split('\n')
@@ -44,10 +45,19 @@ try {
         for (const line of lines) {
           const at = ((Date.now() - started) / 1000).toFixed(2)
           try {
-            const e = JSON.parse(line) as {type: string; id?: string; message?: string; seconds?: number}
-            if (e.type === 'step-waiting') continue
+            // --progress json's public words (src/ui/progress/json-lines.ts): `event`, `step`.
+            const e = JSON.parse(line) as {
+              event: string
+              step?: string
+              for?: string
+              message?: string
+              seconds?: number
+            }
+            // A wait is told at each poll: its start is what places it on the timeline.
+            if (e.event === 'waiting' && waits.has(e.for!)) continue
+            if (e.event === 'waiting') waits.add(e.for!)
             console.log(
-              `${at} ${args[0]} ${e.type} ${e.id ?? ''} ${e.message ?? ''}${e.seconds ? ` [${e.seconds}s]` : ''}`,
+              `${at} ${args[0]} ${e.event} ${e.step ?? ''} ${e.message ?? ''}${e.seconds ? ` [${e.seconds}s]` : ''}`,
             )
           } catch {
             console.log(`${at} ${line}`)

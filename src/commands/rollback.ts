@@ -25,7 +25,7 @@ export default class Rollback extends StepCommand<typeof Rollback> {
   protected readonly targets = []
 
   override async run(): Promise<ConvergeReport> {
-    const {rollbackStack} = await import('../services/stack.js')
+    const {prepareRollback, rollbackStack} = await import('../services/stack.js')
     const {formatReport, formatRunSummary, formatShortPlan} = await import('../ui/report.js')
     const request = {
       settings: this.awsSettings,
@@ -40,12 +40,17 @@ export default class Rollback extends StepCommand<typeof Rollback> {
         hint: 'Run it in a terminal, or pass --yes (see what it removes with --dry-run)',
       })
     }
-    // The preview is read-only and quick: its progress is shown only for --dry-run.
-    const preview = await this.withProgress((onEvent) => rollbackStack({...request, dryRun: true, onEvent}), {
-      quiet: !this.flags['dry-run'],
-    })
+    if (this.flags['dry-run']) {
+      const preview = await this.withProgress((onEvent) => rollbackStack({...request, dryRun: true, onEvent}))
+      this.log(formatReport(preview))
+      return preview
+    }
+    // Inspected and planned once: the preview (and the question) show the plan that is then
+    // carried out. Quiet: the removal's progress says it all.
+    const prepared = await prepareRollback(request)
+    const preview = prepared.report
     const planned = preview.steps.reduce((n, s) => n + s.changes.length, 0)
-    if (this.flags['dry-run'] || planned === 0) {
+    if (planned === 0) {
       this.log(formatReport(preview))
       return preview
     }
@@ -54,7 +59,7 @@ export default class Rollback extends StepCommand<typeof Rollback> {
       const {confirmOrCancel} = await import('../ui/prompts.js')
       await confirmOrCancel(`Remove and restore all of the above in ${preview.region}?`)
     }
-    const report = await this.withProgress((onEvent) => rollbackStack({...request, dryRun: false, onEvent}))
+    const report = await this.withProgress((onEvent) => prepared.perform(onEvent))
     this.log(formatRunSummary(report))
     return report
   }

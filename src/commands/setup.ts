@@ -56,7 +56,7 @@ export default class Setup extends StepCommand<typeof Setup> {
       })
     }
     const {AwsClients} = await import('../aws/clients.js')
-    const {planStack, applyStack} = await import('../services/stack.js')
+    const {planStack, prepareStack} = await import('../services/stack.js')
     const {formatReport, formatSetupSummary, formatShortPlan} = await import('../ui/report.js')
     let options = this.options
     if (interactive) {
@@ -66,19 +66,25 @@ export default class Setup extends StepCommand<typeof Setup> {
       options = await askSetup(await discoverAccount(aws), options, (line) => this.log(line), aws)
     }
     let request = {settings: this.awsSettings, options, signal: this.abortController.signal}
-    // The plan pass is quick and read-only: its progress would only repeat the apply's.
-    let plan = await this.withProgress((onEvent) => planStack({...request, onEvent}), {
-      quiet: !this.flags['dry-run'] || interactive,
-    })
+    if (this.flags['dry-run']) {
+      // After the questions, the plan table says it all.
+      const plan = await this.withProgress((onEvent) => planStack({...request, onEvent}), {quiet: interactive})
+      this.log(formatReport(plan))
+      return plan
+    }
+    // Inspected and planned once; the checks and the question look at the plan that is then
+    // applied. Quiet: the apply's progress says it all.
+    let prepared = await prepareStack(request)
     const {lossesOf, lossRefusal, askLosses} = await import('../ui/internet-loss.js')
-    const losses = this.flags['dry-run'] ? [] : lossesOf(plan)
+    const losses = lossesOf(prepared.report)
     if (losses.length && !interactive) throw lossRefusal(losses)
     if (losses.length) {
       // Each function that would lose what it reaches is asked about; those kept out are planned without.
       const declined = await askLosses(losses)
       if (declined.length) {
         const moved =
-          (plan.steps.find((s) => s.id === 'attach')?.output as {functions?: string[]} | undefined)?.functions ?? []
+          (prepared.report.steps.find((s) => s.id === 'attach')?.output as {functions?: string[]} | undefined)
+            ?.functions ?? []
         const functions = moved.filter((f) => !declined.includes(f))
         if (functions.length === 0) {
           const {cancelled} = await import('../ui/prompts.js')
@@ -86,14 +92,11 @@ export default class Setup extends StepCommand<typeof Setup> {
         }
         options = {...options, functions}
         request = {...request, options}
-        plan = await planStack(request)
+        prepared = await prepareStack(request)
       }
     }
+    const plan = prepared.report
     const changes = plan.steps.reduce((n, s) => n + s.changes.length, 0)
-    if (this.flags['dry-run']) {
-      this.log(formatReport(plan))
-      return plan
-    }
     if (interactive && changes > 0) {
       // What will be done, what it costs and how long it takes, all before the question.
       this.log(formatShortPlan(plan, {listedBy: 'cct plan'}))
@@ -102,12 +105,12 @@ export default class Setup extends StepCommand<typeof Setup> {
     }
     await this.saveAnswers(options, plan.region)
     if (changes === 0) {
-      // Converged: the apply pass would read the whole stack again to change nothing.
-      const report = {...plan, mode: 'apply' as const, steps: plan.steps.map(({resources: _, ...step}) => step)}
+      // Converged: nothing to perform, and nothing worth a progress display.
+      const report = {...plan, mode: 'apply' as const}
       this.log(formatSetupSummary(report, options))
       return report
     }
-    const report = await this.withProgress((onEvent) => applyStack({...request, onEvent}))
+    const report = await this.withProgress((onEvent) => prepared.perform(onEvent))
     this.log(formatSetupSummary(report, options))
     return report
   }

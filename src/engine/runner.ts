@@ -1,6 +1,9 @@
+import {isDeepStrictEqual} from 'node:util'
+
 import type {AwsClients} from '../aws/clients.js'
 import {CctError, explainAwsError} from '../errors.js'
 import type {StackOptions} from '../options.js'
+import {CreatedIds} from './created-ids.js'
 import type {RunListener} from './events.js'
 import {closure} from './graph.js'
 import {Together} from './together.js'
@@ -49,6 +52,17 @@ export interface RunRequest {
   signal?: AbortSignal
 }
 
+/**
+ * A run whose steps are all inspected and planned, nothing changed yet. `result` is what it
+ * would do (mode plan or unplan: what a dry run shows); `perform` makes exactly those
+ * changes, from the same states and plans, without reading the stack again.
+ */
+export interface PlannedRun {
+  readonly result: RunResult
+  /** Applies (or destroys) what was planned; told to `onEvent`. Once. */
+  perform(onEvent?: RunListener): Promise<RunResult>
+}
+
 class Deferred<T> {
   readonly promise: Promise<T>
   resolve!: (value: T) => void
@@ -62,59 +76,117 @@ class Deferred<T> {
   }
 }
 
+const deferreds = <T>(steps: readonly Step[]) =>
+  new Map<StepId, Deferred<T>>(steps.map((s) => [s.id, new Deferred<T>()]))
+
 /** A step it waits for failed (or was itself skipped): this one does not run. */
 class DependencyFailed extends Error {}
 
-/**
- * Runs steps as a graph: each starts as soon as what it needs is done, so independent
- * steps run concurrently. Steps that are only needed (not targeted) are inspected, never
- * changed, and must already exist. Destroy runs the graph in reverse. What happens is
- * told to `onEvent` (RunEvent); the runner itself prints nothing.
- */
-export async function runSteps(request: RunRequest): Promise<RunResult> {
-  const {mode, targets} = request
-  const emit: RunListener = request.onEvent ?? (() => {})
-  const steps = closure(request.steps, targets)
-  const targetSet = new Set<StepId>(targets)
-  const undoing = mode === 'destroy' || mode === 'unplan'
-  const outputs = new Map<StepId, Deferred<unknown>>(steps.map((s) => [s.id, new Deferred()]))
-  const done = new Map<StepId, Deferred<void>>(steps.map((s) => [s.id, new Deferred<void>()]))
-  const dependents = new Map<StepId, StepId[]>()
-  const inRun = new Set(steps.map((s) => s.id))
-  // `after` orders two steps only when both run: they change the same resources. Undoing,
-  // it does not order them: they undo together, one change per resource (ctx.together).
-  const afters = (s: Step) => (s.after ?? []).filter((id) => inRun.has(id))
-  for (const s of steps)
-    for (const d of [...s.needs, ...(undoing ? [] : afters(s))]) dependents.set(d, [...(dependents.get(d) ?? []), s.id])
-  const ended = new Map<StepId, Deferred<void>>(steps.map((s) => [s.id, new Deferred<void>()]))
-  const meetings = new Map<string, Together<unknown>>()
+/** What one step's inspect found and what its plan says: made once, shown, then performed. */
+interface Planned {
+  state: unknown
+  changes: Change[]
+  output: unknown
+}
+
+/** The steps of one run and how they depend on each other. */
+class Graph {
+  readonly steps: Step[]
+  readonly undoing: boolean
+  private readonly targets: Set<StepId>
+  private readonly dependentsOf = new Map<StepId, StepId[]>()
+  private readonly inRun: Set<StepId>
+
+  constructor(request: Pick<RunRequest, 'steps' | 'targets' | 'mode'>) {
+    this.steps = closure(request.steps, request.targets)
+    this.targets = new Set(request.targets)
+    this.undoing = request.mode === 'destroy' || request.mode === 'unplan'
+    this.inRun = new Set(this.steps.map((s) => s.id))
+    for (const s of this.steps)
+      for (const d of s.needs) this.dependentsOf.set(d, [...(this.dependentsOf.get(d) ?? []), s.id])
+  }
+
+  isTarget(id: StepId): boolean {
+    return this.targets.has(id)
+  }
+
+  /** The steps that need this one. */
+  dependents(id: StepId): StepId[] {
+    return this.dependentsOf.get(id) ?? []
+  }
+
+  /**
+   * `after` orders two steps only when both run: they change the same resources. Undoing,
+   * it does not order them: they undo together, one change per resource (ctx.together).
+   */
+  afters(step: Step): StepId[] {
+    return (step.after ?? []).filter((id) => this.inRun.has(id))
+  }
+
   /** The steps a step shares resources with through `after` (either way, transitively), itself included, in graph order. */
-  const peersOf = (id: StepId): StepId[] => {
+  peersOf(id: StepId): StepId[] {
     const linked = new Set<StepId>([id])
     for (let grew = true; grew;) {
       grew = false
-      for (const s of steps)
-        for (const a of afters(s))
+      for (const s of this.steps)
+        for (const a of this.afters(s))
           if (linked.has(s.id) !== linked.has(a)) {
             linked.add(s.id)
             linked.add(a)
             grew = true
           }
     }
-    return steps.map((s) => s.id).filter((s) => linked.has(s))
+    return this.steps.map((s) => s.id).filter((s) => linked.has(s))
   }
+}
+
+/** What a pass gives the work it runs for one step. */
+interface StepTurn {
+  readonly result: StepResult
+  readonly ctx: StepContext
+  /** Waits until the given steps are done in this pass (or `on`); a failed or skipped one makes this step skipped. */
+  waitFor(ids: readonly StepId[], on?: Map<StepId, Deferred<unknown>>): Promise<void>
+  /** The step's own work starts (its clock, its step-started event). */
+  start(): void
+  emit: RunListener
+}
+
+interface Pass {
+  graph: Graph
+  request: RunRequest
+  /** The mode this pass reports (a planning pass of an apply run is a plan). */
+  mode: RunMode
+  emit: RunListener
+  signal: AbortSignal
+  notes: string[]
+  /** What `ctx.need` answers: the outputs of the steps needed, as this pass knows them. */
+  resolved: Map<StepId, unknown>
+  /** Failed along with the step (besides its done): what dependents wait for. */
+  alsoFails?: Map<StepId, Deferred<unknown>>
+}
+
+/**
+ * One pass over the graph, every step concurrently, each doing `work` when it may: its
+ * result, its events, and what a failure does (the steps waiting for it are skipped).
+ */
+async function runPass(pass: Pass, work: (step: Step, turn: StepTurn) => Promise<void>): Promise<RunResult> {
+  const {graph, request, emit, mode} = pass
+  const done = deferreds<unknown>(graph.steps)
+  const ended = deferreds<void>(graph.steps)
+  const meetings = new Map<string, Together<unknown>>()
   const results = new Map<StepId, StepResult>()
   const errors = new Map<StepId, unknown>()
   /** For a skipped step: the failed step that caused it (followed through skipped ones). */
   const skippedBecause = new Map<StepId, StepId | undefined>()
-  const notes: string[] = []
-  const controller = new AbortController()
-  request.signal?.addEventListener('abort', () => controller.abort(request.signal?.reason), {once: true})
 
-  const resolved = new Map<StepId, unknown>()
   const runOne = async (step: Step): Promise<void> => {
-    const isTarget = targetSet.has(step.id)
-    const result: StepResult = {id: step.id, title: step.title, changes: [], target: isTarget, status: 'converged'}
+    const result: StepResult = {
+      id: step.id,
+      title: step.title,
+      changes: [],
+      target: graph.isTarget(step.id),
+      status: 'converged',
+    }
     results.set(step.id, result)
     let started = 0
     const seconds = () => (started ? (Date.now() - started) / 1000 : 0)
@@ -123,11 +195,12 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
       region: request.region,
       stack: request.options.stack,
       options: request.options,
-      mode,
-      signal: controller.signal,
+      mode: request.mode,
+      signal: pass.signal,
       need: ((id: StepId) => {
-        if (!resolved.has(id)) throw new CctError(`Step ${step.id} asked for ${id}, which it does not declare in needs`)
-        return resolved.get(id)
+        if (!pass.resolved.has(id))
+          throw new CctError(`Step ${step.id} asked for ${id}, which it does not declare in needs`)
+        return pass.resolved.get(id)
       }) as StepContext['need'],
       progress: (message, waiting) =>
         emit(
@@ -135,78 +208,33 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
             ? {type: 'step-waiting', id: step.id, message, waiting}
             : {type: 'step-progress', id: step.id, message},
         ),
-      note: (message) => notes.push(message),
+      note: (message) => pass.notes.push(message),
       together: <Part>(key: string) => {
-        const peers = peersOf(step.id)
+        const peers = graph.peersOf(step.id)
         const at = `${key}:${peers.join(',')}`
         if (!meetings.has(at)) meetings.set(at, new Together(peers, (id) => ended.get(id)!.promise))
         return meetings.get(at) as Together<Part>
       },
     }
-    // What this step waits for before it runs (or, undoing, before it removes).
-    const waitFor = async (
-      ids: readonly StepId[],
-      promises: Map<StepId, Deferred<unknown>> | Map<StepId, Deferred<void>>,
-    ) => {
-      try {
-        await Promise.all(ids.map((d) => promises.get(d)!.promise))
-      } catch {
-        const cause = ids.find((d) => errors.has(d) || skippedBecause.has(d))
-        throw Object.assign(new DependencyFailed(), {cause: cause && (skippedBecause.get(cause) ?? cause)})
-      }
-    }
-    try {
-      // Every mode inspects in dependency order (a step's inspect may need the ids its
-      // dependencies found); destroy then removes in reverse, once what needs it is gone.
-      await waitFor(step.needs, outputs)
-      for (const d of step.needs) resolved.set(d, await outputs.get(d)!.promise)
-      if (!undoing) await waitFor(afters(step), done)
-      const start = () => {
+    const turn: StepTurn = {
+      result,
+      ctx,
+      emit,
+      async waitFor(ids, on = done) {
+        try {
+          await Promise.all(ids.map((d) => on.get(d)!.promise))
+        } catch {
+          const cause = ids.find((d) => errors.has(d) || skippedBecause.has(d))
+          throw Object.assign(new DependencyFailed(), {cause: cause && (skippedBecause.get(cause) ?? cause)})
+        }
+      },
+      start() {
         started = Date.now()
         emit({type: 'step-started', id: step.id})
-      }
-      if (!undoing) start()
-      const state = await step.inspect(ctx)
-      if (undoing) {
-        outputs.get(step.id)!.resolve(step.output(state, ctx))
-        await waitFor(dependents.get(step.id) ?? [], done)
-        // Undoing, a step's own work starts once what depends on it is gone.
-        start()
-        result.changes = isTarget ? step.destroyPlan(state, ctx) : []
-        if (result.changes.length > 0 && mode === 'destroy') {
-          emit({type: 'step-applying', id: step.id, changes: result.changes.length})
-          await step.destroy(state, result.changes, ctx)
-          result.status = 'changed'
-        } else if (result.changes.length > 0) {
-          result.status = 'planned'
-        }
-        emit({type: 'step-done', id: step.id, result, seconds: seconds()})
-        return
-      }
-      const changes = isTarget ? step.plan(state, ctx) : []
-      result.changes = changes
-      if (isTarget && mode === 'plan') result.resources = step.resources(state, ctx)
-      let output: unknown
-      if (!isTarget) {
-        output = step.output(state, ctx)
-        if (hasPending(output) && mode === 'apply') {
-          throw new CctError(`${step.title} is not set up for stack "${ctx.stack}"`, {
-            exitCode: 2,
-            hint: `Run \`${step.command}\` first (or \`cct setup\`)`,
-          })
-        }
-      } else if (changes.length === 0) {
-        output = step.output(state, ctx)
-      } else if (mode === 'plan') {
-        output = step.output(state, ctx)
-        result.status = 'planned'
-      } else {
-        emit({type: 'step-applying', id: step.id, changes: changes.length})
-        output = await step.apply(state, changes, ctx)
-        result.status = 'changed'
-      }
-      result.output = output
-      outputs.get(step.id)!.resolve(output)
+      },
+    }
+    try {
+      await work(step, turn)
       emit({type: 'step-done', id: step.id, result, seconds: seconds()})
     } catch (error) {
       if (error instanceof DependencyFailed) {
@@ -220,28 +248,166 @@ export async function runSteps(request: RunRequest): Promise<RunResult> {
         result.error = explainAwsError(error).line
         emit({type: 'step-failed', id: step.id, error: result.error, seconds: seconds()})
       }
-      outputs.get(step.id)!.reject(error)
+      pass.alsoFails?.get(step.id)!.reject(error)
       done.get(step.id)!.reject(error)
     } finally {
-      done.get(step.id)!.resolve()
+      done.get(step.id)!.resolve(undefined)
       ended.get(step.id)!.resolve()
     }
   }
 
-  const ordered = undoing ? [...steps].reverse() : steps
+  const ordered = graph.undoing ? [...graph.steps].reverse() : graph.steps
   emit({
     type: 'run-started',
     mode,
-    steps: ordered.map((s) => ({id: s.id, title: s.title, target: targetSet.has(s.id)})),
+    steps: ordered.map((s) => ({id: s.id, title: s.title, target: graph.isTarget(s.id)})),
   })
   await Promise.all(ordered.map((step) => runOne(step)))
 
-  const stepResults = steps.map((s) => results.get(s.id)).filter((r): r is StepResult => r !== undefined)
+  const stepResults = graph.steps.map((s) => results.get(s.id)).filter((r): r is StepResult => r !== undefined)
+  const notes = [...new Set(pass.notes)]
   // The first failure in graph order is the one to report; the others followed from it or ran beside it.
-  const failed = steps.find((s) => errors.has(s.id))
+  const failed = graph.steps.find((s) => errors.has(s.id))
   emit({type: 'run-finished', ok: !failed})
   if (failed) throw Object.assign(explainAwsError(errors.get(failed.id)), {result: {mode, steps: stepResults, notes}})
   return {mode, steps: stepResults, notes}
+}
+
+/**
+ * Runs steps as a graph: each starts as soon as what it needs is done, so independent
+ * steps run concurrently. Steps that are only needed (not targeted) are inspected, never
+ * changed, and must already exist. Destroy runs the graph in reverse. What happens is
+ * told to `onEvent` (RunEvent); the runner itself prints nothing.
+ */
+export async function runSteps(request: RunRequest): Promise<RunResult> {
+  const planned = await planSteps(request)
+  return request.mode === 'apply' || request.mode === 'destroy' ? planned.perform(request.onEvent) : planned.result
+}
+
+/**
+ * Inspects and plans every step of the run, once (in dependency order, concurrently), and
+ * changes nothing: everything a plan refuses is refused before the run's first change.
+ */
+export async function planSteps(request: RunRequest): Promise<PlannedRun> {
+  const graph = new Graph(request)
+  const controller = new AbortController()
+  request.signal?.addEventListener('abort', () => controller.abort(request.signal?.reason), {once: true})
+  const notes: string[] = []
+  const plans = new Map<StepId, Planned>()
+  // Inspect goes in dependency order in every mode (a step's inspect may need the ids its
+  // dependencies found); undoing, each step's plan is shown once what depends on it is planned.
+  const outputs = deferreds<unknown>(graph.steps)
+  const resolved = new Map<StepId, unknown>()
+  const {mode} = request
+  const result = await runPass(
+    {
+      graph,
+      request,
+      mode: graph.undoing ? 'unplan' : 'plan',
+      emit: request.onEvent ?? (() => {}),
+      signal: controller.signal,
+      notes,
+      resolved,
+      alsoFails: outputs,
+    },
+    async (step, {result, ctx, waitFor, start}) => {
+      await waitFor(step.needs, outputs)
+      for (const d of step.needs) resolved.set(d, await outputs.get(d)!.promise)
+      if (!graph.undoing) start()
+      const state = await step.inspect(ctx)
+      const output = step.output(state, ctx)
+      outputs.get(step.id)!.resolve(output)
+      if (graph.undoing) {
+        await waitFor(graph.dependents(step.id))
+        start()
+        result.changes = graph.isTarget(step.id) ? step.destroyPlan(state, ctx) : []
+      } else {
+        result.changes = graph.isTarget(step.id) ? step.plan(state, ctx) : []
+        if (graph.isTarget(step.id) && mode === 'plan') result.resources = step.resources(state, ctx)
+        if (!graph.isTarget(step.id) && mode === 'apply' && hasPending(output)) {
+          throw new CctError(`${step.title} is not set up for stack "${ctx.stack}"`, {
+            exitCode: 2,
+            hint: `Run \`${step.command}\` first (or \`cct setup\`)`,
+          })
+        }
+        result.output = output
+      }
+      if (result.changes.length > 0) result.status = 'planned'
+      plans.set(step.id, {state, changes: result.changes, output})
+    },
+  )
+  let performed = false
+  return {
+    result,
+    perform(onEvent) {
+      if (mode !== 'apply' && mode !== 'destroy') throw new Error(`A ${mode} run has nothing to perform`)
+      if (performed) throw new Error('A planned run is performed once')
+      performed = true
+      const pass: Pass = {
+        graph,
+        request,
+        mode,
+        emit: onEvent ?? (() => {}),
+        signal: controller.signal,
+        notes,
+        resolved: new Map(graph.steps.map((s) => [s.id, plans.get(s.id)!.output])),
+      }
+      return graph.undoing ? destroyPass(pass, plans) : applyPass(pass, plans)
+    },
+  }
+}
+
+/**
+ * Applies each step's plan once the steps it needs (and comes after) are done, in place
+ * of the pending ids in it the real ids its dependencies created.
+ */
+function applyPass(pass: Pass, plans: Map<StepId, Planned>): Promise<RunResult> {
+  const {graph} = pass
+  const created = new CreatedIds()
+  return runPass(pass, async (step, {result, ctx, waitFor, start, emit}) => {
+    await waitFor(step.needs)
+    await waitFor(graph.afters(step))
+    start()
+    const planned = plans.get(step.id)!
+    let state = created.resolve(planned.state)
+    let changes = created.resolve(planned.changes)
+    // A dependency that came out other than its plan could tell (more than ids: a new
+    // cache's nodes where its plan could not know them) made this step's plan on inputs
+    // that are not so: it is inspected and planned again on what is.
+    const asPlanned = step.needs.every((d) =>
+      isDeepStrictEqual(created.resolve(plans.get(d)!.output), pass.resolved.get(d)),
+    )
+    if (graph.isTarget(step.id) && !asPlanned) {
+      state = await step.inspect(ctx)
+      changes = step.plan(state, ctx)
+    }
+    result.changes = changes
+    let output: unknown = created.resolve(planned.output)
+    if (graph.isTarget(step.id) && changes.length > 0) {
+      emit({type: 'step-applying', id: step.id, changes: changes.length})
+      output = await step.apply(state, changes, ctx)
+      created.learn(planned.output, output)
+      result.status = 'changed'
+    } else if (!asPlanned) {
+      output = step.output(state, ctx)
+    }
+    result.output = output
+    pass.resolved.set(step.id, output)
+  })
+}
+
+/** Undoes each step's destroy plan once the steps that need it are undone. */
+function destroyPass(pass: Pass, plans: Map<StepId, Planned>): Promise<RunResult> {
+  return runPass(pass, async (step, {result, ctx, waitFor, start, emit}) => {
+    await waitFor(pass.graph.dependents(step.id))
+    start()
+    const {state, changes} = plans.get(step.id)!
+    result.changes = changes
+    if (changes.length === 0) return
+    emit({type: 'step-applying', id: step.id, changes: changes.length})
+    await step.destroy(state, changes, ctx)
+    result.status = 'changed'
+  })
 }
 
 export type {StepOutputs}

@@ -130,9 +130,16 @@ export function isPending(id: string | undefined): boolean {
 export function hasPending(value: unknown): boolean {
   if (typeof value === 'string') return isPending(value)
   if (Array.isArray(value)) return value.some(hasPending)
-  if (value && typeof value === 'object') return Object.values(value).some(hasPending)
+  if (value instanceof Map) return [...value.values()].some(hasPending)
+  if (isPlainObject(value)) return Object.values(value).some(hasPending)
   return false
 }
+
+/** An object literal (or JSON): a Map, a Buffer or a class instance in a state is not looked into as one. */
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null &&
+  typeof value === 'object' &&
+  [Object.prototype, null].includes(Object.getPrototypeOf(value) as object | null)
 
 /** Whether this run undoes (rollback or its plan): steps then look for what cct recorded, not what is asked. */
 export function isUndoing(ctx: Pick<StepContext, 'mode'>): boolean {
@@ -143,7 +150,9 @@ export function isUndoing(ctx: Pick<StepContext, 'mode'>): boolean {
 export function resolvePending<T>(value: T, created: ReadonlyMap<string, string>): T {
   if (typeof value === 'string') return (created.get(value) ?? value) as T
   if (Array.isArray(value)) return value.map((v) => resolvePending(v, created)) as T
-  if (value && typeof value === 'object')
+  if (value instanceof Map)
+    return new Map([...value].map(([k, v]) => [resolvePending(k, created), resolvePending(v, created)])) as T
+  if (isPlainObject(value))
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolvePending(v, created)])) as T
   return value
 }

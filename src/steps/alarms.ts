@@ -97,9 +97,11 @@ export const alarmsStep: Step<'alarms', AlarmsState, AlarmsOp> = {
     if (target !== undefined) validateAlarmTarget(target)
     const {metricDimensions: series} = ctx.need('cluster')
     const functions = isUndoing(ctx) ? [] : ctx.need('attach').functions
-    const cw = await ctx.aws.cloudwatch()
-    const existing = await ourAlarms(cw, ctx.stack)
-    const topic = await ourTopic(await ctx.aws.sns(), ctx.stack, target)
+    // Independent reads, at once: every run's plan waits for this step's.
+    const [existing, topic] = await Promise.all([
+      ctx.aws.cloudwatch().then((cw) => ourAlarms(cw, ctx.stack)),
+      ctx.aws.sns().then((sns) => ourTopic(sns, ctx.stack, target)),
+    ])
     return {target, series, functions, existing, topicArn: topic?.arn, subscribed: topic?.subscribed ?? false}
   },
 

@@ -95,6 +95,20 @@ export interface ClusterState {
 
 export const replicationGroupId = (stack: string) => `${stack}-cache`
 
+/**
+ * The nodes ElastiCache names in a group it creates: <group>-001, -002… (a primary and its
+ * replicas) or, cluster mode enabled, <group>-0001-001… per shard. Known before the group
+ * exists, a plan's dashboard and alarms can name each node's series.
+ */
+function newMembers(options: Pick<StackOptions, 'stack' | 'shards' | 'replicas'>): string[] {
+  const id = replicationGroupId(options.stack)
+  const nodes = Array.from({length: options.replicas + 1}, (_, n) => String(n + 1).padStart(3, '0'))
+  if (options.shards <= 1) return nodes.map((n) => `${id}-${n}`)
+  return Array.from({length: options.shards}, (_, s) => String(s + 1).padStart(4, '0')).flatMap((shard) =>
+    nodes.map((n) => `${id}-${shard}-${n}`),
+  )
+}
+
 /** How long ElastiCache takes to create and to delete a small replication group. */
 const CREATE_TAKES: Takes = {minMinutes: 5, maxMinutes: 15}
 const DELETE_TAKES: Takes = {minMinutes: 5, maxMinutes: 10}
@@ -172,8 +186,11 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
       if (!isUndoing(ctx)) {
         const {engine, nodeType, replicas, shards} = ctx.options
         // The group would be created: what CreateReplicationGroup would refuse is refused now.
-        await checkCacheOffering(elasticache, ctx.region, ctx.options, ctx.note)
-        state.cost = monthlyCost(await cacheNodePrices(ctx.aws, ctx.region, engine), nodeType, shards * (1 + replicas))
+        const [, prices] = await Promise.all([
+          checkCacheOffering(elasticache, ctx.region, ctx.options, ctx.note),
+          cacheNodePrices(ctx.aws, ctx.region, engine),
+        ])
+        state.cost = monthlyCost(prices, nodeType, shards * (1 + replicas))
       }
       return state
     }
@@ -363,10 +380,10 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
         host: pending('endpoint'),
         port: REDIS_PORT,
         tls: ctx.options.tls,
-        nodes: [],
+        nodes: newMembers(ctx.options),
         clusterMode: ctx.options.shards > 1,
         serverless: false,
-        metricDimensions: [],
+        metricDimensions: nodeDimensions(newMembers(ctx.options)),
       }
     return {
       replicationGroupId: g.id,

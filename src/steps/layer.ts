@@ -74,7 +74,8 @@ export const layerStep: Step<'layer', LayerState, LayerOp> = {
     const current = state.latest?.Description === `${DESCRIPTION}${state.bundle.sha256}` ? state.latest : undefined
     return {
       layerVersionArn: current?.LayerVersionArn ?? pending(layerName(ctx.stack)),
-      layerArn: state.layerArn ?? pending(layerName(ctx.stack)),
+      // Not the version's pending id: a run learns each real id by the pending id that stood for it.
+      layerArn: state.layerArn ?? pending(`${layerName(ctx.stack)} (all versions)`),
     }
   },
 

@@ -123,7 +123,7 @@ export const natStep: Step<'nat', NatState, NatOp> = {
   command: 'cct vpc --nat',
 
   async inspect(ctx) {
-    const {vpcId, cidr, privateRouteTableId, zones} = ctx.need('vpc')
+    const {vpcId, cidr, privateRouteTableId, zones, subnetCidrs} = ctx.need('vpc')
     const state: NatState = {
       vpcId,
       vpcCidr: cidr,
@@ -140,7 +140,20 @@ export const natStep: Step<'nat', NatState, NatOp> = {
       if (!isUndoing(ctx) && (ctx.options.nat || state.nat)) state.prices = await natPrices(ctx.aws, ctx.region)
       return state
     }
-    if (isPending(vpcId)) return priced()
+    // The private subnets the vpc step plans are taken too: it creates them before this step does its own.
+    const publicBlock = (taken: string[]) => {
+      const block = freeBlocks(
+        parseCidr(cidr),
+        ctx.options.subnetPrefix,
+        taken.map((block) => parseCidr(block)),
+        1,
+      )[0]
+      return block && formatCidr(block)
+    }
+    if (isPending(vpcId)) {
+      state.publicSubnetCidr = publicBlock(subnetCidrs)
+      return priced()
+    }
     const ec2 = await ctx.aws.ec2()
     const filters = stackFilters(ctx.stack)
     const inVpc = {Name: 'vpc-id', Values: [vpcId]}
@@ -156,15 +169,7 @@ export const natStep: Step<'nat', NatState, NatOp> = {
     if (igw) state.igw = {id: igw.InternetGatewayId!, attached: (igw.Attachments ?? []).some((a) => a.VpcId === vpcId)}
     const subnet = Subnets.find((s) => isPublicSide(s.Tags) && hasStackTags(s.Tags, ctx.stack))
     if (subnet) state.publicSubnet = {id: subnet.SubnetId!, az: subnet.AvailabilityZone!}
-    else {
-      const block = freeBlocks(
-        parseCidr(cidr),
-        ctx.options.subnetPrefix,
-        Subnets.map((s) => parseCidr(s.CidrBlock!)),
-        1,
-      )[0]
-      state.publicSubnetCidr = block && formatCidr(block)
-    }
+    else state.publicSubnetCidr = publicBlock([...Subnets.map((s) => s.CidrBlock!), ...subnetCidrs])
     const publicTable = RouteTables.find((t) => isPublicSide(t.Tags) && hasStackTags(t.Tags, ctx.stack))
     if (publicTable) {
       state.publicRouteTable = {

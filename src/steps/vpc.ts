@@ -47,6 +47,8 @@ export interface VpcOutput {
   privateRouteTableId?: string
   /** The two subnets the cache and the functions use, in two AZs. */
   subnetIds: string[]
+  /** Their CIDR blocks, those the plan creates included: where no other subnet can go. */
+  subnetCidrs: string[]
   /** The AZs (names) of those subnets that offer the node type, in subnet order: where the cache nodes go. */
   zones: string[]
   /** Route tables of those subnets (where the gateway endpoints are). */
@@ -118,14 +120,17 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
   async inspect(ctx) {
     const ec2 = await ctx.aws.ec2()
     const {options} = ctx
-    const azs = await availabilityZones(ec2, ctx)
     const newCidr = options.vpcId || options.subnetIds ? undefined : validateVpcCidr(options.cidr, options.subnetPrefix)
-
-    const userSubnets = options.subnetIds?.length
-      ? await describeUserSubnets(ec2, options.subnetIds, options.vpcId)
-      : undefined
-    const vpcId = options.vpcId ?? userSubnets?.[0]?.VpcId
-    const vpc = vpcId ? await describeVpc(ec2, vpcId, ctx.region) : await findStackVpc(ec2, ctx.stack)
+    const findVpc = async () => {
+      const userSubnets = options.subnetIds?.length
+        ? await describeUserSubnets(ec2, options.subnetIds, options.vpcId)
+        : undefined
+      const vpcId = options.vpcId ?? userSubnets?.[0]?.VpcId
+      const vpc = vpcId ? await describeVpc(ec2, vpcId, ctx.region) : await findStackVpc(ec2, ctx.stack)
+      return {userSubnets, vpc}
+    }
+    // Neither depends on the other; every step of the stack waits for this inspect.
+    const [azs, {userSubnets, vpc}] = await Promise.all([availabilityZones(ec2, ctx), findVpc()])
     const state: VpcState = {
       azs,
       vpc: vpc && {id: vpc.VpcId!, cidr: vpc.CidrBlock!, managed: hasStackTags(vpc.Tags, ctx.stack)},
@@ -303,6 +308,7 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
       cidr: state.vpc?.cidr ?? ctx.options.cidr,
       ...(state.userSubnets ? {} : {privateRouteTableId: state.routeTable?.id ?? pending(name(ctx, 'rt'))}),
       subnetIds: subnetIdsOf(state, ctx),
+      subnetCidrs: [...state.subnets, ...state.missingSubnets].map((s) => s.cidr),
       zones: [...state.subnets.map((s) => s.az), ...state.missingSubnets.map((s) => s.az)].filter((az) =>
         state.azs.includes(az),
       ),
@@ -539,7 +545,11 @@ function routeTableOf(tables: RouteTable[], subnetId: string): string | undefine
  */
 async function availabilityZones(ec2: EC2Client, ctx: StepContext): Promise<string[]> {
   const region = ctx.region
-  const {AvailabilityZones = []} = await ec2.send(new DescribeAvailabilityZonesCommand({}))
+  // The node type's zones are asked at once with the region's: neither answer depends on the other.
+  const [{AvailabilityZones = []}, offered] = await Promise.all([
+    ec2.send(new DescribeAvailabilityZonesCommand({})),
+    isUndoing(ctx) ? undefined : zonesOffering(ec2, ctx),
+  ])
   const zones = AvailabilityZones.filter(
     (z) => z.State === 'available' && (z.ZoneType ?? 'availability-zone') === 'availability-zone',
   )
@@ -551,8 +561,6 @@ async function availabilityZones(ec2: EC2Client, ctx: StepContext): Promise<stri
       'Pick another region with --region',
     )
   }
-  if (isUndoing(ctx)) return zones.map((z) => z.name)
-  const offered = await zonesOffering(ec2, ctx)
   if (!offered) return zones.map((z) => z.name)
   const usable = zones.filter((z) => offered.has(z.id))
   if (usable.length < 2) {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
+import {isMutating} from '../../src/aws/call-log.js'
 import {AwsClients} from '../../src/aws/clients.js'
 import {CctError, ExitCode, explainAwsError} from '../../src/errors.js'
 import {defaultOptions} from '../../src/options.js'
@@ -83,6 +84,11 @@ describe('a region with fewer than two availability zones', () => {
         e.exitCode === ExitCode.Usage &&
         /has 1 available availability zone; a cache subnet group needs two/.test(e.message),
     )
-    assert.deepEqual(sent, ['DescribeAvailabilityZonesCommand'])
+    // The reads the vpc step makes at once may have gone out; nothing else.
+    assert.ok(sent.includes('DescribeAvailabilityZonesCommand'))
+    assert.deepEqual(
+      sent.filter((c) => isMutating(c.replace(/Command$/, ''))),
+      [],
+    )
   })
 })

@@ -91,6 +91,7 @@ describe('vpc plan', () => {
       cidr: '10.0.0.0/16',
       privateRouteTableId: 'rtb-9',
       subnetIds: ['subnet-9a', 'subnet-9b'],
+      subnetCidrs: ['10.0.1.0/24', '10.0.2.0/24'],
       zones: ['us-east-1a', 'us-east-1b'],
       routeTableIds: ['rtb-9'],
     })
