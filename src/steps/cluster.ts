@@ -27,7 +27,7 @@ import {
   type Takes,
 } from '../engine/step.js'
 import {conflictError} from '../errors.js'
-import {DEFAULT_ENGINE_VERSION} from '../options.js'
+import {DEFAULT_ENGINE_VERSION, type StackOptions} from '../options.js'
 import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
 import {hasStackTags, stackTags} from '../tags.js'
 import {shardChanges} from './cluster-shards.js'
