@@ -26,6 +26,13 @@ export class FaultProxy {
   readonly calls: ProxiedCall[] = []
   /** What the client gets for a call the sandbox has answered. */
   decide: (call: ProxiedCall) => Fate = () => 'relay'
+  /**
+   * Whether to refuse a call as AWS refuses one the caller may not make (403 AccessDenied,
+   * IAM's query-protocol error) without passing it on: nothing is changed. Asked before the
+   * call goes to the sandbox (`n` is 0 then).
+   */
+  deny: (call: ProxiedCall) => boolean = () => false
+  readonly denied: ProxiedCall[] = []
   /** The process a 'kill' fate kills (set from cli()'s onSpawn). */
   child?: ChildProcess
   killed = false
@@ -50,9 +57,11 @@ export class FaultProxy {
   }
 
   /** Counting starts again (for the next command run through the proxy). */
-  reset(decide: (call: ProxiedCall) => Fate = () => 'relay'): void {
+  reset(decide: (call: ProxiedCall) => Fate = () => 'relay', deny: (call: ProxiedCall) => boolean = () => false): void {
     this.decide = decide
+    this.deny = deny
     this.calls.length = 0
+    this.denied.length = 0
     this.mutatingAnswered = 0
     this.killed = false
     this.child = undefined
@@ -60,10 +69,25 @@ export class FaultProxy {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer)
+    } catch {
+      // The client went away mid-request (killed while sending): nothing to pass on.
+      res.destroy()
+      return
+    }
     const body = Buffer.concat(chunks)
     const text = body.toString('utf8')
     const operation = operationOf(req, text)
+    const asked = {operation, mutating: isMutating(operation), n: 0, request: `${req.url} ${text}`}
+    if (!this.killed && this.deny(asked)) {
+      this.denied.push(asked)
+      res.writeHead(403, {'content-type': 'text/xml'})
+      res.end(
+        `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/cct-test is not authorized to perform: iam:${operation} on resource: ${req.url}</Message></Error><RequestId>denied</RequestId></ErrorResponse>`,
+      )
+      return
+    }
     const target = new URL(this.target)
     const upstream = request({
       host: target.hostname,

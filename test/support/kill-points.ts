@@ -9,7 +9,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {isDeepStrictEqual} from 'node:util'
 
-import {accountSnapshot} from './account.js'
+import {accountSnapshot, unrecordedChanges} from './account.js'
 import {cli, type Located} from './cct.js'
 import {FaultProxy} from './fault-proxy.js'
 
@@ -78,6 +78,9 @@ export class KillPoints {
     const args = command === 'setup' ? SETUP_ARGS : ROLLBACK_ARGS
     const killed = await this.run(args, config, n)
     if (!killed.killedByProxy) return fail(`never reached mutating call ${n} (exit ${killed.code})`, false)
+    // Recorded before it is made: at the kill, every change to what cct does not own has its record.
+    const unrecorded = unrecordedChanges(before, await accountSnapshot(this.sandbox))
+    if (unrecorded.length) return fail(`at the kill: ${unrecorded.join('; ')}`, true, killed.operation)
     const again = await this.run(args, config)
     if (again.code !== 0)
       return fail(`${command} again exit ${again.code}: ${lastLine(again.stderr)}`, true, killed.operation)
