@@ -34,6 +34,8 @@ What it adds (each section below cites its source):
 - Availability zones: names map to zone ids per account (see zones.py).
 - Lambda limits: no layers on container images, 5 security groups, 4 KB of environment
   (see lambda_limits.py).
+- EC2 client tokens: CreateRouteTable, CreateNatGateway and CreateVpcEndpoint repeated
+  with the same ClientToken return the first result (see ec2_client_token.py).
 
 Design:
 - Nothing runs in the background. Time-based state ("creating" until t0 + N seconds) is
@@ -75,6 +77,8 @@ from . import zones  # noqa: E402
 MODULES.append(zones)
 from . import lambda_limits  # noqa: E402
 MODULES.append(lambda_limits)
+from . import ec2_client_token  # noqa: E402
+MODULES.append(ec2_client_token)
 _installed = False
 
 
