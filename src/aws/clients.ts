@@ -47,7 +47,7 @@ export class AwsClients {
   ec2Once(): Promise<EC2Client> {
     return this.client(
       'ec2',
-      async () => new (await import('@aws-sdk/client-ec2')).EC2Client({...this.options(), maxAttempts: 1}),
+      async () => new (await import('@aws-sdk/client-ec2')).EC2Client(this.options(1)),
       'ec2-once',
     )
   }
@@ -61,6 +61,15 @@ export class AwsClients {
 
   lambda(): Promise<LambdaClient> {
     return this.client('lambda', async () => new (await import('@aws-sdk/client-lambda')).LambdaClient(this.options()))
+  }
+
+  /** Lambda without the SDK's retries: for PublishLayerVersion, which has no idempotency token (see createOnce). */
+  lambdaOnce(): Promise<LambdaClient> {
+    return this.client(
+      'lambda',
+      async () => new (await import('@aws-sdk/client-lambda')).LambdaClient(this.options(1)),
+      'lambda-once',
+    )
   }
 
   iam(): Promise<IAMClient> {
@@ -132,8 +141,9 @@ export class AwsClients {
    * an endpoint that accepts and never answers fails instead of hanging); the SDK's
    * logger prints its warnings as one line and nothing else.
    */
-  private options() {
-    const {region, profile, endpoint, maxAttempts, connectTimeoutMs, requestTimeoutMs} = this.settings
+  private options(attempts?: number) {
+    const {region, profile, endpoint, connectTimeoutMs, requestTimeoutMs} = this.settings
+    const maxAttempts = attempts ?? this.settings.maxAttempts
     return {
       ...(region ? {region} : {}),
       ...(profile ? {profile} : {}),
