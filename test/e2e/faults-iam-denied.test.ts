@@ -76,7 +76,7 @@ async function run(args: string[], config: string, denials: Denial[] = []) {
   p.reset(undefined, (call) => {
     const d = denials.find((x) => !refused.has(x) && isCall(call, x))
     if (d) refused.add(d)
-    return d !== undefined
+    return d ? 'deny' : 'pass'
   })
   const result = await cli(args, {...sandbox().env, AWS_ENDPOINT_URL: p.url, CCT_CONFIG: config})
   return {...result, refused}

@@ -20,6 +20,8 @@ export interface ProxiedCall {
 }
 
 export type Fate = 'relay' | 'lose' | 'kill'
+/** What happens to a call before it reaches the sandbox: passed on, refused (AccessDenied), or the process killed first. */
+export type Intercept = 'pass' | 'deny' | 'kill'
 
 export class FaultProxy {
   url = ''
@@ -27,11 +29,11 @@ export class FaultProxy {
   /** What the client gets for a call the sandbox has answered. */
   decide: (call: ProxiedCall) => Fate = () => 'relay'
   /**
-   * Whether to refuse a call as AWS refuses one the caller may not make (403 AccessDenied,
-   * IAM's query-protocol error) without passing it on: nothing is changed. Asked before the
-   * call goes to the sandbox (`n` is 0 then).
+   * Asked before a call goes to the sandbox (`n` is 0 then): 'deny' refuses it as AWS
+   * refuses a call the caller may not make (403 AccessDenied, IAM's query-protocol error),
+   * 'kill' kills the process instead (the crash right before the call); nothing changes.
    */
-  deny: (call: ProxiedCall) => boolean = () => false
+  intercept: (call: ProxiedCall) => Intercept = () => 'pass'
   readonly denied: ProxiedCall[] = []
   /** The process a 'kill' fate kills (set from cli()'s onSpawn). */
   child?: ChildProcess
@@ -57,14 +59,23 @@ export class FaultProxy {
   }
 
   /** Counting starts again (for the next command run through the proxy). */
-  reset(decide: (call: ProxiedCall) => Fate = () => 'relay', deny: (call: ProxiedCall) => boolean = () => false): void {
+  reset(
+    decide: (call: ProxiedCall) => Fate = () => 'relay',
+    intercept: (call: ProxiedCall) => Intercept = () => 'pass',
+  ): void {
     this.decide = decide
-    this.deny = deny
+    this.intercept = intercept
     this.calls.length = 0
     this.denied.length = 0
     this.mutatingAnswered = 0
     this.killed = false
     this.child = undefined
+  }
+
+  private kill(res: ServerResponse): void {
+    this.killed = true
+    this.child?.kill('SIGKILL')
+    res.destroy()
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -80,7 +91,13 @@ export class FaultProxy {
     const text = body.toString('utf8')
     const operation = operationOf(req, text)
     const asked = {operation, mutating: isMutating(operation), n: 0, request: `${req.url} ${text}`}
-    if (!this.killed && this.deny(asked)) {
+    const before = this.killed ? 'pass' : this.intercept(asked)
+    if (before === 'kill') {
+      this.calls.push(asked)
+      this.kill(res)
+      return
+    }
+    if (before === 'deny') {
       this.denied.push(asked)
       res.writeHead(403, {'content-type': 'text/xml'})
       res.end(
@@ -107,9 +124,7 @@ export class FaultProxy {
         this.calls.push(call)
         const fate = this.killed ? 'relay' : this.decide(call)
         if (fate === 'kill') {
-          this.killed = true
-          this.child?.kill('SIGKILL')
-          res.destroy()
+          this.kill(res)
           return
         }
         if (fate === 'lose') {
