@@ -38,6 +38,8 @@ export class FaultProxy {
   /** The process a 'kill' fate kills (set from cli()'s onSpawn). */
   child?: ChildProcess
   killed = false
+  /** The call the process was killed at (after its answer, or before it was passed on). */
+  killedAt?: ProxiedCall
   private server?: Server
   private mutatingAnswered = 0
 
@@ -69,11 +71,13 @@ export class FaultProxy {
     this.denied.length = 0
     this.mutatingAnswered = 0
     this.killed = false
+    this.killedAt = undefined
     this.child = undefined
   }
 
-  private kill(res: ServerResponse): void {
+  private kill(res: ServerResponse, at: ProxiedCall): void {
     this.killed = true
+    this.killedAt = at
     this.child?.kill('SIGKILL')
     res.destroy()
   }
@@ -94,7 +98,7 @@ export class FaultProxy {
     const before = this.killed ? 'pass' : this.intercept(asked)
     if (before === 'kill') {
       this.calls.push(asked)
-      this.kill(res)
+      this.kill(res, asked)
       return
     }
     if (before === 'deny') {
@@ -124,7 +128,7 @@ export class FaultProxy {
         this.calls.push(call)
         const fate = this.killed ? 'relay' : this.decide(call)
         if (fate === 'kill') {
-          this.kill(res)
+          this.kill(res, call)
           return
         }
         if (fate === 'lose') {

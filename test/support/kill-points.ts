@@ -64,7 +64,7 @@ export class KillPoints {
       {...this.sandbox.env, AWS_ENDPOINT_URL: p.url, CCT_CONFIG: config},
       {onSpawn: (child) => (p.child = child)},
     )
-    const last = p.killed ? p.calls[p.calls.length - 1] : undefined
+    const last = p.killedAt
     return {
       ...result,
       killedByProxy: p.killed,
