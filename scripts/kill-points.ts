@@ -1,8 +1,10 @@
 /**
  * The full kill-point sweep of issue #12 item 14 (too slow for the test suite, which runs a
  * sample: test/e2e/kill-points.test.ts): for every mutating call N of setup, and then of
- * rollback, on a fresh seeded sandbox, SIGKILL cct right after call N, run the same command
- * again, then rollback, and compare the account with its snapshot from before setup.
+ * rollback, on a fresh seeded sandbox, SIGKILL cct right after call N, check that every
+ * change to what cct does not own has its record, run the same command again (after setup:
+ * `cct status` finds nothing missing), then rollback, and compare the account with its
+ * snapshot from before setup. Results: bench/results/kill-points-<date>.md.
  *
  *   npm run build && node --import tsx scripts/kill-points.ts [--only setup|rollback] [--from N] [--to N] [--out file.json]
  */
