@@ -27,6 +27,22 @@ export const ROLLBACK_ARGS = ['rollback', '--yes']
  */
 export type KillAt = number | {after: (call: ProxiedCall) => boolean} | {before: (call: ProxiedCall) => boolean}
 
+/**
+ * Right after the `nth` call of `operation` (1-based) is made. Steps run side by side, so the
+ * Nth mutating call of one run may be another call in the next; by operation and
+ * occurrence, every call a command makes is a kill point in every run.
+ */
+export function afterNth(key: string, nth: number): KillAt {
+  let seen = 0
+  return {after: (call) => callKey(call) === key && ++seen === nth}
+}
+
+/** A call as a sweep tells it from the others: its operation (Lambda's names the function), and the role an IAM call is on. */
+export function callKey(call: ProxiedCall): string {
+  const role = /RoleName=([\w+=,.@-]+)/.exec(call.request)?.[1]
+  return role ? `${call.operation} ${role}` : call.operation
+}
+
 export interface KillPointResult {
   command: KillCommand
   /** The mutating call killed after (0 when killed before a call). */
@@ -35,6 +51,8 @@ export interface KillPointResult {
   operation?: string
   killed: boolean
   converged: boolean
+  /** With a sweep by call: the call killed after, as the counted run made it ("CreateRoute #2"). */
+  call?: string
   /** What went wrong: an exit code or the parts of the account that differ. */
   problem?: string
 }
@@ -67,6 +85,7 @@ export class KillPoints {
     const last = p.killedAt
     return {
       ...result,
+      operations: p.calls.filter((c) => c.mutating).map(callKey),
       killedByProxy: p.killed,
       operation: last && (last.mutating ? last.operation : `before ${last.operation}`),
       n: last?.n ?? 0,
@@ -75,13 +94,17 @@ export class KillPoints {
   }
 
   /** How many mutating calls setup and rollback make on a fresh (seeded) account; leaves it as it was. */
-  async count(): Promise<{setup: number; rollback: number}> {
+  async count(): Promise<{setup: number; rollback: number; operations: Record<KillCommand, string[]>}> {
     const config = freshConfig()
     const setup = await this.run(SETUP_ARGS, config)
     if (setup.code !== 0) throw new Error(`setup failed: ${setup.stderr}`)
     const rollback = await this.run(ROLLBACK_ARGS, config)
     if (rollback.code !== 0) throw new Error(`rollback failed: ${rollback.stderr}`)
-    return {setup: setup.mutatingCalls, rollback: rollback.mutatingCalls}
+    return {
+      setup: setup.mutatingCalls,
+      rollback: rollback.mutatingCalls,
+      operations: {setup: setup.operations, rollback: rollback.operations},
+    }
   }
 
   /** One kill point, on a fresh (seeded) account. */
