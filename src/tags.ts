@@ -35,6 +35,11 @@ export function stackFilters(stack: string): {Name: string; Values: string[]}[] 
   ]
 }
 
+/** EC2 Describe* filters that select the one resource of a stack by its Name tag. */
+export function nameFilters(stack: string, name: string): {Name: string; Values: string[]}[] {
+  return [...stackFilters(stack), {Name: 'tag:Name', Values: [name]}]
+}
+
 /** Marks cct's public-side network (NAT), which the private steps must not mistake for theirs. */
 export const ROLE_KEY = 'cct:role'
 

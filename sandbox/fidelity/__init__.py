@@ -38,6 +38,8 @@ What it adds (each section below cites its source):
   TLS cluster (see elasticache_serverless.py).
 - Lambda control-plane rate limits: TooManyRequestsException (429, Retry-After) above
   15 requests/s (100 for GetFunction) per account and Region (see lambda_throttle.py).
+- EC2 client tokens: CreateRouteTable, CreateNatGateway and CreateVpcEndpoint repeated
+  with the same ClientToken return the first result (see ec2_client_token.py).
 
 Design:
 - Nothing runs in the background. Time-based state ("creating" until t0 + N seconds) is
@@ -83,6 +85,8 @@ MODULES.append(lambda_limits)
 from . import lambda_throttle  # noqa: E402
 # First: a throttled request is refused before any other module or moto sees it.
 MODULES.insert(0, lambda_throttle)
+from . import ec2_client_token  # noqa: E402
+MODULES.append(ec2_client_token)
 _installed = False
 
 

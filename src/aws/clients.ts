@@ -49,11 +49,7 @@ export class AwsClients {
 
   /** EC2 without the SDK's retries: for creates without an idempotency token (see createOnce). */
   ec2Once(): Promise<EC2Client> {
-    return this.client(
-      'ec2',
-      async () => new (await import('./sdk/ec2.js')).EC2Client({...this.options(), maxAttempts: 1}),
-      'ec2-once',
-    )
+    return this.client('ec2', async () => new (await import('./sdk/ec2.js')).EC2Client(this.options(1)), 'ec2-once')
   }
 
   elasticache(): Promise<ElastiCacheClient> {
@@ -81,6 +77,15 @@ export class AwsClients {
       ;(client.config as {retryStrategy: () => Promise<unknown>}).retryStrategy = async () => patient
       return client
     })
+  }
+
+  /** Lambda without the SDK's retries: for PublishLayerVersion, which has no idempotency token (see createOnce). */
+  lambdaOnce(): Promise<LambdaClient> {
+    return this.client(
+      'lambda',
+      async () => new (await import('./sdk/lambda.js')).LambdaClient(this.options(1)),
+      'lambda-once',
+    )
   }
 
   iam(): Promise<IAMClient> {
@@ -149,8 +154,9 @@ export class AwsClients {
    * an endpoint that accepts and never answers fails instead of hanging); the SDK's
    * logger prints its warnings as one line and nothing else.
    */
-  private options() {
-    const {region, profile, endpoint, maxAttempts, connectTimeoutMs, requestTimeoutMs} = this.settings
+  private options(attempts?: number) {
+    const {region, profile, endpoint, connectTimeoutMs, requestTimeoutMs} = this.settings
+    const maxAttempts = attempts ?? this.settings.maxAttempts
     return {
       ...(region ? {region} : {}),
       ...(profile ? {profile} : {}),

@@ -1,10 +1,13 @@
+import {isAwsError} from './errors.js'
+
 /**
- * A create AWS gives no idempotency token for (CreateVpc, CreateSubnet,
- * CreateInternetGateway) must not be sent again blindly: its reply can be lost after the
- * resource was made (a 5xx, a timeout, a reset connection), and the SDK's retry of the same
- * request makes a second one. So it is sent through a client that does not retry, and
- * before each retry the resource is looked up by the tags it is created with: found, it is
- * the answer; not found, the create is sent again.
+ * A create AWS gives no idempotency token for, and that no name keeps unique (CreateVpc,
+ * CreateSubnet, CreateInternetGateway, AllocateAddress, PublishLayerVersion), must not be
+ * sent again blindly: its reply can be lost after the resource was made (a 5xx, a timeout,
+ * a reset connection), and the SDK's retry of the same request makes a second one. So it is
+ * sent through a client that does not retry, and before each retry the resource is looked
+ * up by the tags (or, for a layer version, the description) it is created with: found, it
+ * is the answer; not found, the create is sent again.
  */
 export async function createOnce<T>(
   send: () => Promise<T>,
@@ -33,4 +36,26 @@ export function mayHaveHappened(error: unknown): boolean {
   return /Throttl|RequestLimitExceeded|TimeoutError|RequestTimeout|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up/i.test(
     `${e.name ?? ''} ${e.code ?? ''} ${(error as Error).message ?? ''}`,
   )
+}
+
+/**
+ * A create keyed by a name AWS keeps unique (a security group in its VPC, a cache subnet
+ * group, a replication group, a role, a function) needs no lookup before the SDK's retry:
+ * after a lost reply the retry is refused as already existing. That refusal is the create's
+ * own answer when what has the name is the stack's (`ours` finds it by the name and returns
+ * it only when it carries the stack's tags); anything else stays the refusal it was.
+ */
+export async function createNamed<T>(
+  send: () => Promise<T>,
+  alreadyExists: string[],
+  ours: () => Promise<T | undefined>,
+): Promise<T> {
+  try {
+    return await send()
+  } catch (error) {
+    if (!isAwsError(error, ...alreadyExists)) throw error
+    const found = await ours()
+    if (found === undefined) throw error
+    return found
+  }
 }

@@ -1,3 +1,4 @@
+import {createNamed} from '../aws/create-once.js'
 import {
   CreateReplicationGroupCommand,
   DecreaseReplicaCountCommand,
@@ -406,29 +407,43 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
           if (op.afterDeletion) await waitForGone(elasticache, op.id, ctx, 'cct cluster')
           if (isPending(op.securityGroupId) || isPending(op.subnetGroup))
             throw new Error('cluster apply ran before its groups exist')
-          await elasticache.send(
-            new CreateReplicationGroupCommand({
-              ReplicationGroupId: op.id,
-              ReplicationGroupDescription: groupDescription(ctx.stack),
-              Engine: op.engine,
-              EngineVersion: op.engineVersion,
-              CacheNodeType: op.nodeType,
-              // Cluster mode enabled requires automatic failover (AWS: CreateReplicationGroup), replicas or not.
-              ...(op.shards > 1
-                ? {ClusterMode: 'enabled', NumNodeGroups: op.shards, ReplicasPerNodeGroup: op.replicas}
-                : {NumCacheClusters: 1 + op.replicas}),
-              AutomaticFailoverEnabled: op.replicas > 0 || op.shards > 1,
-              MultiAZEnabled: op.replicas > 0,
-              CacheSubnetGroupName: op.subnetGroup,
-              ...(op.zones.length ? {PreferredCacheClusterAZs: op.zones} : {}),
-              SecurityGroupIds: [op.securityGroupId],
-              Port: REDIS_PORT,
-              PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
-              SnapshotRetentionLimit: 0,
-              TransitEncryptionEnabled: op.tls,
-              AtRestEncryptionEnabled: true,
-              Tags: stackTags(ctx.stack, op.id),
-            }),
+          await createNamed(
+            () =>
+              elasticache
+                .send(
+                  new CreateReplicationGroupCommand({
+                    ReplicationGroupId: op.id,
+                    ReplicationGroupDescription: groupDescription(ctx.stack),
+                    Engine: op.engine,
+                    EngineVersion: op.engineVersion,
+                    CacheNodeType: op.nodeType,
+                    // Cluster mode enabled requires automatic failover (AWS: CreateReplicationGroup), replicas or not.
+                    ...(op.shards > 1
+                      ? {ClusterMode: 'enabled', NumNodeGroups: op.shards, ReplicasPerNodeGroup: op.replicas}
+                      : {NumCacheClusters: 1 + op.replicas}),
+                    AutomaticFailoverEnabled: op.replicas > 0 || op.shards > 1,
+                    MultiAZEnabled: op.replicas > 0,
+                    CacheSubnetGroupName: op.subnetGroup,
+                    ...(op.zones.length ? {PreferredCacheClusterAZs: op.zones} : {}),
+                    SecurityGroupIds: [op.securityGroupId],
+                    Port: REDIS_PORT,
+                    PreferredMaintenanceWindow: 'sun:05:00-sun:06:00',
+                    SnapshotRetentionLimit: 0,
+                    TransitEncryptionEnabled: op.tls,
+                    AtRestEncryptionEnabled: true,
+                    Tags: stackTags(ctx.stack, op.id),
+                  }),
+                )
+                .then((r) => r.ReplicationGroup),
+            ['ReplicationGroupAlreadyExistsFault', 'ReplicationGroupAlreadyExists'],
+            // A group still creating has no tags to read: the description cct gave it says whose it is.
+            async () => {
+              const group = await findGroup(elasticache, op.id)
+              if (!group) return undefined
+              const ours =
+                (await ownedByStack(elasticache, group, ctx.stack)) ?? group.Description === groupDescription(ctx.stack)
+              return ours ? group : undefined
+            },
           )
           break
         case 'set-security-groups':

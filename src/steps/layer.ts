@@ -8,6 +8,7 @@ import {
 
 import {operations, pending, type Step} from '../engine/step.js'
 import {layerTargets, loadBundle, type LayerBundle} from '../layer-bundle.js'
+import {createOnce} from '../aws/create-once.js'
 import {isAwsError} from '../aws/errors.js'
 
 export interface LayerOutput {
@@ -86,16 +87,30 @@ export const layerStep: Step<'layer', LayerState, LayerOp> = {
     // The bundle inspect read is the one the plan described.
     if (op.sha256 !== state.bundle.sha256) throw new Error('the layer bundle changed between plan and apply')
     const lambda = await ctx.aws.lambda()
+    const lambdaOnce = await ctx.aws.lambdaOnce()
     ctx.progress(`publishing ${(state.bundle.size / 1024).toFixed(0)} KB`)
-    const published = await lambda.send(
-      new PublishLayerVersionCommand({
-        LayerName: layerName(ctx.stack),
-        Description: `${DESCRIPTION}${state.bundle.sha256}`,
-        Content: {ZipFile: state.bundle.zip},
-        CompatibleRuntimes: layerTargets().runtimes as never,
-        CompatibleArchitectures: layerTargets().architectures as never,
-        LicenseInfo: 'MIT',
-      }),
+    const description = `${DESCRIPTION}${state.bundle.sha256}`
+    // A publish whose reply was lost made a version, and sent again it would make another:
+    // before a retry, a version of this build newer than the latest inspect saw is the answer.
+    const published = await createOnce<{LayerVersionArn?: string; LayerArn?: string}>(
+      () =>
+        lambdaOnce.send(
+          new PublishLayerVersionCommand({
+            LayerName: layerName(ctx.stack),
+            Description: description,
+            Content: {ZipFile: state.bundle.zip},
+            CompatibleRuntimes: layerTargets().runtimes as never,
+            CompatibleArchitectures: layerTargets().architectures as never,
+            LicenseInfo: 'MIT',
+          }),
+        ),
+      async () => {
+        const versions = await listVersions(lambda, layerName(ctx.stack))
+        const made = versions.find(
+          (v) => v.Description === description && (v.Version ?? 0) > (state.latest?.Version ?? 0),
+        )
+        return made && {LayerVersionArn: made.LayerVersionArn, LayerArn: made.LayerVersionArn!.replace(/:\d+$/, '')}
+      },
     )
     return {layerVersionArn: published.LayerVersionArn!, layerArn: published.LayerArn!}
   },

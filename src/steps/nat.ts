@@ -25,6 +25,8 @@ import {
   type Tag,
 } from '@aws-sdk/client-ec2'
 
+import {createOnce} from '../aws/create-once.js'
+import {isAwsError} from '../aws/errors.js'
 import {deleteSubnetWhenFree, deleteWhenFree} from '../aws/in-use.js'
 import {waitUntil} from '../aws/wait.js'
 import {
@@ -42,7 +44,7 @@ import {
 import {usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr} from '../net/cidr.js'
 import {natMonthlyUsd, natPrices, type NatPrices} from '../pricing/prices.js'
-import {hasStackTags, isPublicSide, ROLE_KEY, stackFilters, stackTags} from '../tags.js'
+import {hasStackTags, isPublicSide, nameFilters, ROLE_KEY, stackFilters, stackTags} from '../tags.js'
 
 export interface NatOutput {
   natGatewayId?: string
@@ -67,7 +69,8 @@ export interface NatState {
   igw?: {id: string; attached: boolean}
   publicSubnet?: {id: string; az: string}
   publicSubnetCidr?: string
-  publicRouteTable?: {id: string; associations: string[]; hasDefaultRoute: boolean}
+  /** `subnetIds`: the subnets associated with it (ids of the associations in `associations`). */
+  publicRouteTable?: {id: string; associations: string[]; subnetIds: string[]; hasDefaultRoute: boolean}
   eip?: {allocationId: string}
   nat?: {id: string; state: string}
   /** Looked up here (plan is synchronous) when the plan shows a NAT's cost. */
@@ -105,6 +108,9 @@ export type NatOp =
   /** `az`: the first of the functions' zones, so the NAT serves them from a zone they use. */
   | {kind: 'create-public-subnet'; id: string; vpcId: string; cidr?: string; az?: string}
   | {kind: 'create-public-route-table'; vpcId: string; igwId: string; subnetId: string}
+  /** A public table a crashed run made and left without its route or its subnet. */
+  | {kind: 'route-public-table'; routeTableId: string; igwId: string}
+  | {kind: 'associate-public-table'; routeTableId: string; subnetId: string}
   | {kind: 'allocate-eip'; id: string}
   | {kind: 'create-nat-gateway'; id: string; subnetId: string; allocationId: string}
   /** `occupiedBy`: the private table already routes 0.0.0.0/0 elsewhere; cct will not replace it. */
@@ -175,6 +181,7 @@ export const natStep: Step<'nat', NatState, NatOp> = {
       state.publicRouteTable = {
         id: publicTable.RouteTableId!,
         associations: (publicTable.Associations ?? []).filter((a) => a.SubnetId).map((a) => a.RouteTableAssociationId!),
+        subnetIds: (publicTable.Associations ?? []).filter((a) => a.SubnetId).map((a) => a.SubnetId!),
         hasDefaultRoute: (publicTable.Routes ?? []).some((r) => r.DestinationCidrBlock === ANYWHERE),
       }
     }
@@ -231,7 +238,8 @@ export const natStep: Step<'nat', NatState, NatOp> = {
           ...(state.az ? {az: state.az} : {}),
         },
       })
-    if (!state.publicRouteTable)
+    const table = state.publicRouteTable
+    if (!table)
       changes.push({
         action: 'create',
         resource: 'route-table',
@@ -239,6 +247,24 @@ export const natStep: Step<'nat', NatState, NatOp> = {
         detail: `${ANYWHERE} -> internet gateway`,
         op: {kind: 'create-public-route-table', vpcId: state.vpcId, igwId, subnetId},
       })
+    else {
+      if (!table.hasDefaultRoute)
+        changes.push({
+          action: 'create',
+          resource: 'route',
+          name: table.id,
+          detail: `${ANYWHERE} -> internet gateway`,
+          op: {kind: 'route-public-table', routeTableId: table.id, igwId},
+        })
+      if (!table.subnetIds.includes(subnetId))
+        changes.push({
+          action: 'attach',
+          resource: 'route-table-association',
+          name: table.id,
+          detail: `public subnet ${subnetId.replace(/^pending:/, '')} not associated`,
+          op: {kind: 'associate-public-table', routeTableId: table.id, subnetId},
+        })
+    }
     if (!state.eip)
       changes.push({
         action: 'create',
@@ -295,6 +321,7 @@ export const natStep: Step<'nat', NatState, NatOp> = {
 
   async apply(state, plan, ctx) {
     const ec2 = await ctx.aws.ec2()
+    const ec2Once = await ctx.aws.ec2Once()
     const ops = operations(plan)
     for (const op of ops) {
       if (op.kind === 'route-to-nat' && op.occupiedBy)
@@ -327,19 +354,25 @@ export const natStep: Step<'nat', NatState, NatOp> = {
     for (const op of ops) {
       switch (op.kind) {
         case 'create-internet-gateway': {
-          const {InternetGateway} = await ec2.send(
-            new CreateInternetGatewayCommand({
-              TagSpecifications: [{ResourceType: 'internet-gateway', Tags: publicTags(ctx, 'igw')}],
-            }),
+          const gateway = await createOnce(
+            () =>
+              ec2Once
+                .send(
+                  new CreateInternetGatewayCommand({
+                    TagSpecifications: [{ResourceType: 'internet-gateway', Tags: publicTags(ctx, 'igw')}],
+                  }),
+                )
+                .then((r) => r.InternetGateway),
+            async () =>
+              (await ec2.send(new DescribeInternetGatewaysCommand({Filters: nameFilters(ctx.stack, name(ctx, 'igw'))})))
+                .InternetGateways?.[0],
           )
-          created.set(op.id, InternetGateway!.InternetGatewayId!)
-          await ec2.send(
-            new AttachInternetGatewayCommand({InternetGatewayId: InternetGateway!.InternetGatewayId!, VpcId: op.vpcId}),
-          )
+          created.set(op.id, gateway!.InternetGatewayId!)
+          await attachGateway(ec2, gateway!.InternetGatewayId!, op.vpcId)
           break
         }
         case 'attach-internet-gateway':
-          await ec2.send(new AttachInternetGatewayCommand({InternetGatewayId: real(op.igwId), VpcId: op.vpcId}))
+          await attachGateway(ec2, real(op.igwId), op.vpcId)
           break
         case 'create-public-subnet': {
           if (!op.cidr)
@@ -347,40 +380,65 @@ export const natStep: Step<'nat', NatState, NatOp> = {
               `VPC ${op.vpcId} has no free /${ctx.options.subnetPrefix} block for a public subnet`,
               'Use a longer --subnet-prefix',
             )
-          const {Subnet} = await ec2.send(
-            new CreateSubnetCommand({
-              VpcId: op.vpcId,
-              CidrBlock: op.cidr,
-              ...(op.az ? {AvailabilityZone: op.az} : {}),
-              TagSpecifications: [{ResourceType: 'subnet', Tags: publicTags(ctx, 'public-subnet')}],
-            }),
+          const cidr = op.cidr
+          const subnet = await createOnce(
+            () =>
+              ec2Once
+                .send(
+                  new CreateSubnetCommand({
+                    VpcId: op.vpcId,
+                    CidrBlock: cidr,
+                    ...(op.az ? {AvailabilityZone: op.az} : {}),
+                    TagSpecifications: [{ResourceType: 'subnet', Tags: publicTags(ctx, 'public-subnet')}],
+                  }),
+                )
+                .then((r) => r.Subnet),
+            async () => {
+              const filters = [
+                ...nameFilters(ctx.stack, name(ctx, 'public-subnet')),
+                {Name: 'vpc-id', Values: [op.vpcId]},
+              ]
+              return (await ec2.send(new DescribeSubnetsCommand({Filters: filters}))).Subnets?.[0]
+            },
           )
-          created.set(op.id, Subnet!.SubnetId!)
+          created.set(op.id, subnet!.SubnetId!)
           break
         }
         case 'create-public-route-table': {
           const table = (
             await ec2.send(
               new CreateRouteTableCommand({
+                // A retry after a lost reply returns the same table (EC2 idempotency token).
+                ClientToken: randomUUID(),
                 VpcId: op.vpcId,
                 TagSpecifications: [{ResourceType: 'route-table', Tags: publicTags(ctx, 'public-rt')}],
               }),
             )
           ).RouteTable!.RouteTableId!
-          await ec2.send(
-            new CreateRouteCommand({RouteTableId: table, DestinationCidrBlock: ANYWHERE, GatewayId: real(op.igwId)}),
-          )
+          await routeAnywhere(ec2, table, {GatewayId: real(op.igwId)})
           await ec2.send(new AssociateRouteTableCommand({RouteTableId: table, SubnetId: real(op.subnetId)}))
           break
         }
+        case 'route-public-table':
+          await routeAnywhere(ec2, op.routeTableId, {GatewayId: real(op.igwId)})
+          break
+        case 'associate-public-table':
+          await ec2.send(new AssociateRouteTableCommand({RouteTableId: op.routeTableId, SubnetId: real(op.subnetId)}))
+          break
         case 'allocate-eip': {
-          const {AllocationId} = await ec2.send(
-            new AllocateAddressCommand({
-              Domain: 'vpc',
-              TagSpecifications: [{ResourceType: 'elastic-ip', Tags: publicTags(ctx, 'nat-eip')}],
-            }),
+          const address = await createOnce<{AllocationId?: string} | undefined>(
+            () =>
+              ec2Once.send(
+                new AllocateAddressCommand({
+                  Domain: 'vpc',
+                  TagSpecifications: [{ResourceType: 'elastic-ip', Tags: publicTags(ctx, 'nat-eip')}],
+                }),
+              ),
+            async () =>
+              (await ec2.send(new DescribeAddressesCommand({Filters: nameFilters(ctx.stack, name(ctx, 'nat-eip'))})))
+                .Addresses?.[0],
           )
-          created.set(op.id, AllocationId!)
+          created.set(op.id, address!.AllocationId!)
           break
         }
         case 'create-nat-gateway': {
@@ -400,13 +458,7 @@ export const natStep: Step<'nat', NatState, NatOp> = {
         case 'route-to-nat':
           await waitForNat(real(op.natGatewayId))
           waited = true
-          await ec2.send(
-            new CreateRouteCommand({
-              RouteTableId: real(op.routeTableId),
-              DestinationCidrBlock: ANYWHERE,
-              NatGatewayId: real(op.natGatewayId),
-            }),
-          )
+          await routeAnywhere(ec2, real(op.routeTableId), {NatGatewayId: real(op.natGatewayId)})
           break
         case 'delete-route':
         case 'delete-nat-gateway':
@@ -521,6 +573,41 @@ export const natStep: Step<'nat', NatState, NatOp> = {
       }
     }
   },
+}
+
+/**
+ * The internet gateway attached to the VPC. The SDK's retry of an attach whose reply was
+ * lost is refused (Resource.AlreadyAssociated): attached to this VPC, that is done.
+ */
+async function attachGateway(ec2: EC2Client, igwId: string, vpcId: string): Promise<void> {
+  try {
+    await ec2.send(new AttachInternetGatewayCommand({InternetGatewayId: igwId, VpcId: vpcId}))
+  } catch (error) {
+    if (!isAwsError(error, 'Resource.AlreadyAssociated')) throw error
+    const {InternetGateways = []} = await ec2.send(new DescribeInternetGatewaysCommand({InternetGatewayIds: [igwId]}))
+    if (!(InternetGateways[0]?.Attachments ?? []).some((a) => a.VpcId === vpcId)) throw error
+  }
+}
+
+/**
+ * 0.0.0.0/0 to `target` in a route table. The SDK's retry of a CreateRoute whose reply was
+ * lost is refused (RouteAlreadyExists): the route there going to the same target is this
+ * call's own; one to anything else stays a refusal.
+ */
+async function routeAnywhere(
+  ec2: EC2Client,
+  routeTableId: string,
+  target: {GatewayId: string} | {NatGatewayId: string},
+): Promise<void> {
+  try {
+    await ec2.send(new CreateRouteCommand({RouteTableId: routeTableId, DestinationCidrBlock: ANYWHERE, ...target}))
+  } catch (error) {
+    if (!isAwsError(error, 'RouteAlreadyExists')) throw error
+    const {RouteTables = []} = await ec2.send(new DescribeRouteTablesCommand({RouteTableIds: [routeTableId]}))
+    const route = RouteTables[0]?.Routes?.find((r) => r.DestinationCidrBlock === ANYWHERE)
+    const wanted = 'GatewayId' in target ? target.GatewayId : target.NatGatewayId
+    if (route?.GatewayId !== wanted && route?.NatGatewayId !== wanted) throw error
+  }
 }
 
 /**

@@ -23,6 +23,7 @@ import {join} from 'node:path'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import type {FunctionConfiguration, LambdaClient} from '@aws-sdk/client-lambda'
 
+import {createNamed} from '../aws/create-once.js'
 import {partitionOf, vpcAccessPolicyArn} from '../aws/roles.js'
 import {waitForFunction} from '../aws/functions.js'
 import {hasPending, operations, unknownOperation, type Change, type Step, type StepContext} from '../engine/step.js'
@@ -346,17 +347,23 @@ async function ensureRole(
 ): Promise<NonNullable<ProbeState['role']>> {
   const name = probeRoleName(ctx.stack)
   let role = state.role
-  if (!role) {
-    const created = await iam.send(
-      new CreateRoleCommand({
-        RoleName: name,
-        AssumeRolePolicyDocument: LAMBDA_TRUST,
-        Description: `cct verify's probe for stack ${ctx.stack}`,
-        Tags: stackTags(ctx.stack, name),
-      }),
-    )
-    role = {arn: created.Role!.Arn!, policies: [], inline: []}
-  }
+  // The SDK's retry of a CreateRole whose reply was lost is refused as existing: the role by
+  // that name carrying the stack's tags is this create's (readRole refuses one that is not).
+  role ??= await createNamed(
+    async () => {
+      const created = await iam.send(
+        new CreateRoleCommand({
+          RoleName: name,
+          AssumeRolePolicyDocument: LAMBDA_TRUST,
+          Description: `cct verify's probe for stack ${ctx.stack}`,
+          Tags: stackTags(ctx.stack, name),
+        }),
+      )
+      return {arn: created.Role!.Arn!, policies: [], inline: []}
+    },
+    ['EntityAlreadyExistsException', 'EntityAlreadyExists'],
+    () => readRole(iam, ctx.stack),
+  )
   const vpcPolicy = vpcAccessPolicyArn(state.partition)
   if (!role.policies.includes(vpcPolicy))
     await iam.send(new AttachRolePolicyCommand({RoleName: name, PolicyArn: vpcPolicy}))
@@ -381,15 +388,21 @@ async function createFunction(
   // A role made seconds ago may not be assumable by Lambda yet (IAM is eventually consistent).
   for (let attempt = 1; ; attempt++) {
     try {
-      await lambda.send(
-        new CreateFunctionCommand({
-          FunctionName: name,
-          Role: roleArn,
-          Code: {ZipFile: state.bundle.zip},
-          Description: `cct verify's in-VPC probe for stack ${ctx.stack}`,
-          Tags: Object.fromEntries(tagMap(stackTags(ctx.stack, name))),
-          ...functionConfig(state.desired),
-        }),
+      // Refused as existing after a lost reply: the function by that name with the stack's tags is this create's.
+      await createNamed(
+        () =>
+          lambda.send(
+            new CreateFunctionCommand({
+              FunctionName: name,
+              Role: roleArn,
+              Code: {ZipFile: state.bundle.zip},
+              Description: `cct verify's in-VPC probe for stack ${ctx.stack}`,
+              Tags: Object.fromEntries(tagMap(stackTags(ctx.stack, name))),
+              ...functionConfig(state.desired),
+            }),
+          ),
+        ['ResourceConflictException'],
+        () => readFunction(lambda, ctx.stack),
       )
       return
     } catch (error) {

@@ -10,6 +10,8 @@ import {
   type SecurityGroup,
 } from '@aws-sdk/client-ec2'
 
+import {createNamed} from '../aws/create-once.js'
+import {ignoring} from '../aws/errors.js'
 import {deleteWhenFree, ENI_ESTIMATE, interfacesStatus} from '../aws/in-use.js'
 import {
   isPending,
@@ -160,32 +162,45 @@ export const securityGroupsStep: Step<'sg', SecurityGroupsState, SecurityGroupsO
     for (const op of operations(plan)) {
       switch (op.kind) {
         case 'create-group': {
-          const {GroupId} = await ec2.send(
-            new CreateSecurityGroupCommand({
-              GroupName: groupName(ctx, op.role),
-              Description: DESCRIPTIONS[op.role],
-              VpcId: op.vpcId,
-              TagSpecifications: [
-                {ResourceType: 'security-group', Tags: stackTags(ctx.stack, groupName(ctx, op.role))},
-              ],
-            }),
+          const groupId = await createNamed(
+            async () =>
+              (
+                await ec2.send(
+                  new CreateSecurityGroupCommand({
+                    GroupName: groupName(ctx, op.role),
+                    Description: DESCRIPTIONS[op.role],
+                    VpcId: op.vpcId,
+                    TagSpecifications: [
+                      {ResourceType: 'security-group', Tags: stackTags(ctx.stack, groupName(ctx, op.role))},
+                    ],
+                  }),
+                )
+              ).GroupId,
+            ['InvalidGroup.Duplicate'],
+            async () => {
+              const group = await findGroup(ec2, op.vpcId, groupName(ctx, op.role))
+              return hasStackTags(group?.Tags, ctx.stack) ? group!.GroupId : undefined
+            },
           )
-          created.set(op.id, GroupId!)
+          created.set(op.id, groupId!)
           break
         }
         case 'authorize-redis':
-          await ec2.send(
-            new AuthorizeSecurityGroupIngressCommand({
-              GroupId: real(op.groupId),
-              IpPermissions: [
-                {
-                  IpProtocol: 'tcp',
-                  FromPort: REDIS_PORT,
-                  ToPort: REDIS_PORT,
-                  UserIdGroupPairs: [{GroupId: real(op.fromGroupId), Description: 'Redis from the Lambda functions'}],
-                },
-              ],
-            }),
+          // The SDK's retry of an authorize whose reply was lost finds the rule there: that is done.
+          await ignoring(['InvalidPermission.Duplicate'], () =>
+            ec2.send(
+              new AuthorizeSecurityGroupIngressCommand({
+                GroupId: real(op.groupId),
+                IpPermissions: [
+                  {
+                    IpProtocol: 'tcp',
+                    FromPort: REDIS_PORT,
+                    ToPort: REDIS_PORT,
+                    UserIdGroupPairs: [{GroupId: real(op.fromGroupId), Description: 'Redis from the Lambda functions'}],
+                  },
+                ],
+              }),
+            ),
           )
           break
         case 'revoke-egress':

@@ -9,6 +9,7 @@ import {
   type ElastiCacheClient,
 } from '@aws-sdk/client-elasticache'
 
+import {createNamed} from '../aws/create-once.js'
 import {deleteWhenFree} from '../aws/in-use.js'
 import {hasPending, operations, pending, unknownOperation, type Step} from '../engine/step.js'
 import {conflictError} from '../errors.js'
@@ -49,8 +50,7 @@ export const subnetGroupStep: Step<'subnet-group', SubnetGroupState, SubnetGroup
     const elasticache = await ctx.aws.elasticache()
     const found = await findSubnetGroup(elasticache, subnetGroupName(ctx.stack))
     if (!found) return {subnetIds}
-    const {TagList = []} = await elasticache.send(new ListTagsForResourceCommand({ResourceName: found.ARN!}))
-    if (!hasStackTags(TagList, ctx.stack)) {
+    if (!(await isStacks(elasticache, found, ctx.stack))) {
       throw conflictError(
         `Cache subnet group ${found.CacheSubnetGroupName} exists but was not created by cct`,
         'Delete or rename it, or choose another --stack',
@@ -109,13 +109,23 @@ export const subnetGroupStep: Step<'subnet-group', SubnetGroupState, SubnetGroup
       switch (op.kind) {
         case 'create-subnet-group':
           if (hasPending(op.subnetIds)) throw new Error('subnet-group apply ran before its subnets exist')
-          await elasticache.send(
-            new CreateCacheSubnetGroupCommand({
-              CacheSubnetGroupName: op.name,
-              CacheSubnetGroupDescription: `cct: cache subnets of stack ${ctx.stack}`,
-              SubnetIds: op.subnetIds,
-              Tags: stackTags(ctx.stack, op.name),
-            }),
+          await createNamed(
+            () =>
+              elasticache
+                .send(
+                  new CreateCacheSubnetGroupCommand({
+                    CacheSubnetGroupName: op.name,
+                    CacheSubnetGroupDescription: `cct: cache subnets of stack ${ctx.stack}`,
+                    SubnetIds: op.subnetIds,
+                    Tags: stackTags(ctx.stack, op.name),
+                  }),
+                )
+                .then((r) => r.CacheSubnetGroup),
+            ['CacheSubnetGroupAlreadyExistsFault', 'CacheSubnetGroupAlreadyExists'],
+            async () => {
+              const found = await findSubnetGroup(elasticache, op.name)
+              return found && (await isStacks(elasticache, found, ctx.stack)) ? found : undefined
+            },
           )
           break
         case 'set-subnets':
@@ -183,6 +193,11 @@ async function findSubnetGroup(elasticache: ElastiCacheClient, name: string): Pr
     if (isAwsError(error, 'CacheSubnetGroupNotFoundFault')) return undefined
     throw error
   }
+}
+
+async function isStacks(elasticache: ElastiCacheClient, group: CacheSubnetGroup, stack: string): Promise<boolean> {
+  const {TagList = []} = await elasticache.send(new ListTagsForResourceCommand({ResourceName: group.ARN!}))
+  return hasStackTags(TagList, stack)
 }
 
 function sameSet(a: string[], b: string[]): boolean {

@@ -35,7 +35,7 @@ import {
 } from '../engine/step.js'
 import {CctError, ExitCode, conflictError, usageError} from '../errors.js'
 import {formatCidr, freeBlocks, parseCidr, validateVpcCidr} from '../net/cidr.js'
-import {STACK_KEY, hasStackTags, isPublicSide, stackFilters, stackTags} from '../tags.js'
+import {hasStackTags, isPublicSide, nameFilters, stackFilters, stackTags} from '../tags.js'
 import {isAwsError} from '../aws/errors.js'
 import {createOnce} from '../aws/create-once.js'
 
@@ -321,8 +321,7 @@ export const vpcStep: Step<'vpc', VpcState, VpcOp> = {
     const ec2Once = await ctx.aws.ec2Once()
     // A create whose reply was lost is found by its tags before it is sent again (createOnce).
     const byTags = (stackName: string, extra: {Name: string; Values: string[]}[] = []) => [
-      {Name: `tag:${STACK_KEY}`, Values: [ctx.stack]},
-      {Name: 'tag:Name', Values: [stackName]},
+      ...nameFilters(ctx.stack, stackName),
       ...extra,
     ]
     // What this run creates: pending id -> real id, for the operations after and the output.

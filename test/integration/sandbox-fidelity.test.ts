@@ -677,3 +677,19 @@ describe('sandbox fidelity: NAT gateways', () => {
     await ec2.send(new DeleteSubnet({SubnetId: subnet!.SubnetId!}))
   })
 })
+
+describe('sandbox fidelity: EC2 client tokens', () => {
+  it('a create repeated with the same ClientToken returns the first result and makes nothing; other parameters are a mismatch', async () => {
+    const {CreateRouteTableCommand, DescribeRouteTablesCommand} = await import('@aws-sdk/client-ec2')
+    const {ec2} = aws()
+    const {Vpc} = await ec2.send(new CreateVpcCommand({CidrBlock: '10.78.0.0/16'}))
+    const {Vpc: other} = await ec2.send(new CreateVpcCommand({CidrBlock: '10.79.0.0/16'}))
+    const create = (VpcId: string) => ec2.send(new CreateRouteTableCommand({VpcId, ClientToken: 'token-1'}))
+    const first = (await create(Vpc!.VpcId!)).RouteTable!.RouteTableId
+    assert.equal((await create(Vpc!.VpcId!)).RouteTable!.RouteTableId, first)
+    const inVpc = {Filters: [{Name: 'vpc-id', Values: [Vpc!.VpcId!]}]}
+    // The main table and the one created.
+    assert.equal((await ec2.send(new DescribeRouteTablesCommand(inVpc))).RouteTables!.length, 2)
+    await rejectsWith(create(other!.VpcId!), 'IdempotentParameterMismatch')
+  })
+})

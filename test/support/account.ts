@@ -1,11 +1,12 @@
 /**
  * The whole sandbox account as a user would compare it before setup and after rollback:
- * every network resource, cache, function (configuration and tags), layer, role (policies
- * and tags), topic, alarm and dashboard. Resources AWS keeps listing once deleted (NAT
+ * every network resource (Elastic IPs too), cache, function (configuration and tags), layer
+ * version, role (policies and tags), topic, alarm and dashboard. Resources AWS keeps listing once deleted (NAT
  * gateways, endpoints in state deleted) are left out, as a user would.
  */
 import {CloudWatchClient, DescribeAlarmsCommand, ListDashboardsCommand} from '@aws-sdk/client-cloudwatch'
 import {
+  DescribeAddressesCommand,
   DescribeInternetGatewaysCommand,
   DescribeNatGatewaysCommand,
   DescribeRouteTablesCommand,
@@ -25,6 +26,7 @@ import {
   GetFunctionConfigurationCommand,
   LambdaClient,
   ListFunctionsCommand,
+  ListLayerVersionsCommand,
   ListLayersCommand,
   ListTagsCommand,
 } from '@aws-sdk/client-lambda'
@@ -51,6 +53,7 @@ export async function accountSnapshot(s: Located): Promise<Record<string, unknow
   const gateways = (await ec2.send(new DescribeInternetGatewaysCommand({}))).InternetGateways ?? []
   const nats = (await ec2.send(new DescribeNatGatewaysCommand({}))).NatGateways ?? []
   const endpoints = (await ec2.send(new DescribeVpcEndpointsCommand({}))).VpcEndpoints ?? []
+  const addresses = (await ec2.send(new DescribeAddressesCommand({}))).Addresses ?? []
   const functions: Record<string, unknown> = {}
   for (const f of (await lambda.send(new ListFunctionsCommand({}))).Functions ?? []) {
     const c = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: f.FunctionName!}))
@@ -62,6 +65,12 @@ export async function accountSnapshot(s: Located): Promise<Record<string, unknow
       role: c.Role,
       tags: Tags ?? {},
     }
+  }
+  // Every version: a publish whose reply was lost and was sent again leaves one more.
+  const layers: string[] = []
+  for (const l of (await lambda.send(new ListLayersCommand({}))).Layers ?? []) {
+    const {LayerVersions = []} = await lambda.send(new ListLayerVersionsCommand({LayerName: l.LayerName!}))
+    for (const v of LayerVersions) layers.push(`${l.LayerName}:${v.Version}`)
   }
   const roles: Record<string, unknown> = {}
   for (const r of (await iam.send(new ListRolesCommand({}))).Roles ?? []) {
@@ -79,6 +88,7 @@ export async function accountSnapshot(s: Located): Promise<Record<string, unknow
     internetGateways: sorted(gateways.map((g) => ({id: g.InternetGatewayId, tags: tags(g.Tags)}))),
     natGateways: sorted(nats.filter((n) => !/delet/i.test(n.State ?? '')).map((n) => n.NatGatewayId)),
     endpoints: sorted(endpoints.filter((e) => !/delet/i.test(e.State ?? '')).map((e) => e.VpcEndpointId)),
+    addresses: sorted(addresses.map((a) => ({id: a.AllocationId, tags: tags(a.Tags)}))),
     replicationGroups: sorted(
       ((await elasticache.send(new DescribeReplicationGroupsCommand({}))).ReplicationGroups ?? []).map(
         (g) => g.ReplicationGroupId,
@@ -90,7 +100,7 @@ export async function accountSnapshot(s: Located): Promise<Record<string, unknow
       ),
     ),
     functions,
-    layers: sorted(((await lambda.send(new ListLayersCommand({}))).Layers ?? []).map((l) => l.LayerName)),
+    layers: layers.sort(),
     roles,
     topics: sorted(((await sns.send(new ListTopicsCommand({}))).Topics ?? []).map((t) => t.TopicArn)),
     alarms: sorted(((await cloudwatch.send(new DescribeAlarmsCommand({}))).MetricAlarms ?? []).map((a) => a.AlarmName)),
@@ -98,4 +108,30 @@ export async function accountSnapshot(s: Located): Promise<Record<string, unknow
       ((await cloudwatch.send(new ListDashboardsCommand({}))).DashboardEntries ?? []).map((d) => d.DashboardName),
     ),
   }
+}
+
+type Snapshot = Record<string, unknown>
+type Recorded = {tags: Record<string, string>}
+
+/**
+ * The changes cct made to what it does not own (a function's configuration, a role's
+ * policies) that carry no record of cct's (a `cct:<stack>:…` tag) on the same resource:
+ * what no rollback could undo exactly. Empty after any kill, denial or lost reply.
+ */
+export function unrecordedChanges(before: Snapshot, now: Snapshot): string[] {
+  const out: string[] = []
+  const recorded = (r: Recorded) => Object.keys(r.tags).some((k) => k.startsWith('cct:') && k !== 'cct:stack')
+  for (const kind of ['functions', 'roles'] as const) {
+    const then = before[kind] as Record<string, Recorded & Record<string, unknown>>
+    const current = now[kind] as Record<string, Recorded & Record<string, unknown>>
+    for (const [name, was] of Object.entries(then)) {
+      const is = current[name]
+      if (!is || recorded(is)) continue
+      const {tags: _then, ...config} = was
+      const {tags: _now, ...configNow} = is
+      if (JSON.stringify(config) !== JSON.stringify(configNow))
+        out.push(`${kind}.${name} changed with no record of cct's`)
+    }
+  }
+  return out
 }

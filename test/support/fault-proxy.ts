@@ -20,15 +20,26 @@ export interface ProxiedCall {
 }
 
 export type Fate = 'relay' | 'lose' | 'kill'
+/** What happens to a call before it reaches the sandbox: passed on, refused (AccessDenied), or the process killed first. */
+export type Intercept = 'pass' | 'deny' | 'kill'
 
 export class FaultProxy {
   url = ''
   readonly calls: ProxiedCall[] = []
   /** What the client gets for a call the sandbox has answered. */
   decide: (call: ProxiedCall) => Fate = () => 'relay'
+  /**
+   * Asked before a call goes to the sandbox (`n` is 0 then): 'deny' refuses it as AWS
+   * refuses a call the caller may not make (403 AccessDenied, IAM's query-protocol error),
+   * 'kill' kills the process instead (the crash right before the call); nothing changes.
+   */
+  intercept: (call: ProxiedCall) => Intercept = () => 'pass'
+  readonly denied: ProxiedCall[] = []
   /** The process a 'kill' fate kills (set from cli()'s onSpawn). */
   child?: ChildProcess
   killed = false
+  /** The call the process was killed at (after its answer, or before it was passed on). */
+  killedAt?: ProxiedCall
   private server?: Server
   private mutatingAnswered = 0
 
@@ -50,20 +61,54 @@ export class FaultProxy {
   }
 
   /** Counting starts again (for the next command run through the proxy). */
-  reset(decide: (call: ProxiedCall) => Fate = () => 'relay'): void {
+  reset(
+    decide: (call: ProxiedCall) => Fate = () => 'relay',
+    intercept: (call: ProxiedCall) => Intercept = () => 'pass',
+  ): void {
     this.decide = decide
+    this.intercept = intercept
     this.calls.length = 0
+    this.denied.length = 0
     this.mutatingAnswered = 0
     this.killed = false
+    this.killedAt = undefined
     this.child = undefined
+  }
+
+  private kill(res: ServerResponse, at: ProxiedCall): void {
+    this.killed = true
+    this.killedAt = at
+    this.child?.kill('SIGKILL')
+    res.destroy()
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer)
+    } catch {
+      // The client went away mid-request (killed while sending): nothing to pass on.
+      res.destroy()
+      return
+    }
     const body = Buffer.concat(chunks)
     const text = body.toString('utf8')
     const operation = operationOf(req, text)
+    const asked = {operation, mutating: isMutating(operation), n: 0, request: `${req.url} ${text}`}
+    const before = this.killed ? 'pass' : this.intercept(asked)
+    if (before === 'kill') {
+      this.calls.push(asked)
+      this.kill(res, asked)
+      return
+    }
+    if (before === 'deny') {
+      this.denied.push(asked)
+      res.writeHead(403, {'content-type': 'text/xml'})
+      res.end(
+        `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/cct-test is not authorized to perform: iam:${operation} on resource: ${req.url}</Message></Error><RequestId>denied</RequestId></ErrorResponse>`,
+      )
+      return
+    }
     const target = new URL(this.target)
     const upstream = request({
       host: target.hostname,
@@ -83,9 +128,7 @@ export class FaultProxy {
         this.calls.push(call)
         const fate = this.killed ? 'relay' : this.decide(call)
         if (fate === 'kill') {
-          this.killed = true
-          this.child?.kill('SIGKILL')
-          res.destroy()
+          this.kill(res, call)
           return
         }
         if (fate === 'lose') {

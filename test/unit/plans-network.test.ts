@@ -1,8 +1,9 @@
-/** The vpc and sg steps' plans and destroy plans, from inspected states: operations, not text. */
+/** The vpc, nat and sg steps' plans and destroy plans, from inspected states: operations, not text. */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 
 import {pending, resolvePending} from '../../src/engine/step.js'
+import {natStep, type NatState} from '../../src/steps/nat.js'
 import {securityGroupsStep} from '../../src/steps/security-groups.js'
 import {vpcStep} from '../../src/steps/vpc.js'
 import {emptyVpcState, planContext, sgState, vpcState} from '../support/states.js'
@@ -154,6 +155,41 @@ describe('sg plan', () => {
     assert.deepEqual(ops(securityGroupsStep.destroyPlan(sgState(), planContext({}, 'unplan'))), [
       {kind: 'delete-group', role: 'cache', groupId: 'sg-cache'},
       {kind: 'delete-group', role: 'lambda', groupId: 'sg-lambda'},
+    ])
+  })
+})
+
+describe('nat plan', () => {
+  const natState = (overrides: Partial<NatState> = {}): NatState => ({
+    vpcId: 'vpc-1',
+    vpcCidr: '10.0.0.0/16',
+    az: 'us-east-1a',
+    privateRouteTableId: 'rtb-1',
+    privateRoute: {target: 'nat-1'},
+    igw: {id: 'igw-1', attached: true},
+    publicSubnet: {id: 'subnet-public', az: 'us-east-1a'},
+    publicRouteTable: {
+      id: 'rtb-public',
+      associations: ['rtbassoc-1'],
+      subnetIds: ['subnet-public'],
+      hasDefaultRoute: true,
+    },
+    eip: {allocationId: 'eipalloc-1'},
+    nat: {id: 'nat-1', state: 'available'},
+    ...overrides,
+  })
+
+  it('converged: nothing to do', () => {
+    assert.deepEqual(natStep.plan(natState(), planContext({nat: true})), [])
+  })
+
+  it('a public route table a crashed run left without its route and its subnet gets both, and is not made again', () => {
+    const state = natState({
+      publicRouteTable: {id: 'rtb-public', associations: [], subnetIds: [], hasDefaultRoute: false},
+    })
+    assert.deepEqual(ops(natStep.plan(state, planContext({nat: true}))), [
+      {kind: 'route-public-table', routeTableId: 'rtb-public', igwId: 'igw-1'},
+      {kind: 'associate-public-table', routeTableId: 'rtb-public', subnetId: 'subnet-public'},
     ])
   })
 })
