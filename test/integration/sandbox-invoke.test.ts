@@ -420,14 +420,15 @@ describe('Lambda Invoke in the sandbox', () => {
 
   it('concurrent invocations get separate containers; reserved concurrency throttles', async () => {
     await createFunction({name: 'py-conc', files: {'index.py': PY_ECHO}})
-    const [a, b] = await Promise.all([invoke('py-conc', {sleep: 0.4}), invoke('py-conc', {sleep: 0.4})])
+    // Each runs long enough that the other's request arrives meanwhile, even on a loaded machine.
+    const [a, b] = await Promise.all([invoke('py-conc', {sleep: 2}), invoke('py-conc', {sleep: 2})])
     assert.notEqual(a.payload.pid, b.payload.pid)
     const c = await invoke('py-conc')
     assert.ok([a.payload.pid, b.payload.pid].includes(c.payload.pid), 'a warm one serves the next')
     await clients().lambda.send(
       new PutFunctionConcurrencyCommand({FunctionName: 'py-conc', ReservedConcurrentExecutions: 1}),
     )
-    const both = await Promise.allSettled([invoke('py-conc', {sleep: 0.3}), invoke('py-conc', {sleep: 0.3})])
+    const both = await Promise.allSettled([invoke('py-conc', {sleep: 2}), invoke('py-conc', {sleep: 2})])
     const throttled = both.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)
     assert.equal(throttled.length, 1)
     assert.equal(throttled[0].name, 'TooManyRequestsException')
