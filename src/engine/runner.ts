@@ -299,6 +299,7 @@ export async function planSteps(request: RunRequest): Promise<PlannedRun> {
   const outputs = deferreds<unknown>(graph.steps)
   const resolved = new Map<StepId, unknown>()
   const {mode} = request
+  let notSetUp: CctError | undefined
   const result = await runPass(
     {
       graph,
@@ -324,8 +325,10 @@ export async function planSteps(request: RunRequest): Promise<PlannedRun> {
       } else {
         result.changes = graph.isTarget(step.id) ? step.plan(state, ctx) : []
         if (graph.isTarget(step.id) && mode === 'plan') result.resources = step.resources(state, ctx)
+        // Refused once every step is planned: a mistake in what was typed for the step asked
+        // for (a misspelt node type) is the first thing to fix, before the step it needs.
         if (!graph.isTarget(step.id) && mode === 'apply' && hasPending(output)) {
-          throw new CctError(`${step.title} is not set up for stack "${ctx.stack}"`, {
+          notSetUp ??= new CctError(`${step.title} is not set up for stack "${ctx.stack}"`, {
             exitCode: 2,
             hint: `Run \`${step.command}\` first (or \`cct setup\`)`,
           })
@@ -336,6 +339,7 @@ export async function planSteps(request: RunRequest): Promise<PlannedRun> {
       plans.set(step.id, {state, changes: result.changes, output})
     },
   )
+  if (notSetUp) throw notSetUp
   let performed = false
   return {
     result,
