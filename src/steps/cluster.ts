@@ -6,22 +6,28 @@ import {
   DescribeCacheClustersCommand,
   DescribeReplicationGroupsCommand,
   IncreaseReplicaCountCommand,
-  ListTagsForResourceCommand,
   ModifyReplicationGroupCommand,
   ModifyReplicationGroupShardConfigurationCommand,
   type ElastiCacheClient,
   type ReplicationGroup,
 } from '@aws-sdk/client-elasticache'
 
+import {
+  deleteCache,
+  deletionDetail,
+  findCache,
+  ownedByStack as cacheOwnedByStack,
+  waitForAvailable as waitForCache,
+  waitForGone as waitForCacheGone,
+  type CacheKind,
+} from '../aws/cache-lifecycle.js'
 import {checkCacheOffering} from '../aws/offerings.js'
-import {waitUntil} from '../aws/wait.js'
 import {
   isPending,
   isUndoing,
   operations,
   pending,
   unknownOperation,
-  usually,
   type Change,
   type Step,
   type StepContext,
@@ -30,7 +36,7 @@ import {
 import {conflictError} from '../errors.js'
 import {DEFAULT_ENGINE_VERSION, type StackOptions} from '../options.js'
 import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
-import {hasStackTags, stackTags} from '../tags.js'
+import {stackTags} from '../tags.js'
 import {shardChanges} from './cluster-shards.js'
 import {REDIS_PORT} from './security-groups.js'
 import {subnetGroupName} from './subnet-group.js'
@@ -528,19 +534,13 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
   destroyPlan(state) {
     const g = state.group
     if (!g) return []
-    const alreadyDeleting = g.status === 'deleting'
-    const detail = alreadyDeleting
-      ? 'already deleting; wait until gone'
-      : DELETABLE.includes(g.status)
-        ? 'no final snapshot'
-        : `${g.status}: wait until available, then delete (no final snapshot)`
     return [
       {
         action: 'delete',
         resource: 'replication-group',
         name: g.id,
-        detail,
-        op: {kind: 'delete-replication-group', id: g.id, alreadyDeleting},
+        detail: deletionDetail(g.status),
+        op: {kind: 'delete-replication-group', id: g.id, alreadyDeleting: g.status === 'deleting'},
         takes: DELETE_TAKES,
       },
     ]
@@ -551,8 +551,7 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
     for (const op of operations(plan)) {
       if (op.kind !== 'delete-replication-group')
         throw new Error(`cluster destroy was given ${op.kind}, which only apply performs`)
-      if (!op.alreadyDeleting) await deleteWhenSettled(elasticache, op.id, ctx)
-      await waitForGone(elasticache, op.id, ctx, 'cct rollback')
+      await deleteCache(GROUP, elasticache, op.id, op.alreadyDeleting, ctx)
     }
   },
 }
@@ -567,9 +566,6 @@ const groupEndpoint = (group: ReplicationGroup) =>
     ? (group.ConfigurationEndpoint ?? group.NodeGroups?.[0]?.PrimaryEndpoint)
     : (group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint)
 
-/** States in which ElastiCache accepts DeleteReplicationGroup. */
-const DELETABLE = ['available', 'create-failed']
-
 const groupDescription = (stack: string) => `cct: cache for stack ${stack}`
 
 /** The AZ of each of `nodes` nodes, primary first: the subnets' zones in turn. */
@@ -579,60 +575,30 @@ export function nodeZones(zones: readonly string[], nodes: number): string[] {
   return Array.from({length: nodes}, (_, i) => distinct[i % distinct.length]!)
 }
 
-/**
- * DeleteReplicationGroup is refused while a group is creating or modifying
- * (InvalidReplicationGroupState), and nothing is deleted then: wait until the group
- * settles (showing its status), then delete. A group already deleting or gone is done.
- */
-async function deleteWhenSettled(elasticache: ElastiCacheClient, id: string, ctx: StepContext): Promise<void> {
-  await waitUntil(
-    ctx,
-    `${id} to be available so it can be deleted`,
-    async () => {
-      const g = await findGroup(elasticache, id)
-      if (!g || g.Status === 'deleting') return {done: true, status: g?.Status ?? 'gone'}
-      if (!DELETABLE.includes(g.Status ?? '')) return {done: false, status: g.Status ?? 'unknown'}
-      try {
-        await elasticache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: id, RetainPrimaryCluster: false}))
-        return {done: true, status: 'deleting'}
-      } catch (error) {
-        // It changed state between the read and the delete (another client's change): wait again.
-        if (isAwsError(error, 'InvalidReplicationGroupStateFault')) return {done: false, status: g.Status ?? 'unknown'}
-        if (isAwsError(error, 'ReplicationGroupNotFoundFault')) return {done: true, status: 'gone'}
-        throw error
-      }
-    },
-    'cct rollback',
-    'usually 5-15 minutes',
-  )
+/** How cct finds, waits for and deletes a replication group (src/aws/cache-lifecycle.ts). */
+const GROUP: CacheKind<ReplicationGroup> = {
+  label: 'Replication group',
+  sourceType: 'replication-group',
+  describe: async (elasticache, id) =>
+    (await elasticache.send(new DescribeReplicationGroupsCommand({ReplicationGroupId: id}))).ReplicationGroups?.[0],
+  remove: (elasticache, id) =>
+    elasticache.send(new DeleteReplicationGroupCommand({ReplicationGroupId: id, RetainPrimaryCluster: false})),
+  notFoundFault: 'ReplicationGroupNotFoundFault',
+  stateFault: 'InvalidReplicationGroupStateFault',
+  createTakes: CREATE_TAKES,
+  deleteTakes: DELETE_TAKES,
+  createFailedCause: (g) =>
+    `: ElastiCache could not create its nodes, most often InsufficientCacheClusterCapacity for ${g.CacheNodeType ?? 'its node type'} in its zones`,
+  recreate: 'cct cluster',
+  recreateAdvice: ' (with another --node-type if capacity is short)',
 }
-
-async function findGroup(elasticache: ElastiCacheClient, id: string): Promise<ReplicationGroup | undefined> {
-  try {
-    const {ReplicationGroups = []} = await elasticache.send(
-      new DescribeReplicationGroupsCommand({ReplicationGroupId: id}),
-    )
-    return ReplicationGroups[0]
-  } catch (error) {
-    if (isAwsError(error, 'ReplicationGroupNotFoundFault')) return undefined
-    throw error
-  }
-}
-
-/** true/false from the group's tags; undefined while AWS will not read them (not yet available). */
-async function ownedByStack(
-  elasticache: ElastiCacheClient,
-  group: ReplicationGroup,
-  stack: string,
-): Promise<boolean | undefined> {
-  try {
-    const {TagList = []} = await elasticache.send(new ListTagsForResourceCommand({ResourceName: group.ARN!}))
-    return hasStackTags(TagList, stack)
-  } catch (error) {
-    if (isAwsError(error, 'InvalidReplicationGroupStateFault')) return undefined
-    throw error
-  }
-}
+const findGroup = (elasticache: ElastiCacheClient, id: string) => findCache(GROUP, elasticache, id)
+const ownedByStack = (elasticache: ElastiCacheClient, group: ReplicationGroup, stack: string) =>
+  cacheOwnedByStack(GROUP, elasticache, group, stack)
+const waitForAvailable = (elasticache: ElastiCacheClient, id: string, ctx: StepContext) =>
+  waitForCache(GROUP, elasticache, id, ctx)
+const waitForGone = (elasticache: ElastiCacheClient, id: string, ctx: StepContext, resume: string) =>
+  waitForCacheGone(GROUP, elasticache, id, ctx, resume)
 
 /** A member node (security groups live there); one being replaced may briefly not exist. */
 async function describeMember(elasticache: ElastiCacheClient, id: string) {
@@ -642,48 +608,6 @@ async function describeMember(elasticache: ElastiCacheClient, id: string) {
     if (isAwsError(error, 'CacheClusterNotFoundFault')) return []
     throw error
   }
-}
-
-async function waitForAvailable(
-  elasticache: ElastiCacheClient,
-  id: string,
-  ctx: StepContext,
-): Promise<ReplicationGroup> {
-  const group = await waitUntil(
-    ctx,
-    `${id} to be available`,
-    async () => {
-      const g = await findGroup(elasticache, id)
-      if (g?.Status === 'create-failed') {
-        throw conflictError(
-          `Replication group ${id} failed to create (create-failed): ElastiCache could not create its nodes, most often InsufficientCacheClusterCapacity for ${g.CacheNodeType ?? 'its node type'} in its zones (\`aws elasticache describe-events --source-type replication-group --source-identifier ${id}\` says why)`,
-          'Run `cct cluster` again to delete it and create it anew (with another --node-type if capacity is short), or `cct rollback` to remove it',
-        )
-      }
-      return {done: g?.Status === 'available', status: g?.Status ?? 'missing', value: g}
-    },
-    'cct cluster',
-    usually(CREATE_TAKES),
-  )
-  return group!
-}
-
-async function waitForGone(
-  elasticache: ElastiCacheClient,
-  id: string,
-  ctx: StepContext,
-  resume: string,
-): Promise<void> {
-  await waitUntil(
-    ctx,
-    `${id} to be deleted`,
-    async () => {
-      const g = await findGroup(elasticache, id)
-      return {done: !g, status: g?.Status ?? 'gone'}
-    },
-    resume,
-    usually(DELETE_TAKES),
-  )
 }
 
 /** A group with nothing to change but not available yet: the plan waits for it. */

@@ -2,15 +2,21 @@ import {
   CreateServerlessCacheCommand,
   DeleteServerlessCacheCommand,
   DescribeServerlessCachesCommand,
-  ListTagsForResourceCommand,
   ModifyServerlessCacheCommand,
   type CacheUsageLimits,
   type ElastiCacheClient,
   type ServerlessCache,
 } from '@aws-sdk/client-elasticache'
 
-import {isAwsError} from '../aws/errors.js'
-import {waitUntil} from '../aws/wait.js'
+import {
+  deleteCache,
+  deletionDetail,
+  findCache,
+  ownedByStack,
+  waitForAvailable as waitForCache,
+  waitForGone as waitForCacheGone,
+  type CacheKind,
+} from '../aws/cache-lifecycle.js'
 import {
   hasPending,
   isPending,
@@ -18,7 +24,6 @@ import {
   operations,
   pending,
   unknownOperation,
-  usually,
   type Change,
   type Step,
   type StepContext,
@@ -27,7 +32,7 @@ import {
 import {conflictError} from '../errors.js'
 import {SERVERLESS_MAJOR_VERSION} from '../options.js'
 import {formatCost, serverlessEstimate, serverlessPrices, type CostEstimate} from '../pricing/prices.js'
-import {hasStackTags, stackTags} from '../tags.js'
+import {stackTags} from '../tags.js'
 import {replicationGroupId, type ClusterOutput} from './cluster.js'
 import {REDIS_PORT} from './security-groups.js'
 
@@ -264,18 +269,13 @@ export const serverlessCacheStep: Omit<Step<'cluster', ServerlessState, Serverle
   destroyPlan(state) {
     const c = state.cache
     if (!c) return []
-    const alreadyDeleting = c.status === 'deleting'
     return [
       {
         action: 'delete',
         resource: RESOURCE,
         name: c.name,
-        detail: alreadyDeleting
-          ? 'already deleting; wait until gone'
-          : DELETABLE.includes(c.status)
-            ? 'no final snapshot'
-            : `${c.status}: wait until available, then delete (no final snapshot)`,
-        op: {kind: 'delete-serverless-cache', name: c.name, alreadyDeleting},
+        detail: deletionDetail(c.status),
+        op: {kind: 'delete-serverless-cache', name: c.name, alreadyDeleting: c.status === 'deleting'},
         takes: DELETE_TAKES,
       },
     ]
@@ -286,8 +286,7 @@ export const serverlessCacheStep: Omit<Step<'cluster', ServerlessState, Serverle
     for (const op of operations(plan)) {
       if (op.kind !== 'delete-serverless-cache')
         throw new Error(`serverless cache destroy was given ${op.kind}, which only apply performs`)
-      if (!op.alreadyDeleting) await deleteWhenSettled(elasticache, op.name, ctx)
-      await waitForGone(elasticache, op.name, ctx, 'cct rollback')
+      await deleteCache(SERVERLESS, elasticache, op.name, op.alreadyDeleting, ctx)
     }
   },
 }
@@ -305,9 +304,6 @@ function serverlessOutput(name: string, host?: string, port?: number): ClusterOu
     metricDimensions: isPending(name) ? [] : [{clusterId: name}],
   }
 }
-
-/** States in which ElastiCache accepts DeleteServerlessCache. */
-const DELETABLE = ['available', 'create-failed']
 
 const cacheDescription = (stack: string) => `cct: cache for stack ${stack}`
 
@@ -340,90 +336,25 @@ function describeCache(c: ServerlessCache): CacheInfo {
   }
 }
 
-export async function findServerlessCache(
-  elasticache: ElastiCacheClient,
-  name: string,
-): Promise<ServerlessCache | undefined> {
-  try {
-    const {ServerlessCaches = []} = await elasticache.send(
-      new DescribeServerlessCachesCommand({ServerlessCacheName: name}),
-    )
-    return ServerlessCaches[0]
-  } catch (error) {
-    if (isAwsError(error, 'ServerlessCacheNotFoundFault')) return undefined
-    throw error
-  }
+/** How cct finds, waits for and deletes a serverless cache (src/aws/cache-lifecycle.ts). */
+const SERVERLESS: CacheKind<ServerlessCache> = {
+  label: 'Serverless cache',
+  sourceType: 'serverless-cache',
+  describe: async (elasticache, name) =>
+    (await elasticache.send(new DescribeServerlessCachesCommand({ServerlessCacheName: name}))).ServerlessCaches?.[0],
+  remove: (elasticache, name) => elasticache.send(new DeleteServerlessCacheCommand({ServerlessCacheName: name})),
+  notFoundFault: 'ServerlessCacheNotFoundFault',
+  stateFault: 'InvalidServerlessCacheStateFault',
+  createTakes: CREATE_TAKES,
+  deleteTakes: DELETE_TAKES,
+  createFailedCause: () => '',
+  recreate: 'cct cluster --serverless',
 }
-
-async function serverlessOwned(
-  elasticache: ElastiCacheClient,
-  cache: ServerlessCache,
-  stack: string,
-): Promise<boolean | undefined> {
-  try {
-    const {TagList = []} = await elasticache.send(new ListTagsForResourceCommand({ResourceName: cache.ARN!}))
-    return hasStackTags(TagList, stack)
-  } catch (error) {
-    if (isAwsError(error, 'InvalidServerlessCacheStateFault')) return undefined
-    throw error
-  }
-}
-
-/** DeleteServerlessCache is refused while the cache is creating or modifying: wait until it settles. */
-async function deleteWhenSettled(elasticache: ElastiCacheClient, name: string, ctx: StepContext): Promise<void> {
-  await waitUntil(
-    ctx,
-    `${name} to be available so it can be deleted`,
-    async () => {
-      const c = await findServerlessCache(elasticache, name)
-      if (!c || c.Status === 'deleting') return {done: true, status: c?.Status ?? 'gone'}
-      if (!DELETABLE.includes(c.Status ?? '')) return {done: false, status: c.Status ?? 'unknown'}
-      try {
-        await elasticache.send(new DeleteServerlessCacheCommand({ServerlessCacheName: name}))
-        return {done: true, status: 'deleting'}
-      } catch (error) {
-        if (isAwsError(error, 'InvalidServerlessCacheStateFault')) return {done: false, status: c.Status ?? 'unknown'}
-        if (isAwsError(error, 'ServerlessCacheNotFoundFault')) return {done: true, status: 'gone'}
-        throw error
-      }
-    },
-    'cct rollback',
-    usually(DELETE_TAKES),
-  )
-}
-
-async function waitForAvailable(
-  elasticache: ElastiCacheClient,
-  name: string,
-  ctx: StepContext,
-): Promise<ServerlessCache> {
-  const cache = await waitUntil(
-    ctx,
-    `${name} to be available`,
-    async () => {
-      const c = await findServerlessCache(elasticache, name)
-      if (c?.Status === 'create-failed')
-        throw conflictError(
-          `Serverless cache ${name} failed to create (create-failed) (\`aws elasticache describe-events --source-type serverless-cache --source-identifier ${name}\` says why)`,
-          'Run `cct cluster --serverless` again to delete it and create it anew, or `cct rollback` to remove it',
-        )
-      return {done: c?.Status === 'available', status: c?.Status ?? 'missing', value: c}
-    },
-    'cct cluster',
-    usually(CREATE_TAKES),
-  )
-  return cache!
-}
-
-async function waitForGone(elasticache: ElastiCacheClient, name: string, ctx: StepContext, resume: string) {
-  await waitUntil(
-    ctx,
-    `${name} to be deleted`,
-    async () => {
-      const c = await findServerlessCache(elasticache, name)
-      return {done: !c, status: c?.Status ?? 'gone'}
-    },
-    resume,
-    usually(DELETE_TAKES),
-  )
-}
+export const findServerlessCache = (elasticache: ElastiCacheClient, name: string) =>
+  findCache(SERVERLESS, elasticache, name)
+const serverlessOwned = (elasticache: ElastiCacheClient, cache: ServerlessCache, stack: string) =>
+  ownedByStack(SERVERLESS, elasticache, cache, stack)
+const waitForAvailable = (elasticache: ElastiCacheClient, name: string, ctx: StepContext) =>
+  waitForCache(SERVERLESS, elasticache, name, ctx)
+const waitForGone = (elasticache: ElastiCacheClient, name: string, ctx: StepContext, resume: string) =>
+  waitForCacheGone(SERVERLESS, elasticache, name, ctx, resume)
