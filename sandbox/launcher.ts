@@ -8,6 +8,7 @@ import {closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unl
 import {connect, createServer} from 'node:net'
 import {join, resolve} from 'node:path'
 
+import {waitReady} from './ready.js'
 import {forkMoto, type ServerProcess} from './zygote.js'
 
 export interface SandboxOptions {
@@ -350,40 +351,6 @@ function spawnLogged(
     return child
   } finally {
     closeSync(fd)
-  }
-}
-
-/** Polls `ready` until it answers; fails fast, with the server's log, if the child dies. */
-async function waitReady(
-  name: string,
-  child: ServerProcess,
-  log: string,
-  ready: () => Promise<boolean>,
-  hint: (code: number | string | null) => string | undefined,
-): Promise<void> {
-  let failure: number | string | null | undefined
-  child.once('error', (e: NodeJS.ErrnoException) => (failure = e.code ?? e.message))
-  child.once('exit', (code, signal) => (failure ??= code ?? signal))
-  const deadline = Date.now() + READY_TIMEOUT_MS
-  while (Date.now() < deadline) {
-    if (failure !== undefined) {
-      const known = hint(failure)
-      if (known) throw new Error(`cct sandbox: ${known}`)
-      throw new Error(`cct sandbox: ${name} exited (${failure}) before it was ready. Its log (${log}):\n${tail(log)}`)
-    }
-    if (await ready().catch(() => false)) return
-    await sleep(50)
-  }
-  throw new Error(
-    `cct sandbox: ${name} did not answer within ${READY_TIMEOUT_MS / 1000}s. Its log (${log}):\n${tail(log)}`,
-  )
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')
-  } catch {
-    return '(no log)'
   }
 }
 

@@ -10,7 +10,8 @@ import {EventEmitter} from 'node:events'
 import {closeSync, mkdirSync, openSync, readdirSync, readFileSync} from 'node:fs'
 import {connect, type Socket} from 'node:net'
 import {join} from 'node:path'
-import {setTimeout as sleep} from 'node:timers/promises'
+
+import {waitReady} from './ready.js'
 
 const HERE = import.meta.dirname
 // sun_path holds 108 bytes on Linux; a longer path cannot be bound.
@@ -104,22 +105,8 @@ async function openZygote(
   } finally {
     closeSync(fd)
   }
-  let failure: number | string | null | undefined
-  zygote.once('error', (e: NodeJS.ErrnoException) => (failure = e.code ?? e.message))
-  // Exit 0: another process's zygote bound the path first, and serves us too.
-  zygote.once('exit', (code, signal) => (failure = code === 0 ? undefined : (code ?? signal)))
   zygote.unref()
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (failure !== undefined) {
-      const known = hint(failure)
-      throw new Error(known ? `cct sandbox: ${known}` : `cct sandbox: the sandbox zygote exited (${failure}): ${log}`)
-    }
-    const socket = await connectUnix(path)
-    if (socket) return socket
-    await sleep(50)
-  }
-  throw new Error(`cct sandbox: the sandbox zygote did not listen within ${timeoutMs / 1000}s. Its log: ${log}`)
+  return waitReady('the sandbox zygote', zygote, log, () => connectUnix(path), hint, {timeoutMs, exitOk: true})
 }
 
 function connectUnix(path: string): Promise<Socket | undefined> {

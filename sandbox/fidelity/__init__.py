@@ -138,12 +138,7 @@ def wrap_app(app: Callable[..., Any]) -> Callable[..., Any]:
 
         with core.lock:
             sweep()
-            result = app(environ, start_response)
-            try:
-                body = b"".join(result)
-            finally:
-                if hasattr(result, "close"):
-                    result.close()
+            body = core.body_of(app(environ, start_response))
             if path == "/moto-api/reset" and method == "POST":
                 _restore_startup()
                 for module in MODULES:

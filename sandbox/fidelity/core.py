@@ -108,6 +108,16 @@ def backends(backend_dict: Any) -> list[Any]:
 
 
 
+def body_of(result: Any) -> bytes:
+    """A WSGI answer's whole body, the iterable closed as PEP 3333 asks of whoever
+    consumes it."""
+    try:
+        return b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+
+
 def json_response(start_response: Any, status: str, body: Any) -> list[bytes]:
     data = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])

@@ -207,12 +207,7 @@ def _keep_alive_handler(app: Callable[..., Any], scheme: str) -> Any:
                 answer[:] = [status, headers]
                 return lambda data: None
 
-            result = app(environ, start_response)
-            try:
-                data = b"".join(result)
-            finally:
-                if hasattr(result, "close"):
-                    result.close()
+            data = core.body_of(app(environ, start_response))
             status, headers = answer
             code, _, reason = status.partition(" ")
             self.send_response(int(code), reason)
