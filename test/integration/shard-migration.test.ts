@@ -6,14 +6,16 @@
  * allows it, one way (sandbox/fidelity/elasticache_cluster_mode.py): compatible, both helpers
  * to the configuration endpoint in cluster mode, enabled, then the online reshard. The
  * functions are read all along; every key cached before is still served after with no
- * DynamoDB read; a re-run makes no call; rollback restores both functions exactly. What
- * ElastiCache cannot move (Redis OSS 6.2) is refused before any change.
+ * DynamoDB read; a re-run makes no call; rollback restores both functions exactly. A move cut
+ * short after its first call is finished by `cct setup --shards 3`; what ElastiCache cannot move
+ * (Redis OSS 6.2) is refused before any change.
  */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {DynamoDBClient, ScanCommand} from '@aws-sdk/client-dynamodb'
+import {ElastiCacheClient, ModifyReplicationGroupCommand} from '@aws-sdk/client-elasticache'
 import {CreateFunctionCommand, LambdaClient, waitUntilFunctionActiveV2} from '@aws-sdk/client-lambda'
 import {strToU8, zipSync} from 'fflate'
 
@@ -167,6 +169,36 @@ describe('one shard grown to three (cluster mode, one-way)', () => {
     const rollback = await cli(['rollback', '--yes'], env)
     assert.equal(rollback.code, 0, rollback.stderr + rollback.stdout)
     for (const fn of FUNCTIONS) assert.deepEqual(await snapshot(fn), before[fn], `${fn} as it was`)
+  })
+
+  it('cut short right after its first call, the move is finished by cct setup --shards 3, nothing made twice', async () => {
+    const fn = 'articles-api'
+    await runSteps(sandbox(), ['vpc', 'sg', 'subnet-group', 'cluster', 'env'], {replicas: 1, functions: [fn]})
+    // As if cct had been stopped just after asking for compatible: the group is still modifying.
+    await new ElastiCacheClient(config()).send(
+      new ModifyReplicationGroupCommand({
+        ReplicationGroupId: 'cct-cache',
+        ClusterMode: 'compatible',
+        ApplyImmediately: true,
+      }),
+    )
+    const args = ['--yes', '--replicas', '1', '--shards', '3', '--functions', fn]
+    const resumed = await cli(['setup', ...args], sandbox().env)
+    assert.equal(resumed.code, 0, resumed.stderr + resumed.stdout)
+    const cache = resumed.mutating
+      .filter((c) => c.service.toLowerCase().includes('elasticache'))
+      .map((c) => c.operation)
+    assert.deepEqual(
+      cache,
+      ['ModifyReplicationGroup', 'ModifyReplicationGroupShardConfiguration'],
+      'enabled, then the reshard',
+    )
+    const g = await group()
+    assert.deepEqual([g.ClusterMode, g.NodeGroups!.length], ['enabled', 3])
+    const {env: vars} = await snapshot(fn)
+    assert.deepEqual([vars.REDIS_HOST, vars.REDIS_CLUSTER], [g.ConfigurationEndpoint!.Address, 'true'])
+    const again = await cli(['setup', ...args], sandbox().env)
+    assert.deepEqual(again.mutating, [])
   })
 
   it('an engine ElastiCache cannot move to cluster mode (Redis OSS 6.2) is refused in the plan, no call made', async () => {
