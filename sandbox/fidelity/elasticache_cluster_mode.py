@@ -17,8 +17,8 @@ AWS ("Modifying cluster mode", ElastiCache User Guide; API_ModifyReplicationGrou
   modified when defining cluster-mode parameter in ModifyReplicationGroup request."
 - Errors as ModifyReplicationGroup's: ReplicationGroupNotFoundFault, InvalidReplicationGroupState
   (not available), InvalidParameterCombination, InvalidParameterValue. Data tiering (r6gd)
-  groups are refused here too (the brief this models was read that way; not confirmed by a
-  document the sandbox could cite).
+  groups are refused here too: no document found says AWS moves them, none that it refuses
+  (cct refuses them in its plan either way).
 
 Here: the group is `modifying` for replicationGroupCreateSeconds (as replicas are added) and at
 least until its data has moved. To compatible, each node is replaced by a cluster-enabled
