@@ -68,7 +68,7 @@ export function formatShortPlan(report: ConvergeReport, options: {listedBy: stri
         width,
       ),
     )
-  if (oneWay.length) lines.push(...labelled('One-way', oneWay.join('; '), 8, width))
+  if (oneWay.length) lines.push(...labelled('Undo', `not possible: ${oneWay.join('; ')}`, 8, width))
   const slowest = changes
     .filter((c) => c.change.takes)
     .sort((a, b) => b.change.takes!.maxMinutes - a.change.takes!.maxMinutes)[0]
