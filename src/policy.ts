@@ -159,7 +159,7 @@ export const STATEMENTS: readonly StatementSpec[] = [
   },
   {
     sid: 'CacheReplicationGroup',
-    why: 'The cache (a replication group), its replicas and shards, and the tags it is created with',
+    why: 'The cache (a replication group), its replicas and shards, its move to cluster mode, and the tags it is created with',
     parts: ['subnet-group', 'cluster'],
     actions: {
       change: [
@@ -210,8 +210,8 @@ export const STATEMENTS: readonly StatementSpec[] = [
   },
   {
     sid: 'LambdaRead',
-    why: "Read the functions' configuration, tags (cct's records), aliases and the layer's versions",
-    parts: ['attach', 'layer', 'layer-attach', 'env', 'probe', 'verify', 'cost', 'account'],
+    why: "Read the functions' configuration, tags (cct's records), aliases and the layer's versions; moving the cache to cluster mode, find the functions whose helpers use it",
+    parts: ['attach', 'layer', 'layer-attach', 'env', 'cluster', 'probe', 'verify', 'cost', 'account'],
     actions: {
       read: [
         'lambda:ListFunctions',
@@ -228,8 +228,8 @@ export const STATEMENTS: readonly StatementSpec[] = [
   },
   {
     sid: 'LambdaFunctions',
-    why: "Change your functions' VpcConfig, layers and environment, and keep the record of what was there before as tags",
-    parts: ['attach', 'layer-attach', 'env', 'probe'],
+    why: "Change your functions' VpcConfig, layers and environment (moving the cache to cluster mode, their helpers' endpoint), and keep the record of what was there before as tags",
+    parts: ['attach', 'layer-attach', 'env', 'cluster', 'probe'],
     actions: {
       change: ['lambda:UpdateFunctionConfiguration', 'lambda:TagResource', 'lambda:UntagResource'],
       undo: ['lambda:UpdateFunctionConfiguration', 'lambda:TagResource', 'lambda:UntagResource'],

@@ -85,6 +85,14 @@ export abstract class StepCommand<T extends typeof Command> extends BaseCommand<
       const {lossesOf, lossRefusal} = await import('./ui/internet-loss.js')
       const losses = lossesOf(prepared.report)
       if (losses.length) throw lossRefusal(losses)
+      // What cannot be undone (a cache moved to cluster mode) is asked about, with its plan and cost; --yes accepts.
+      if (!flags.yes) {
+        const {confirmOneWay} = await import('./ui/one-way.js')
+        await confirmOneWay(
+          prepared.report,
+          !this.jsonEnabled() && Boolean(process.stdin.isTTY && process.stdout.isTTY),
+        )
+      }
       report = await this.withProgress((onEvent) => prepared.perform(onEvent))
     }
     const {formatReport, formatRunSummary} = await import('./ui/report.js')

@@ -38,6 +38,9 @@ What it adds (each section below cites its source):
   TLS cluster (see elasticache_serverless.py).
 - Lambda control-plane rate limits: TooManyRequestsException (429, Retry-After) above
   15 requests/s (100 for GetFunction) per account and Region (see lambda_throttle.py).
+- ElastiCache cluster mode: ModifyReplicationGroup ClusterMode disabled -> compatible ->
+  enabled, the nodes replaced by cluster nodes holding the same keys (see
+  elasticache_cluster_mode.py).
 - EC2 client tokens: CreateRouteTable, CreateNatGateway and CreateVpcEndpoint repeated
   with the same ClientToken return the first result (see ec2_client_token.py).
 
@@ -87,6 +90,9 @@ from . import lambda_throttle  # noqa: E402
 MODULES.insert(0, lambda_throttle)
 from . import ec2_client_token  # noqa: E402
 MODULES.append(ec2_client_token)
+from . import elasticache_cluster_mode  # noqa: E402
+# After elasticache.py and elasticache_shards.py: it wraps their ModifyReplicationGroup and resharding.
+MODULES.append(elasticache_cluster_mode)
 _installed = False
 
 

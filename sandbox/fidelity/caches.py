@@ -76,10 +76,14 @@ class Node:
         self.hostname = (member.get("read_endpoint") or {}).get("address") or ""
         # Cluster mode enabled (sharded): a redis cluster node, named as AWS names it,
         # <member id>.<group domain> (the configuration endpoint without "clustercfg.").
-        self.cluster = bool(getattr(rg, "cluster_enabled", False))
+        # A group moved to cluster mode (compatible, then enabled: elasticache_cluster_mode.py) runs
+        # cluster nodes that keep their member endpoints; shards added later are named as above.
+        converted = bool(getattr(rg, "_cct_cluster_nodes", False))
+        self.cluster = bool(getattr(rg, "cluster_enabled", False)) or converted
         if self.cluster:
             # A serverless cache's one node answers as its endpoint (elasticache_serverless.py).
-            self.hostname = getattr(rg, "_cct_node_hostname", None) or f"{self.cluster_id}.{_cluster_domain(rg)}"
+            self.hostname = (getattr(rg, "_cct_node_hostname", None) or (converted and self.hostname)
+                             or f"{self.cluster_id}.{_cluster_domain(rg)}")
         self.serverless = bool(getattr(rg, "serverless", False))
         self.cluster_node_id = ""
         self.conf_path = ""
@@ -173,7 +177,8 @@ def _call(sock: socket.socket, *args: str) -> Any:
         reader.close()
 
 
-def _read(reader: Any) -> Any:
+def _read(reader: Any, raw: bool = False) -> Any:
+    """One reply; bulk strings as text, or as bytes with `raw` (DUMP payloads are binary)."""
     line = reader.readline()
     if not line:
         raise OSError("connection closed")
@@ -189,10 +194,10 @@ def _read(reader: Any) -> Any:
         if n < 0:
             return None
         data = reader.read(n + 2)
-        return data[:-2].decode(errors="replace")
+        return data[:-2] if raw else data[:-2].decode(errors="replace")
     if kind == b"*":
         n = int(rest)
-        return None if n < 0 else [_read(reader) for _ in range(n)]
+        return None if n < 0 else [_read(reader, raw) for _ in range(n)]
     raise ValueError(f"bad reply {line!r}")
 
 
@@ -416,9 +421,9 @@ def _wait_cluster(nodes: list[Node], good: Any, seconds: float = 15.0) -> None:
     raise RuntimeError("cct sandbox: the redis cluster did not converge")
 
 
-def _pipeline(node: Node, commands: list[list[str]], timeout: float = 10.0) -> list[Any]:
+def _pipeline(node: Node, commands: list[list[Any]], timeout: float = 10.0, raw: bool = False) -> list[Any]:
     """Many commands on one connection, sent at once and answered in order; an error reply
-    is returned as a RedisError, not raised."""
+    is returned as a RedisError, not raised. Arguments may be bytes; `raw` answers bytes."""
     sock = _connect(node.real_port, node.tls, timeout)
     try:
         payload = b""
@@ -427,14 +432,14 @@ def _pipeline(node: Node, commands: list[list[str]], timeout: float = 10.0) -> l
         for args in commands:
             payload += f"*{len(args)}\r\n".encode()
             for a in args:
-                data = str(a).encode()
+                data = a if isinstance(a, bytes) else str(a).encode()
                 payload += b"$%d\r\n%s\r\n" % (len(data), data)
         sock.sendall(payload)
         reader = sock.makefile("rb")
         out: list[Any] = []
         for _ in commands:
             try:
-                out.append(_read(reader))
+                out.append(_read(reader, raw))
             except RedisError as e:
                 out.append(e)
         reader.close()
@@ -581,6 +586,61 @@ def reshard_add(rg: Any, added: list[str], slots: dict[str, str]) -> None:
             slots.update({ng: format_slots(runs(mine)) for ng, mine in held.items()})
     _wait_cluster(everyone, lambda info: info.get("cluster_state") == "ok"
                   and info.get("cluster_known_nodes") == str(len(everyone)))
+
+
+def convert_to_cluster(rg: Any) -> None:
+    """ModifyReplicationGroup ClusterMode=compatible: a redis-server cannot turn
+    cluster-enabled on at run time, so each member gets a new cluster node (the primary holding
+    all 16384 slots, the replicas replicating it), the data is copied across while the old
+    primary takes no writes (CLIENT PAUSE WRITE: reads go on; DUMP and RESTORE keep each key's
+    value and TTL, so an invalidation cannot be lost between copy and switch), then the new
+    nodes take the old ones' place under the same member ids (their endpoints now lead there)
+    and the old processes are killed, closing their clients' connections: clients reconnect
+    and find every key. Runs outside the request lock (the group is `modifying`)."""
+    with core.lock:
+        old = [n for n in _nodes.values() if n.rg is rg and n.real_port]
+        members = [(ng, m) for ng in rg.node_groups for m in ng["node_group_members"]]
+    if not old:
+        return  # no processes: the mode changes on paper
+    key = (old[0].account, old[0].region)
+    new: list[Node] = []
+    try:
+        for ng, member in sorted(members, key=lambda p: 0 if p[1].get("current_role") == "primary" else 1):
+            node = Node(key[0], key[1], rg, member, ng)
+            _start(node, None)
+            new.append(node)
+        _form_cluster(rg, new)
+        source = next((n for n in old if n.role == "primary"), old[0])
+        target = next(n for n in new if n.role == "primary")
+        source.command("CLIENT", "PAUSE", "60000", "WRITE")
+        _copy_keys(source, target)
+    except BaseException:
+        for n in new:
+            _kill(n)
+        raise
+    with core.lock:
+        for n in new:
+            _nodes[(n.account, n.region, n.cluster_id)] = n
+    for n in old:
+        _kill(n, wait=0.5)
+
+
+def _copy_keys(source: Node, target: Node) -> None:
+    """Every key of db 0 (ElastiCache moves only groups whose keys are all in db 0), with its TTL."""
+    cursor = "0"
+    while True:
+        cursor, keys = source.command("SCAN", cursor, "COUNT", "500")
+        if keys:
+            replies = _pipeline(source, [[verb, k] for k in keys for verb in ("DUMP", "PTTL")], raw=True)
+            restores = []
+            for k, dump, ttl in zip(keys, replies[0::2], replies[1::2]):
+                if isinstance(dump, bytes) and isinstance(ttl, int) and ttl != -2:
+                    restores.append(["RESTORE", k, str(max(ttl, 0)), dump, "REPLACE"])
+            errors = [r for r in _pipeline(target, restores) if isinstance(r, RedisError)]
+            if errors:
+                raise errors[0]
+        if cursor == "0":
+            return
 
 
 def even_shares(shards: int) -> list[int]:
@@ -758,7 +818,8 @@ def endpoints(account_id: str, region: str) -> list[dict[str, Any]]:
             out.append(entry(node, "node", rg.address, node.real_port))
             continue
 
-        if getattr(rg, "cluster_enabled", False):
+        cluster_nodes = any(n.cluster for n in mine.values())
+        if getattr(rg, "cluster_enabled", False) or cluster_nodes:
             # Cluster mode: every node by its name, at the port it announces in CLUSTER SLOTS
             # and MOVED; the configuration endpoint leads to a primary (on AWS its DNS
             # answers a node's address), on the group's port.
@@ -769,7 +830,10 @@ def endpoints(account_id: str, region: str) -> list[dict[str, Any]]:
             first = next((n for n in nodes if n.role == "primary"), nodes[0])
             if config.get("address"):
                 out.append(entry(first, "configuration", config["address"]))
-            continue
+            if getattr(rg, "cluster_enabled", False):
+                continue
+            # Compatible mode (or on its way there): the primary and reader endpoints still
+            # serve clients that do not speak the cluster protocol (their node holds every slot).
 
         for ng in rg.node_groups:
             members = [mine[m["cache_cluster_id"]] for m in ng["node_group_members"] if m["cache_cluster_id"] in mine]
@@ -778,7 +842,7 @@ def endpoints(account_id: str, region: str) -> list[dict[str, Any]]:
             primary = next((n for n in members if n.role == "primary"), members[0])
             replicas = [n for n in members if n is not primary]
             for n in members:
-                if n.hostname:
+                if n.hostname and not cluster_nodes:
                     out.append(entry(n, "node", n.hostname))
             if (ng.get("primary_endpoint") or {}).get("address"):
                 out.append(entry(primary, "primary", ng["primary_endpoint"]["address"]))

@@ -37,6 +37,8 @@ export interface Change<Op extends Operation = Operation> {
   cost?: string
   /** How long performing it usually takes, when that is minutes rather than seconds (creating a cache). */
   takes?: Takes
+  /** What cannot be undone once it is made (moving a cache to cluster mode): asked about before it is made, --yes accepts. */
+  oneWay?: string
 }
 
 /** A usual duration in minutes, as AWS documents or as measured. */

@@ -29,6 +29,8 @@ export interface ChangeJson {
    * its parameters; what the run performs. An id a run would create is null.
    */
   operation: {kind: string; [key: string]: JsonValue}
+  /** What cannot be undone once the change is made (moving a cache to cluster mode); null for the rest. */
+  oneWay: string | null
 }
 
 /** One resource kind of the stack and what the run did (or would do) to it. */
@@ -134,6 +136,7 @@ export function stepsResult(report: ConvergeReport): StepsResult {
         name: c.name.startsWith(PENDING) ? c.name.slice(PENDING.length) : c.name,
         detail: c.detail === undefined ? null : c.detail.replaceAll(PENDING, 'new '),
         operation: publicOutput(c.op) as ChangeJson['operation'],
+        oneWay: c.oneWay ?? null,
       })),
       output:
         s.output === undefined || s.output === null ? null : (publicOutput(s.output) as {[key: string]: JsonValue}),

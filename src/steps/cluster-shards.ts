@@ -29,7 +29,7 @@ export function maxClusterNodes(engine: string | undefined, version: string | un
 /** Online resharding (adding or removing shards) needs Redis OSS 3.2.10 or newer; every Valkey has it. */
 const RESHARD_MIN_REDIS = [3, 2, 10]
 
-function atLeast(version: string, min: number[]): boolean {
+export function atLeast(version: string, min: number[]): boolean {
   const parts = version.split('.').map((p) => Number.parseInt(p, 10) || 0)
   for (let i = 0; i < min.length; i++) {
     if ((parts[i] ?? 0) !== min[i]) return (parts[i] ?? 0) > min[i]!
@@ -38,12 +38,11 @@ function atLeast(version: string, min: number[]): boolean {
 }
 
 /**
- * The shard count of an existing group against the one asked. Fewer shards reshard online,
- * removing the highest-numbered node groups (their slots move to the others); more add node
- * groups online (ElastiCache gives each as many nodes as the smallest shard and moves their
- * share of the slots to them). A group of one shard in cluster mode disabled is refused: the
- * way to cluster mode (ClusterMode compatible, every client moved to the configuration
- * endpoint, then enabled) is one-way and not cct's yet. Replicas per shard are not changed in place.
+ * The shard count of an existing cluster-mode group against the one asked. Fewer shards reshard
+ * online, removing the highest-numbered node groups (their slots move to the others); more add
+ * node groups online (ElastiCache gives each as many nodes as the smallest shard and moves their
+ * share of the slots to them). A group of one shard in cluster mode disabled gets there first by
+ * the one-way move of cluster-migration.ts. Replicas per shard are not changed in place.
  */
 export function shardChanges(
   group: ShardedGroup,
@@ -54,12 +53,7 @@ export function shardChanges(
 ): Change<ClusterOp>[] {
   const asked = options.shards
   const shardsFlag = optionLabel(options, 'shards')
-  if (!group.clusterMode) {
-    throw conflictError(
-      `${name} has one shard (cluster mode disabled); ${shardsFlag} ${asked} needs cluster mode enabled, which ElastiCache reaches only by a one-way migration (ClusterMode compatible, every client moved to the configuration endpoint, then enabled) that cct does not do, and cct never recreates a cache`,
-      `Keep one shard (leave out ${shardsFlag}), or remove the stack with \`cct rollback\` and run \`cct setup --shards ${asked}\` again (the cache starts empty), or set up a new stack beside it with --stack <name> --shards ${asked}`,
-    )
-  }
+  if (!group.clusterMode) throw new Error(`shardChanges was given ${name}, which is not in cluster mode`)
   const has = group.nodeGroups.length
   if (has > 0 && group.replicasPerShard !== options.replicas) {
     note(

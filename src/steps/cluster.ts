@@ -38,6 +38,10 @@ import {DEFAULT_ENGINE_VERSION, type StackOptions} from '../options.js'
 import {cacheNodePrices, formatCost, monthlyCost, type CostEstimate} from '../pricing/prices.js'
 import {stackTags} from '../tags.js'
 import {shardChanges} from './cluster-shards.js'
+import {migrating, migrationChanges, type ClusterModeSetting} from './cluster-migration.js'
+import {functionsWithEnv, writeEnv, type Desired} from './env.js'
+import {functionTally} from './function-tally.js'
+import {FUNCTION_CONCURRENCY, mapBounded, type FunctionInfo} from '../aws/functions.js'
 import {REDIS_PORT} from './security-groups.js'
 import {subnetGroupName} from './subnet-group.js'
 import {isAwsError} from '../aws/errors.js'
@@ -81,8 +85,16 @@ interface GroupInfo {
   tls: boolean
   nodes: number
   members: string[]
-  /** Cluster mode enabled (a sharded group): its node groups, in id order, and their replicas each. */
+  /**
+   * Clients connect in cluster mode to the configuration endpoint: cluster mode enabled (a
+   * sharded group), or compatible (on the way there). Its node groups, in id order, and their replicas each.
+   */
   clusterMode: boolean
+  /** ElastiCache's ClusterMode: compatible while a one-shard group moves to cluster mode (cluster-migration.ts). */
+  mode: ClusterModeSetting
+  dataTiering: boolean
+  parameterGroup?: string
+  configurationEndpoint?: string
   nodeGroups: string[]
   replicasPerShard: number
   securityGroupIds: string[]
@@ -98,6 +110,8 @@ export interface ClusterState {
   group?: GroupInfo
   /** What the group the plan creates, or the shards it adds, would cost (looked up here: plan is synchronous). */
   cost?: CostEstimate
+  /** Moving to cluster mode: the functions whose helpers connect to the cache (they carry cct's env record). */
+  helpers?: FunctionInfo[]
 }
 
 export const replicationGroupId = (stack: string) => `${stack}-cache`
@@ -151,6 +165,10 @@ export type ClusterOp =
   /** Multi-AZ and automatic failover together: on with replicas, off before the last replica goes. */
   | {kind: 'set-failover'; id: string; enabled: boolean}
   | {kind: 'wait-available'; id: string; status: string}
+  /** ModifyReplicationGroup ClusterMode (one-way: disabled -> compatible -> enabled; cluster-migration.ts). */
+  | {kind: 'set-cluster-mode'; id: string; mode: 'compatible' | 'enabled'}
+  /** A helper to cluster mode on the configuration endpoint (recorded as the env step records; rollback restores). */
+  | {kind: 'move-helper'; id: string; functionName: string; vars: Desired}
   | {kind: 'delete-replication-group'; id: string; alreadyDeleting: boolean}
 
 /** The replication group part of the cache step (src/steps/cache.ts chooses it or the serverless one). */
@@ -185,6 +203,8 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
           nodes: 0,
           members: [],
           clusterMode: false,
+          mode: 'disabled',
+          dataTiering: false,
           nodeGroups: [],
           replicasPerShard: 0,
           securityGroupIds: [],
@@ -211,7 +231,7 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
     }
     const members = group.MemberClusters ?? []
     const CacheClusters = members.length ? await describeMember(elasticache, members[0]!) : []
-    const clusterMode = isClusterMode(group)
+    const clusterMode = inClusterMode(group)
     const endpoint = groupEndpoint(group)
     const nodeGroups = (group.NodeGroups ?? []).map((ng) => ng.NodeGroupId!).sort()
     state.group = {
@@ -226,14 +246,26 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
       nodes: members.length,
       members,
       clusterMode,
+      mode: modeOf(group),
+      dataTiering: group.DataTiering === 'enabled',
+      parameterGroup: CacheClusters[0]?.CacheParameterGroup?.CacheParameterGroupName,
+      configurationEndpoint: group.ConfigurationEndpoint?.Address,
       nodeGroups,
       replicasPerShard: Math.max(0, (group.NodeGroups?.[0]?.NodeGroupMembers?.length ?? 1) - 1),
       securityGroupIds: (CacheClusters[0]?.SecurityGroups ?? []).map((g) => g.SecurityGroupId!),
       host: endpoint?.Address,
       port: endpoint?.Port,
     }
-    const adding = (ctx.options.shards - nodeGroups.length) * (1 + state.group.replicasPerShard)
-    if (clusterMode && nodeGroups.length > 0 && adding > 0 && state.group.nodeType && !isUndoing(ctx)) {
+    const moving = !isUndoing(ctx) && migrating(state.group, ctx.options)
+    if (moving) {
+      // Every helper must be in cluster mode before the primary endpoint goes: those cct pointed here.
+      state.helpers = await functionsWithEnv(await ctx.aws.lambda(), ctx)
+    }
+    // After the move the group is one shard of 1 + --replicas nodes (a replica is added first if it has none).
+    const perShard = moving && state.group.mode === 'disabled' ? ctx.options.replicas : state.group.replicasPerShard
+    const shardsNow = moving ? 1 : nodeGroups.length
+    const adding = (ctx.options.shards - shardsNow) * (1 + perShard)
+    if ((clusterMode || moving) && shardsNow > 0 && adding > 0 && state.group.nodeType && !isUndoing(ctx)) {
       // What the shards the plan adds would cost: their nodes are the group's node type.
       const prices = await cacheNodePrices(ctx.aws, ctx.region, state.group.engine === 'redis' ? 'redis' : 'valkey')
       state.cost = monthlyCost(prices, state.group.nodeType, adding)
@@ -342,34 +374,26 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
         op,
       })
     }
+    if (migrating(group, options)) {
+      // ElastiCache moves only a group with automatic failover and a replica: those come first (below).
+      if (group.mode === 'disabled' && options.replicas >= 1) changes.push(...replicaChanges(group, options, name))
+      changes.push(
+        ...migrationChanges(
+          {...group, nodes: Math.max(group.nodes, 1), failover: group.failover},
+          state.helpers ?? [],
+          options,
+          name,
+          ctx.note,
+          state.cost,
+        ),
+      )
+      return changes
+    }
     if (group.clusterMode || sharded) {
       changes.push(...shardChanges(group, options, name, ctx.note, state.cost))
       return untilAvailable(changes, group, name)
     }
-    const failoverOn = Boolean(group.multiAz || group.failover)
-    const failover = (enabled: boolean): Change<ClusterOp> => ({
-      action: 'update',
-      resource: 'replication-group',
-      name,
-      detail: enabled
-        ? 'Multi-AZ and automatic failover on (--replicas > 0)'
-        : 'Multi-AZ and automatic failover off first: ElastiCache keeps at least one replica while they are on',
-      op: {kind: 'set-failover', id: name, enabled},
-    })
-    if (group.nodes !== nodes && group.nodes > 0) {
-      const op: ClusterOp = {kind: 'set-replicas', id: name, from: group.nodes - 1, to: options.replicas}
-      if (op.to === 0 && failoverOn) changes.push(failover(false))
-      changes.push({
-        action: 'update',
-        resource: 'replication-group',
-        name,
-        detail: `replicas differ: has ${op.from}, needs ${op.to}`,
-        op,
-      })
-      if (op.to > 0 && !(group.multiAz && group.failover)) changes.push(failover(true))
-    } else if (group.nodes > 0 && options.replicas > 0 && !(group.multiAz && group.failover)) {
-      changes.push(failover(true))
-    }
+    changes.push(...replicaChanges(group, options, name))
     return untilAvailable(changes, group, name)
   },
 
@@ -404,9 +428,11 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
     }
   },
 
-  async apply(_state, plan, ctx) {
+  async apply(state, plan, ctx) {
     const elasticache = await ctx.aws.elasticache()
     const id = replicationGroupId(ctx.stack)
+    let configurationEndpoint = state.group?.configurationEndpoint
+    let movedHelpers = false
     for (const op of operations(plan)) {
       switch (op.kind) {
         case 'create-replication-group':
@@ -482,8 +508,9 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
           await waitForAvailable(elasticache, op.id, ctx)
           break
         case 'reshard':
-          // ElastiCache reshards only an available group (InvalidReplicationGroupState): one still modifying settles first.
-          await waitForAvailable(elasticache, op.id, ctx)
+          // ElastiCache reshards only an available group (InvalidReplicationGroupState): one still modifying
+          // settles first, and one planned while it was (a run cut short after the call) may have its shards.
+          if ((await waitForAvailable(elasticache, op.id, ctx)).NodeGroups?.length === op.to) break
           ctx.progress(
             `resharding ${op.id} online: ${op.from} -> ${op.to} shards${op.remove.length ? ` (moving the slots of ${op.remove.join(', ')})` : ' (new shards take their share of the slots)'}`,
           )
@@ -499,6 +526,34 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
           break
         case 'wait-available':
           break // the wait below
+        case 'set-cluster-mode': {
+          // ElastiCache changes the mode only of an available group (InvalidReplicationGroupState); one
+          // planned while still modifying (a run cut short after the call) may have got there already.
+          const settled = modeOf(await waitForAvailable(elasticache, op.id, ctx))
+          if (settled !== op.mode && settled !== 'enabled') {
+            ctx.progress(`${op.id}: cluster mode ${op.mode}`)
+            await elasticache.send(
+              new ModifyReplicationGroupCommand({
+                ReplicationGroupId: op.id,
+                ClusterMode: op.mode,
+                ApplyImmediately: true,
+              }),
+            )
+          }
+          const group = await waitForAvailable(elasticache, op.id, ctx)
+          configurationEndpoint = group.ConfigurationEndpoint?.Address ?? configurationEndpoint
+          break
+        }
+        case 'move-helper':
+          // All of them at once, the first time one comes up: each function is updated on its own.
+          if (!movedHelpers) {
+            movedHelpers = true
+            const moves = operations(plan).filter((o) => o.kind === 'move-helper')
+            configurationEndpoint ??= (await findGroup(elasticache, op.id))?.ConfigurationEndpoint?.Address
+            if (!configurationEndpoint) throw new Error(`${op.id} has no configuration endpoint to move the helpers to`)
+            await moveHelpers(moves, state.helpers ?? [], configurationEndpoint, ctx)
+          }
+          break
         case 'delete-failed-group':
           ctx.progress(`deleting ${op.id}, which failed to create`)
           await elasticache.send(
@@ -525,7 +580,7 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
       port: endpoint!.Port ?? REDIS_PORT,
       tls: group.TransitEncryptionEnabled ?? false,
       nodes: group.MemberClusters ?? [],
-      clusterMode: isClusterMode(group),
+      clusterMode: inClusterMode(group),
       serverless: false,
       metricDimensions: nodeDimensions(group.MemberClusters ?? []),
     }
@@ -556,15 +611,83 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
   },
 }
 
+/** Replicas and failover of a group of one shard (cluster mode disabled) against what is asked. */
+function replicaChanges(group: GroupInfo, options: StackOptions, name: string): Change<ClusterOp>[] {
+  const changes: Change<ClusterOp>[] = []
+  const nodes = 1 + options.replicas
+  const failoverOn = Boolean(group.multiAz || group.failover)
+  const failover = (enabled: boolean): Change<ClusterOp> => ({
+    action: 'update',
+    resource: 'replication-group',
+    name,
+    detail: enabled
+      ? 'Multi-AZ and automatic failover on (--replicas > 0)'
+      : 'Multi-AZ and automatic failover off first: ElastiCache keeps at least one replica while they are on',
+    op: {kind: 'set-failover', id: name, enabled},
+  })
+  if (group.nodes !== nodes && group.nodes > 0) {
+    const op: ClusterOp = {kind: 'set-replicas', id: name, from: group.nodes - 1, to: options.replicas}
+    if (op.to === 0 && failoverOn) changes.push(failover(false))
+    changes.push({
+      action: 'update',
+      resource: 'replication-group',
+      name,
+      detail: `replicas differ: has ${op.from}, needs ${op.to}`,
+      op,
+    })
+    if (op.to > 0 && !(group.multiAz && group.failover)) changes.push(failover(true))
+  } else if (group.nodes > 0 && options.replicas > 0 && !(group.multiAz && group.failover)) {
+    changes.push(failover(true))
+  }
+  return changes
+}
+
 /** Cluster mode enabled: ElastiCache says so, or the group has a configuration endpoint and no primary one. */
 const isClusterMode = (group: ReplicationGroup): boolean =>
-  group.ClusterEnabled ?? (group.ConfigurationEndpoint !== undefined && !group.NodeGroups?.[0]?.PrimaryEndpoint)
+  group.ClusterMode?.toLowerCase() === 'enabled' ||
+  (group.ClusterEnabled ?? (group.ConfigurationEndpoint !== undefined && !group.NodeGroups?.[0]?.PrimaryEndpoint))
+
+/** ElastiCache's ClusterMode of a group (older answers carry only ClusterEnabled). */
+function modeOf(group: ReplicationGroup): ClusterModeSetting {
+  const mode = group.ClusterMode?.toLowerCase()
+  if (mode === 'compatible' || mode === 'enabled' || mode === 'disabled') return mode
+  return isClusterMode(group) ? 'enabled' : 'disabled'
+}
+
+/**
+ * Whether clients connect in cluster mode to the configuration endpoint: cluster mode enabled,
+ * or compatible, where that is the way the helpers are moved before enabled (both endpoints serve).
+ */
+const inClusterMode = (group: ReplicationGroup): boolean =>
+  isClusterMode(group) || (modeOf(group) === 'compatible' && group.ConfigurationEndpoint !== undefined)
 
 /** Where clients connect: the configuration endpoint of a cluster-mode group, else the primary endpoint. */
 const groupEndpoint = (group: ReplicationGroup) =>
-  isClusterMode(group)
+  inClusterMode(group)
     ? (group.ConfigurationEndpoint ?? group.NodeGroups?.[0]?.PrimaryEndpoint)
     : (group.NodeGroups?.[0]?.PrimaryEndpoint ?? group.ConfigurationEndpoint)
+
+/** Points each helper at the configuration endpoint in cluster mode, as `cct env` sets variables (recorded first). */
+async function moveHelpers(
+  moves: Extract<ClusterOp, {kind: 'move-helper'}>[],
+  helpers: FunctionInfo[],
+  host: string,
+  ctx: StepContext,
+): Promise<void> {
+  const lambda = await ctx.aws.lambda()
+  const tally = functionTally(
+    ctx,
+    moves.map((m) => m.functionName),
+  )
+  await mapBounded(moves, FUNCTION_CONCURRENCY, async (move) => {
+    const fn = helpers.find((f) => f.name === move.functionName)
+    if (!fn) throw new Error(`move-helper names ${move.functionName}, which the plan did not inspect`)
+    const vars = Object.fromEntries(
+      Object.entries(move.vars).map(([k, v]) => [k, v !== null && isPending(v) ? host : v]),
+    )
+    await writeEnv(lambda, fn, vars, ctx, 'cct cluster', (doing) => tally.set(fn.name, doing))
+  })
+}
 
 const groupDescription = (stack: string) => `cct: cache for stack ${stack}`
 

@@ -1,3 +1,5 @@
+import type {LambdaClient} from '@aws-sdk/client-lambda'
+
 import {
   MAX_ENV_BYTES,
   envBytes,
@@ -149,34 +151,7 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
     await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
       if (op.kind !== 'set-env') throw new Error(`env apply was given ${op.kind}, which only destroy performs`)
       const fn = state.functions.find((f) => f.name === op.functionName)!
-      const record: EnvRecord = decodeRecord<EnvRecord>(envRecordKey(ctx), fn.tags) ?? {}
-      for (const key of Object.keys(op.vars)) {
-        const before = record[key]?.before !== undefined ? record[key].before : (fn.env[key] ?? null)
-        // Back to what was there before cct: nothing of ours left to undo for that key.
-        if (!ENV_KEYS.includes(key as (typeof ENV_KEYS)[number]) && op.vars[key] === before) delete record[key]
-        else record[key] = {before, set: op.vars[key]!}
-      }
-      const tags = encodeRecord(envRecordKey(ctx), record)
-      await tagFunction(lambda, fn, tags)
-      // A record that grew past one tag (turning auto-cache on later adds keys) is split
-      // into numbered tags; the old single tag would still win when it is read back, and
-      // rollback would restore from it. Drop the tags the new encoding does not use.
-      await untagFunction(
-        lambda,
-        fn,
-        recordTagKeys(envRecordKey(ctx), fn.tags).filter((k) => !(k in tags)),
-      )
-      tally.set(fn.name, `setting ${changedKeys(fn, op.vars).join(', ')}`)
-      // Environment.Variables is replaced, not merged, by Lambda: send every variable, as they are at write time.
-      await updateFunction(
-        lambda,
-        fn,
-        (current) =>
-          changedKeys(current, op.vars).length ? {Environment: {Variables: applyEnv(current.env, op.vars)}} : undefined,
-        ctx,
-        'cct env',
-      )
-      tally.set(fn.name, 'set')
+      await writeEnv(lambda, fn, op.vars, ctx, 'cct env', (doing) => tally.set(fn.name, doing))
     })
     return {functions: state.functions.map((f) => f.name)}
   },
@@ -208,6 +183,55 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
   },
 }
 
+/**
+ * Sets `vars` on a function the way every env change of cct's is made (the env step's, and
+ * the cluster step's move of the helpers to cluster mode): the record first (what each
+ * variable was before cct, and what cct sets it to; tags `cct:<stack>:env`), then the
+ * update, so `cct rollback` restores exactly what was there, however far a run got.
+ */
+export async function writeEnv(
+  lambda: LambdaClient,
+  fn: FunctionInfo,
+  vars: Desired,
+  ctx: StepContext,
+  resume: string,
+  tell: (doing: string) => void = () => {},
+): Promise<void> {
+  const key = envRecordKey(ctx)
+  const record: EnvRecord = decodeRecord<EnvRecord>(key, fn.tags) ?? {}
+  for (const name of Object.keys(vars)) {
+    const before = record[name]?.before !== undefined ? record[name].before : (fn.env[name] ?? null)
+    // Back to what was there before cct: nothing of ours left to undo for that key.
+    if (!ENV_KEYS.includes(name as (typeof ENV_KEYS)[number]) && vars[name] === before) delete record[name]
+    else record[name] = {before, set: vars[name]!}
+  }
+  const tags = encodeRecord(key, record)
+  await tagFunction(lambda, fn, tags)
+  // A record that grew past one tag (turning auto-cache on later adds keys) is split
+  // into numbered tags; the old single tag would still win when it is read back, and
+  // rollback would restore from it. Drop the tags the new encoding does not use.
+  await untagFunction(
+    lambda,
+    fn,
+    recordTagKeys(key, fn.tags).filter((k) => !(k in tags)),
+  )
+  tell(`setting ${changedKeys(fn, vars).join(', ')}`)
+  // Environment.Variables is replaced, not merged, by Lambda: send every variable, as they are at write time.
+  await updateFunction(
+    lambda,
+    fn,
+    (current) =>
+      changedKeys(current, vars).length ? {Environment: {Variables: applyEnv(current.env, vars)}} : undefined,
+    ctx,
+    resume,
+  )
+  tell('set')
+}
+
+/** Every function whose helper cct pointed at the stack's cache (it carries cct's env record). */
+export const functionsWithEnv = async (lambda: LambdaClient, ctx: StepContext) =>
+  recordedFunctions(lambda, envRecordKey(ctx))
+
 /** "REDIS_PORT is 7000, needs 6379", "REDIS_HOST=the new endpoint", "CCT_NEXT_EXEC_WRAPPER removed". */
 function describeVar(key: string, has: string | undefined, needs: string | null): string {
   const value = (v: string) => (isPending(v) ? 'the new endpoint' : v)
@@ -231,7 +255,7 @@ export function restoredEnv(
   return changed ? {Environment: {Variables: env}} : undefined
 }
 
-function changedKeys(fn: Pick<FunctionInfo, 'env'>, desired: Desired): string[] {
+export function changedKeys(fn: Pick<FunctionInfo, 'env'>, desired: Desired): string[] {
   return Object.keys(desired).filter((k) => (fn.env[k] ?? null) !== desired[k])
 }
 

@@ -57,7 +57,8 @@ export function formatShortPlan(report: ConvergeReport, options: {listedBy: stri
   lines.push(...stepLines(steps, report.stack, width))
   const changes = steps.flatMap((s) => s.changes.map((c) => ({step: s, change: c})))
   const costs = changes.filter((c) => c.change.cost)
-  if (costs.length || changes.some((c) => c.change.takes)) lines.push('')
+  const oneWay = [...new Set(changes.map((c) => c.change.oneWay).filter((w): w is string => Boolean(w)))]
+  if (costs.length || oneWay.length || changes.some((c) => c.change.takes)) lines.push('')
   if (costs.length)
     lines.push(
       ...labelled(
@@ -67,6 +68,7 @@ export function formatShortPlan(report: ConvergeReport, options: {listedBy: stri
         width,
       ),
     )
+  if (oneWay.length) lines.push(...labelled('Undo', `not possible: ${oneWay.join('; ')}`, 8, width))
   const slowest = changes
     .filter((c) => c.change.takes)
     .sort((a, b) => b.change.takes!.maxMinutes - a.change.takes!.maxMinutes)[0]

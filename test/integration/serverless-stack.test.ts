@@ -18,12 +18,11 @@ import {
   DescribeServerlessCachesCommand,
   ElastiCacheClient,
 } from '@aws-sdk/client-elasticache'
-import {GetFunctionConfigurationCommand, InvokeCommand, LambdaClient, ListTagsCommand} from '@aws-sdk/client-lambda'
-import {strToU8} from 'fflate'
 
 import {allowedActions, iamAction} from '../../src/policy.js'
 import {cli, type CliResult} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
+import {stackReads} from '../support/stack-reads.js'
 
 const sandbox = useSandbox({
   seed: true,
@@ -40,49 +39,10 @@ const FN = 'articles-api'
 const ARGS = ['--serverless', '--engine', 'valkey', '--max-data-gb', '5', '--auto-cache', '--functions', FN]
 /** What setup saves to cct.json, which verify, cost and rollback read (cli() runs each in an empty directory). */
 const SAVED = {files: {'cct.json': JSON.stringify({serverless: true, engine: 'valkey', maxDataGb: 5, functions: [FN]})}}
-const READ_OPS = ['GetItem', 'BatchGetItem', 'Query', 'Scan']
-
-const config = () => ({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
+const {config, readsAtServer, ...reads} = stackReads(sandbox)
 const elasticache = () => new ElastiCacheClient(config())
-
-async function snapshot() {
-  const lambda = new LambdaClient(config())
-  const c = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: FN}))
-  const {Tags} = await lambda.send(new ListTagsCommand({Resource: c.FunctionArn!}))
-  return {
-    env: c.Environment?.Variables ?? {},
-    layers: (c.Layers ?? []).map((l) => l.Arn),
-    subnets: c.VpcConfig?.SubnetIds ?? [],
-    tags: Tags,
-  }
-}
-
-async function readsAtServer(): Promise<number> {
-  const res = await fetch(`${sandbox().endpoint}/cct-fidelity/dynamodb-requests`)
-  const {requests} = (await res.json()) as {requests: Record<string, Record<string, number>>}
-  return Object.values(requests).reduce((n, ops) => n + READ_OPS.reduce((m, op) => m + (ops[op] ?? 0), 0), 0)
-}
-
-async function read(id: string): Promise<string> {
-  const event = {
-    version: '2.0',
-    routeKey: 'GET /articles/{id}',
-    rawPath: `/articles/${id}`,
-    rawQueryString: '',
-    headers: {},
-    pathParameters: {id},
-    requestContext: {http: {method: 'GET', path: `/articles/${id}`}, requestId: `GET-${id}`},
-    isBase64Encoded: false,
-  }
-  const out = await new LambdaClient(config()).send(
-    new InvokeCommand({FunctionName: FN, Payload: strToU8(JSON.stringify(event))}),
-  )
-  const text = Buffer.from(out.Payload ?? []).toString()
-  assert.equal(out.FunctionError, undefined, text)
-  const answer = JSON.parse(text) as {statusCode: number; body: string}
-  assert.equal(answer.statusCode, 200, text)
-  return answer.body
-}
+const snapshot = () => reads.snapshot(FN)
+const read = (id: string) => reads.read(FN, id)
 
 const ops = (calls: {operation: string}[]) => calls.map((c) => c.operation)
 

@@ -5,27 +5,18 @@
  * and a seeded function with auto-cache reads through the sharded cache (DynamoDB reads
  * counted at the server). `cct cluster --shards 2` reshards online with one mutating call
  * and the cached keys stay readable, and so does `--shards 3` back up (a new shard takes its
- * share of the keys); rollback restores the functions exactly.
+ * share of the keys); rollback restores the functions exactly. (A stack of one shard grown to
+ * several: shard-migration.test.ts.)
  */
 import assert from 'node:assert/strict'
 import {describe, it} from 'node:test'
-import {connect as connectTls} from 'node:tls'
 
-import {DescribeReplicationGroupsCommand, ElastiCacheClient} from '@aws-sdk/client-elasticache'
 import {DynamoDBClient, ScanCommand} from '@aws-sdk/client-dynamodb'
-import {
-  GetFunctionConfigurationCommand,
-  InvokeCommand,
-  LambdaClient,
-  ListTagsCommand,
-  UpdateFunctionConfigurationCommand,
-  waitUntilFunctionUpdatedV2,
-} from '@aws-sdk/client-lambda'
-import {strToU8} from 'fflate'
 
 import {SEED_FUNCTIONS} from '../../sandbox/seed.js'
-import {cli, runSteps} from '../support/cct.js'
+import {cli} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
+import {stackReads} from '../support/stack-reads.js'
 
 const sandbox = useSandbox({
   seed: true,
@@ -34,106 +25,13 @@ const sandbox = useSandbox({
   fidelity: {replicationGroupCreateSeconds: 0, replicationGroupDeleteSeconds: 0, eniLingerSeconds: 0},
 })
 const SEEDED = Object.keys(SEED_FUNCTIONS)
-const READ_OPS = ['GetItem', 'BatchGetItem', 'Query', 'Scan']
-
-const config = () => ({endpoint: sandbox().endpoint, region: sandbox().region, maxAttempts: 1})
-const group = async () =>
-  (await new ElastiCacheClient(config()).send(new DescribeReplicationGroupsCommand({ReplicationGroupId: 'cct-cache'})))
-    .ReplicationGroups![0]!
-
-/** Everything a user can read back about a function's configuration that cct touches. */
-async function snapshot(name: string) {
-  const lambda = new LambdaClient(config())
-  const c = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: name}))
-  const {Tags} = await lambda.send(new ListTagsCommand({Resource: c.FunctionArn!}))
-  return {
-    env: c.Environment?.Variables ?? {},
-    layers: (c.Layers ?? []).map((l) => l.Arn),
-    subnets: c.VpcConfig?.SubnetIds ?? [],
-    tags: Tags,
-  }
-}
-
-/** DynamoDB read requests the server has answered, all tables. */
-async function readsAtServer(): Promise<number> {
-  const res = await fetch(`${sandbox().endpoint}/cct-fidelity/dynamodb-requests`)
-  const {requests} = (await res.json()) as {requests: Record<string, Record<string, number>>}
-  return Object.values(requests).reduce((n, ops) => n + READ_OPS.reduce((m, op) => m + (ops[op] ?? 0), 0), 0)
-}
-
-const get = (id: string) => ({
-  version: '2.0',
-  routeKey: 'GET /articles/{id}',
-  rawPath: `/articles/${id}`,
-  rawQueryString: '',
-  headers: {},
-  pathParameters: {id},
-  requestContext: {http: {method: 'GET', path: `/articles/${id}`}, requestId: `GET-${id}`},
-  isBase64Encoded: false,
-})
-
-async function read(id: string): Promise<string> {
-  const out = await new LambdaClient(config()).send(
-    new InvokeCommand({FunctionName: 'articles-api', Payload: strToU8(JSON.stringify(get(id))), LogType: 'Tail'}),
-  )
-  const text = Buffer.from(out.Payload ?? []).toString()
-  if (process.env.SHOW_LOGS) console.log(Buffer.from(out.LogResult ?? '', 'base64').toString())
-  assert.equal(out.FunctionError, undefined, text)
-  const answer = JSON.parse(text) as {statusCode: number; body: string}
-  assert.equal(answer.statusCode, 200, text)
-  return answer.body
-}
-
-/** Keys held by the primaries of the stack's cache (TLS, as cct creates it), all shards together. */
-async function cachedKeys(): Promise<number> {
-  const res = await fetch(`${sandbox().endpoint}/cct-fidelity/caches`)
-  const nodes = (await res.json()) as {kind: string; role: string; real: string}[]
-  const primaries = nodes.filter((n) => n.kind === 'node' && n.role === 'primary')
-  const sizes = await Promise.all(primaries.map((n) => dbsize(Number(n.real.split(':')[1]))))
-  return sizes.reduce((a, b) => a + b, 0)
-}
-
-function dbsize(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = connectTls({host: '127.0.0.1', port, rejectUnauthorized: false}, () =>
-      socket.write('*1\r\n$6\r\nDBSIZE\r\n'),
-    )
-    let reply = ''
-    socket.setTimeout(5000, () => socket.destroy(new Error(`DBSIZE on ${port} timed out`)))
-    socket.on('error', reject)
-    socket.on('data', (chunk) => {
-      reply += chunk.toString()
-      const m = /^:(\d+)\r\n/.exec(reply)
-      if (m) {
-        socket.end()
-        resolve(Number(m[1]))
-      } else if (reply.includes('\r\n')) socket.destroy(new Error(`DBSIZE on ${port}: ${reply}`))
-    })
-  })
-}
-
-/** One after another: one container, whose cache connection is reused. */
-async function readAll(ids: string[]): Promise<string[]> {
-  const out = []
-  for (const id of ids) out.push(await read(id))
-  return out
-}
+const {config, group, snapshot, readsAtServer, cachedKeys, patientHelpers, ...reads} = stackReads(sandbox)
+const readAll = (ids: string[]) => reads.readAll('articles-api', ids)
 
 describe('a sharded stack (--shards)', () => {
   it('setup --shards 3 serves cached reads through the cluster; --shards 2 and back to 3 reshard online; rollback restores', async () => {
     const env = sandbox().env
-    // The sandbox runs six TLS redis-servers, a container and moto on two cores: a cold TLS
-    // connect to each shard can exceed the helper's 400 ms default budget, which would open
-    // the breaker. The function's own setting (kept by cct, restored as it is by rollback).
-    const lambda = new LambdaClient(config())
-    const fn = await lambda.send(new GetFunctionConfigurationCommand({FunctionName: 'articles-api'}))
-    await lambda.send(
-      new UpdateFunctionConfigurationCommand({
-        FunctionName: 'articles-api',
-        Environment: {Variables: {...fn.Environment?.Variables, CACHE_CONNECT_TIMEOUT_MS: '3000'}},
-      }),
-    )
-    await waitUntilFunctionUpdatedV2({client: lambda, maxWaitTime: 30}, {FunctionName: 'articles-api'})
+    await patientHelpers(['articles-api'])
     const before = Object.fromEntries(await Promise.all(SEEDED.map(async (n) => [n, await snapshot(n)])))
     const {Items = []} = await new DynamoDBClient(config()).send(new ScanCommand({TableName: 'articles', Limit: 3}))
     const ids = Items.map((i) => i.article_id!.S!)
@@ -235,7 +133,7 @@ describe('a sharded stack (--shards)', () => {
     for (const name of SEEDED) assert.deepEqual(await snapshot(name), before[name], `${name} as it was`)
   })
 
-  it('refuses bad --shards, too many nodes and 1 -> N in the plan, with zero mutating calls', async () => {
+  it('refuses bad --shards and too many nodes in the plan, with zero mutating calls', async () => {
     const env = sandbox().env
     for (const bad of ['0', '501']) {
       const r = await cli(['setup', '--yes', '--shards', bad], env)
@@ -250,12 +148,5 @@ describe('a sharded stack (--shards)', () => {
     const file = await cli(['setup', '--yes'], env, {files: {'cct.json': JSON.stringify({shards: 600})}})
     assert.match(file.stderr, /cct\.json "shards" 600 is outside 1-500/)
     assert.deepEqual(file.mutating, [])
-
-    await runSteps(sandbox(), ['vpc', 'sg', 'subnet-group', 'cluster']) // one shard, cluster mode disabled
-    const many = await cli(['cluster', '--shards', '3'], env)
-    assert.notEqual(many.code, 0)
-    assert.match(many.stderr, /one shard \(cluster mode disabled\).*one-way migration \(ClusterMode compatible/)
-    assert.match(many.stderr, /cct rollback.*cct setup --shards 3/)
-    assert.deepEqual(many.mutating, [])
   })
 })

@@ -117,7 +117,9 @@ export function clusterState(
             securityGroupIds: ['sg-cache'],
             host: 'master.cct-cache.example',
             port: 6379,
+            dataTiering: false,
             ...group,
+            mode: group.mode ?? (group.clusterMode ? 'enabled' : 'disabled'),
           },
     ...overrides,
   }

@@ -252,19 +252,85 @@ describe('cluster', () => {
     assert.match(create!.detail ?? '', /3 shards x 2 nodes \(cache\.t3\.micro x6\), cluster mode/)
   })
 
-  it('fewer shards reshard online, removing the highest-numbered groups; 1 -> N is refused', () => {
+  it('fewer shards reshard online, removing the highest-numbered groups', () => {
     const sharded = {clusterMode: true, nodeGroups: ['0001', '0002', '0003'], nodes: 3, host: 'clustercfg.x'}
     assert.deepEqual(ops(clusterStep.plan(clusterState(sharded), planContext({shards: 1}))), [
       {kind: 'reshard', id: 'cct-cache', from: 3, to: 1, remove: ['0002', '0003']},
     ])
     assert.deepEqual(ops(clusterStep.plan(clusterState(sharded), planContext({shards: 3}))), [])
+  })
+
+  it('1 -> N moves the group to cluster mode (one-way): compatible, each helper, enabled, then the reshard', () => {
+    const oneShard = {nodes: 2, members: ['cct-cache-001', 'cct-cache-002'], multiAz: true, failover: true}
+    const helpers = [
+      functionInfo({name: 'a', env: {REDIS_HOST: 'master.cct-cache.example', REDIS_PORT: '6379'}}),
+      functionInfo({name: 'b', env: {REDIS_HOST: 'master.cct-cache.example', REDIS_PORT: '6379'}}),
+    ]
+    const plan = clusterStep.plan(
+      clusterState(oneShard, {helpers, cost: {monthlyUsd: 49.64, note: '4 nodes, list price'}}),
+      planContext({shards: 3, replicas: 1}),
+    )
+    const vars = {REDIS_HOST: 'pending:configuration endpoint', REDIS_CLUSTER: 'true'}
+    assert.deepEqual(ops(plan), [
+      {kind: 'set-cluster-mode', id: 'cct-cache', mode: 'compatible'},
+      {kind: 'move-helper', id: 'cct-cache', functionName: 'a', vars},
+      {kind: 'move-helper', id: 'cct-cache', functionName: 'b', vars},
+      {kind: 'set-cluster-mode', id: 'cct-cache', mode: 'enabled'},
+      {kind: 'reshard', id: 'cct-cache', from: 1, to: 3, remove: []},
+    ])
+    assert.match(plan[0]!.oneWay ?? '', /cannot be turned off again/)
+    assert.equal(plan.at(-1)!.cost, 'about $49.64/month (4 nodes, list price)')
+
+    // A run cut short when compatible: the helper already moved is not touched again, and the move is finished.
+    const compatible = {...oneShard, mode: 'compatible' as const, configurationEndpoint: 'clustercfg.cct-cache.example'}
+    const moved = {...helpers[0]!, env: {REDIS_HOST: 'clustercfg.cct-cache.example', REDIS_CLUSTER: 'true'}}
+    assert.deepEqual(
+      ops(
+        clusterStep.plan(
+          clusterState(compatible, {helpers: [moved, helpers[1]!]}),
+          planContext({shards: 3, replicas: 1}),
+        ),
+      ),
+      [
+        {
+          kind: 'move-helper',
+          id: 'cct-cache',
+          functionName: 'b',
+          vars: {REDIS_HOST: 'clustercfg.cct-cache.example', REDIS_CLUSTER: 'true'},
+        },
+        {kind: 'set-cluster-mode', id: 'cct-cache', mode: 'enabled'},
+        {kind: 'reshard', id: 'cct-cache', from: 1, to: 3, remove: []},
+      ],
+    )
+    // No replica yet: added first with failover, as ElastiCache requires; none asked is refused.
+    assert.deepEqual(ops(clusterStep.plan(clusterState({}), planContext({shards: 2, replicas: 1}))).slice(0, 3), [
+      {kind: 'set-replicas', id: 'cct-cache', from: 0, to: 1},
+      {kind: 'set-failover', id: 'cct-cache', enabled: true},
+      {kind: 'set-cluster-mode', id: 'cct-cache', mode: 'compatible'},
+    ])
     assert.throws(
       () => clusterStep.plan(clusterState({}), planContext({shards: 2})),
-      (e: Error & {hint?: string}) =>
-        /cluster mode disabled/.test(e.message) &&
-        /ClusterMode compatible/.test(e.message) &&
-        /cct rollback.*cct setup --shards 2/.test(e.hint ?? ''),
+      (e: Error & {exitCode?: number; hint?: string}) =>
+        /automatic failover and at least one replica/.test(e.message) && /--replicas 1/.test(e.hint ?? ''),
     )
+  })
+
+  it('what ElastiCache would not move to cluster mode is refused in the plan, with the way forward', () => {
+    const fit = {nodes: 2, failover: true, multiAz: true}
+    const refused = (group: object, message: RegExp, hint: RegExp) =>
+      assert.throws(
+        () => clusterStep.plan(clusterState({...fit, ...group}), planContext({shards: 3, replicas: 1})),
+        (e: Error & {exitCode?: number; hint?: string}) =>
+          message.test(e.message) && hint.test(e.hint ?? '') && e.exitCode === 5,
+      )
+    refused(
+      {engineVersion: '6.2'},
+      /runs Redis OSS 6\.2; ElastiCache moves a group to cluster mode .* from Redis OSS 7\.0/,
+      /--engine-version 7\.1/,
+    )
+    refused({engine: 'valkey', engineVersion: '7.1'}, /runs Valkey 7\.1/, /--engine-version 8\.0/)
+    refused({dataTiering: true}, /data tiering/, /--stack/)
+    refused({parameterGroup: 'my-params'}, /parameter group my-params/, /default parameter group/)
   })
 
   it('more shards reshard online: one operation, the added nodes priced, limits checked before any call', () => {

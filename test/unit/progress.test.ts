@@ -175,6 +175,20 @@ describe('the short plan before the confirm', () => {
     )
   })
 
+  it('says what cannot be undone, once, after the cost', () => {
+    const oneWay = 'cluster mode cannot be turned off again'
+    const moving = report([
+      step('cluster', 'Cache (ElastiCache)', [
+        change('update', 'replication-group', 'cct-cache', {oneWay}),
+        change('update', 'replication-group', 'cct-cache', {oneWay, cost: 'about $49.64/month (4 nodes)'}),
+      ]),
+    ])
+    assert.deepEqual(formatShortPlan(moving, {listedBy: 'cct plan'}).split('\n').slice(-2), [
+      '  Cost  cache: about $49.64/month (4 nodes)',
+      `  Undo  not possible: ${oneWay}`,
+    ])
+  })
+
   it('wraps to the width it is given', () => {
     const text = formatShortPlan(plan, {listedBy: 'cct plan', width: 60})
     for (const line of text.split('\n')) assert.ok(line.length <= 60, line)
