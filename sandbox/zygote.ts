@@ -7,7 +7,7 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {EventEmitter} from 'node:events'
-import {closeSync, mkdirSync, openSync, readdirSync, readFileSync} from 'node:fs'
+import {appendFileSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync} from 'node:fs'
 import {connect, type Socket} from 'node:net'
 import {join} from 'node:path'
 
@@ -78,11 +78,31 @@ class ForkedServer extends EventEmitter {
   }
 
   kill(signal: NodeJS.Signals | number = 'SIGTERM'): boolean {
+    recordCpu(this.pid)
     try {
       return process.kill(this.pid, signal)
     } catch {
       return false
     }
+  }
+}
+
+/**
+ * The suite's benchmark (bench/suite/run.ts) counts each test file's CPU from the processes
+ * it waits for; a forked server is the zygote's child, not the test's, so with
+ * CCT_SANDBOX_CPU_LOG set its CPU (and that of the children it reaped: function runtimes,
+ * cache nodes) is appended there, in seconds, as it is stopped.
+ */
+function recordCpu(pid: number): void {
+  const log = process.env.CCT_SANDBOX_CPU_LOG
+  if (!log) return
+  try {
+    // /proc/<pid>/stat after the command's ")": utime, stime, cutime, cstime are fields 12-15, in ticks (100 a second).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    const ticks = fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0)
+    appendFileSync(log, `${ticks / 100}\n`)
+  } catch {
+    // Already gone: nothing to count.
   }
 }
 

@@ -55,7 +55,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import core, iam_auth
 
@@ -333,6 +333,7 @@ class Pool:
         self.lock = threading.Lock()
         self.idle: dict[str, list[Container]] = {}
         self.all: set[Container] = set()
+        self.running: dict[str, int] = {}  # function ARN -> invocations admitted and not yet answered
         self._base: Path | None = None
         self._guardian: Guardian | None = None
         self._reaper: threading.Thread | None = None
@@ -360,9 +361,24 @@ class Pool:
                     return container
             return None
 
-    def busy_count(self, arn: str) -> int:
+    def admit(self, fn: Function) -> int | None:
+        """Count an invocation of fn as running from the moment it is accepted, and refuse it
+        (None) when its reserved concurrency is used up; else how many now run, this one
+        included. Checking and counting are one step under the lock: checked apart, two
+        requests arriving together both see the other not yet counted (a cold start counts
+        only once its container is spawned), and neither is throttled."""
         with self.lock:
-            return sum(1 for c in self.all if c.busy and c.fn.arn == arn)
+            running = self.running.get(fn.arn, 0)
+            if fn.reserved_concurrency is not None and running >= int(fn.reserved_concurrency):
+                return None
+            self.running[fn.arn] = running + 1
+            return running + 1
+
+    def leave(self, fn: Function) -> None:
+        with self.lock:
+            self.running[fn.arn] -= 1
+            if not self.running[fn.arn]:
+                del self.running[fn.arn]
 
     def add(self, container: Container) -> None:
         with self.lock:
@@ -750,7 +766,7 @@ def emf_metrics(account_id: str, region: str, line: str) -> int:
     return count
 
 
-def _throttle(fn: Function) -> None:
+def _throttle(fn: Function) -> NoReturn:
     with core.lock:
         core.put_metric(fn.account_id, fn.region, "AWS/Lambda", "Throttles", {"FunctionName": fn.name}, 1, "Count")
     raise InvokeError("429 Too Many Requests", "TooManyRequestsException", "Rate Exceeded.",
@@ -759,13 +775,16 @@ def _throttle(fn: Function) -> None:
 
 def invoke(fn: Function, event: bytes, network: dict[str, Any]) -> Outcome:
     """Run and record one invocation (any thread, not holding the lock)."""
-    if fn.reserved_concurrency is not None and _pool.busy_count(fn.arn) >= int(fn.reserved_concurrency):
+    concurrent = _pool.admit(fn)
+    if concurrent is None:
         _throttle(fn)
-    concurrent = _pool.busy_count(fn.arn) + 1
-    outcome = run(fn, event, network)
-    stream = outcome.container.stream if outcome.container else _log_stream_name(fn.version)
-    if outcome.container is not None:
-        _pool.release(outcome.container)
+    try:
+        outcome = run(fn, event, network)
+        stream = outcome.container.stream if outcome.container else _log_stream_name(fn.version)
+        if outcome.container is not None:
+            _pool.release(outcome.container)
+    finally:
+        _pool.leave(fn)
     with core.lock:
         _record(fn, outcome, stream, concurrent)
     return outcome

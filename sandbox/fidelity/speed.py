@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from . import core
@@ -39,3 +40,16 @@ def patch() -> None:
         return [im.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, d) for name, d in parsed.items()]
 
     im.IAMBackend._init_aws_policies = _init_aws_policies
+
+    # moto's server asks which services it has on every request (DomainDispatcherApplication.
+    # get_backend_for_host): a listdir of its package and an isdir per entry, about 8% of the
+    # server's CPU in a policy test. The answer cannot change while it runs.
+    import moto.backends as mb
+
+    modules = list(mb.list_of_moto_modules())
+    mb.list_of_moto_modules = lambda: modules
+
+    # Each EC2 backend, made again after every reset, builds moto's ~500 public AMIs (10% of the
+    # server's CPU in a policy test). Neither cct nor the sandbox reads an image; moto's own
+    # setting turns them off (it reads the environment each time a backend is made).
+    os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {describe, it} from 'node:test'
+import {after, describe, it} from 'node:test'
 
 import {GetFunctionConfigurationCommand, LambdaClient, UpdateFunctionConfigurationCommand} from '@aws-sdk/client-lambda'
 import {Ajv, type ValidateFunction} from 'ajv'
@@ -15,6 +15,7 @@ import {Ajv, type ValidateFunction} from 'ajv'
 import type {JsonError} from '../../src/json/envelope.js'
 import type {StepsResult} from '../../src/json/results.js'
 import {cli, type CliResult} from '../support/cct.js'
+import {CliHost} from '../support/cli-host.js'
 import {useSandbox} from '../support/sandbox.js'
 
 const sandbox = useSandbox({seed: true})
@@ -44,6 +45,14 @@ function schemaOf(command: string): ValidateFunction {
   return v
 }
 
+/**
+ * The dry runs of every step command and the plans run in one cct host (test/support/cli-host.ts),
+ * each as a process would (its output and exit code): a process each cost more to start than the
+ * dry run. setup, status, the failures and everything after setup run as real processes.
+ */
+const host = new CliHost()
+after(() => host.stop())
+
 // Which commands had a real output validated (success, failure): the last test checks it is all of them.
 const validated = new Map<string, Set<'ok' | 'failed'>>()
 
@@ -51,9 +60,9 @@ const validated = new Map<string, Set<'ok' | 'failed'>>()
  * Runs `cct <args> --json`, checks stdout is exactly one envelope valid against the command's
  * schema, and that nothing of the engine's vocabulary leaks into it.
  */
-async function json(args: string[], expected: {code: number}): Promise<Envelope & {run: CliResult}> {
+async function json(args: string[], expected: {code: number; inHost?: true}): Promise<Envelope & {run: CliResult}> {
   const command = args[0]!
-  const run = await cli([...args, '--json'], sandbox().env)
+  const run = await (expected.inHost ? host.run.bind(host) : cli)([...args, '--json'], sandbox().env)
   assert.equal(
     run.code,
     expected.code,
@@ -107,23 +116,22 @@ describe('one JSON envelope for every command', () => {
       cidr: '10.0.0.0/16',
     })
 
-    const planned = await json(['plan'], {code: 0})
+    const planned = await json(['plan'], {code: 0, inHost: true})
     assert.deepEqual(
       (planned.result as StepsResult).steps.map((s) => s.step).sort(),
       (setup.result as StepsResult).steps.map((s) => s.step).sort(),
     )
     // Nothing of the stack exists: every resource is missing, which status reports with exit 8.
     await json(['status'], {code: 8})
-    const rollback = await json(['rollback', '--dry-run'], {code: 0})
+    const rollback = await json(['rollback', '--dry-run'], {code: 0, inHost: true})
     assert.equal((rollback.result as StepsResult).dryRun, true)
-    const policy = await json(['policy', 'verify'], {code: 0})
+    const policy = await json(['policy', 'verify'], {code: 0, inHost: true})
     assert.equal((policy.result as {for: string}).for, 'verify')
     await json(['policy', 'no-such-command'], {code: 2})
-    // Two at a time: each is its own process, and the machine has two cores.
     for (let i = 0; i < STEP_COMMANDS.length; i += 2) {
       await Promise.all(
         STEP_COMMANDS.slice(i, i + 2).map(async (command) => {
-          const r = await json([command, '--dry-run'], {code: 0})
+          const r = await json([command, '--dry-run'], {code: 0, inHost: true})
           const steps = (r.result as StepsResult).steps
           assert.ok(
             steps.some((s) => s.requested),

@@ -11,7 +11,7 @@
  *   command succeeds, and NOT_DENIABLE names why.
  */
 import assert from 'node:assert/strict'
-import {describe, it} from 'node:test'
+import {after, describe, it} from 'node:test'
 
 import {
   AttachUserPolicyCommand,
@@ -23,6 +23,7 @@ import {
 
 import {allowedActions, iamAction, policyDocument, type PolicyDocument} from '../../src/policy.js'
 import {cli, jsonResult, type CliResult} from '../support/cct.js'
+import {CliHost} from '../support/cli-host.js'
 import {useSandbox} from '../support/sandbox.js'
 import {seedAccount} from '../../sandbox/seed.js'
 
@@ -58,6 +59,14 @@ const NOT_DENIABLE: Record<string, string> = {
 }
 
 let users = 0
+
+/**
+ * The removal proof runs cct twenty-odd times, each a setup that inspects the whole stack:
+ * in one long-lived host (test/support/cli-host.ts), each run as a process would have it, its
+ * exit code and stderr included. The flow and the enforcement checks run real processes.
+ */
+const host = new CliHost()
+after(() => host.stop())
 
 /** An IAM user holding only `policy` (a managed policy, as the README says), and its keys as env. */
 async function userWith(policy: PolicyDocument): Promise<Record<string, string>> {
@@ -160,7 +169,7 @@ describe('cct policy', () => {
     const bySetup = deniable.filter((x) => needsFirst(x.Sid) === 0)
     const later = deniable.filter((x) => needsFirst(x.Sid) > 0)
     // The order setup first needs them in, from a setup with every permission.
-    const full = await cli(FLOW[0]![1], s.env)
+    const full = await host.run(FLOW[0]![1], s.env)
     assert.equal(full.code, 0, full.stderr)
     const actions = full.calls.map((c) => iamAction(c.service, c.operation))
     const firstUse = new Map(bySetup.map((x) => [x.Sid, actions.findIndex((a) => x.Action.includes(a))] as const))
@@ -173,7 +182,7 @@ describe('cct policy', () => {
       const env = await userWith({...whole, Statement: whole.Statement.filter((x) => x.Sid !== sid)})
       await s.enforceIam(true)
       try {
-        return await cli(FLOW[at]![1], env)
+        return await host.run(FLOW[at]![1], env)
       } finally {
         await s.enforceIam(false)
       }
@@ -201,7 +210,7 @@ describe('cct policy', () => {
     // permission (converging what the last refusal left), then that command without it.
     for (const statement of later) {
       const at = needsFirst(statement.Sid)
-      for (const [command, args] of FLOW.slice(0, at)) assert.equal((await cli(args, s.env)).code, 0, command)
+      for (const [command, args] of FLOW.slice(0, at)) assert.equal((await host.run(args, s.env)).code, 0, command)
       assertDenied(statement, await runWithout(statement.Sid, at), FLOW[at]![0])
     }
   })

@@ -3,8 +3,10 @@
  * through the AWS SDK's Lambda client against the sandbox, as a user of Lambda sees it.
  */
 import assert from 'node:assert/strict'
-import {readFileSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {createServer, type Socket} from 'node:net'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, it} from 'node:test'
 
 import {CloudWatchClient, GetMetricStatisticsCommand} from '@aws-sdk/client-cloudwatch'
@@ -146,6 +148,10 @@ const PY_ECHO = `import json, os, sys, time
 def handler(event, context):
     if event.get("sleep"):
         time.sleep(event["sleep"])
+    if event.get("gate"):
+        open(os.path.join(event["gate"], "started-%d" % os.getpid()), "w").close()
+        while not os.path.exists(os.path.join(event["gate"], "open")):
+            time.sleep(0.01)
     if event.get("fail"):
         raise ValueError("boom: " + event["fail"])
     print("emf-free line")
@@ -161,6 +167,33 @@ def handler(event, context):
                     context.get_remaining_time_in_millis()],
     }
 `
+
+/**
+ * A gate the test holds shut: an invocation of PY_ECHO given `{gate: dir}` writes
+ * `started-<pid>` into dir, then waits until the test opens the gate. What runs at the same
+ * time is then known, not hoped for from sleeps on a loaded machine.
+ */
+class Gate {
+  readonly dir = mkdtempSync(join(tmpdir(), 'cct-gate-'))
+
+  /** Until `n` invocations wait at the gate; fails if one of `running` ends first (none can while it is shut). */
+  async started(n: number, running: Promise<unknown>[]): Promise<void> {
+    let ended: unknown
+    for (const p of running)
+      p.then(
+        (v) => (ended ??= v),
+        (e: unknown) => (ended ??= e),
+      )
+    while (readdirSync(this.dir).filter((f) => f.startsWith('started-')).length < n) {
+      if (ended !== undefined) throw new Error(`an invocation ended while the gate was shut: ${String(ended)}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+
+  open(): void {
+    writeFileSync(join(this.dir, 'open'), '')
+  }
+}
 
 describe('Lambda Invoke in the sandbox', () => {
   it('a Python function: cold then warm, Lambda env and context, logs, metrics', async () => {
@@ -419,20 +452,43 @@ describe('Lambda Invoke in the sandbox', () => {
   })
 
   it('concurrent invocations get separate containers; reserved concurrency throttles', async () => {
-    await createFunction({name: 'py-conc', files: {'index.py': PY_ECHO}})
-    // Each runs long enough that the other's request arrives meanwhile, even on a loaded machine.
-    const [a, b] = await Promise.all([invoke('py-conc', {sleep: 2}), invoke('py-conc', {sleep: 2})])
-    assert.notEqual(a.payload.pid, b.payload.pid)
+    await createFunction({name: 'py-conc', files: {'index.py': PY_ECHO}, timeout: 30})
+    // The second is sent while the first waits at the gate: it cannot share its container.
+    const gate = new Gate()
+    const a = invoke('py-conc', {gate: gate.dir})
+    await gate.started(1, [a])
+    const b = invoke('py-conc', {gate: gate.dir})
+    await gate.started(2, [a, b])
+    gate.open()
+    const [ra, rb] = await Promise.all([a, b])
+    assert.notEqual(ra.payload.pid, rb.payload.pid)
     const c = await invoke('py-conc')
-    assert.ok([a.payload.pid, b.payload.pid].includes(c.payload.pid), 'a warm one serves the next')
+    assert.ok([ra.payload.pid, rb.payload.pid].includes(c.payload.pid), 'a warm one serves the next')
     await clients().lambda.send(
       new PutFunctionConcurrencyCommand({FunctionName: 'py-conc', ReservedConcurrentExecutions: 1}),
     )
-    const both = await Promise.allSettled([invoke('py-conc', {sleep: 2}), invoke('py-conc', {sleep: 2})])
-    const throttled = both.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)
+    const isThrottle = (e: Error) => {
+      assert.equal(e.name, 'TooManyRequestsException')
+      return true
+    }
+    // One running (held at the gate): the next is refused, and the one running still answers.
+    const held = new Gate()
+    const running = invoke('py-conc', {gate: held.dir})
+    await held.started(1, [running])
+    await assert.rejects(invoke('py-conc'), isThrottle)
+    held.open()
+    assert.equal((await running).out.FunctionError, undefined)
+    // Two sent together, both held at the gate if both were let in: exactly one is refused
+    // (the gate opens once one has answered; if neither is refused, that is the timeout).
+    const together = new Gate()
+    const both = [invoke('py-conc', {gate: together.dir}), invoke('py-conc', {gate: together.dir})]
+    await Promise.race(both.map((p) => p.catch(() => undefined)))
+    together.open()
+    const settled = await Promise.allSettled(both)
+    const throttled = settled.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)
     assert.equal(throttled.length, 1)
-    assert.equal(throttled[0].name, 'TooManyRequestsException')
-    assert.equal(await metricSum('Throttles', 'py-conc'), 1)
+    isThrottle(throttled[0])
+    assert.equal(await metricSum('Throttles', 'py-conc'), 2)
   })
 
   it('idle containers are reaped after containerIdleSeconds', async () => {

@@ -65,24 +65,11 @@ export async function cli(
   env: Record<string, string>,
   options: CliOptions = {},
 ): Promise<CliResult & {killed: boolean}> {
-  if (!existsSync(join(import.meta.dirname, '..', '..', 'dist', 'commands')))
-    throw new Error('dist/ is missing: run `npm run build` first')
-  const logFile = join(mkdtempSync(join(tmpdir(), 'cct-calls-')), 'calls.jsonl')
-  for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dirname(logFile), name), text)
-  const childEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...env,
-    CCT_CALL_LOG: logFile,
-    CCT_POLL_INTERVAL_MS: '200',
-    NO_COLOR: '1',
-    FORCE_COLOR: '0',
-  }
-  for (const name of options.unset ?? []) delete childEnv[name]
+  const {childEnv, cwd, logFile} = prepareRun(env, options)
   const child = spawn(process.execPath, [BIN, ...args], {
     env: childEnv,
     stdio: ['pipe', 'pipe', 'pipe'],
-    // An empty working directory: a cct.json left in the checkout must not leak into a test.
-    cwd: dirname(logFile),
+    cwd,
   })
   options.onSpawn?.(child)
   let stdout = ''
@@ -105,13 +92,44 @@ export async function cli(
   })
   child.stdin.end(options.input ?? '')
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+  return {code, stdout, stderr, ...callsIn(logFile), killed}
+}
+
+/**
+ * What a cct run gets besides its arguments: the environment (the sandbox's, the call log,
+ * no colours), and an empty working directory of its own (a cct.json left in the checkout
+ * must not leak into a test) holding `files`. Shared by cli() and the in-process host
+ * (test/support/cli-host.ts).
+ */
+export function prepareRun(
+  env: Record<string, string>,
+  options: Pick<CliOptions, 'files' | 'unset'>,
+): {childEnv: NodeJS.ProcessEnv; cwd: string; logFile: string} {
+  if (!existsSync(join(import.meta.dirname, '..', '..', 'dist', 'commands')))
+    throw new Error('dist/ is missing: run `npm run build` first')
+  const logFile = join(mkdtempSync(join(tmpdir(), 'cct-calls-')), 'calls.jsonl')
+  for (const [name, text] of Object.entries(options.files ?? {})) writeFileSync(join(dirname(logFile), name), text)
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...env,
+    CCT_CALL_LOG: logFile,
+    CCT_POLL_INTERVAL_MS: '200',
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+  }
+  for (const name of options.unset ?? []) delete childEnv[name]
+  return {childEnv, cwd: dirname(logFile), logFile}
+}
+
+/** The calls a run recorded in its call log (CCT_CALL_LOG), and which of them were mutating. */
+export function callsIn(logFile: string): Pick<CliResult, 'calls' | 'mutating'> {
   const calls: ApiCall[] = existsSync(logFile)
     ? readFileSync(logFile, 'utf8')
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as ApiCall)
     : []
-  return {code, stdout, stderr, calls, mutating: calls.filter((c) => c.mutating), killed}
+  return {calls, mutating: calls.filter((c) => c.mutating)}
 }
 
 /** The `result` of a `cct … --json` run's envelope (README "JSON output"); throws unless stdout is one envelope. */
