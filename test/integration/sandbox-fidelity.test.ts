@@ -169,7 +169,8 @@ describe('sandbox fidelity: ElastiCache', () => {
 
   it('a replication group is creating, then available; after delete it is deleting, then gone', async () => {
     const {cacheSg} = await cacheNetwork()
-    await sandbox().configure({replicationGroupCreateSeconds: 1, replicationGroupDeleteSeconds: 1})
+    // Long enough for the five calls made while it is creating (or deleting) on a loaded machine.
+    await sandbox().configure({replicationGroupCreateSeconds: 4, replicationGroupDeleteSeconds: 4})
     const {cache} = aws()
 
     const {ReplicationGroup: created} = await createGroup(cacheSg)
