@@ -1,0 +1,84 @@
+/**
+ * Lambda's control-plane quotas, kept on this side: each request (and each retry) waits its
+ * turn at the rate Lambda admits instead of being sent and refused. AWS ("Lambda quotas", API
+ * request rate quotas, per account and Region, not increasable): GetFunction 100 requests a
+ * second, GetPolicy 15, "the remainder of the control plane API requests (excludes invocation,
+ * GetFunction, and GetPolicy requests): 15 requests per second across all APIs". A refusal
+ * costs more than the wait: the SDK's adaptive retries back off and then slow the whole client
+ * (GetFunction's 100/s included) for seconds. Another caller in the account can still spend
+ * the same budget: what it leaves refused is retried as before (clients.ts, retry.ts).
+ */
+
+/** Requests a second Lambda admits, by the quota an operation counts against. */
+export const LAMBDA_RATES = {getFunction: 100, getPolicy: 15, controlPlane: 15} as const
+
+/** Which of Lambda's quotas an operation counts against; undefined for invocations (concurrency limits those). */
+export function lambdaQuota(operation: string): keyof typeof LAMBDA_RATES | undefined {
+  if (operation === 'Invoke' || operation === 'InvokeAsync' || operation === 'InvokeWithResponseStream')
+    return undefined
+  if (operation === 'GetFunction') return 'getFunction'
+  if (operation === 'GetPolicy') return 'getPolicy'
+  return 'controlPlane'
+}
+
+/**
+ * Reads no write of the run waits for (published versions and their aliases, for a note):
+ * sent when nothing else waits for the rate, so fifty functions' are not queued before the
+ * updates that the cache's creation leaves time for.
+ */
+const BACKGROUND = new Set(['ListVersionsByFunction', 'ListAliases'])
+
+/**
+ * A token bucket holding one second of requests (what AWS allows in a burst is not documented),
+ * first come first served, background requests after every other waiting one.
+ */
+export class RateBucket {
+  private tokens: number
+  private refilled = Date.now()
+  private readonly waiting: {send: () => void; background: boolean}[] = []
+  private timer?: NodeJS.Timeout
+
+  constructor(private readonly rate: number) {
+    this.tokens = rate
+  }
+
+  /** Resolves when this request may be sent. */
+  take(background = false): Promise<void> {
+    return new Promise((send) => {
+      this.waiting.push({send, background})
+      this.release()
+    })
+  }
+
+  private release(): void {
+    const now = Date.now()
+    this.tokens = Math.min(this.rate, this.tokens + ((now - this.refilled) / 1000) * this.rate)
+    this.refilled = now
+    while (this.tokens >= 1 && this.waiting.length) {
+      const urgent = this.waiting.findIndex((w) => !w.background)
+      const [next] = this.waiting.splice(urgent >= 0 ? urgent : 0, 1)
+      this.tokens -= 1
+      next!.send()
+    }
+    if (this.waiting.length && !this.timer)
+      this.timer = setTimeout(
+        () => {
+          this.timer = undefined
+          this.release()
+        },
+        ((1 - this.tokens) / this.rate) * 1000,
+      )
+  }
+}
+
+/** One bucket per quota, for one Lambda client (one per run: one account and Region). */
+export function lambdaPacer(): (operation: string) => Promise<void> {
+  const buckets = new Map<string, RateBucket>()
+  return (operation) => {
+    const quota = lambdaQuota(operation)
+    if (!quota) return Promise.resolve()
+    let bucket = buckets.get(quota)
+    if (!bucket) buckets.set(quota, (bucket = new RateBucket(LAMBDA_RATES[quota])))
+    return bucket.take(BACKGROUND.has(operation))
+  }
+}

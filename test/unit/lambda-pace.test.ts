@@ -1,0 +1,40 @@
+/**
+ * The Lambda client's pacing (src/aws/pace.ts): which quota each operation spends, a burst
+ * of one second's requests, and reads no write waits for sent after the writes waiting.
+ */
+import assert from 'node:assert/strict'
+import {describe, it} from 'node:test'
+
+import {lambdaPacer, lambdaQuota, RateBucket} from '../../src/aws/pace.js'
+
+describe('Lambda pacing', () => {
+  it("counts each operation against AWS's quota for it", () => {
+    assert.equal(lambdaQuota('GetFunction'), 'getFunction')
+    assert.equal(lambdaQuota('GetPolicy'), 'getPolicy')
+    for (const op of ['GetFunctionConfiguration', 'UpdateFunctionConfiguration', 'TagResource', 'ListTags'])
+      assert.equal(lambdaQuota(op), 'controlPlane', op)
+    assert.equal(lambdaQuota('Invoke'), undefined)
+  })
+
+  it('lets one second of requests go at once and holds the rest', async () => {
+    const bucket = new RateBucket(15)
+    const sent: number[] = []
+    const all = Array.from({length: 17}, (_, i) => bucket.take().then(() => sent.push(i)))
+    await new Promise((r) => setImmediate(r))
+    assert.equal(sent.length, 15)
+    await Promise.all(all)
+    assert.deepEqual(sent, [...Array(17).keys()], 'first come, first served')
+  })
+
+  it('sends background reads after the writes that wait, whenever they came', async () => {
+    const pace = lambdaPacer()
+    await Promise.all(Array.from({length: 15}, () => pace('TagResource'))) // the burst spent
+    const order: string[] = []
+    await Promise.all([
+      pace('ListVersionsByFunction').then(() => order.push('ListVersionsByFunction')),
+      pace('UpdateFunctionConfiguration').then(() => order.push('UpdateFunctionConfiguration')),
+      pace('GetFunction').then(() => order.push('GetFunction')),
+    ])
+    assert.deepEqual(order, ['GetFunction', 'UpdateFunctionConfiguration', 'ListVersionsByFunction'])
+  })
+})
