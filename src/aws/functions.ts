@@ -361,12 +361,38 @@ export async function waitForFunction(
   )
 }
 
+/**
+ * Adds tags to a function. Tags asked for the same function in the same turn of the event loop
+ * go in one TagResource: the function steps record ahead together as a run starts applying
+ * (Step.recordAhead), so each function gets one record write for the run, not one per step
+ * (each on Lambda's 15 requests a second).
+ */
 export async function tagFunction(lambda: LambdaClient, fn: FunctionInfo, tags: Record<string, string>): Promise<void> {
   if (Object.keys(tags).length === 0) return
-  forget(lambda, fn.name)
-  await lambda.send(new TagResourceCommand({Resource: fn.arn.replace(/:\$LATEST$/, ''), Tags: tags}))
-  forget(lambda, fn.name)
+  const batches = tagBatchesOf(lambda)
+  let batch = batches.get(fn.name)
+  if (!batch) {
+    const tagging = {tags: {} as Record<string, string>, sent: Promise.resolve()}
+    tagging.sent = new Promise<void>((turn) => setImmediate(turn)).then(async () => {
+      batches.delete(fn.name)
+      forget(lambda, fn.name)
+      await lambda.send(new TagResourceCommand({Resource: fn.arn.replace(/:\$LATEST$/, ''), Tags: tagging.tags}))
+      forget(lambda, fn.name)
+    })
+    tagging.sent.catch(() => {}) // observed by every caller
+    batches.set(fn.name, (batch = tagging))
+  }
+  Object.assign(batch.tags, tags)
+  await batch.sent
   Object.assign(fn.tags, tags)
+}
+
+/** TagResource requests of this client not sent yet, by function. */
+const tagBatches = new WeakMap<LambdaClient, Map<string, {tags: Record<string, string>; sent: Promise<void>}>>()
+const tagBatchesOf = (lambda: LambdaClient) => {
+  let batches = tagBatches.get(lambda)
+  if (!batches) tagBatches.set(lambda, (batches = new Map()))
+  return batches
 }
 
 export async function untagFunction(lambda: LambdaClient, fn: FunctionInfo, keys: string[]): Promise<void> {

@@ -210,6 +210,15 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
     return {functions: state.functions.map((p) => p.fn.name)}
   },
 
+  /** Each function's record of its VpcConfig, as the run starts applying (tagFunction makes it one write with the others'). */
+  async recordAhead(state, plan, ctx) {
+    const lambda = await ctx.aws.lambda()
+    await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
+      if (op.kind === 'add-security-group' || op.kind === 'move-into-vpc')
+        await recordVpc(lambda, state.functions.find((p) => p.fn.name === op.functionName)!.fn, ctx)
+    })
+  },
+
   async apply(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
     const iam = await ctx.aws.iam()
@@ -239,17 +248,7 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
         case 'add-security-group':
         case 'move-into-vpc': {
           const fn = fnOf(op.functionName)
-          if (!decodeRecord(vpcRecordKey(ctx), fn.tags)) {
-            await tagFunction(
-              lambda,
-              fn,
-              encodeRecord(vpcRecordKey(ctx), {
-                vpcId: fn.vpcId,
-                subnetIds: fn.subnetIds,
-                securityGroupIds: fn.securityGroupIds,
-              } satisfies VpcRecord),
-            )
-          }
+          await recordVpc(lambda, fn, ctx) // made ahead as a rule; here if the plan was made again
           tally.set(fn.name, 'moving into the VPC')
           await updateFunction(lambda, fn, (current) => vpcUpdate(current, op), ctx, 'cct attach')
           tally.set(fn.name, 'in the VPC')
@@ -346,6 +345,13 @@ function noteVersions(byFunction: Record<string, PublishedVersion[]>, ctx: StepC
       `${name} has published version${versions.length > 1 ? 's' : ''} ${versions.map((v) => v.version).join(', ')}${aliases.length ? ` (aliases ${aliases.join(', ')})` : ''}: a version keeps the configuration it was published with, so callers of them get no VPC, layer or REDIS_*; cct changes $LATEST only. After setup, publish a version (aws lambda publish-version --function-name ${name}) and point the aliases at it.`,
     )
   }
+}
+
+/** Records the function's VpcConfig before cct's first change to it (a later run keeps the first record). */
+async function recordVpc(lambda: LambdaClient, fn: FunctionInfo, ctx: StepContext): Promise<void> {
+  if (decodeRecord(vpcRecordKey(ctx), fn.tags)) return
+  const record: VpcRecord = {vpcId: fn.vpcId, subnetIds: fn.subnetIds, securityGroupIds: fn.securityGroupIds}
+  await tagFunction(lambda, fn, encodeRecord(vpcRecordKey(ctx), record))
 }
 
 async function versionsOf(
