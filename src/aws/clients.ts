@@ -64,21 +64,22 @@ export class AwsClients {
 
   /**
    * Lambda throttles its control plane per account: each attempt waits its turn at Lambda's
-   * rates (pace.ts), and what is refused anyway (another caller spent the budget) gets
-   * adaptive retries (backoff, Retry-After, a sending rate that drops after a refusal) and
-   * more patience with refusals (retry.ts).
+   * rates (pace.ts), and what is refused anyway (another caller spent the budget) is retried
+   * with backoff and more patience with refusals (retry.ts). Standard retries, not adaptive:
+   * the pacer keeps the rate, and one refusal made the adaptive mode slow every request of
+   * the client for seconds (fifty functions' GetFunction polls, whose own quota had room).
    */
   lambda(): Promise<LambdaClient> {
     return this.client('lambda', async () => {
       const options = this.options()
       const client = new (await import('./sdk/lambda.js')).LambdaClient({
         ...options,
-        retryMode: 'adaptive',
+        retryMode: 'standard',
         maxAttempts: Math.max(options.maxAttempts, THROTTLED_ATTEMPTS),
       })
-      // The SDK made its adaptive strategy from the options above; each call asks the config for it.
-      const adaptive = (await client.config.retryStrategy()) as unknown as RetryStrategy
-      const patient = patientWhenThrottled(adaptive, options.maxAttempts)
+      // The SDK made its strategy from the options above; each call asks the config for it.
+      const standard = (await client.config.retryStrategy()) as unknown as RetryStrategy
+      const patient = patientWhenThrottled(standard, options.maxAttempts)
       ;(client.config as {retryStrategy: () => Promise<unknown>}).retryStrategy = async () => patient
       return this.pacedLambda(client)
     })
@@ -100,8 +101,14 @@ export class AwsClients {
   private pacedLambda(client: LambdaClient): LambdaClient {
     ;(client as unknown as SdkClient).middlewareStack.add(
       (next: (args: unknown) => Promise<unknown>, context: {commandName?: string}) => async (args: unknown) => {
-        await this.lambdaPace((context.commandName ?? '').replace(/Command$/, ''))
-        return next(args)
+        const operation = (context.commandName ?? '').replace(/Command$/, '')
+        await this.lambdaPace.take(operation)
+        try {
+          return await next(args)
+        } catch (error) {
+          if ((error as {name?: string}).name === 'TooManyRequestsException') this.lambdaPace.refused(operation)
+          throw error
+        }
       },
       {step: 'finalizeRequest', name: 'cctLambdaPace', priority: 'normal'},
     )

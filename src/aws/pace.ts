@@ -4,9 +4,9 @@
  * request rate quotas, per account and Region, not increasable): GetFunction 100 requests a
  * second, GetPolicy 15, "the remainder of the control plane API requests (excludes invocation,
  * GetFunction, and GetPolicy requests): 15 requests per second across all APIs". A refusal
- * costs more than the wait: the SDK's adaptive retries back off and then slow the whole client
- * (GetFunction's 100/s included) for seconds. Another caller in the account can still spend
- * the same budget: what it leaves refused is retried as before (clients.ts, retry.ts).
+ * costs more than the wait (a retry's backoff). Another caller in the account can still spend
+ * the same budget: a refused request is retried (clients.ts, retry.ts), and the bucket is taken
+ * for empty, as Lambda's is, so the requests behind it wait for the rate again.
  */
 
 /** Requests a second Lambda admits, by the quota an operation counts against. */
@@ -22,11 +22,12 @@ export function lambdaQuota(operation: string): keyof typeof LAMBDA_RATES | unde
 }
 
 /**
- * Reads no write of the run waits for (published versions and their aliases, for a note):
- * sent when nothing else waits for the rate, so fifty functions' are not queued before the
- * updates that the cache's creation leaves time for.
+ * Requests nothing soon waits for, sent when nothing else waits for the rate: published
+ * versions and their aliases (applying, for a note: fifty functions' are not queued before the
+ * updates), and clearing a record once its change is undone (rollback's updates go first, so
+ * the cache's deletion, which waits for them, starts sooner; the records go meanwhile).
  */
-const BACKGROUND = new Set(['ListVersionsByFunction', 'ListAliases'])
+const BACKGROUND = new Set(['ListVersionsByFunction', 'ListAliases', 'UntagResource'])
 
 /**
  * A token bucket holding one second of requests (what AWS allows in a burst is not documented),
@@ -40,6 +41,12 @@ export class RateBucket {
 
   constructor(private readonly rate: number) {
     this.tokens = rate
+  }
+
+  /** Lambda refused a request: its bucket is empty, whatever this one counted. */
+  empty(): void {
+    this.release()
+    this.tokens = Math.min(this.tokens, 0)
   }
 
   /** Resolves when this request may be sent. */
@@ -71,14 +78,18 @@ export class RateBucket {
   }
 }
 
-/** One bucket per quota, for one Lambda client (one per run: one account and Region). */
-export function lambdaPacer(): (operation: string) => Promise<void> {
+/** One bucket per quota, for the Lambda clients of one run (one account and Region). */
+export function lambdaPacer(): {take(operation: string): Promise<void>; refused(operation: string): void} {
   const buckets = new Map<string, RateBucket>()
-  return (operation) => {
+  const bucketOf = (operation: string) => {
     const quota = lambdaQuota(operation)
-    if (!quota) return Promise.resolve()
+    if (!quota) return undefined
     let bucket = buckets.get(quota)
     if (!bucket) buckets.set(quota, (bucket = new RateBucket(LAMBDA_RATES[quota])))
-    return bucket.take(BACKGROUND.has(operation))
+    return bucket
+  }
+  return {
+    take: (operation) => bucketOf(operation)?.take(BACKGROUND.has(operation)) ?? Promise.resolve(),
+    refused: (operation) => bucketOf(operation)?.empty(),
   }
 }

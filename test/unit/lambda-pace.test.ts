@@ -28,13 +28,26 @@ describe('Lambda pacing', () => {
 
   it('sends background reads after the writes that wait, whenever they came', async () => {
     const pace = lambdaPacer()
-    await Promise.all(Array.from({length: 15}, () => pace('TagResource'))) // the burst spent
+    await Promise.all(Array.from({length: 15}, () => pace.take('TagResource'))) // the burst spent
     const order: string[] = []
+    const take = (op: string) => pace.take(op).then(() => order.push(op))
     await Promise.all([
-      pace('ListVersionsByFunction').then(() => order.push('ListVersionsByFunction')),
-      pace('UpdateFunctionConfiguration').then(() => order.push('UpdateFunctionConfiguration')),
-      pace('GetFunction').then(() => order.push('GetFunction')),
+      take('UntagResource'),
+      take('ListVersionsByFunction'),
+      take('UpdateFunctionConfiguration'),
+      take('GetFunction'),
     ])
-    assert.deepEqual(order, ['GetFunction', 'UpdateFunctionConfiguration', 'ListVersionsByFunction'])
+    assert.deepEqual(order, ['GetFunction', 'UpdateFunctionConfiguration', 'UntagResource', 'ListVersionsByFunction'])
+  })
+
+  it('takes the bucket for empty when Lambda refuses a request', async () => {
+    const bucket = new RateBucket(15)
+    await bucket.take()
+    bucket.empty()
+    let sent = false
+    const next = bucket.take().then(() => (sent = true))
+    await new Promise((r) => setImmediate(r))
+    assert.equal(sent, false, 'waits for the rate, though the bucket had 14 left by its count')
+    await next
   })
 })
