@@ -1,7 +1,7 @@
 /**
  * Setup and rollback against their floors, and against the runbook by the AWS CLI:
  *
- *   npm run build && node --import tsx bench/setup/run.ts [--functions 5,50] [--runbook 5,50]
+ *   npm run build && node --import tsx bench/setup/run.ts [--functions 5,50] [--runbook 5,50] [--label name]
  *
  * The sandbox with the issue's delays (cache creation 20 s, deletion 10 s, Lambda updates 2 s,
  * ENI linger 10 s) and Lambda's control-plane rate limits at AWS's defaults (15/s, GetFunction
@@ -14,31 +14,25 @@
  * function update), rollback = one function update + the longer of ENI linger and cache
  * deletion; with more functions than Lambda's rate admits in a second, + the seconds the rate
  * needs for the rest of the updates. Wall times are whole processes (node start included).
- * Results go to bench/results/setup-<date>.{json,md} with the machine and its load.
+ * Results go to bench/results/setup-<date>[-<label>].{json,md} with the machine and its load.
  */
 import {execFileSync, spawn} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {homedir, loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {lambdaThrottles, REPO_ROOT, startSandbox, type FidelityConfig, type Sandbox} from '../../sandbox/launcher.js'
+import {lambdaThrottles, REPO_ROOT, startSandbox, type Sandbox} from '../../sandbox/launcher.js'
 import {SEED_ROLE, seedAccount} from '../../sandbox/seed.js'
 import {machine} from '../machine.js'
+import {BENCH_FIDELITY, DELAYS, GET_FUNCTION_RATE, LAMBDA_RATE} from './fidelity.js'
 
 const list = (name: string, fallback: number[]) => {
   const i = process.argv.indexOf(`--${name}`)
   return i > 0 ? process.argv[i + 1]!.split(',').filter(Boolean).map(Number) : fallback
 }
 const SIZES = list('functions', [5, 50])
+const LABEL = process.argv.includes('--label') ? process.argv[process.argv.indexOf('--label') + 1] : undefined
 const RUNBOOK_SIZES = list('runbook', [5])
-const DELAYS = {
-  replicationGroupCreateSeconds: 20,
-  replicationGroupDeleteSeconds: 10,
-  lambdaUpdateSeconds: 2,
-  eniLingerSeconds: 10,
-} satisfies Partial<FidelityConfig>
-/** Lambda's default control-plane rate (the sandbox's default too): requests a second, and the bucket holds one second's. */
-const LAMBDA_RATE = 15
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
 
 /** The AWS CLI: on PATH, or installed once with pip into a venv of the bench's own. */
@@ -74,7 +68,7 @@ function timed(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv)
 }
 
 async function withSandbox<T>(functions: number, work: (sandbox: Sandbox, names: string[]) => Promise<T>): Promise<T> {
-  const sandbox = await startSandbox({redis: false, fidelity: DELAYS})
+  const sandbox = await startSandbox({redis: false, fidelity: BENCH_FIDELITY})
   try {
     const {functionNames} = await seedAccount(sandbox, {functions})
     return await work(sandbox, functionNames)
@@ -196,9 +190,9 @@ async function main(): Promise<void> {
   const last = rows.at(-1)!
   const result = {
     date: new Date().toISOString(),
-    command: `node --import tsx bench/setup/run.ts --functions ${SIZES.join(',')} --runbook ${RUNBOOK_SIZES.join(',')}`,
+    command: `node --import tsx bench/setup/run.ts --functions ${SIZES.join(',')} --runbook ${RUNBOOK_SIZES.join(',') || "''"}${LABEL ? ` --label ${LABEL}` : ''}`,
     machine: {...machine(), loadAverageAtEnd: loadavg().map((l) => round(l, 2))},
-    sandbox: {...DELAYS, lambdaControlPlaneRate: LAMBDA_RATE, lambdaGetFunctionRate: 100},
+    sandbox: {...DELAYS, lambdaControlPlaneRate: LAMBDA_RATE, lambdaGetFunctionRate: GET_FUNCTION_RATE},
     runs: rows,
     scaling:
       rows.length > 1
@@ -209,18 +203,19 @@ async function main(): Promise<void> {
         : null,
   }
   const day = result.date.slice(0, 10)
+  const name = `setup-${day}${LABEL ? `-${LABEL}` : ''}`
   const dir = join(REPO_ROOT, 'bench/results')
   mkdirSync(dir, {recursive: true})
-  writeFileSync(join(dir, `setup-${day}.json`), `${JSON.stringify(result, null, 2)}\n`)
+  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`)
   const m = result.machine as Record<string, unknown>
   const row = (r: Row) =>
     `| ${r.functions} | ${r.cct.setupSeconds} | ${r.floors.setup} | ×${r.ratios.setupOverFloor} | ${r.runbookSeconds ?? 'not run'} | ${r.cct.rollbackSeconds} | ${r.floors.rollback} | ×${r.ratios.rollbackOverFloor} | ${r.cct.calls.rerun} (${r.cct.calls.rerunMutating} mutating) | ${r.cct.throttled.setup} / ${r.cct.throttled.rerun} / ${r.cct.throttled.rollback} | ${r.loadAverage.join(' ')} |`
   writeFileSync(
-    join(dir, `setup-${day}.md`),
+    join(dir, `${name}.md`),
     [
       `# setup and rollback against their floors, ${day}`,
       '',
-      `\`${result.command}\` (after \`npm run build\`): the sandbox with cache creation ${DELAYS.replicationGroupCreateSeconds} s, deletion ${DELAYS.replicationGroupDeleteSeconds} s, Lambda updates ${DELAYS.lambdaUpdateSeconds} s, ENI linger ${DELAYS.eniLingerSeconds} s, Lambda's control plane throttled at ${LAMBDA_RATE} requests/s (GetFunction 100/s); the built CLI with default settings; the runbook's commands by the AWS CLI (bench/setup/runbook.sh).`,
+      `\`${result.command}\` (after \`npm run build\`): the sandbox with cache creation ${DELAYS.replicationGroupCreateSeconds} s, deletion ${DELAYS.replicationGroupDeleteSeconds} s, Lambda updates ${DELAYS.lambdaUpdateSeconds} s, ENI linger ${DELAYS.eniLingerSeconds} s, Lambda's control plane throttled at ${LAMBDA_RATE} requests/s (GetFunction ${GET_FUNCTION_RATE}/s); the built CLI with default settings; the runbook's commands by the AWS CLI (bench/setup/runbook.sh).`,
       '',
       `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, node ${m.node}, ${m.os}; load average at the end ${(m.loadAverageAtEnd as number[]).join(' ')}.`,
       '',

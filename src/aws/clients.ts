@@ -11,6 +11,7 @@ import type {STSClient} from '@aws-sdk/client-sts'
 import {CctError, ExitCode} from '../errors.js'
 import {iamAction} from '../policy.js'
 import {CallLog} from './call-log.js'
+import {lambdaPacer} from './pace.js'
 import {patientWhenThrottled, THROTTLED_ATTEMPTS, type RetryStrategy} from './retry.js'
 import {DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS, validateSettings, type AwsSettings} from './settings.js'
 
@@ -18,7 +19,9 @@ export const PRICE_LIST_REGION = 'us-east-1'
 
 interface SdkClient {
   config: {region: () => Promise<string>}
-  middlewareStack: {add: (mw: any, options: {step: 'initialize'; name: string}) => void}
+  middlewareStack: {
+    add: (mw: any, options: {step: 'initialize' | 'finalizeRequest'; name: string; priority?: 'normal'}) => void
+  }
 }
 
 /**
@@ -60,22 +63,25 @@ export class AwsClients {
   }
 
   /**
-   * Lambda throttles its control plane per account (retry.ts): adaptive retries (backoff,
-   * Retry-After, a sending rate that drops after a refusal) and more patience with refusals.
+   * Lambda throttles its control plane per account: each attempt waits its turn at Lambda's
+   * rates (pace.ts), and what is refused anyway (another caller spent the budget) is retried
+   * with backoff and more patience with refusals (retry.ts). Standard retries, not adaptive:
+   * the pacer keeps the rate, and one refusal made the adaptive mode slow every request of
+   * the client for seconds (fifty functions' GetFunction polls, whose own quota had room).
    */
   lambda(): Promise<LambdaClient> {
     return this.client('lambda', async () => {
       const options = this.options()
       const client = new (await import('./sdk/lambda.js')).LambdaClient({
         ...options,
-        retryMode: 'adaptive',
+        retryMode: 'standard',
         maxAttempts: Math.max(options.maxAttempts, THROTTLED_ATTEMPTS),
       })
-      // The SDK made its adaptive strategy from the options above; each call asks the config for it.
-      const adaptive = (await client.config.retryStrategy()) as unknown as RetryStrategy
-      const patient = patientWhenThrottled(adaptive, options.maxAttempts)
+      // The SDK made its strategy from the options above; each call asks the config for it.
+      const standard = (await client.config.retryStrategy()) as unknown as RetryStrategy
+      const patient = patientWhenThrottled(standard, options.maxAttempts)
       ;(client.config as {retryStrategy: () => Promise<unknown>}).retryStrategy = async () => patient
-      return client
+      return this.pacedLambda(client)
     })
   }
 
@@ -83,9 +89,30 @@ export class AwsClients {
   lambdaOnce(): Promise<LambdaClient> {
     return this.client(
       'lambda',
-      async () => new (await import('./sdk/lambda.js')).LambdaClient(this.options(1)),
+      async () => this.pacedLambda(new (await import('./sdk/lambda.js')).LambdaClient(this.options(1))),
       'lambda-once',
     )
+  }
+
+  /** Both Lambda clients spend the same quotas: one pacer for the run. */
+  private readonly lambdaPace = lambdaPacer()
+
+  /** Each attempt waits for its turn: in finalizeRequest after the retry middleware (priority high). */
+  private pacedLambda(client: LambdaClient): LambdaClient {
+    ;(client as unknown as SdkClient).middlewareStack.add(
+      (next: (args: unknown) => Promise<unknown>, context: {commandName?: string}) => async (args: unknown) => {
+        const operation = (context.commandName ?? '').replace(/Command$/, '')
+        await this.lambdaPace.take(operation)
+        try {
+          return await next(args)
+        } catch (error) {
+          if ((error as {name?: string}).name === 'TooManyRequestsException') this.lambdaPace.refused(operation)
+          throw error
+        }
+      },
+      {step: 'finalizeRequest', name: 'cctLambdaPace', priority: 'normal'},
+    )
+    return client
   }
 
   iam(): Promise<IAMClient> {

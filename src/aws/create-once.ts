@@ -1,4 +1,5 @@
 import {isAwsError} from './errors.js'
+import {THROTTLED_ATTEMPTS} from './retry.js'
 
 /**
  * A create AWS gives no idempotency token for, and that no name keeps unique (CreateVpc,
@@ -19,12 +20,26 @@ export async function createOnce<T>(
     try {
       return await send()
     } catch (error) {
-      if (attempt >= attempts || !mayHaveHappened(error)) throw error
-      await new Promise((resolve) => setTimeout(resolve, baseDelayMs * 2 ** (attempt - 1) * (0.5 + Math.random())))
+      // A refusal for the rate (429) was not carried out: sent again, with the patience the
+      // other calls have for it (retry.ts), and nothing to look up.
+      const refused = isThrottled(error)
+      if (attempt >= (refused ? THROTTLED_ATTEMPTS : attempts) || !mayHaveHappened(error)) throw error
+      const delay = baseDelayMs * 2 ** Math.min(attempt - 1, 4) * (0.5 + Math.random())
+      await new Promise((resolve) => setTimeout(resolve, delay))
+      if (refused) continue
       const found = await find()
       if (found !== undefined) return found
     }
   }
+}
+
+/** Refused for the request rate (HTTP 429, or the service's throttling error): not carried out. */
+function isThrottled(error: unknown): boolean {
+  const e = error as {name?: string; $metadata?: {httpStatusCode?: number}} | undefined
+  return (
+    e?.$metadata?.httpStatusCode === 429 ||
+    /^(TooManyRequestsException|Throttling|ThrottlingException)$/.test(e?.name ?? '')
+  )
 }
 
 /** A failure after which the request may have been carried out, or is worth sending again: 5xx, throttling, no answer. */

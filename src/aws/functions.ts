@@ -50,11 +50,14 @@ export function envBytes(env: Record<string, string>): number {
 
 /**
  * How many functions are worked on at once. Lambda allows 15 control-plane requests a second
- * per account and Region (GetFunction 100): an update holds its slot for the seconds Lambda
- * takes, so 20 keep that budget busy without queueing more than it can serve; the Lambda
- * client's retries absorb the TooManyRequestsException that remain (clients.ts).
+ * per account and Region (GetFunction 100), and the Lambda client sends each request when
+ * that rate admits it (pace.ts), so this bound is not what keeps to the rate: an update
+ * holds its slot for the seconds Lambda takes, and fifty at once let every update of fifty
+ * functions be sent at the full rate before the records are cleared (20 left a third of
+ * them for a second and a third round, each a whole update later). It keeps a few hundred
+ * functions from holding a few hundred requests at once.
  */
-export const FUNCTION_CONCURRENCY = 20
+export const FUNCTION_CONCURRENCY = 50
 
 /** Function updates usually take a second or two: polled this often (when the poll interval is longer). */
 const FUNCTION_POLL_MS = 500
@@ -98,7 +101,7 @@ export function describeFunction(
   const seen = readsOf(lambda)
   let read = seen.get(name)
   if (!read) {
-    read = readFunction(lambda, name)
+    read = readFunction(lambda, name, fresh)
     seen.set(name, read)
     read.catch(() => seen.delete(name))
   }
@@ -106,9 +109,10 @@ export function describeFunction(
   return read.then((fn) => (fn ? structuredClone(fn) : undefined))
 }
 
-async function readFunction(lambda: LambdaClient, name: string): Promise<FunctionInfo | undefined> {
+async function readFunction(lambda: LambdaClient, name: string, fresh: boolean): Promise<FunctionInfo | undefined> {
   try {
     const {Configuration, Tags = {}} = await lambda.send(new GetFunctionCommand({FunctionName: name}))
+    if (fresh) seen(lambda, name, Configuration!)
     return toFunctionInfo(Configuration!, Tags)
   } catch (error) {
     if (isAwsError(error, 'ResourceNotFoundException')) return undefined
@@ -124,6 +128,31 @@ const readsOf = (lambda: LambdaClient) => {
   return seen
 }
 const forget = (lambda: LambdaClient, name: string) => readsOf(lambda).delete(name)
+
+/**
+ * The configuration cct saw last of a function in this run, when that was moments ago: at the
+ * end of its own update (the poll that saw it finish), or in a read made to write from
+ * (describeFunction's `fresh`). The next update of that function starts from it instead of
+ * reading again: with three steps updating each function, and fifty functions, those reads
+ * were a fifth of setup's calls. Still safe against anyone else's change: the write carries
+ * the RevisionId (PreconditionFailedException, nothing overwritten) and an update someone
+ * started since is waited for (ResourceConflictException, then read again).
+ */
+const lastSeen = new WeakMap<LambdaClient, Map<string, FunctionConfiguration>>()
+const lastSeenOf = (lambda: LambdaClient) => {
+  let map = lastSeen.get(lambda)
+  if (!map) lastSeen.set(lambda, (map = new Map()))
+  return map
+}
+const seen = (lambda: LambdaClient, name: string, config: FunctionConfiguration) => lastSeenOf(lambda).set(name, config)
+/** What cct saw last of the function, once (a second write must see the first one's end). */
+const takeSeen = (lambda: LambdaClient, name: string) => {
+  const config = lastSeenOf(lambda).get(name)
+  lastSeenOf(lambda).delete(name)
+  return config
+}
+/** Whether Lambda would refuse a write now (ResourceConflictException): being created or updated. */
+const isBusy = (config: FunctionConfiguration) => config.State === 'Pending' || config.LastUpdateStatus === 'InProgress'
 
 /**
  * The functions a command works on: the ones asked for (each must exist), or by default
@@ -241,17 +270,19 @@ export async function updateFunction(
   // A role that just got its VPC policy can take seconds to be usable (IAM is eventually consistent).
   let roleRetries = 6
   let conflictRetries = 5
+  let written: FunctionConfiguration
   for (;;) {
-    const latest = await waitForFunction(lambda, fn.name, ctx, resume, 'before')
+    const known = takeSeen(lambda, fn.name)
+    const latest = known && !isBusy(known) ? known : await waitForFunction(lambda, fn.name, ctx, resume, 'before')
     const current = latest && latest.RevisionId !== fn.revisionId ? toFunctionInfo(latest, fn.tags) : fn
     const update = await build(current)
     if (!update) return current
     try {
       forget(lambda, fn.name)
-      const config = await lambda.send(
+      written = await lambda.send(
         new UpdateFunctionConfigurationCommand({FunctionName: fn.name, RevisionId: current.revisionId, ...update}),
       )
-      fn = toFunctionInfo(config, fn.tags)
+      fn = toFunctionInfo(written, fn.tags)
       break
     } catch (error) {
       const message = (error as Error).message ?? ''
@@ -276,8 +307,9 @@ export async function updateFunction(
       throw error
     }
   }
-  const done = await waitForFunction(lambda, fn.name, ctx, resume, 'after')
+  const done = await waitForFunction(lambda, fn.name, ctx, resume, 'after', written)
   forget(lambda, fn.name) // a read made while the write was on its way would be stale
+  if (done) seen(lambda, fn.name, done)
   return done ? toFunctionInfo(done, fn.tags) : fn
 }
 
@@ -294,16 +326,21 @@ export async function waitForFunction(
   ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>,
   resume: string,
   when: 'before' | 'after',
+  /** What the write itself answered (InProgress, as a rule): the first poll, without asking again. */
+  written?: FunctionConfiguration,
 ): Promise<FunctionConfiguration | undefined> {
+  let answered = written
   return waitUntil(
     ctx,
     `${name} to finish updating`,
     async () => {
       // GetFunction: its rate limit is the one that many functions polled at once can afford.
-      const {Configuration: config} = (await lambda.send(new GetFunctionCommand({FunctionName: name}))) as {
-        Configuration: FunctionConfiguration
-      }
-      const busy = config.State === 'Pending' || config.LastUpdateStatus === 'InProgress'
+      const config =
+        answered ??
+        ((await lambda.send(new GetFunctionCommand({FunctionName: name}))) as {Configuration: FunctionConfiguration})
+          .Configuration
+      answered = undefined
+      const busy = isBusy(config)
       if (!busy && when === 'after' && (config.State === 'Failed' || config.LastUpdateStatus === 'Failed')) {
         const code = config.LastUpdateStatusReasonCode ?? config.StateReasonCode
         const reason = config.LastUpdateStatus === 'Failed' ? config.LastUpdateStatusReason : config.StateReason
@@ -324,12 +361,38 @@ export async function waitForFunction(
   )
 }
 
+/**
+ * Adds tags to a function. Tags asked for the same function in the same turn of the event loop
+ * go in one TagResource: the function steps record ahead together as a run starts applying
+ * (Step.recordAhead), so each function gets one record write for the run, not one per step
+ * (each on Lambda's 15 requests a second).
+ */
 export async function tagFunction(lambda: LambdaClient, fn: FunctionInfo, tags: Record<string, string>): Promise<void> {
   if (Object.keys(tags).length === 0) return
-  forget(lambda, fn.name)
-  await lambda.send(new TagResourceCommand({Resource: fn.arn.replace(/:\$LATEST$/, ''), Tags: tags}))
-  forget(lambda, fn.name)
+  const batches = tagBatchesOf(lambda)
+  let batch = batches.get(fn.name)
+  if (!batch) {
+    const tagging = {tags: {} as Record<string, string>, sent: Promise.resolve()}
+    tagging.sent = new Promise<void>((turn) => setImmediate(turn)).then(async () => {
+      batches.delete(fn.name)
+      forget(lambda, fn.name)
+      await lambda.send(new TagResourceCommand({Resource: fn.arn.replace(/:\$LATEST$/, ''), Tags: tagging.tags}))
+      forget(lambda, fn.name)
+    })
+    tagging.sent.catch(() => {}) // observed by every caller
+    batches.set(fn.name, (batch = tagging))
+  }
+  Object.assign(batch.tags, tags)
+  await batch.sent
   Object.assign(fn.tags, tags)
+}
+
+/** TagResource requests of this client not sent yet, by function. */
+const tagBatches = new WeakMap<LambdaClient, Map<string, {tags: Record<string, string>; sent: Promise<void>}>>()
+const tagBatchesOf = (lambda: LambdaClient) => {
+  let batches = tagBatches.get(lambda)
+  if (!batches) tagBatches.set(lambda, (batches = new Map()))
+  return batches
 }
 
 export async function untagFunction(lambda: LambdaClient, fn: FunctionInfo, keys: string[]): Promise<void> {

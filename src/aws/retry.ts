@@ -1,9 +1,9 @@
 /**
  * Retries for Lambda's control plane, which refuses requests above a per-account rate
  * (TooManyRequestsException with Retry-After: 15 a second for most actions, shared by
- * every caller in the account). The SDK's adaptive mode already retries those with backoff
- * that honours Retry-After, and slows this client's sending rate after each one; what it
- * lacks is patience: its attempts are the same for every error, so four refusals in a row
+ * every caller in the account; cct keeps to that rate itself, pace.ts, so what is refused
+ * is what another caller spent). The SDK's standard mode already retries those with backoff
+ * that honours Retry-After; what it lacks is patience: its attempts are the same for every error, so four refusals in a row
  * (likely with fifty functions and another tool in the account) would end the run. Here a
  * throttled call may try up to `throttledAttempts` times; any other error keeps `attempts`.
  */

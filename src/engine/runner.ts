@@ -369,10 +369,23 @@ function applyPass(pass: Pass, plans: Map<StepId, Planned>): Promise<RunResult> 
   const {graph} = pass
   const created = new CreatedIds()
   return runPass(pass, async (step, {result, ctx, waitFor, start, emit}) => {
-    await waitFor(step.needs)
-    await waitFor(graph.afters(step))
-    start()
     const planned = plans.get(step.id)!
+    // Its records are written while what it needs is still being made: the cache's 20 s (or
+    // 15 minutes) leave the time, and its end then waits only for the changes themselves.
+    const recording =
+      graph.isTarget(step.id) && planned.changes.length > 0 && step.recordAhead
+        ? step.recordAhead(planned.state, planned.changes, ctx)
+        : undefined
+    recording?.catch(() => {}) // awaited below; a failure is this step's
+    try {
+      await waitFor(step.needs)
+      await waitFor(graph.afters(step))
+    } catch (error) {
+      await recording?.catch(() => {}) // no write of this step outlives its end
+      throw error
+    }
+    await recording
+    start()
     let state = created.resolve(planned.state)
     let changes = created.resolve(planned.changes)
     // A dependency that came out other than its plan could tell (more than ids: a new

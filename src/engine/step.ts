@@ -113,6 +113,12 @@ export interface Step<Id extends StepId = StepId, State = any, Op extends Operat
   output(state: State, ctx: StepContext): StepOutputs[Id]
   /** Performs the plan's operations, and only those: it never works out its own diff. */
   apply(state: State, plan: Change<Op>[], ctx: StepContext): Promise<StepOutputs[Id]>
+  /**
+   * Optional: records what apply will change (crash safety: recorded before it is changed) as
+   * soon as the run starts applying, before the steps it needs are done; apply follows it.
+   * From the plan as planned: ids the run will create are still pending in it.
+   */
+  recordAhead?(state: State, plan: Change<Op>[], ctx: StepContext): Promise<void>
   destroyPlan(state: State, ctx: StepContext): Change<Op>[]
   destroy(state: State, plan: Change<Op>[], ctx: StepContext): Promise<void>
 }

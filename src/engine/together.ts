@@ -11,7 +11,7 @@ export class Together<Part> {
   private readonly given = new Map<StepId, Map<string, Part>>()
   private readonly arrived = new Map<StepId, () => void>()
   private readonly arrivals: Map<StepId, Promise<void>>
-  private readonly changes = new Map<string, Promise<void>>()
+  private readonly changes = new Map<string, unknown>()
 
   constructor(
     private readonly peers: readonly StepId[],
@@ -35,10 +35,9 @@ export class Together<Part> {
     )
   }
 
-  /** `change` made once per resource, whoever asks first; the others wait for the same outcome. */
-  once(resource: string, change: () => Promise<void>): Promise<void> {
-    let made = this.changes.get(resource)
-    if (!made) this.changes.set(resource, (made = change()))
-    return made
+  /** `change` made once per resource, whoever asks first; the others get the same outcome to wait for. */
+  once<T>(resource: string, change: () => T): T {
+    if (!this.changes.has(resource)) this.changes.set(resource, change())
+    return this.changes.get(resource) as T
   }
 }

@@ -76,7 +76,10 @@ export interface AttachState {
   roles: RoleInfo[]
   /** Functions changed by cct earlier (for destroy), found by their record tag. */
   recorded: FunctionInfo[]
-  /** Published versions of the functions, by function name: they keep their own configuration. */
+  /**
+   * Published versions of the functions, by function name: they keep their own configuration.
+   * Not read when inspecting for an apply: there they only make a note, which the apply makes.
+   */
   versions?: Record<string, PublishedVersion[]>
 }
 
@@ -132,19 +135,16 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
       functions: plans,
       roles,
       recorded: functions.filter((f) => decodeRecord(vpcRecordKey(ctx), f.tags)),
-      versions: await versionsOf(lambda, functions),
+      // A ListVersionsByFunction per function, on Lambda's 15/s: fifty functions' took 2-3 s
+      // before the cache's creation could start. Applying, the apply reads them beside its
+      // updates (its note is read after the run, like every note of a run with --yes).
+      ...(ctx.mode === 'apply' ? {} : {versions: await versionsOf(lambda, functions)}),
     }
   },
 
   plan(state, ctx) {
     const changes: Change<AttachOp>[] = []
-    for (const [name, versions] of Object.entries(state.versions ?? {})) {
-      if (versions.length === 0) continue
-      const aliases = versions.flatMap((v) => v.aliases.map((a) => `${a} → ${v.version}`))
-      ctx.note(
-        `${name} has published version${versions.length > 1 ? 's' : ''} ${versions.map((v) => v.version).join(', ')}${aliases.length ? ` (aliases ${aliases.join(', ')})` : ''}: a version keeps the configuration it was published with, so callers of them get no VPC, layer or REDIS_*; cct changes $LATEST only. After setup, publish a version (aws lambda publish-version --function-name ${name}) and point the aliases at it.`,
-      )
-    }
+    noteVersions(state.versions ?? {}, ctx)
     const rolesInUse = new Set(state.functions.filter((p) => p.target).map((p) => p.fn.role))
     for (const role of state.roles) {
       if (!role.canCreateEni && rolesInUse.has(role.arn)) {
@@ -210,10 +210,25 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
     return {functions: state.functions.map((p) => p.fn.name)}
   },
 
+  /** Each function's record of its VpcConfig, as the run starts applying (tagFunction makes it one write with the others'). */
+  async recordAhead(state, plan, ctx) {
+    const lambda = await ctx.aws.lambda()
+    await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
+      if (op.kind === 'add-security-group' || op.kind === 'move-into-vpc')
+        await recordVpc(lambda, state.functions.find((p) => p.fn.name === op.functionName)!.fn, ctx)
+    })
+  },
+
   async apply(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
     const iam = await ctx.aws.iam()
     const ops = operations(plan)
+    const versions = state.versions
+      ? undefined
+      : versionsOf(
+          lambda,
+          state.functions.map((p) => p.fn),
+        )
     const fnOf = (name: string) => state.functions.find((p) => p.fn.name === name)!.fn
     // Roles first: a function moved into a VPC needs its role's ENI permissions.
     for (const op of ops) {
@@ -233,17 +248,7 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
         case 'add-security-group':
         case 'move-into-vpc': {
           const fn = fnOf(op.functionName)
-          if (!decodeRecord(vpcRecordKey(ctx), fn.tags)) {
-            await tagFunction(
-              lambda,
-              fn,
-              encodeRecord(vpcRecordKey(ctx), {
-                vpcId: fn.vpcId,
-                subnetIds: fn.subnetIds,
-                securityGroupIds: fn.securityGroupIds,
-              } satisfies VpcRecord),
-            )
-          }
+          await recordVpc(lambda, fn, ctx) // made ahead as a rule; here if the plan was made again
           tally.set(fn.name, 'moving into the VPC')
           await updateFunction(lambda, fn, (current) => vpcUpdate(current, op), ctx, 'cct attach')
           tally.set(fn.name, 'in the VPC')
@@ -256,6 +261,7 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
           unknownOperation(op)
       }
     })
+    if (versions) noteVersions(await versions, ctx)
     return {functions: state.functions.map((p) => p.fn.name)}
   },
 
@@ -328,6 +334,24 @@ export const attachStep: Step<'attach', AttachState, AttachOp> = {
         throw new Error(`attach destroy was given ${op.kind}, which only apply performs`)
     }
   },
+}
+
+/** The note for published versions: cct changes $LATEST, which their callers do not run. */
+function noteVersions(byFunction: Record<string, PublishedVersion[]>, ctx: StepContext): void {
+  for (const [name, versions] of Object.entries(byFunction)) {
+    if (versions.length === 0) continue
+    const aliases = versions.flatMap((v) => v.aliases.map((a) => `${a} → ${v.version}`))
+    ctx.note(
+      `${name} has published version${versions.length > 1 ? 's' : ''} ${versions.map((v) => v.version).join(', ')}${aliases.length ? ` (aliases ${aliases.join(', ')})` : ''}: a version keeps the configuration it was published with, so callers of them get no VPC, layer or REDIS_*; cct changes $LATEST only. After setup, publish a version (aws lambda publish-version --function-name ${name}) and point the aliases at it.`,
+    )
+  }
+}
+
+/** Records the function's VpcConfig before cct's first change to it (a later run keeps the first record). */
+async function recordVpc(lambda: LambdaClient, fn: FunctionInfo, ctx: StepContext): Promise<void> {
+  if (decodeRecord(vpcRecordKey(ctx), fn.tags)) return
+  const record: VpcRecord = {vpcId: fn.vpcId, subnetIds: fn.subnetIds, securityGroupIds: fn.securityGroupIds}
+  await tagFunction(lambda, fn, encodeRecord(vpcRecordKey(ctx), record))
 }
 
 async function versionsOf(

@@ -142,6 +142,26 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
     return {functions: state.functions.map((f) => f.name)}
   },
 
+  /**
+   * The records, while the cache is being made: with fifty functions, a TagResource each after
+   * the cache was available took as long again as the updates (Lambda's 15 requests a second).
+   * A new cache's endpoint is not known yet: its record says so (pending), and rollback takes
+   * it for the stack's endpoint (restoredEnv).
+   */
+  async recordAhead(state, plan, ctx) {
+    const lambda = await ctx.aws.lambda()
+    await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
+      if (op.kind !== 'set-env') return
+      await writeRecord(
+        lambda,
+        state.functions.find((f) => f.name === op.functionName)!,
+        op.vars,
+        ctx,
+        true,
+      )
+    })
+  },
+
   async apply(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
     const tally = functionTally(
@@ -169,14 +189,17 @@ export const envStep: Step<'env', EnvState, EnvOp> = {
     )
   },
 
-  async destroy(_state, plan, ctx) {
+  async destroy(state, plan, ctx) {
     const parts = new Map<string, RestorePart>()
     for (const op of operations(plan)) {
       if (op.kind !== 'restore-env') throw new Error(`env destroy was given ${op.kind}, which only apply performs`)
       parts.set(op.functionName, {
         recordKey: envRecordKey(ctx),
         what: 'environment',
-        update: (current, record) => restoredEnv(current.env, record as EnvRecord),
+        update: (current, record) => restoredEnv(current.env, record as EnvRecord, state.desired.REDIS_HOST),
+        // The cache's deletion waits for this step: it may start once no function's
+        // environment names the cache, while the records are cleared (by attach and layer-attach).
+        endsWhenRestored: true,
       })
     }
     await restoreFunctions(ctx, 'env', parts)
@@ -197,24 +220,9 @@ export async function writeEnv(
   resume: string,
   tell: (doing: string) => void = () => {},
 ): Promise<void> {
-  const key = envRecordKey(ctx)
-  const record: EnvRecord = decodeRecord<EnvRecord>(key, fn.tags) ?? {}
-  for (const name of Object.keys(vars)) {
-    const before = record[name]?.before !== undefined ? record[name].before : (fn.env[name] ?? null)
-    // Back to what was there before cct: nothing of ours left to undo for that key.
-    if (!ENV_KEYS.includes(name as (typeof ENV_KEYS)[number]) && vars[name] === before) delete record[name]
-    else record[name] = {before, set: vars[name]!}
-  }
-  const tags = encodeRecord(key, record)
-  await tagFunction(lambda, fn, tags)
-  // A record that grew past one tag (turning auto-cache on later adds keys) is split
-  // into numbered tags; the old single tag would still win when it is read back, and
-  // rollback would restore from it. Drop the tags the new encoding does not use.
-  await untagFunction(
-    lambda,
-    fn,
-    recordTagKeys(key, fn.tags).filter((k) => !(k in tags)),
-  )
+  // The env step records ahead (recordAhead), so this writes nothing unless the plan was
+  // made again since; the cluster step's moves of the helpers are recorded here.
+  await writeRecord(lambda, fn, vars, ctx)
   tell(`setting ${changedKeys(fn, vars).join(', ')}`)
   // Environment.Variables is replaced, not merged, by Lambda: send every variable, as they are at write time.
   await updateFunction(
@@ -239,21 +247,74 @@ function describeVar(key: string, has: string | undefined, needs: string | null)
   return has === undefined ? `${key}=${value(needs)}` : `${key} is ${has}, needs ${value(needs)}`
 }
 
-/** The environment with cct's values put back to what they were; undefined when none is still cct's. */
+/**
+ * Writes (or rewrites) the env record of a function for these variables, unless it already
+ * says so: what each was before cct (kept from an earlier record), what cct sets it to.
+ */
+async function writeRecord(
+  lambda: LambdaClient,
+  fn: FunctionInfo,
+  vars: Desired,
+  ctx: StepContext,
+  /**
+   * Ahead of the change: a record that would lose an entry is left to apply. The entry says
+   * what the variable goes back to, and a plan made again before the change (runner.ts) reads
+   * it from the record (auto-cache turned off kept cct's wrapper when it was gone).
+   */
+  ahead = false,
+): Promise<void> {
+  const record: EnvRecord = decodeRecord<EnvRecord>(envRecordKey(ctx), fn.tags) ?? {}
+  for (const key of Object.keys(vars)) {
+    const before = record[key]?.before !== undefined ? record[key].before : (fn.env[key] ?? null)
+    // Back to what was there before cct: nothing of ours left to undo for that key.
+    if (!ENV_KEYS.includes(key as (typeof ENV_KEYS)[number]) && vars[key] === before) {
+      if (ahead && key in record) return
+      delete record[key]
+    }
+    // Recorded ahead as the endpoint of the cache the run was creating: the stack's endpoint,
+    // which REDIS_HOST is set to, whatever it is now (restoredEnv).
+    else if (!pendingValue(record[key]?.set)) record[key] = {before, set: vars[key]!}
+  }
+  const tags = encodeRecord(envRecordKey(ctx), record)
+  const recorded = recordTagKeys(envRecordKey(ctx), fn.tags)
+  if (recorded.every((k) => k in tags) && Object.keys(tags).every((k) => fn.tags[k] === tags[k])) return
+  await tagFunction(lambda, fn, tags)
+  // A record that grew past one tag (turning auto-cache on later adds keys) is split
+  // into numbered tags; the old single tag would still win when it is read back, and
+  // rollback would restore from it. Drop the tags the new encoding does not use.
+  await untagFunction(
+    lambda,
+    fn,
+    recordTagKeys(envRecordKey(ctx), fn.tags).filter((k) => !(k in tags)),
+  )
+}
+
+/**
+ * The environment with cct's values put back to what they were; undefined when none is still
+ * cct's. A value recorded as pending (the endpoint of a cache the run was creating, recorded
+ * ahead) is cct's when it is the stack's endpoint now (`endpoint`); with no cache left to say
+ * what that is, the variable is left as it is.
+ */
 export function restoredEnv(
   current: Record<string, string>,
   record: EnvRecord,
+  endpoint?: string,
 ): {Environment: {Variables: Record<string, string>}} | undefined {
   const env = {...current}
   let changed = false
-  for (const [key, {before, set}] of Object.entries(record)) {
-    if ((env[key] ?? null) !== set) continue // someone changed it since: theirs now
+  for (const [key, entry] of Object.entries(record)) {
+    const {before} = entry
+    const set = pendingValue(entry.set) ? (endpoint && !isPending(endpoint) ? endpoint : undefined) : entry.set
+    if (set === undefined || (env[key] ?? null) !== set) continue // someone changed it since: theirs now
     if (before === null) delete env[key]
     else env[key] = before
     changed = true
   }
   return changed ? {Environment: {Variables: env}} : undefined
 }
+
+/** A recorded value that is an id the run was to create (isPending takes undefined for one too). */
+const pendingValue = (value: string | null | undefined) => typeof value === 'string' && isPending(value)
 
 export function changedKeys(fn: Pick<FunctionInfo, 'env'>, desired: Desired): string[] {
   return Object.keys(desired).filter((k) => (fn.env[k] ?? null) !== desired[k])

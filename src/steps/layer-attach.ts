@@ -1,3 +1,5 @@
+import type {LambdaClient} from '@aws-sdk/client-lambda'
+
 import {
   FUNCTION_CONCURRENCY,
   mapBounded,
@@ -85,6 +87,15 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
     return {functions: state.functions.map(({fn}) => fn.name)}
   },
 
+  /** Each function's record of its layers, as the run starts applying (tagFunction makes it one write with the others'). */
+  async recordAhead(state, plan, ctx) {
+    const lambda = await ctx.aws.lambda()
+    await mapBounded(operations(plan), FUNCTION_CONCURRENCY, async (op) => {
+      if (op.kind === 'set-layer')
+        await recordLayers(lambda, state.functions.find((f) => f.fn.name === op.functionName)!.fn, ctx)
+    })
+  },
+
   async apply(state, plan, ctx) {
     const lambda = await ctx.aws.lambda()
     const tally = functionTally(
@@ -95,8 +106,7 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
       if (op.kind !== 'set-layer')
         throw new Error(`layer-attach apply was given ${op.kind}, which only destroy performs`)
       const {fn} = state.functions.find((f) => f.fn.name === op.functionName)!
-      if (!decodeRecord(layersRecordKey(ctx), fn.tags))
-        await tagFunction(lambda, fn, encodeRecord(layersRecordKey(ctx), {before: fn.layers}))
+      await recordLayers(lambda, fn, ctx) // made ahead as a rule; here if the plan was made again
       tally.set(fn.name, 'attaching the cache layer')
       // Layers, like Environment, are replaced whole by Lambda: send the full list.
       await updateFunction(
@@ -147,6 +157,12 @@ export const layerAttachStep: Step<'layer-attach', LayerAttachState, LayerAttach
     }
     await restoreFunctions(ctx, 'layer-attach', parts)
   },
+}
+
+/** Records the function's layers before cct's first change to them (a later run keeps the first record). */
+async function recordLayers(lambda: LambdaClient, fn: FunctionInfo, ctx: StepContext): Promise<void> {
+  if (!decodeRecord(layersRecordKey(ctx), fn.tags))
+    await tagFunction(lambda, fn, encodeRecord(layersRecordKey(ctx), {before: fn.layers}))
 }
 
 /** The function's layers with cct's in place of an older version of it, or appended; undefined when already right. */

@@ -189,6 +189,23 @@ describe('env', () => {
     })
     assert.equal(restoredEnv({TABLE_NAME: 't'}, record), undefined, 'nothing of cct left: no write')
   })
+
+  it("an endpoint recorded ahead of the cache (pending) is cct's when it is the stack's endpoint now", () => {
+    const record = {REDIS_HOST: {before: null, set: 'pending:endpoint'}, REDIS_PORT: {before: null, set: '6379'}}
+    const env = {TABLE_NAME: 't', REDIS_HOST: 'master.cct.example', REDIS_PORT: '6379'}
+    assert.deepEqual(restoredEnv(env, record, 'master.cct.example'), {Environment: {Variables: {TABLE_NAME: 't'}}})
+    assert.deepEqual(
+      restoredEnv({...env, REDIS_HOST: 'theirs.example'}, record, 'master.cct.example'),
+      {Environment: {Variables: {TABLE_NAME: 't', REDIS_HOST: 'theirs.example'}}},
+      'a host someone set since is theirs',
+    )
+    assert.deepEqual(
+      restoredEnv(env, record, 'pending:endpoint'),
+      {Environment: {Variables: {TABLE_NAME: 't', REDIS_HOST: 'master.cct.example'}}},
+      "no cache left to say which host is cct's: the host stays",
+    )
+    assert.equal(restoredEnv({TABLE_NAME: 't'}, record, 'master.cct.example'), undefined, 'cut before the update')
+  })
 })
 
 describe('layer-attach', () => {
