@@ -260,7 +260,37 @@ export type FunctionUpdate = Omit<UpdateFunctionConfigurationCommandInput, 'Func
  * change someone makes in the instant before the write fails instead of being
  * overwritten. `build` returns undefined when nothing is left to change.
  */
-export async function updateFunction(
+export function updateFunction(
+  lambda: LambdaClient,
+  fn: FunctionInfo,
+  build: (current: FunctionInfo) => FunctionUpdate | undefined | Promise<FunctionUpdate | undefined>,
+  ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>,
+  resume: string,
+): Promise<FunctionInfo> {
+  return oneAtATime(lambda, fn.name, () => writeFunction(lambda, fn, build, ctx, resume))
+}
+
+/**
+ * cct's own updates of one function, one after the other within a run. Steps that change
+ * the same function can run at once (the cluster step moving the helpers to cluster mode
+ * while attach moves the function into the VPC); Lambda takes one update at a time, and
+ * the second must start from the revision the first left, or it is refused as "changed
+ * by someone else" (PreconditionFailedException).
+ */
+function oneAtATime<T>(lambda: LambdaClient, name: string, work: () => Promise<T>): Promise<T> {
+  let queue = updating.get(lambda)
+  if (!queue) updating.set(lambda, (queue = new Map()))
+  const run = (queue.get(name) ?? Promise.resolve()).catch(() => undefined).then(work)
+  queue.set(name, run)
+  const done = () => {
+    if (queue.get(name) === run) queue.delete(name)
+  }
+  run.then(done, done)
+  return run
+}
+const updating = new WeakMap<LambdaClient, Map<string, Promise<unknown>>>()
+
+async function writeFunction(
   lambda: LambdaClient,
   fn: FunctionInfo,
   build: (current: FunctionInfo) => FunctionUpdate | undefined | Promise<FunctionUpdate | undefined>,
