@@ -273,9 +273,11 @@ async function startMoto(
       'moto server',
       child,
       log,
+      // Ours, not another sandbox's that bound the port between freePort() and our server's bind
+      // (ours then exits with "address already in use", and startWithRetry picks another port).
       async () => {
-        const res = await fetch(`http://127.0.0.1:${port}/cct-fidelity/config`, {signal: AbortSignal.timeout(1000)})
-        return res.ok
+        const res = await fetch(`http://127.0.0.1:${port}/cct-fidelity/pid`, {signal: AbortSignal.timeout(1000)})
+        return res.ok && ((await res.json()) as {pid?: number}).pid === child.pid
       },
       hint,
     )
@@ -287,10 +289,15 @@ async function startRedis(logDir: string, detached: boolean, started: ServerProc
   return startWithRetry(async () => {
     const port = await freePort()
     const log = join(logDir, `redis-${port}.log`)
+    // A name of this start's own, asked back when it answers: ours, not another sandbox's
+    // redis that bound the port first (with --save '' nothing is ever written to it).
+    const dbfilename = `cct-${process.pid}-${port}-${Date.now()}.rdb`
     const redisArgs = [
       'redis-server',
       '--port',
       String(port),
+      '--dbfilename',
+      dbfilename,
       '--bind',
       '127.0.0.1',
       '--save',
@@ -307,7 +314,7 @@ async function startRedis(logDir: string, detached: boolean, started: ServerProc
       'redis-server',
       child,
       log,
-      () => redisCommand(port, 'PING', '+PONG').then(() => true),
+      () => redisReply(port, 'CONFIG GET dbfilename', dbfilename),
       (code) =>
         code === 'ENOENT' && detached
           ? `redis-server was not found on PATH. ${REDIS_HINT}`
@@ -465,6 +472,24 @@ export function redisCommand(port: number, command: string, expect: string): Pro
       const line = reply.split('\r\n')[0]
       if (line === expect) resolveReply()
       else reject(new Error(`redis ${command}: expected ${expect}, got ${line}`))
+    })
+  })
+}
+
+/** Whether redis on `port` answers `command` with a reply that holds `token`. */
+function redisReply(port: number, command: string, token: string): Promise<boolean> {
+  return new Promise((resolveReply, reject) => {
+    const socket = connect({host: '127.0.0.1', port})
+    let reply = ''
+    socket.setTimeout(1000, () => socket.destroy(new Error(`redis ${command}: timed out`)))
+    socket.on('error', reject)
+    socket.on('connect', () => socket.write(`${command}\r\n`))
+    socket.on('data', (chunk) => {
+      reply += chunk.toString()
+      // CONFIG GET's answer: *2, then the name and the value as bulk strings.
+      if (reply.split('\r\n').length < 6) return
+      socket.end()
+      resolveReply(reply.includes(token))
     })
   })
 }

@@ -57,12 +57,15 @@ Design:
   (a request it answers itself, outside the lock, or None) and `on_reset()`.
 
 Run-time settings: GET/POST /cct-fidelity/config (JSON, camelCase or snake_case keys of
-DEFAULTS), POST /cct-fidelity/reset (restore the start-up settings).
+DEFAULTS), POST /cct-fidelity/reset (restore the start-up settings). GET /cct-fidelity/pid:
+which process serves (the launcher checks that the server answering its port is the one it
+started, not another sandbox's that took the port first).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from types import ModuleType
 from typing import Any, Callable
 
@@ -119,6 +122,8 @@ def _config_route(environ: dict[str, Any], start_response: Any, path: str, metho
         if path == "/cct-fidelity/reset" and method == "POST":
             _restore_startup()
             return core.json_response(start_response, "200 OK", core.config)
+        if path == "/cct-fidelity/pid":
+            return core.json_response(start_response, "200 OK", {"pid": os.getpid()})
     return core.json_response(start_response, "404 Not Found", {"error": f"no route {method} {path}"})
 
 
@@ -134,7 +139,7 @@ def wrap_app(app: Callable[..., Any]) -> Callable[..., Any]:
     def middleware(environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if path.startswith("/cct-fidelity/config") or path == "/cct-fidelity/reset":
+        if path.startswith("/cct-fidelity/config") or path in ("/cct-fidelity/reset", "/cct-fidelity/pid"):
             return _config_route(environ, start_response, path, method)
         for module in MODULES:
             route = getattr(module, "route", None)
