@@ -7,7 +7,6 @@
  *   await reads.readAll('articles-api', ids)
  */
 import assert from 'node:assert/strict'
-import {connect as connectTls} from 'node:tls'
 
 import {DescribeReplicationGroupsCommand, ElastiCacheClient} from '@aws-sdk/client-elasticache'
 import {
@@ -19,6 +18,7 @@ import {
   waitUntilFunctionUpdatedV2,
 } from '@aws-sdk/client-lambda'
 import {strToU8} from 'fflate'
+import {Redis} from 'ioredis'
 
 import type {SandboxGetter} from './sandbox.js'
 
@@ -84,12 +84,13 @@ export function stackReads(sandbox: SandboxGetter) {
   }
 
   /** Keys held by the primaries of the stack's cache (TLS, as cct creates it), all shards together. */
-  async function cachedKeys(): Promise<number> {
+  /** The names of every key the cache's primaries hold, sorted. */
+  async function cachedKeys(): Promise<string[]> {
     const res = await fetch(`${sandbox().endpoint}/cct-fidelity/caches`)
     const nodes = (await res.json()) as {kind: string; role: string; real: string}[]
     const primaries = nodes.filter((n) => n.kind === 'node' && n.role === 'primary')
-    const sizes = await Promise.all(primaries.map((n) => dbsize(Number(n.real.split(':')[1]))))
-    return sizes.reduce((a, b) => a + b, 0)
+    const names = await Promise.all(primaries.map((n) => keysOn(Number(n.real.split(':')[1]))))
+    return names.flat().sort()
   }
 
   /**
@@ -114,21 +115,15 @@ export function stackReads(sandbox: SandboxGetter) {
   return {config, group, snapshot, readsAtServer, read, readAll, cachedKeys, patientHelpers}
 }
 
-function dbsize(port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const socket = connectTls({host: '127.0.0.1', port, rejectUnauthorized: false}, () =>
-      socket.write('*1\r\n$6\r\nDBSIZE\r\n'),
-    )
-    let reply = ''
-    socket.setTimeout(5000, () => socket.destroy(new Error(`DBSIZE on ${port} timed out`)))
-    socket.on('error', reject)
-    socket.on('data', (chunk) => {
-      reply += chunk.toString()
-      const m = /^:(\d+)\r\n/.exec(reply)
-      if (m) {
-        socket.end()
-        resolve(Number(m[1]))
-      } else if (reply.includes('\r\n')) socket.destroy(new Error(`DBSIZE on ${port}: ${reply}`))
-    })
-  })
+async function keysOn(port: number): Promise<string[]> {
+  const node = new Redis({host: '127.0.0.1', port, tls: {rejectUnauthorized: false}, lazyConnect: true})
+  try {
+    await node.connect()
+    return await node.keys('*')
+  } finally {
+    node.disconnect()
+  }
 }
+
+/** The names in `before` that `now` lacks. */
+export const missingKeys = (before: string[], now: string[]): string[] => before.filter((k) => !now.includes(k))
