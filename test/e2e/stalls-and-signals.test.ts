@@ -47,9 +47,10 @@ describe('an endpoint that accepts and never answers', () => {
     assert.equal(run.code, 1, run.stderr)
     const lines = errorLines(run.stderr)
     assert.equal(lines.length, 1, run.stderr)
+    // The plan's first reads go out at once: whichever times out first is named.
     assert.match(
       lines[0]!,
-      /^✖ AWS did not answer ec2:(DescribeAvailabilityZones|DescribeVpcs) in time \(the request socket timed out after 500 ms of inactivity/,
+      /^✖ AWS did not answer ec2:\w+ in time \(the request socket timed out after 500 ms of inactivity/,
     )
     assert.match(lines[0]!, /CCT_CONNECT_TIMEOUT and CCT_REQUEST_TIMEOUT \(seconds\) set the limits/)
     // Four attempts of 0.5 s and the SDK's backoff: far below "for ever" and the 30 s default.
