@@ -314,7 +314,7 @@ async function startRedis(logDir: string, detached: boolean, started: ServerProc
       'redis-server',
       child,
       log,
-      () => redisReply(port, 'CONFIG GET dbfilename', dbfilename),
+      () => redisConfigIs(port, 'dbfilename', dbfilename),
       (code) =>
         code === 'ENOENT' && detached
           ? `redis-server was not found on PATH. ${REDIS_HINT}`
@@ -458,26 +458,20 @@ async function post(url: string, body: string): Promise<void> {
 }
 
 /** Sends one inline redis command and checks the one-line reply (PING, FLUSHALL). */
-export function redisCommand(port: number, command: string, expect: string): Promise<void> {
-  return new Promise((resolveReply, reject) => {
-    const socket = connect({host: '127.0.0.1', port})
-    let reply = ''
-    socket.setTimeout(1000, () => socket.destroy(new Error(`redis ${command}: timed out`)))
-    socket.on('error', reject)
-    socket.on('connect', () => socket.write(`${command}\r\n`))
-    socket.on('data', (chunk) => {
-      reply += chunk.toString()
-      if (!reply.includes('\r\n')) return
-      socket.end()
-      const line = reply.split('\r\n')[0]
-      if (line === expect) resolveReply()
-      else reject(new Error(`redis ${command}: expected ${expect}, got ${line}`))
-    })
-  })
+export async function redisCommand(port: number, command: string, expect: string): Promise<void> {
+  const line = (await redisAsk(port, command, (reply) => reply.includes('\r\n'))).split('\r\n')[0]
+  if (line !== expect) throw new Error(`redis ${command}: expected ${expect}, got ${line}`)
 }
 
-/** Whether redis on `port` answers `command` with a reply that holds `token`. */
-function redisReply(port: number, command: string, token: string): Promise<boolean> {
+/** Whether redis on `port` answers CONFIG GET `name` with `value`. */
+async function redisConfigIs(port: number, name: string, value: string): Promise<boolean> {
+  // CONFIG GET's answer: *2, then the name and the value as bulk strings.
+  const reply = await redisAsk(port, `CONFIG GET ${name}`, (r) => r.split('\r\n').length >= 6)
+  return reply.split('\r\n')[4] === value
+}
+
+/** One inline command to redis on `port`; its reply once `whole` says all of it has come. */
+function redisAsk(port: number, command: string, whole: (reply: string) => boolean): Promise<string> {
   return new Promise((resolveReply, reject) => {
     const socket = connect({host: '127.0.0.1', port})
     let reply = ''
@@ -486,10 +480,9 @@ function redisReply(port: number, command: string, token: string): Promise<boole
     socket.on('connect', () => socket.write(`${command}\r\n`))
     socket.on('data', (chunk) => {
       reply += chunk.toString()
-      // CONFIG GET's answer: *2, then the name and the value as bulk strings.
-      if (reply.split('\r\n').length < 6) return
+      if (!whole(reply)) return
       socket.end()
-      resolveReply(reply.includes(token))
+      resolveReply(reply)
     })
   })
 }

@@ -291,11 +291,7 @@ function oneAtATime<T>(lambda: LambdaClient, name: string, work: () => Promise<T
 const updating = new WeakMap<LambdaClient, Map<string, Promise<unknown>>>()
 
 async function writeFunction(
-  lambda: LambdaClient,
-  fn: FunctionInfo,
-  build: (current: FunctionInfo) => FunctionUpdate | undefined | Promise<FunctionUpdate | undefined>,
-  ctx: Pick<StepContext, 'progress' | 'signal' | 'options'>,
-  resume: string,
+  ...[lambda, fn, build, ctx, resume]: Parameters<typeof updateFunction>
 ): Promise<FunctionInfo> {
   // A role that just got its VPC policy can take seconds to be usable (IAM is eventually consistent).
   let roleRetries = 6

@@ -21,20 +21,10 @@ import {STACK_STEPS} from '../../src/stack-steps.js'
 import {keyspace, primaryNode} from '../support/cache-node.js'
 import {cli, jsonResult, runSteps} from '../support/cct.js'
 import {useSandbox} from '../support/sandbox.js'
+import {articleGet} from '../support/stack-reads.js'
 
 const sandbox = useSandbox({seed: true, seedData: true, fidelity: {metricsPeriodSeconds: 1}})
 const EXAMPLE = join(import.meta.dirname, '..', '..', 'templates', 'functions', 'articles-api', 'python', 'index.py')
-
-const getById = (id: string) => ({
-  version: '2.0',
-  routeKey: 'GET /articles/{id}',
-  rawPath: `/articles/${id}`,
-  rawQueryString: '',
-  headers: {},
-  pathParameters: {id},
-  requestContext: {http: {method: 'GET', path: `/articles/${id}`}},
-  isBase64Encoded: false,
-})
 
 async function fidelity<T>(path: string): Promise<T> {
   return (await (await fetch(`${sandbox().endpoint}/cct-fidelity/${path}`)).json()) as T
@@ -52,7 +42,7 @@ describe('verify and cost figures', () => {
       return JSON.parse(Buffer.from(r.Payload!).toString()) as {statusCode: number}
     }
     // Before setup: the seeded API reads DynamoDB directly, every time.
-    for (let i = 0; i < 10; i++) assert.equal((await invoke(getById(`a-00${(i % 5) + 1}`))).statusCode, 200)
+    for (let i = 0; i < 10; i++) assert.equal((await invoke(articleGet(`a-00${(i % 5) + 1}`))).statusCode, 200)
     const before = await fidelity<{capacity: Record<string, {read: number}>}>('dynamodb-requests')
     const readsBefore = before.capacity.articles!.read
     assert.ok(readsBefore > 0)
@@ -69,7 +59,7 @@ describe('verify and cost figures', () => {
       await new Promise((r) => setTimeout(r, 100))
     }
     for (let i = 0; i < 60; i++)
-      assert.equal((await invoke(getById(`a-0${String((i % 12) + 1).padStart(2, '0')}`))).statusCode, 200)
+      assert.equal((await invoke(articleGet(`a-0${String((i % 12) + 1).padStart(2, '0')}`))).statusCode, 200)
 
     const info = await keyspace(s.endpoint, await primaryNode(s.endpoint))
     // INFO counts key lookups (entries, generations, locks), not the application's reads.
