@@ -46,7 +46,7 @@ const DELETABLE = ['available', 'create-failed']
 const isDeletable = (status: string): boolean => DELETABLE.includes(status)
 
 /** The cache, or undefined when there is none of that id. */
-export async function findCache<T extends CacheResource>(
+async function findCache<T extends CacheResource>(
   kind: CacheKind<T>,
   elasticache: ElastiCacheClient,
   id: string,
@@ -60,7 +60,7 @@ export async function findCache<T extends CacheResource>(
 }
 
 /** true/false from the cache's tags; undefined while AWS will not read them (not yet available). */
-export async function ownedByStack<T extends CacheResource>(
+async function ownedByStack<T extends CacheResource>(
   kind: CacheKind<T>,
   elasticache: ElastiCacheClient,
   resource: T,
@@ -82,7 +82,7 @@ export function deletionDetail(status: string): string {
 }
 
 /** Deletes the cache once it settles and waits until it is gone; one already deleting is only waited for. */
-export async function deleteCache<T extends CacheResource>(
+async function deleteCache<T extends CacheResource>(
   kind: CacheKind<T>,
   elasticache: ElastiCacheClient,
   id: string,
@@ -127,7 +127,7 @@ async function deleteWhenSettled<T extends CacheResource>(
 }
 
 /** Until the cache is available; create-failed stops the wait with what to do next. */
-export async function waitForAvailable<T extends CacheResource>(
+async function waitForAvailable<T extends CacheResource>(
   kind: CacheKind<T>,
   elasticache: ElastiCacheClient,
   id: string,
@@ -152,7 +152,7 @@ export async function waitForAvailable<T extends CacheResource>(
   return cache!
 }
 
-export async function waitForGone<T extends CacheResource>(
+async function waitForGone<T extends CacheResource>(
   kind: CacheKind<T>,
   elasticache: ElastiCacheClient,
   id: string,
@@ -169,4 +169,19 @@ export async function waitForGone<T extends CacheResource>(
     resume,
     usually(kind.deleteTakes),
   )
+}
+
+/** One kind's lifecycle, bound: what a step calls (`replicationGroups.find(elasticache, id)`). */
+export function lifecycleOf<T extends CacheResource>(kind: CacheKind<T>) {
+  return {
+    find: (elasticache: ElastiCacheClient, id: string) => findCache(kind, elasticache, id),
+    ownedByStack: (elasticache: ElastiCacheClient, resource: T, stack: string) =>
+      ownedByStack(kind, elasticache, resource, stack),
+    waitForAvailable: (elasticache: ElastiCacheClient, id: string, ctx: StepContext) =>
+      waitForAvailable(kind, elasticache, id, ctx),
+    waitForGone: (elasticache: ElastiCacheClient, id: string, ctx: StepContext, resume: string) =>
+      waitForGone(kind, elasticache, id, ctx, resume),
+    delete: (elasticache: ElastiCacheClient, id: string, alreadyDeleting: boolean, ctx: StepContext) =>
+      deleteCache(kind, elasticache, id, alreadyDeleting, ctx),
+  }
 }

@@ -82,8 +82,8 @@ export async function costOfStack(request: CostRequest): Promise<CostReport> {
   const natPricing = natGatewayId ? natPrices(aws, report.region) : undefined
   let setupAt: Date | undefined
   if (cache.serverless) {
-    const {findServerlessCache} = await import('../steps/serverless-cache.js')
-    const described = await findServerlessCache(elasticache, cache.replicationGroupId)
+    const {serverlessCaches} = await import('../steps/serverless-cache.js')
+    const described = await serverlessCaches.find(elasticache, cache.replicationGroupId)
     setupAt = described?.CreateTime
     const engine = described?.Engine === 'valkey' ? 'valkey' : 'redis'
     const {after} = windows(setupAt, request.hours, now)

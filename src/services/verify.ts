@@ -169,8 +169,8 @@ export async function verifyStack(request: VerifyRequest): Promise<VerifyReport>
 }
 
 async function describeServerless(elasticache: import('@aws-sdk/client-elasticache').ElastiCacheClient, name: string) {
-  const {findServerlessCache} = await import('../steps/serverless-cache.js')
-  const c = await findServerlessCache(elasticache, name)
+  const {serverlessCaches} = await import('../steps/serverless-cache.js')
+  const c = await serverlessCaches.find(elasticache, name)
   return {
     status: c?.Status ?? 'missing',
     engine: c?.Engine,

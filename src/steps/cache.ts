@@ -1,11 +1,8 @@
-import {DescribeReplicationGroupsCommand, type ElastiCacheClient} from '@aws-sdk/client-elasticache'
-
-import {isAwsError} from '../aws/errors.js'
 import {isUndoing, type Change, type Step, type StepContext} from '../engine/step.js'
 import {conflictError} from '../errors.js'
 import {optionLabel} from '../options.js'
-import {clusterStep, replicationGroupId, type ClusterOp, type ClusterState} from './cluster.js'
-import {findServerlessCache, serverlessCacheStep, type ServerlessOp, type ServerlessState} from './serverless-cache.js'
+import {clusterStep, replicationGroupId, replicationGroups, type ClusterOp, type ClusterState} from './cluster.js'
+import {serverlessCacheStep, serverlessCaches, type ServerlessOp, type ServerlessState} from './serverless-cache.js'
 
 export type CacheOp = ClusterOp | ServerlessOp
 
@@ -105,8 +102,8 @@ async function refuseOtherKind(ctx: StepContext, asked: CacheState['kind']): Pro
   const name = replicationGroupId(ctx.stack)
   const status =
     asked === 'serverless'
-      ? await findGroupStatus(elasticache, name)
-      : (await findServerlessCache(elasticache, name))?.Status
+      ? (await replicationGroups.find(elasticache, name))?.Status
+      : (await serverlessCaches.find(elasticache, name))?.Status
   // One on its way out bills nothing more; the new one waits for no one.
   if (status === undefined || status === 'deleting') return
   const flag = optionLabel(ctx.options, 'serverless')
@@ -118,16 +115,4 @@ async function refuseOtherKind(ctx: StepContext, asked: CacheState['kind']): Pro
       ? `Leave out ${flag} to keep the replication group, or remove it with \`cct rollback\` first (the cache starts empty)`
       : `Add ${flag} (or "serverless": true in cct.json) to keep it, or remove it with \`cct rollback\` first (the cache starts empty)`,
   )
-}
-
-async function findGroupStatus(elasticache: ElastiCacheClient, id: string): Promise<string | undefined> {
-  try {
-    const {ReplicationGroups = []} = await elasticache.send(
-      new DescribeReplicationGroupsCommand({ReplicationGroupId: id}),
-    )
-    return ReplicationGroups[0]?.Status
-  } catch (error) {
-    if (isAwsError(error, 'ReplicationGroupNotFoundFault')) return undefined
-    throw error
-  }
 }

@@ -12,15 +12,7 @@ import {
   type ReplicationGroup,
 } from '@aws-sdk/client-elasticache'
 
-import {
-  deleteCache,
-  deletionDetail,
-  findCache,
-  ownedByStack as cacheOwnedByStack,
-  waitForAvailable as waitForCache,
-  waitForGone as waitForCacheGone,
-  type CacheKind,
-} from '../aws/cache-lifecycle.js'
+import {deletionDetail, lifecycleOf, type CacheKind} from '../aws/cache-lifecycle.js'
 import {checkCacheOffering} from '../aws/offerings.js'
 import {
   isPending,
@@ -182,14 +174,14 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
       zones: ctx.need('vpc').zones,
     }
     const elasticache = await ctx.aws.elasticache()
-    const group = await findGroup(elasticache, replicationGroupId(ctx.stack))
+    const group = await replicationGroups.find(elasticache, replicationGroupId(ctx.stack))
     if (!group || group.Status === 'deleting' || group.Status === 'create-failed') {
       if (group) {
         // ElastiCache reads no tags of a group that is not available: the description cct gave it says whose it is.
         if (
           group.Status === 'create-failed' &&
-          ((await ownedByStack(elasticache, group, ctx.stack)) ?? group.Description === groupDescription(ctx.stack)) ===
-            false
+          ((await replicationGroups.ownedByStack(elasticache, group, ctx.stack)) ??
+            group.Description === groupDescription(ctx.stack)) === false
         ) {
           throw conflictError(
             `Replication group ${group.ReplicationGroupId} exists (create-failed) but was not created by cct`,
@@ -222,7 +214,7 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
       return state
     }
     // ElastiCache refuses to read tags until a group is available; ownership is then checked after the wait.
-    const owned = await ownedByStack(elasticache, group, ctx.stack)
+    const owned = await replicationGroups.ownedByStack(elasticache, group, ctx.stack)
     if (owned === false) {
       throw conflictError(
         `Replication group ${group.ReplicationGroupId} exists but was not created by cct`,
@@ -436,7 +428,7 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
     for (const op of operations(plan)) {
       switch (op.kind) {
         case 'create-replication-group':
-          if (op.afterDeletion) await waitForGone(elasticache, op.id, ctx, 'cct cluster')
+          if (op.afterDeletion) await replicationGroups.waitForGone(elasticache, op.id, ctx, 'cct cluster')
           if (isPending(op.securityGroupId) || isPending(op.subnetGroup))
             throw new Error('cluster apply ran before its groups exist')
           await createNamed(
@@ -470,10 +462,11 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
             ['ReplicationGroupAlreadyExistsFault', 'ReplicationGroupAlreadyExists'],
             // A group still creating has no tags to read: the description cct gave it says whose it is.
             async () => {
-              const group = await findGroup(elasticache, op.id)
+              const group = await replicationGroups.find(elasticache, op.id)
               if (!group) return undefined
               const ours =
-                (await ownedByStack(elasticache, group, ctx.stack)) ?? group.Description === groupDescription(ctx.stack)
+                (await replicationGroups.ownedByStack(elasticache, group, ctx.stack)) ??
+                group.Description === groupDescription(ctx.stack)
               return ours ? group : undefined
             },
           )
@@ -486,14 +479,14 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
               ApplyImmediately: true,
             }),
           )
-          await waitForAvailable(elasticache, op.id, ctx)
+          await replicationGroups.waitForAvailable(elasticache, op.id, ctx)
           break
         case 'set-replicas': {
           const Command = op.to > op.from ? IncreaseReplicaCountCommand : DecreaseReplicaCountCommand
           await elasticache.send(
             new Command({ReplicationGroupId: op.id, NewReplicaCount: op.to, ApplyImmediately: true}),
           )
-          await waitForAvailable(elasticache, op.id, ctx)
+          await replicationGroups.waitForAvailable(elasticache, op.id, ctx)
           break
         }
         case 'set-failover':
@@ -505,12 +498,12 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
               ApplyImmediately: true,
             }),
           )
-          await waitForAvailable(elasticache, op.id, ctx)
+          await replicationGroups.waitForAvailable(elasticache, op.id, ctx)
           break
         case 'reshard':
           // ElastiCache reshards only an available group (InvalidReplicationGroupState): one still modifying
           // settles first, and one planned while it was (a run cut short after the call) may have its shards.
-          if ((await waitForAvailable(elasticache, op.id, ctx)).NodeGroups?.length === op.to) break
+          if ((await replicationGroups.waitForAvailable(elasticache, op.id, ctx)).NodeGroups?.length === op.to) break
           ctx.progress(
             `resharding ${op.id} online: ${op.from} -> ${op.to} shards${op.remove.length ? ` (moving the slots of ${op.remove.join(', ')})` : ' (new shards take their share of the slots)'}`,
           )
@@ -522,14 +515,14 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
               ApplyImmediately: true,
             }),
           )
-          await waitForAvailable(elasticache, op.id, ctx)
+          await replicationGroups.waitForAvailable(elasticache, op.id, ctx)
           break
         case 'wait-available':
           break // the wait below
         case 'set-cluster-mode': {
           // ElastiCache changes the mode only of an available group (InvalidReplicationGroupState); one
           // planned while still modifying (a run cut short after the call) may have got there already.
-          const settled = modeOf(await waitForAvailable(elasticache, op.id, ctx))
+          const settled = modeOf(await replicationGroups.waitForAvailable(elasticache, op.id, ctx))
           if (settled !== op.mode && settled !== 'enabled') {
             ctx.progress(`${op.id}: cluster mode ${op.mode}`)
             await elasticache.send(
@@ -540,7 +533,7 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
               }),
             )
           }
-          const group = await waitForAvailable(elasticache, op.id, ctx)
+          const group = await replicationGroups.waitForAvailable(elasticache, op.id, ctx)
           configurationEndpoint = group.ConfigurationEndpoint?.Address ?? configurationEndpoint
           break
         }
@@ -549,7 +542,7 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
           if (!movedHelpers) {
             movedHelpers = true
             const moves = operations(plan).filter((o) => o.kind === 'move-helper')
-            configurationEndpoint ??= (await findGroup(elasticache, op.id))?.ConfigurationEndpoint?.Address
+            configurationEndpoint ??= (await replicationGroups.find(elasticache, op.id))?.ConfigurationEndpoint?.Address
             if (!configurationEndpoint) throw new Error(`${op.id} has no configuration endpoint to move the helpers to`)
             await moveHelpers(moves, state.helpers ?? [], configurationEndpoint, ctx)
           }
@@ -566,8 +559,8 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
           unknownOperation(op)
       }
     }
-    const group = await waitForAvailable(elasticache, id, ctx)
-    if ((await ownedByStack(elasticache, group, ctx.stack)) === false) {
+    const group = await replicationGroups.waitForAvailable(elasticache, id, ctx)
+    if ((await replicationGroups.ownedByStack(elasticache, group, ctx.stack)) === false) {
       throw conflictError(
         `Replication group ${id} exists but was not created by cct`,
         'Choose another --stack, or delete that group',
@@ -606,7 +599,7 @@ export const clusterStep: Omit<Step<'cluster', ClusterState, ClusterOp>, 'needs'
     for (const op of operations(plan)) {
       if (op.kind !== 'delete-replication-group')
         throw new Error(`cluster destroy was given ${op.kind}, which only apply performs`)
-      await deleteCache(GROUP, elasticache, op.id, op.alreadyDeleting, ctx)
+      await replicationGroups.delete(elasticache, op.id, op.alreadyDeleting, ctx)
     }
   },
 }
@@ -715,13 +708,7 @@ const GROUP: CacheKind<ReplicationGroup> = {
   recreate: 'cct cluster',
   recreateAdvice: ' (with another --node-type if capacity is short)',
 }
-const findGroup = (elasticache: ElastiCacheClient, id: string) => findCache(GROUP, elasticache, id)
-const ownedByStack = (elasticache: ElastiCacheClient, group: ReplicationGroup, stack: string) =>
-  cacheOwnedByStack(GROUP, elasticache, group, stack)
-const waitForAvailable = (elasticache: ElastiCacheClient, id: string, ctx: StepContext) =>
-  waitForCache(GROUP, elasticache, id, ctx)
-const waitForGone = (elasticache: ElastiCacheClient, id: string, ctx: StepContext, resume: string) =>
-  waitForCacheGone(GROUP, elasticache, id, ctx, resume)
+export const replicationGroups = lifecycleOf(GROUP)
 
 /** A member node (security groups live there); one being replaced may briefly not exist. */
 async function describeMember(elasticache: ElastiCacheClient, id: string) {

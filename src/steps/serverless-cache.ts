@@ -4,19 +4,10 @@ import {
   DescribeServerlessCachesCommand,
   ModifyServerlessCacheCommand,
   type CacheUsageLimits,
-  type ElastiCacheClient,
   type ServerlessCache,
 } from '@aws-sdk/client-elasticache'
 
-import {
-  deleteCache,
-  deletionDetail,
-  findCache,
-  ownedByStack,
-  waitForAvailable as waitForCache,
-  waitForGone as waitForCacheGone,
-  type CacheKind,
-} from '../aws/cache-lifecycle.js'
+import {deletionDetail, lifecycleOf, type CacheKind} from '../aws/cache-lifecycle.js'
 import {
   hasPending,
   isPending,
@@ -26,7 +17,6 @@ import {
   unknownOperation,
   type Change,
   type Step,
-  type StepContext,
   type Takes,
 } from '../engine/step.js'
 import {conflictError} from '../errors.js'
@@ -99,10 +89,13 @@ export const serverlessCacheStep: Omit<Step<'cluster', ServerlessState, Serverle
       cacheGroupId: ctx.need('sg').cacheGroupId,
     }
     const elasticache = await ctx.aws.elasticache()
-    const found = await findServerlessCache(elasticache, replicationGroupId(ctx.stack))
+    const found = await serverlessCaches.find(elasticache, replicationGroupId(ctx.stack))
     if (found) {
       // Tags are readable in every state but deleting; a cache another tool made is not cct's to change.
-      if (found.Status !== 'deleting' && (await serverlessOwned(elasticache, found, ctx.stack)) === false) {
+      if (
+        found.Status !== 'deleting' &&
+        (await serverlessCaches.ownedByStack(elasticache, found, ctx.stack)) === false
+      ) {
         throw conflictError(
           `Serverless cache ${found.ServerlessCacheName} exists but was not created by cct`,
           'Choose another --stack, or delete that cache',
@@ -219,7 +212,7 @@ export const serverlessCacheStep: Omit<Step<'cluster', ServerlessState, Serverle
     for (const op of operations(plan)) {
       switch (op.kind) {
         case 'create-serverless-cache':
-          if (op.afterDeletion) await waitForGone(elasticache, op.name, ctx, 'cct cluster')
+          if (op.afterDeletion) await serverlessCaches.waitForGone(elasticache, op.name, ctx, 'cct cluster')
           if (isPending(op.securityGroupId) || hasPending(op.subnetIds))
             throw new Error('serverless cache apply ran before its subnets and groups exist')
           await elasticache.send(
@@ -239,7 +232,7 @@ export const serverlessCacheStep: Omit<Step<'cluster', ServerlessState, Serverle
           await elasticache.send(
             new ModifyServerlessCacheCommand({ServerlessCacheName: op.name, SecurityGroupIds: op.to}),
           )
-          await waitForAvailable(elasticache, op.name, ctx)
+          await serverlessCaches.waitForAvailable(elasticache, op.name, ctx)
           break
         case 'set-usage-limits':
           await elasticache.send(
@@ -248,7 +241,7 @@ export const serverlessCacheStep: Omit<Step<'cluster', ServerlessState, Serverle
               CacheUsageLimits: usageLimits(op.to) ?? {},
             }),
           )
-          await waitForAvailable(elasticache, op.name, ctx)
+          await serverlessCaches.waitForAvailable(elasticache, op.name, ctx)
           break
         case 'wait-serverless-available':
           break // the wait below
@@ -262,7 +255,7 @@ export const serverlessCacheStep: Omit<Step<'cluster', ServerlessState, Serverle
           unknownOperation(op)
       }
     }
-    const cache = await waitForAvailable(elasticache, name, ctx)
+    const cache = await serverlessCaches.waitForAvailable(elasticache, name, ctx)
     return serverlessOutput(name, cache.Endpoint?.Address, cache.Endpoint?.Port)
   },
 
@@ -286,7 +279,7 @@ export const serverlessCacheStep: Omit<Step<'cluster', ServerlessState, Serverle
     for (const op of operations(plan)) {
       if (op.kind !== 'delete-serverless-cache')
         throw new Error(`serverless cache destroy was given ${op.kind}, which only apply performs`)
-      await deleteCache(SERVERLESS, elasticache, op.name, op.alreadyDeleting, ctx)
+      await serverlessCaches.delete(elasticache, op.name, op.alreadyDeleting, ctx)
     }
   },
 }
@@ -350,11 +343,4 @@ const SERVERLESS: CacheKind<ServerlessCache> = {
   createFailedCause: () => '',
   recreate: 'cct cluster --serverless',
 }
-export const findServerlessCache = (elasticache: ElastiCacheClient, name: string) =>
-  findCache(SERVERLESS, elasticache, name)
-const serverlessOwned = (elasticache: ElastiCacheClient, cache: ServerlessCache, stack: string) =>
-  ownedByStack(SERVERLESS, elasticache, cache, stack)
-const waitForAvailable = (elasticache: ElastiCacheClient, name: string, ctx: StepContext) =>
-  waitForCache(SERVERLESS, elasticache, name, ctx)
-const waitForGone = (elasticache: ElastiCacheClient, name: string, ctx: StepContext, resume: string) =>
-  waitForCacheGone(SERVERLESS, elasticache, name, ctx, resume)
+export const serverlessCaches = lifecycleOf(SERVERLESS)
